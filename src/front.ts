@@ -1,0 +1,33 @@
+// What the action and the CLI share around the gate: the client's life, retry
+// notices, and cancellation by SIGINT/SIGTERM (the runner sends SIGINT, then
+// SIGTERM 7.5 s later, then kills).
+
+import { runGate, type Log, type Outcome } from './gate/gate.js'
+import { formatDuration } from './duration.js'
+import { NomadClient } from './nomad/client.js'
+import type { Settings } from './settings.js'
+
+export const SKIP_VERIFY_WARNING =
+  'tls-skip-verify is on: the certificate of Nomad is not checked, so anyone on the path can read the token and forge answers. Use ca-cert instead.'
+
+export async function execute(settings: Settings, log: Log): Promise<Outcome> {
+  if (settings.nomad.tls.skipVerify) log.warning(SKIP_VERIFY_WARNING)
+  const cancel = new AbortController()
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (!cancel.signal.aborted) log.warning(`Received ${sig}: stopping without a write`)
+    cancel.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  const client = new NomadClient(settings.nomad, {
+    onRetry: (err, attempt, delayMs) =>
+      log.warning(`${err.message}; retry ${attempt} in ${formatDuration(delayMs)}`),
+  })
+  try {
+    return await runGate(settings, { client, log, signal: cancel.signal })
+  } finally {
+    client.close()
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+}

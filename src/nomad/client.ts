@@ -1,0 +1,398 @@
+// One client for the Nomad endpoints the gate uses, shaped like Nomad's Go API
+// client (api/api.go): every read takes QueryOptions and returns the body with a
+// QueryMeta; every write returns the body with a WriteMeta.
+
+import * as http from 'node:http'
+import * as https from 'node:https'
+import type { IncomingMessage } from 'node:http'
+import { HttpClient } from '@actions/http-client'
+import type { NomadSettings } from '../settings.js'
+import { NomadError, describeStatus, fromNetworkError, isTransientStatus } from './errors.js'
+import type {
+  AllocListStub,
+  Deployment,
+  DeploymentAllocHealthRequest,
+  DeploymentPauseRequest,
+  DeploymentPromoteRequest,
+  DeploymentUpdateResponse,
+} from './types.js'
+
+export interface QueryMeta {
+  /** X-Nomad-Index: the index to send with the next blocking query. */
+  lastIndex: number
+  knownLeader: boolean
+  /** Milliseconds since the answering server last heard from the leader. */
+  lastContact: number
+}
+
+export interface WriteMeta {
+  lastIndex: number
+}
+
+export interface Response<T, M> {
+  body: T
+  meta: M
+}
+
+export interface QueryOptions {
+  /** Blocking query: hold until the result's index exceeds this. 0 or absent: answer at once. */
+  index?: number
+  /** How long the server may hold a blocking query (it caps this at 5 minutes). */
+  waitMs?: number
+  /** Ends the request (and any retry back-off) at once. */
+  signal?: AbortSignal
+  /** performance.now() value after which retries stop. */
+  deadline?: number
+}
+
+export interface WriteOptions {
+  signal?: AbortSignal
+}
+
+export interface RetryPolicy {
+  baseMs: number
+  maxMs: number
+}
+
+export interface ClientOptions {
+  /** Time limit of a request that is not a blocking query. */
+  requestTimeoutMs?: number
+  retry?: RetryPolicy
+  /** Told about every retry, so the user sees why the gate is slower than usual. */
+  onRetry?: (err: NomadError, attempt: number, delayMs: number) => void
+  userAgent?: string
+}
+
+/** The server adds up to wait/16 of jitter to a blocking query (nomad/rpc.go); allow that plus a margin. */
+export function blockingTimeoutMs(waitMs: number): number {
+  return waitMs + Math.ceil(waitMs / 16) + 5_000
+}
+
+export const MAX_WAIT_MS = 5 * 60_000
+
+const DEFAULT_RETRY: RetryPolicy = { baseMs: 200, maxMs: 5_000 }
+
+export class NomadClient {
+  readonly address: string
+  readonly namespace?: string
+  private readonly settings: NomadSettings
+  private readonly agent: http.Agent
+  private readonly requestTimeoutMs: number
+  private readonly retry: RetryPolicy
+  private readonly onRetry?: ClientOptions['onRetry']
+  private readonly userAgent: string
+
+  constructor(settings: NomadSettings, options: ClientOptions = {}) {
+    const url = new URL(settings.address)
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new Error(
+        `Nomad address must start with http:// or https:// (got "${url.protocol}//${url.host}")`,
+      )
+    }
+    this.settings = settings
+    this.address = settings.address
+    this.namespace = settings.namespace
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000
+    this.retry = options.retry ?? DEFAULT_RETRY
+    this.onRetry = options.onRetry
+    this.userAgent = options.userAgent ?? 'nomad-canary-gate'
+    const tls = settings.tls
+    // Keep-alive: the blocking loop sends a request per change; a warm socket
+    // saves the TCP (and TLS) handshake on the path that decides the latency.
+    this.agent =
+      url.protocol === 'https:'
+        ? new https.Agent({
+            keepAlive: true,
+            ca: tls.caCert,
+            cert: tls.clientCert,
+            key: tls.clientKey,
+            servername: tls.serverName,
+            rejectUnauthorized: !tls.skipVerify,
+          })
+        : new http.Agent({ keepAlive: true })
+  }
+
+  /** Close idle keep-alive sockets so the process can exit. */
+  close(): void {
+    this.agent.destroy()
+  }
+
+  // Reads -------------------------------------------------------------------
+
+  listDeployments(prefix: string, q: QueryOptions = {}) {
+    return this.read<Deployment[]>('/v1/deployments', q, { prefix })
+  }
+
+  deployment(id: string, q: QueryOptions = {}) {
+    return this.read<Deployment>(`/v1/deployment/${encodeURIComponent(id)}`, q)
+  }
+
+  deploymentAllocations(id: string, q: QueryOptions = {}) {
+    return this.read<AllocListStub[]>(`/v1/deployment/allocations/${encodeURIComponent(id)}`, q)
+  }
+
+  /** The job's latest deployment, or null when it has none. */
+  jobLatestDeployment(jobId: string, q: QueryOptions = {}) {
+    return this.read<Deployment | null>(`/v1/job/${encodeURIComponent(jobId)}/deployment`, q)
+  }
+
+  /** The job's deployments, newest first. */
+  jobDeployments(jobId: string, q: QueryOptions = {}) {
+    return this.read<Deployment[]>(`/v1/job/${encodeURIComponent(jobId)}/deployments`, q)
+  }
+
+  // Writes: never retried here; see gate/mutate.ts for the re-read rule ------
+
+  promote(id: string, groups: string[], w: WriteOptions = {}) {
+    const body: DeploymentPromoteRequest =
+      groups.length === 0
+        ? { DeploymentID: id, All: true, Groups: null }
+        : { DeploymentID: id, All: false, Groups: groups }
+    return this.write(`/v1/deployment/promote/${encodeURIComponent(id)}`, body, w)
+  }
+
+  pause(id: string, pause: boolean, w: WriteOptions = {}) {
+    const body: DeploymentPauseRequest = { DeploymentID: id, Pause: pause }
+    return this.write(`/v1/deployment/pause/${encodeURIComponent(id)}`, body, w)
+  }
+
+  fail(id: string, w: WriteOptions = {}) {
+    return this.write(`/v1/deployment/fail/${encodeURIComponent(id)}`, { DeploymentID: id }, w)
+  }
+
+  setAllocHealth(id: string, healthy: string[], unhealthy: string[], w: WriteOptions = {}) {
+    const body: DeploymentAllocHealthRequest = {
+      DeploymentID: id,
+      HealthyAllocationIDs: healthy,
+      UnhealthyAllocationIDs: unhealthy,
+    }
+    return this.write(`/v1/deployment/allocation-health/${encodeURIComponent(id)}`, body, w)
+  }
+
+  // Transport -----------------------------------------------------------------
+
+  private async read<T>(
+    path: string,
+    q: QueryOptions,
+    extra: Record<string, string> = {},
+  ): Promise<Response<T, QueryMeta>> {
+    const query: Record<string, string> = { ...extra }
+    let timeoutMs = this.requestTimeoutMs
+    if (q.index && q.index > 0) {
+      const waitMs = Math.min(q.waitMs ?? MAX_WAIT_MS, MAX_WAIT_MS)
+      query.index = String(q.index)
+      query.wait = `${Math.max(1, Math.round(waitMs))}ms`
+      timeoutMs = blockingTimeoutMs(waitMs)
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await this.send('GET', path, query, undefined, timeoutMs, q.signal)
+        const meta: QueryMeta = {
+          lastIndex: headerNumber(res.message, 'x-nomad-index'),
+          knownLeader: res.message.headers['x-nomad-knownleader'] === 'true',
+          lastContact: headerNumber(res.message, 'x-nomad-lastcontact'),
+        }
+        return { body: parseJson<T>(res.text, 'GET', path), meta }
+      } catch (err) {
+        if (!(err instanceof NomadError) || !err.retryable) throw err
+        const delayMs = backoffMs(this.retry, attempt)
+        if (q.deadline !== undefined && performance.now() + delayMs >= q.deadline) throw err
+        this.onRetry?.(err, attempt, delayMs)
+        await sleep(delayMs, q.signal).catch(() => {
+          throw abortedError('GET', path, err)
+        })
+      }
+    }
+  }
+
+  private async write(
+    path: string,
+    body: unknown,
+    w: WriteOptions,
+  ): Promise<Response<DeploymentUpdateResponse, WriteMeta>> {
+    const res = await this.send(
+      'PUT',
+      path,
+      {},
+      JSON.stringify(body),
+      this.requestTimeoutMs,
+      w.signal,
+    )
+    const parsed = parseJson<DeploymentUpdateResponse>(res.text, 'PUT', path)
+    const lastIndex = headerNumber(res.message, 'x-nomad-index') || parsed.Index
+    return { body: parsed, meta: { lastIndex } }
+  }
+
+  /** One HTTP exchange: resolves with a 2xx answer, rejects with a NomadError otherwise. */
+  private async send(
+    method: 'GET' | 'PUT',
+    path: string,
+    query: Record<string, string>,
+    data: string | undefined,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<{ message: IncomingMessage; text: string }> {
+    const url = new URL(path, this.address)
+    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v)
+    if (this.settings.namespace) url.searchParams.set('namespace', this.settings.namespace)
+    if (this.settings.region) url.searchParams.set('region', this.settings.region)
+
+    const timeout = AbortSignal.timeout(timeoutMs)
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout
+    const headers: Record<string, string> = { accept: 'application/json' }
+    if (this.settings.token) headers['x-nomad-token'] = this.settings.token
+    if (this.settings.httpAuth) {
+      headers.authorization = `Basic ${Buffer.from(this.settings.httpAuth).toString('base64')}`
+    }
+    if (data !== undefined) headers['content-type'] = 'application/json'
+
+    // @actions/http-client builds and sends the request; a per-request handler
+    // gives it our keep-alive/TLS agent and the abort signal, which it has no
+    // option for. Redirects stay off: X-Nomad-Token would follow them.
+    type RequestHandler = HttpClient['handlers'][number]
+    const handler: RequestHandler = {
+      prepareRequest: (options) => Object.assign(options, { agent: this.agent, signal: combined }),
+      canHandleAuthentication: () => false,
+      handleAuthentication: () => Promise.reject(new Error('unreachable')),
+    }
+    const client = new HttpClient(this.userAgent, [handler], {
+      allowRedirects: false,
+      allowRetries: false,
+      // Our AbortSignal.timeout ends the request; this is only a backstop.
+      socketTimeout: timeoutMs + 1_000,
+    })
+    const fail = (err: unknown): never => {
+      if (err instanceof NomadError) throw err
+      if (signal?.aborted) throw abortedError(method, path, err, data !== undefined)
+      if (timeout.aborted) {
+        throw new NomadError({
+          kind: 'timeout',
+          method,
+          path,
+          detail: `no answer from ${this.address} within ${timeoutMs} ms`,
+          retryable: true,
+          ambiguous: true,
+          cause: err,
+        })
+      }
+      throw fromNetworkError(err, method, path, this.address)
+    }
+
+    let message: IncomingMessage
+    let text: string
+    try {
+      const res = await client.request(method, url.toString(), data ?? null, headers)
+      message = res.message
+      text = await readText(message)
+    } catch (err) {
+      return fail(err)
+    }
+    const status = message.statusCode ?? 0
+    if (status >= 200 && status < 300) return { message, text }
+    if (status >= 300 && status < 400) {
+      throw new NomadError({
+        kind: 'protocol',
+        method,
+        path,
+        status,
+        detail: `Nomad answered with a redirect to ${redactUrl(message.headers.location)}, which is not followed so that the token is never sent elsewhere; set the address to the final URL`,
+        retryable: false,
+        ambiguous: false,
+      })
+    }
+    const retryable = isTransientStatus(status, text)
+    throw new NomadError({
+      kind: 'http',
+      method,
+      path,
+      status,
+      detail: describeStatus(status, text, this.settings.namespace),
+      retryable,
+      // A gateway error may hide a write the server applied.
+      ambiguous: status >= 502 && status <= 504,
+    })
+  }
+}
+
+function readText(message: IncomingMessage): Promise<string> {
+  // Not HttpClientResponse.readBody(): it never settles when the connection
+  // breaks mid-body, which would hang the gate until its deadline.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    message.on('data', (c: Buffer) => chunks.push(c))
+    message.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    message.on('error', reject)
+    message.on('close', () => {
+      if (!message.complete)
+        reject(Object.assign(new Error('connection closed mid-answer'), { code: 'ECONNRESET' }))
+    })
+  })
+}
+
+function parseJson<T>(text: string, method: string, path: string): T {
+  try {
+    return JSON.parse(text) as T
+  } catch {
+    throw new NomadError({
+      kind: 'protocol',
+      method,
+      path,
+      detail: `the answer is not valid JSON (${text.length} bytes: ${JSON.stringify(text.slice(0, 60))})`,
+      retryable: true,
+      ambiguous: true,
+    })
+  }
+}
+
+function headerNumber(message: IncomingMessage, name: string): number {
+  const raw = message.headers[name]
+  const n = Number(Array.isArray(raw) ? raw[0] : raw)
+  return Number.isFinite(n) ? n : 0
+}
+
+function redactUrl(location: string | undefined): string {
+  if (!location) return '(no Location header)'
+  try {
+    const u = new URL(location)
+    u.username = ''
+    u.password = ''
+    u.search = ''
+    return u.toString()
+  } catch {
+    return '(an invalid Location header)'
+  }
+}
+
+function abortedError(method: string, path: string, cause: unknown, ambiguous = false): NomadError {
+  return new NomadError({
+    kind: 'aborted',
+    method,
+    path,
+    detail: 'aborted',
+    retryable: false,
+    ambiguous,
+    cause,
+  })
+}
+
+/** Capped exponential back-off with "equal jitter": half fixed, half random. */
+export function backoffMs(policy: RetryPolicy, attempt: number): number {
+  const cap = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(attempt - 1, 20))
+  return Math.round(cap / 2 + Math.random() * (cap / 2))
+}
+
+/** Sleep that ends early, rejecting with the signal's reason, when the signal fires. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason)
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', abort)
+      resolve()
+    }, ms)
+    const abort = () => {
+      clearTimeout(timer)
+      reject(signal?.reason)
+    }
+    signal?.addEventListener('abort', abort, { once: true })
+  })
+}

@@ -1,0 +1,152 @@
+// One error type for everything that can go wrong talking to Nomad.
+
+export type NomadErrorKind =
+  /** Nomad answered with a non-2xx status. */
+  | 'http'
+  /** Nothing reached Nomad: connection refused. Safe to send again. */
+  | 'refused'
+  /** The connection broke (reset, DNS, hang-up): a write may or may not have been applied. */
+  | 'network'
+  /** No answer within the request's time limit: a write may or may not have been applied. */
+  | 'timeout'
+  /** The answer was not what Nomad sends (malformed JSON, a redirect). */
+  | 'protocol'
+  /** TLS handshake or certificate verification failed. */
+  | 'tls'
+  /** The caller aborted (deadline of the step, or a signal). */
+  | 'aborted'
+
+export interface NomadErrorInit {
+  kind: NomadErrorKind
+  method: string
+  path: string
+  status?: number
+  /** Nomad's own text (trimmed of `rpc error:` noise) or a description of the failure. */
+  detail: string
+  retryable: boolean
+  /** For writes: the request may have been applied although no answer arrived. */
+  ambiguous: boolean
+  cause?: unknown
+}
+
+export class NomadError extends Error {
+  readonly kind: NomadErrorKind
+  readonly method: string
+  readonly path: string
+  readonly status?: number
+  readonly detail: string
+  readonly retryable: boolean
+  readonly ambiguous: boolean
+
+  constructor(init: NomadErrorInit) {
+    const where = `${init.method} ${init.path}`
+    const what = init.status ? `HTTP ${init.status}: ${init.detail}` : init.detail
+    super(`${where} failed: ${what}`, { cause: init.cause })
+    this.name = 'NomadError'
+    this.kind = init.kind
+    this.method = init.method
+    this.path = init.path
+    this.status = init.status
+    this.detail = init.detail
+    this.retryable = init.retryable
+    this.ambiguous = init.ambiguous
+  }
+}
+
+/**
+ * Nomad's HTTP layer returns RPC errors as plain text, prefixed `rpc error: ` once per
+ * forwarding hop, and multierror texts as `1 error occurred:\n\t* ...\n\n`
+ * (command/agent/http.go, hashicorp/go-multierror). Keep the message, drop the noise.
+ */
+export function cleanNomadText(text: string): string {
+  let t = text.trim()
+  while (/^rpc error:\s*/i.test(t)) t = t.replace(/^rpc error:\s*/i, '')
+  const multi = /^\d+ errors? occurred:\s*/.exec(t)
+  if (multi) {
+    t = t
+      .slice(multi[0].length)
+      .split('\n')
+      .map((line) => line.replace(/^\s*\*\s*/, '').trim())
+      .filter(Boolean)
+      .join('; ')
+  }
+  return t.length > 500 ? `${t.slice(0, 500)}…` : t
+}
+
+/** Server-side texts of a Nomad that is electing a leader or forwarding badly: retry. */
+const TRANSIENT_TEXT =
+  /no cluster leader|no leader|leadership lost|raft|rpc error: eof|\beof\b|i\/o timeout|connection reset|broken pipe|stream closed/i
+
+/** 5xx texts that are answers, not outages: retrying cannot change them. */
+const FINAL_TEXT =
+  /not found|no path to region|permission denied|terminal deployment|healthy allocations/i
+
+export function isTransientStatus(status: number, text: string): boolean {
+  if (status === 429 || status === 502 || status === 503 || status === 504) return true
+  if (status < 500) return false
+  if (FINAL_TEXT.test(text)) return false
+  return status !== 500 || TRANSIENT_TEXT.test(text) || text.trim() === ''
+}
+
+/** Explain an HTTP error status the way a user needs to act on it. */
+export function describeStatus(
+  status: number,
+  text: string,
+  namespace: string | undefined,
+): string {
+  const cleaned = cleanNomadText(text) || '(empty body)'
+  if (status === 403) {
+    const ns = namespace ?? 'default'
+    return `${cleaned}: the token lacks permission for namespace "${ns}" (it needs read-job, and submit-job for writes), or the token is missing/expired`
+  }
+  return cleaned
+}
+
+const TLS_CODES =
+  /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|EPROTO|ERR_OSSL)/
+
+/** Turn a Node.js socket/TLS error into a NomadError that says where and what to do. */
+export function fromNetworkError(
+  err: unknown,
+  method: string,
+  path: string,
+  address: string,
+): NomadError {
+  const e = err as NodeJS.ErrnoException & { code?: string }
+  const code = e?.code ?? ''
+  const base = { method, path, cause: err }
+  if (code === 'ECONNREFUSED') {
+    return new NomadError({
+      ...base,
+      kind: 'refused',
+      detail: `cannot connect to Nomad at ${address} (connection refused): check the address and that the agent is running`,
+      retryable: true,
+      ambiguous: false,
+    })
+  }
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new NomadError({
+      ...base,
+      kind: 'network',
+      detail: `cannot resolve the host of ${address} (${code})`,
+      retryable: code === 'EAI_AGAIN',
+      ambiguous: false,
+    })
+  }
+  if (TLS_CODES.test(code)) {
+    return new NomadError({
+      ...base,
+      kind: 'tls',
+      detail: `TLS with ${address} failed: ${e.message} (${code}); set ca-cert to the CA that signed Nomad's certificate, tls-server-name to the name in it, or client-cert/client-key if Nomad requires mTLS`,
+      retryable: false,
+      ambiguous: false,
+    })
+  }
+  return new NomadError({
+    ...base,
+    kind: 'network',
+    detail: `connection to ${address} broke: ${e?.message ?? String(err)}${code ? ` (${code})` : ''}`,
+    retryable: true,
+    ambiguous: true,
+  })
+}

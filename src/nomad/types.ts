@@ -1,0 +1,137 @@
+// The Nomad objects the gate reads and writes, with Nomad's own field names
+// (nomad/structs/structs.go, api/deployments.go). Only the fields we use or the
+// simulator serves are typed; Nomad sends more.
+
+export type DeploymentStatus =
+  | 'running'
+  | 'paused'
+  | 'failed'
+  | 'successful'
+  | 'cancelled'
+  | 'initializing'
+  | 'pending'
+  | 'blocked'
+  | 'unblocking'
+
+/** Statuses after which a deployment never changes again (structs.Deployment.Active). */
+export const TERMINAL_DEPLOYMENT_STATUSES: readonly DeploymentStatus[] = [
+  'failed',
+  'successful',
+  'cancelled',
+]
+
+export interface DeploymentState {
+  AutoRevert: boolean
+  AutoPromote: boolean
+  /** Nanoseconds. */
+  ProgressDeadline: number
+  /** RFC 3339. */
+  RequireProgressBy: string
+  Promoted: boolean
+  /** Allocation IDs of the canaries placed for this group. */
+  PlacedCanaries: string[] | null
+  DesiredCanaries: number
+  DesiredTotal: number
+  PlacedAllocs: number
+  /** A running counter, never lowered when an alloc stops: a hint, not the gate. */
+  HealthyAllocs: number
+  UnhealthyAllocs: number
+}
+
+export interface Deployment {
+  ID: string
+  Namespace: string
+  JobID: string
+  JobVersion: number
+  JobModifyIndex: number
+  JobSpecModifyIndex: number
+  JobCreateIndex: number
+  IsMultiregion: boolean
+  TaskGroups: Record<string, DeploymentState>
+  Status: DeploymentStatus
+  StatusDescription: string
+  EvalPriority: number
+  CreateIndex: number
+  ModifyIndex: number
+}
+
+export interface AllocDeploymentStatus {
+  /** null until the client (or an operator) reports health. */
+  Healthy: boolean | null
+  Timestamp: string
+  Canary: boolean
+  ModifyIndex: number
+}
+
+export type AllocClientStatus = 'pending' | 'running' | 'complete' | 'failed' | 'lost' | 'unknown'
+export type AllocDesiredStatus = 'run' | 'stop' | 'evict'
+
+export interface TaskState {
+  State: 'pending' | 'running' | 'dead'
+  Failed: boolean
+  StartedAt: string | null
+  FinishedAt: string | null
+}
+
+/** An `AllocListStub` as `/v1/deployment/allocations/:id` returns it. */
+export interface AllocListStub {
+  ID: string
+  EvalID: string
+  Name: string
+  Namespace: string
+  NodeID: string
+  JobID: string
+  JobVersion: number
+  TaskGroup: string
+  DesiredStatus: AllocDesiredStatus
+  DesiredDescription: string
+  ClientStatus: AllocClientStatus
+  ClientDescription: string
+  TaskStates: Record<string, TaskState> | null
+  DeploymentStatus: AllocDeploymentStatus | null
+  CreateIndex: number
+  ModifyIndex: number
+  CreateTime: number
+  ModifyTime: number
+}
+
+/** structs.DeploymentUpdateResponse as the HTTP API returns it. */
+export interface DeploymentUpdateResponse {
+  EvalID: string
+  EvalCreateIndex: number
+  DeploymentModifyIndex: number
+  RevertedJobVersion: number | null
+  Index: number
+}
+
+export interface DeploymentPromoteRequest {
+  DeploymentID: string
+  All: boolean
+  Groups: string[] | null
+}
+
+export interface DeploymentPauseRequest {
+  DeploymentID: string
+  Pause: boolean
+}
+
+export interface DeploymentFailRequest {
+  DeploymentID: string
+}
+
+export interface DeploymentAllocHealthRequest {
+  DeploymentID: string
+  HealthyAllocationIDs: string[]
+  UnhealthyAllocationIDs: string[]
+}
+
+/** An allocation is terminal once the server wants it stopped or the client reports it ended (structs.Allocation.TerminalStatus). */
+export function allocIsTerminal(a: Pick<AllocListStub, 'DesiredStatus' | 'ClientStatus'>): boolean {
+  return (
+    a.DesiredStatus === 'stop' ||
+    a.DesiredStatus === 'evict' ||
+    a.ClientStatus === 'complete' ||
+    a.ClientStatus === 'failed' ||
+    a.ClientStatus === 'lost'
+  )
+}

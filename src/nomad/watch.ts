@@ -1,0 +1,68 @@
+// The blocking-query loop (after Nomad's CLI monitor and consul-template's
+// watcher): send the last index, reset to 0 when the server's index goes
+// backwards, never spin, stop on the deadline or a signal.
+
+import { MAX_WAIT_MS, sleep, type QueryMeta, type QueryOptions, type Response } from './client.js'
+
+export interface WatchOptions {
+  /** performance.now() value at which the loop stops. */
+  deadline: number
+  signal: AbortSignal
+  /** Longest hold asked of the server; the remaining time to the deadline caps it too. */
+  maxWaitMs?: number
+  /** The index of an answer the caller already has: the first query blocks on it. */
+  index?: number
+}
+
+export type Fetch<T> = (q: QueryOptions) => Promise<Response<T, QueryMeta>>
+
+/**
+ * Calls `onChange` with the first answer (unless `options.index` says the caller
+ * has it) and then with every answer whose index moved. Resolves when the deadline passes or the signal fires; rejects when a
+ * read fails for good (the client already retried what can be retried).
+ */
+export async function watch<T>(
+  fetch: Fetch<T>,
+  onChange: (body: T, meta: QueryMeta) => void,
+  options: WatchOptions,
+): Promise<void> {
+  const { deadline, signal } = options
+  const maxWaitMs = Math.min(options.maxWaitMs ?? MAX_WAIT_MS, MAX_WAIT_MS)
+  let index = options.index ?? 0
+  let first = index === 0
+  let idle = 0
+  while (!signal.aborted) {
+    const remaining = deadline - performance.now()
+    if (remaining <= 0) return
+    const sentAt = performance.now()
+    let res: Response<T, QueryMeta>
+    try {
+      res = await fetch({ index, waitMs: Math.min(maxWaitMs, remaining), signal, deadline })
+    } catch (err) {
+      if (signal.aborted) return
+      throw err
+    }
+    if (signal.aborted) return
+    const next = res.meta.lastIndex
+    if (next < index) {
+      // A restored snapshot or a new leader with an older state: start over
+      // (Nomad's api docs on blocking queries); index 0 answers at once.
+      index = 0
+      first = true
+      continue
+    }
+    const moved = first || next > index
+    if (moved) {
+      idle = 0
+      first = false
+      onChange(res.body, res.meta)
+    } else if (performance.now() - sentAt < 50) {
+      // The server (or a proxy) answered at once without a change: back off
+      // rather than spin.
+      idle++
+      await sleep(Math.min(1_000, 25 * 2 ** idle), signal).catch(() => undefined)
+    }
+    // Never send an index below 1 after a valid read: 0 would not block.
+    index = Math.max(1, next)
+  }
+}

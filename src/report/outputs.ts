@@ -1,0 +1,29 @@
+// Step outputs (interface.md), on success and on failure, as far as known.
+
+import type { Outcome } from '../gate/gate.js'
+
+export function outputs(o: Outcome): Record<string, string> {
+  const d = o.deployment
+  const w = o.write
+  const str = (v: number | string | null | undefined) =>
+    v === null || v === undefined ? '' : String(v)
+  return {
+    result: o.result,
+    message: o.message,
+    'deployment-id': str(d?.ID),
+    'job-id': str(d?.JobID),
+    'job-version': str(d?.JobVersion),
+    namespace: str(d?.Namespace),
+    status: str(d?.Status),
+    'status-description': str(d?.StatusDescription),
+    'eval-id': str(w?.EvalID),
+    'eval-create-index': str(w?.EvalCreateIndex),
+    'deployment-modify-index': str(w?.DeploymentModifyIndex),
+    index: o.index ? String(o.index) : '',
+    'reverted-job-version': str(w?.RevertedJobVersion),
+    'healthy-canaries': String(o.groups.reduce((n, g) => n + g.healthyCanaries, 0)),
+    'desired-canaries': String(o.groups.reduce((n, g) => n + g.desiredCanaries, 0)),
+    groups: JSON.stringify(o.groups),
+    'elapsed-ms': String(Math.round(o.elapsedMs)),
+  }
+}
