@@ -31640,9 +31640,9 @@ class NomadClient {
         const query = { ...extra };
         let timeoutMs = this.requestTimeoutMs;
         if (q.index && q.index > 0) {
-            const waitMs = Math.min(q.waitMs ?? MAX_WAIT_MS, MAX_WAIT_MS);
+            const waitMs = Math.max(1, Math.round(Math.min(q.waitMs ?? MAX_WAIT_MS, MAX_WAIT_MS)));
             query.index = String(q.index);
-            query.wait = `${Math.max(1, Math.round(waitMs))}ms`;
+            query.wait = `${waitMs}ms`;
             timeoutMs = blockingTimeoutMs(waitMs);
         }
         for (let attempt = 1;; attempt++) {
@@ -32441,8 +32441,20 @@ class Gate {
         else {
             this.event(`The ${kind} took effect although its answer was lost (seen by re-reading the deployment)`);
         }
-        if (res.deployment)
-            this.deployment = res.deployment;
+        this.deployment = res.deployment ?? (await this.reread()) ?? d;
+    }
+    /** The deployment after a write, for the outputs; best effort (the write already stands). */
+    async reread() {
+        try {
+            const { body, meta } = await this.deps.client.deployment(this.deployment.ID, {
+                deadline: performance.now() + 5_000,
+            });
+            this.noteIndex(meta);
+            return body;
+        }
+        catch {
+            return undefined;
+        }
     }
     logHealthChanges(r) {
         if (!this.allocs || !this.deployment)

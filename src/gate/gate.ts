@@ -375,7 +375,20 @@ class Gate {
         `The ${kind} took effect although its answer was lost (seen by re-reading the deployment)`,
       )
     }
-    if (res.deployment) this.deployment = res.deployment
+    this.deployment = res.deployment ?? (await this.reread()) ?? d
+  }
+
+  /** The deployment after a write, for the outputs; best effort (the write already stands). */
+  private async reread(): Promise<Deployment | undefined> {
+    try {
+      const { body, meta } = await this.deps.client.deployment(this.deployment!.ID, {
+        deadline: performance.now() + 5_000,
+      })
+      this.noteIndex(meta)
+      return body
+    } catch {
+      return undefined
+    }
   }
 
   private logHealthChanges(r: Readiness): void {

@@ -179,9 +179,9 @@ export class NomadClient {
     const query: Record<string, string> = { ...extra }
     let timeoutMs = this.requestTimeoutMs
     if (q.index && q.index > 0) {
-      const waitMs = Math.min(q.waitMs ?? MAX_WAIT_MS, MAX_WAIT_MS)
+      const waitMs = Math.max(1, Math.round(Math.min(q.waitMs ?? MAX_WAIT_MS, MAX_WAIT_MS)))
       query.index = String(q.index)
-      query.wait = `${Math.max(1, Math.round(waitMs))}ms`
+      query.wait = `${waitMs}ms`
       timeoutMs = blockingTimeoutMs(waitMs)
     }
     for (let attempt = 1; ; attempt++) {
