@@ -92,7 +92,7 @@ describe('promote', () => {
         placedCanaries: 1,
         healthyCanaries: 1,
         unhealthyCanaries: 0,
-        promoted: false,
+        promoted: true,
       },
       {
         name: 'web',
@@ -100,7 +100,7 @@ describe('promote', () => {
         placedCanaries: 2,
         healthyCanaries: 2,
         unhealthyCanaries: 0,
-        promoted: false,
+        promoted: true,
       },
     ])
     expect(s.deployment(r.id)!.TaskGroups.web.Promoted).toBe(true)
@@ -108,7 +108,7 @@ describe('promote', () => {
     expect(res.stdout).toMatch(/web: canary [0-9a-f]{8} is healthy \(1\/2 healthy\)/)
     expect(res.stdout).toMatch(/web: canary [0-9a-f]{8} is healthy \(2\/2 healthy\)/)
     expect(res.stdout).toMatch(/passed: promoted in/)
-    expect(res.summary).toContain('| web | 2 | 2 | 2 | 0 |')
+    expect(res.summary).toContain('| web | 2 | 2 | 2 | 0 | yes |')
     expect(res.summary).toContain('`promoted`')
   })
 
@@ -287,6 +287,23 @@ describe('targets', () => {
     expect(res.outputs.result).toBe('promoted')
     expect(res.outputs.namespace).toBe('prod')
     for (const q of s.requests) expect(q.query).toMatchObject({ namespace: 'prod', region: 'eu' })
+  })
+
+  it('a job that does not exist is named as such', async () => {
+    const s = await sim()
+    const res = await runAction({ address: s.address, job: 'nope' })
+    expect(res.outputs.result).toBe('error')
+    expect(res.stdout).toContain('Job "nope" not found')
+  })
+
+  it('a deployment ID of another namespace is refused (Nomad serves it by ID regardless)', async () => {
+    const s = await sim({ namespaces: ['default', 'prod'] })
+    const r = rollout(s, { namespace: 'prod' })
+    healthy(s, [...r.web, ...r.api])
+    const res = await runAction({ address: s.address, 'deployment-id': r.id, namespace: 'default' })
+    expect(res.code).toBe(1)
+    expect(res.stdout).toContain('is in namespace "prod", not "default"')
+    expect(s.writes()).toHaveLength(0)
   })
 
   it('an unknown deployment fails with result error and says what to check', async () => {

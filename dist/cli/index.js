@@ -29625,7 +29625,11 @@ class NomadClient {
     deploymentAllocations(id, q = {}) {
         return this.read(`/v1/deployment/allocations/${encodeURIComponent(id)}`, q);
     }
-    /** The job's latest deployment, or null when it has none. */
+    /** The job's latest version (only its identity is typed: the gate needs no more). */
+    job(jobId, q = {}) {
+        return this.read(`/v1/job/${encodeURIComponent(jobId)}`, q);
+    }
+    /** The job's latest deployment, or null when it has none (or no such job exists). */
     jobLatestDeployment(jobId, q = {}) {
         return this.read(`/v1/job/${encodeURIComponent(jobId)}/deployment`, q);
     }
@@ -29943,6 +29947,13 @@ async function resolveDeployment(target, client, options) {
         if (id.length === 36) {
             try {
                 const { body, meta } = await client.deployment(id, q);
+                // Without ACLs Nomad serves a deployment by ID whatever ?namespace= says
+                // (nomad/deployment_endpoint.go GetDeployment): never act on another
+                // namespace's deployment than the one the user named.
+                const wanted = client.namespace ?? 'default';
+                if (body.Namespace !== wanted) {
+                    throw new GateError(`Deployment ${id} is in namespace "${body.Namespace}", not "${wanted}": set namespace to "${body.Namespace}" if that is the one to gate`);
+                }
                 return { deployment: body, meta };
             }
             catch (err) {
@@ -29998,10 +30009,18 @@ async function resolveJob(job, version, client, options) {
         }
         throw err;
     }
+    if (!found && !refused && !(await jobExists(client, job, options))) {
+        throw new GateError(`Job "${job}" not found${where}: check job and namespace`);
+    }
     if (found)
         return found;
-    if (refused)
+    if (refused) {
+        // Nomad answers `null` for a job that does not exist too: tell the two apart.
+        if (refused.result === 'error' && !(await jobExists(client, job, options))) {
+            throw new GateError(`Job "${job}" not found${where}: check job and namespace`);
+        }
         throw refused;
+    }
     if (options.signal.aborted)
         throw options.signal.reason;
     throw new GateError(`Timed out waiting for job "${job}" version ${version} to get a deployment${where}`, 'timed-out');
@@ -30014,6 +30033,17 @@ async function resolveJob(job, version, client, options) {
 function evenPrefix(prefix) {
     const digits = prefix.replace(/-/g, '').length;
     return digits % 2 === 0 ? prefix : prefix.slice(0, -1);
+}
+async function jobExists(client, job, options) {
+    try {
+        await client.job(job, { signal: options.signal, deadline: options.deadline });
+        return true;
+    }
+    catch (err) {
+        if (err instanceof NomadError && err.status === 404)
+            return false;
+        throw err;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/gate/mutate.ts
@@ -30267,7 +30297,7 @@ class Gate {
         if (!this.selected.some((g) => d.TaskGroups[g].DesiredCanaries > 0)) {
             throw new GateError(`Deployment ${gate_short(d.ID)} has no canaries to gate in ${settings.groups.length ? `groups ${this.selected.join(', ')}` : 'any group'} (job "${d.JobID}" version ${d.JobVersion}); add a canary count to the job's update block`);
         }
-        this.deps.log.info(`Gating on ${this.selected.join(', ')} (${mode}); deadline ${(0,duration/* formatDuration */.a)(settings.timeoutMs)}`);
+        this.event(`Gating on ${this.selected.join(', ')} (${mode}); deadline ${(0,duration/* formatDuration */.a)(settings.timeoutMs)}`);
         const decision = mode === 'health' ? await this.watchForHealth() : await this.watchCanaries();
         if (decision.write)
             await this.mutate(decision.write);
@@ -30462,6 +30492,8 @@ class Gate {
             this.event(`The ${kind} took effect although its answer was lost (seen by re-reading the deployment)`);
         }
         this.deployment = res.deployment ?? (await this.reread()) ?? d;
+        if (this.allocs)
+            this.readiness = evaluate(this.deployment, this.allocs, this.selected);
     }
     /** The deployment after a write, for the outputs; best effort (the write already stands). */
     async reread() {

@@ -154,7 +154,7 @@ class Gate {
         `Deployment ${short(d.ID)} has no canaries to gate in ${settings.groups.length ? `groups ${this.selected.join(', ')}` : 'any group'} (job "${d.JobID}" version ${d.JobVersion}); add a canary count to the job's update block`,
       )
     }
-    this.deps.log.info(
+    this.event(
       `Gating on ${this.selected.join(', ')} (${mode}); deadline ${formatDuration(settings.timeoutMs)}`,
     )
     const decision = mode === 'health' ? await this.watchForHealth() : await this.watchCanaries()
@@ -376,6 +376,7 @@ class Gate {
       )
     }
     this.deployment = res.deployment ?? (await this.reread()) ?? d
+    if (this.allocs) this.readiness = evaluate(this.deployment, this.allocs, this.selected)
   }
 
   /** The deployment after a write, for the outputs; best effort (the write already stands). */

@@ -32,6 +32,15 @@ export async function resolveDeployment(
     if (id.length === 36) {
       try {
         const { body, meta } = await client.deployment(id, q)
+        // Without ACLs Nomad serves a deployment by ID whatever ?namespace= says
+        // (nomad/deployment_endpoint.go GetDeployment): never act on another
+        // namespace's deployment than the one the user named.
+        const wanted = client.namespace ?? 'default'
+        if (body.Namespace !== wanted) {
+          throw new GateError(
+            `Deployment ${id} is in namespace "${body.Namespace}", not "${wanted}": set namespace to "${body.Namespace}" if that is the one to gate`,
+          )
+        }
         return { deployment: body, meta }
       } catch (err) {
         if (err instanceof NomadError && err.status === 404) {
@@ -103,8 +112,17 @@ async function resolveJob(
     }
     throw err
   }
+  if (!found && !refused && !(await jobExists(client, job, options))) {
+    throw new GateError(`Job "${job}" not found${where}: check job and namespace`)
+  }
   if (found) return found
-  if (refused) throw refused
+  if (refused) {
+    // Nomad answers `null` for a job that does not exist too: tell the two apart.
+    if (refused.result === 'error' && !(await jobExists(client, job, options))) {
+      throw new GateError(`Job "${job}" not found${where}: check job and namespace`)
+    }
+    throw refused
+  }
   if (options.signal.aborted) throw options.signal.reason
   throw new GateError(
     `Timed out waiting for job "${job}" version ${version} to get a deployment${where}`,
@@ -120,4 +138,18 @@ async function resolveJob(
 function evenPrefix(prefix: string): string {
   const digits = prefix.replace(/-/g, '').length
   return digits % 2 === 0 ? prefix : prefix.slice(0, -1)
+}
+
+async function jobExists(
+  client: NomadClient,
+  job: string,
+  options: ResolveOptions,
+): Promise<boolean> {
+  try {
+    await client.job(job, { signal: options.signal, deadline: options.deadline })
+    return true
+  } catch (err) {
+    if (err instanceof NomadError && err.status === 404) return false
+    throw err
+  }
 }

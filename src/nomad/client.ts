@@ -131,7 +131,15 @@ export class NomadClient {
     return this.read<AllocListStub[]>(`/v1/deployment/allocations/${encodeURIComponent(id)}`, q)
   }
 
-  /** The job's latest deployment, or null when it has none. */
+  /** The job's latest version (only its identity is typed: the gate needs no more). */
+  job(jobId: string, q: QueryOptions = {}) {
+    return this.read<{ ID: string; Namespace: string; Version: number }>(
+      `/v1/job/${encodeURIComponent(jobId)}`,
+      q,
+    )
+  }
+
+  /** The job's latest deployment, or null when it has none (or no such job exists). */
   jobLatestDeployment(jobId: string, q: QueryOptions = {}) {
     return this.read<Deployment | null>(`/v1/job/${encodeURIComponent(jobId)}/deployment`, q)
   }
