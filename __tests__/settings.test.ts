@@ -47,6 +47,9 @@ describe('defaults', () => {
       timeoutMs: 600_000,
       onFailure: 'none',
       waitForCompletion: false,
+      soakMs: 0,
+      checks: { urls: [], intervalMs: 10_000, timeoutMs: 5_000, failureLimit: 0 },
+      dryRun: false,
       secrets: [],
     })
   })
@@ -725,5 +728,117 @@ describe.skipIf(!hasOpenssl)('TLS files and PEM text', () => {
     expect(parseError({ ...JOB, 'ca-cert': file }).message).toMatch(
       /cannot read .*unreadable\.pem.*EACCES/,
     )
+  })
+})
+
+describe('soak, checks, GitHub, dry run', () => {
+  it('parses a soak with URL and Prometheus checks', () => {
+    const s = parse({
+      ...JOB,
+      soak: '5m',
+      'check-url': 'https://a.example/health, http://b.example:8080/ready',
+      'check-interval': '30s',
+      'check-timeout': '2s',
+      'prometheus-url': 'http://prom:9090/',
+      'prometheus-query': 'sum(rate(errors[1m]))',
+      'prometheus-threshold': '0.05',
+      'failure-limit': '2',
+    })
+    expect(s.soakMs).toBe(300_000)
+    expect(s.checks).toEqual({
+      urls: ['https://a.example/health', 'http://b.example:8080/ready'],
+      intervalMs: 30_000,
+      timeoutMs: 2_000,
+      failureLimit: 2,
+      prometheus: { url: 'http://prom:9090', query: 'sum(rate(errors[1m]))', threshold: 0.05 },
+    })
+  })
+
+  it('parses GitHub settings and keeps the token secret', () => {
+    const s = parse({ ...JOB, 'github-token': 'ghs_abc', environment: 'production' })
+    expect(s.github).toEqual({ token: 'ghs_abc', environment: 'production' })
+    expect(s.secrets).toContain('ghs_abc')
+    expect(
+      parse({ ...JOB, 'github-token': 'ghs_abc', 'github-deployment-id': '42' }).github,
+    ).toEqual({
+      token: 'ghs_abc',
+      deploymentId: 42,
+    })
+  })
+
+  it('parses dry-run', () => {
+    expect(parse({ ...JOB, 'dry-run': 'true' }).dryRun).toBe(true)
+  })
+
+  it.each<[string, Inputs, string, RegExp]>([
+    ['a negative soak', { soak: '-1m' }, 'soak', /non-negative duration/],
+    ['a soak as long as the timeout', { soak: '10m' }, 'soak', /shorter than timeout/],
+    ['a soak in fail mode', { soak: '1m', mode: 'fail' }, 'soak', /only applies to modes/],
+    ['checks without a soak', { 'check-url': 'https://a.example' }, 'check-url', /set soak/],
+    [
+      'a check URL without scheme',
+      { soak: '1m', 'check-url': 'a.example/health' },
+      'check-url',
+      /http:\/\/ or https:\/\//,
+    ],
+    [
+      'a zero check interval',
+      { soak: '1m', 'check-interval': '0s' },
+      'check-interval',
+      /positive duration/,
+    ],
+    [
+      'garbage check timeout',
+      { soak: '1m', 'check-timeout': 'fast' },
+      'check-timeout',
+      /positive duration/,
+    ],
+    [
+      'a Prometheus URL alone',
+      { soak: '1m', 'prometheus-url': 'http://p:9090' },
+      'prometheus-url',
+      /all three/,
+    ],
+    [
+      'a non-numeric threshold',
+      {
+        soak: '1m',
+        'prometheus-url': 'http://p:9090',
+        'prometheus-query': 'up',
+        'prometheus-threshold': 'low',
+      },
+      'prometheus-threshold',
+      /must be a number/,
+    ],
+    [
+      'a negative failure limit',
+      { soak: '1m', 'failure-limit': '-1' },
+      'failure-limit',
+      /whole number/,
+    ],
+    [
+      'an environment without a token',
+      { environment: 'production' },
+      'environment',
+      /needs github-token/,
+    ],
+    [
+      'a token without a deployment or environment',
+      { 'github-token': 'ghs_x' },
+      'github-token',
+      /environment/,
+    ],
+    [
+      'a bad GitHub deployment ID',
+      { 'github-token': 'ghs_x', 'github-deployment-id': 'abc' },
+      'github-deployment-id',
+      /positive number/,
+    ],
+    ['dry-run: maybe', { 'dry-run': 'maybe' }, 'dry-run', /true or false|boolean/],
+  ])('rejects %s', (_, inputs, input, reason) => {
+    const e = parseError({ ...JOB, ...inputs })
+    expect(e.input).toBe(input)
+    expect(e.message).toMatch(reason)
+    expect(e.message).not.toContain('ghs_x')
   })
 })

@@ -12,7 +12,6 @@ module.exports = __nccwpck_require__(218);
 /***/ 218:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-var __webpack_unused_export__;
 
 
 var net = __nccwpck_require__(9278);
@@ -276,7 +275,7 @@ if (process.env.NODE_DEBUG && /\btunnel\b/.test(process.env.NODE_DEBUG)) {
 } else {
   debug = function() {};
 }
-__webpack_unused_export__ = debug; // for test
+exports.debug = debug; // for test
 
 
 /***/ }),
@@ -284,7 +283,6 @@ __webpack_unused_export__ = debug; // for test
 /***/ 6752:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var __webpack_unused_export__;
 
 
 const Client = __nccwpck_require__(3701)
@@ -312,29 +310,29 @@ const createRedirectInterceptor = __nccwpck_require__(5092)
 
 Object.assign(Dispatcher.prototype, api)
 
-__webpack_unused_export__ = Dispatcher
-__webpack_unused_export__ = Client
-__webpack_unused_export__ = Pool
-__webpack_unused_export__ = BalancedPool
-__webpack_unused_export__ = Agent
-module.exports.kT = ProxyAgent
-__webpack_unused_export__ = EnvHttpProxyAgent
-__webpack_unused_export__ = RetryAgent
-__webpack_unused_export__ = RetryHandler
+module.exports.Dispatcher = Dispatcher
+module.exports.Client = Client
+module.exports.Pool = Pool
+module.exports.BalancedPool = BalancedPool
+module.exports.Agent = Agent
+module.exports.ProxyAgent = ProxyAgent
+module.exports.EnvHttpProxyAgent = EnvHttpProxyAgent
+module.exports.RetryAgent = RetryAgent
+module.exports.RetryHandler = RetryHandler
 
-__webpack_unused_export__ = DecoratorHandler
-__webpack_unused_export__ = RedirectHandler
-__webpack_unused_export__ = createRedirectInterceptor
-__webpack_unused_export__ = {
+module.exports.DecoratorHandler = DecoratorHandler
+module.exports.RedirectHandler = RedirectHandler
+module.exports.createRedirectInterceptor = createRedirectInterceptor
+module.exports.interceptors = {
   redirect: __nccwpck_require__(1514),
   retry: __nccwpck_require__(2026),
   dump: __nccwpck_require__(8060),
   dns: __nccwpck_require__(379)
 }
 
-__webpack_unused_export__ = buildConnector
-__webpack_unused_export__ = errors
-__webpack_unused_export__ = {
+module.exports.buildConnector = buildConnector
+module.exports.errors = errors
+module.exports.util = {
   parseHeaders: util.parseHeaders,
   headerNameToString: util.headerNameToString
 }
@@ -388,11 +386,11 @@ function makeDispatcher (fn) {
   }
 }
 
-__webpack_unused_export__ = setGlobalDispatcher
-__webpack_unused_export__ = getGlobalDispatcher
+module.exports.setGlobalDispatcher = setGlobalDispatcher
+module.exports.getGlobalDispatcher = getGlobalDispatcher
 
 const fetchImpl = (__nccwpck_require__(4398).fetch)
-__webpack_unused_export__ = async function fetch (init, options = undefined) {
+module.exports.fetch = async function fetch (init, options = undefined) {
   try {
     return await fetchImpl(init, options)
   } catch (err) {
@@ -403,57 +401,57 @@ __webpack_unused_export__ = async function fetch (init, options = undefined) {
     throw err
   }
 }
-/* unused reexport */ __nccwpck_require__(660).Headers
-/* unused reexport */ __nccwpck_require__(9051).Response
-/* unused reexport */ __nccwpck_require__(9967).Request
-/* unused reexport */ __nccwpck_require__(5910).FormData
-__webpack_unused_export__ = globalThis.File ?? (__nccwpck_require__(4573).File)
-/* unused reexport */ __nccwpck_require__(8355).FileReader
+module.exports.Headers = __nccwpck_require__(660).Headers
+module.exports.Response = __nccwpck_require__(9051).Response
+module.exports.Request = __nccwpck_require__(9967).Request
+module.exports.FormData = __nccwpck_require__(5910).FormData
+module.exports.File = globalThis.File ?? (__nccwpck_require__(4573).File)
+module.exports.FileReader = __nccwpck_require__(8355).FileReader
 
 const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(1059)
 
-__webpack_unused_export__ = setGlobalOrigin
-__webpack_unused_export__ = getGlobalOrigin
+module.exports.setGlobalOrigin = setGlobalOrigin
+module.exports.getGlobalOrigin = getGlobalOrigin
 
 const { CacheStorage } = __nccwpck_require__(3245)
 const { kConstruct } = __nccwpck_require__(109)
 
 // Cache & CacheStorage are tightly coupled with fetch. Even if it may run
 // in an older version of Node, it doesn't have any use without fetch.
-__webpack_unused_export__ = new CacheStorage(kConstruct)
+module.exports.caches = new CacheStorage(kConstruct)
 
 const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(9061)
 
-__webpack_unused_export__ = deleteCookie
-__webpack_unused_export__ = getCookies
-__webpack_unused_export__ = getSetCookies
-__webpack_unused_export__ = setCookie
+module.exports.deleteCookie = deleteCookie
+module.exports.getCookies = getCookies
+module.exports.getSetCookies = getSetCookies
+module.exports.setCookie = setCookie
 
 const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(1900)
 
-__webpack_unused_export__ = parseMIMEType
-__webpack_unused_export__ = serializeAMimeType
+module.exports.parseMIMEType = parseMIMEType
+module.exports.serializeAMimeType = serializeAMimeType
 
 const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(5188)
-/* unused reexport */ __nccwpck_require__(3726).WebSocket
-__webpack_unused_export__ = CloseEvent
-__webpack_unused_export__ = ErrorEvent
-__webpack_unused_export__ = MessageEvent
+module.exports.WebSocket = __nccwpck_require__(3726).WebSocket
+module.exports.CloseEvent = CloseEvent
+module.exports.ErrorEvent = ErrorEvent
+module.exports.MessageEvent = MessageEvent
 
-__webpack_unused_export__ = makeDispatcher(api.request)
-__webpack_unused_export__ = makeDispatcher(api.stream)
-__webpack_unused_export__ = makeDispatcher(api.pipeline)
-__webpack_unused_export__ = makeDispatcher(api.connect)
-__webpack_unused_export__ = makeDispatcher(api.upgrade)
+module.exports.request = makeDispatcher(api.request)
+module.exports.stream = makeDispatcher(api.stream)
+module.exports.pipeline = makeDispatcher(api.pipeline)
+module.exports.connect = makeDispatcher(api.connect)
+module.exports.upgrade = makeDispatcher(api.upgrade)
 
-__webpack_unused_export__ = MockClient
-__webpack_unused_export__ = MockPool
-__webpack_unused_export__ = MockAgent
-__webpack_unused_export__ = mockErrors
+module.exports.MockClient = MockClient
+module.exports.MockPool = MockPool
+module.exports.MockAgent = MockAgent
+module.exports.mockErrors = mockErrors
 
-const { EventSource } = __nccwpck_require__(1238)
+const { EventSource } = __nccwpck_require__(8857)
 
-__webpack_unused_export__ = EventSource
+module.exports.EventSource = EventSource
 
 
 /***/ }),
@@ -14711,7 +14709,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1238:
+/***/ 8857:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -28370,7 +28368,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6032:
+/***/ 1238:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28379,8 +28377,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
 
-;// CONCATENATED MODULE: external "os"
-const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
+// EXTERNAL MODULE: external "os"
+var external_os_ = __nccwpck_require__(857);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -28455,7 +28453,7 @@ function utils_toCommandProperties(annotationProperties) {
  */
 function command_issueCommand(command, properties, message) {
     const cmd = new Command(command, properties, message);
-    process.stdout.write(cmd.toString() + external_os_namespaceObject.EOL);
+    process.stdout.write(cmd.toString() + external_os_.EOL);
 }
 function command_issue(name, message = '') {
     command_issueCommand(name, {}, message);
@@ -28511,8 +28509,8 @@ function escapeProperty(s) {
 //# sourceMappingURL=command.js.map
 ;// CONCATENATED MODULE: external "crypto"
 const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
-;// CONCATENATED MODULE: external "fs"
-const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
@@ -28526,10 +28524,10 @@ function file_command_issueFileCommand(command, message) {
     if (!filePath) {
         throw new Error(`Unable to find environment variable for file command ${command}`);
     }
-    if (!external_fs_namespaceObject.existsSync(filePath)) {
+    if (!external_fs_.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    external_fs_namespaceObject.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
+    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_.EOL}`, {
         encoding: 'utf8'
     });
 }
@@ -28545,7 +28543,7 @@ function file_command_prepareKeyValueMessage(key, value) {
     if (convertedValue.includes(delimiter)) {
         throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
     }
-    return `${key}<<${delimiter}${external_os_namespaceObject.EOL}${convertedValue}${external_os_namespaceObject.EOL}${delimiter}`;
+    return `${key}<<${delimiter}${external_os_.EOL}${convertedValue}${external_os_.EOL}${delimiter}`;
 }
 //# sourceMappingURL=file-command.js.map
 ;// CONCATENATED MODULE: external "path"
@@ -29248,7 +29246,7 @@ class lib_HttpClient {
             return proxyAgent;
         }
         const usingSsl = parsedUrl.protocol === 'https:';
-        proxyAgent = new undici/* ProxyAgent */.kT(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
+        proxyAgent = new undici.ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
             token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
         })));
         this._proxyAgentDispatcher = proxyAgent;
@@ -29510,7 +29508,7 @@ var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { access, appendFile, writeFile } = external_fs_namespaceObject.promises;
+const { access, appendFile, writeFile } = external_fs_.promises;
 const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
 const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
 class Summary {
@@ -29533,7 +29531,7 @@ class Summary {
                 throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
             }
             try {
-                yield access(pathFromEnv, external_fs_namespaceObject.constants.R_OK | external_fs_namespaceObject.constants.W_OK);
+                yield access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
             }
             catch (_a) {
                 throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
@@ -29629,7 +29627,7 @@ class Summary {
      * @returns {Summary} summary instance
      */
     addEOL() {
-        return this.addRaw(external_os_namespaceObject.EOL);
+        return this.addRaw(external_os_.EOL);
     }
     /**
      * Adds an HTML codeblock to the summary buffer
@@ -29833,7 +29831,7 @@ var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_namespaceObject.promises;
+const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_.promises;
 // export const {open} = 'fs'
 const IS_WINDOWS = process.platform === 'win32';
 /**
@@ -29860,7 +29858,7 @@ function readlink(fsPath) {
 }
 // See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
 const UV_FS_O_EXLOCK = 0x10000000;
-const READONLY = external_fs_namespaceObject.constants.O_RDONLY;
+const READONLY = external_fs_.constants.O_RDONLY;
 function exists(fsPath) {
     return io_util_awaiter(this, void 0, void 0, function* () {
         try {
@@ -30353,13 +30351,13 @@ class ToolRunner extends external_events_.EventEmitter {
     _processLineBuffer(data, strBuffer, onLine) {
         try {
             let s = strBuffer + data.toString();
-            let n = s.indexOf(external_os_namespaceObject.EOL);
+            let n = s.indexOf(external_os_.EOL);
             while (n > -1) {
                 const line = s.substring(0, n);
                 onLine(line);
                 // the rest of the string ...
-                s = s.substring(n + external_os_namespaceObject.EOL.length);
-                n = s.indexOf(external_os_namespaceObject.EOL);
+                s = s.substring(n + external_os_.EOL.length);
+                n = s.indexOf(external_os_.EOL);
             }
             return s;
         }
@@ -30650,7 +30648,7 @@ class ToolRunner extends external_events_.EventEmitter {
                 }
                 const optionsNonNull = this._cloneExecOptions(this.options);
                 if (!optionsNonNull.silent && optionsNonNull.outStream) {
-                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_namespaceObject.EOL);
+                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_.EOL);
                 }
                 const state = new ExecState(optionsNonNull, this.toolPath);
                 state.on('debug', (message) => {
@@ -30989,8 +30987,8 @@ const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* ()
         version
     };
 });
-const platform = external_os_namespaceObject.platform();
-const arch = external_os_namespaceObject.arch();
+const platform = external_os_.platform();
+const arch = external_os_.arch();
 const isWindows = platform === 'win32';
 const isMacOS = platform === 'darwin';
 const isLinux = platform === 'linux';
@@ -31171,7 +31169,7 @@ function setOutput(name, value) {
     if (filePath) {
         return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
     }
-    process.stdout.write(external_os_namespaceObject.EOL);
+    process.stdout.write(external_os_.EOL);
     command_issueCommand('set-output', { name }, utils_toCommandValue(value));
 }
 /**
@@ -31239,7 +31237,7 @@ function notice(message, properties = {}) {
  * @param message info message
  */
 function info(message) {
-    process.stdout.write(message + external_os_namespaceObject.EOL);
+    process.stdout.write(message + external_os_.EOL);
 }
 /**
  * Begin an output group.
@@ -31410,6 +31408,262 @@ function pad2(n) {
     return String(n).padStart(2, '0');
 }
 
+;// CONCATENATED MODULE: ./src/checks.ts
+// Analysis checks run during the soak: HTTP endpoints that must answer 2xx, and
+// one Prometheus instant query whose every sample must stay at or below a
+// threshold. A run never throws: whatever goes wrong becomes a failed result
+// whose detail says what, because the gate counts failed runs against
+// failure-limit and prints the details.
+
+function hasChecks(s) {
+    return s.urls.length > 0 || s.prometheus !== undefined;
+}
+/** Runs every check of one run in parallel. Never throws. */
+async function runChecks(s, signal) {
+    const atMs = performance.now();
+    const results = await Promise.all([
+        ...s.urls.map((url) => timed(redactUrl(url), () => checkUrl(url, s.timeoutMs, signal))),
+        ...(s.prometheus
+            ? [timed('prometheus', () => checkPrometheus(s.prometheus, s.timeoutMs, signal))]
+            : []),
+    ]);
+    return { atMs, ok: results.every((r) => r.ok), results };
+}
+/**
+ * The URL to show: `user:password@` becomes `***@`, and the values of query
+ * parameters whose names look like secrets (`?token=`, `?api_key=`) become `***`.
+ */
+function redactUrl(url) {
+    let u;
+    try {
+        u = new URL(url);
+    }
+    catch {
+        return url.replace(/\/\/[^/@]*@/, '//***@');
+    }
+    const userinfo = u.username || u.password ? '***@' : '';
+    // Edit the raw query rather than through searchParams, which would re-encode all of it.
+    const search = u.search.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep, key) => SECRET_PARAM.test(safeDecode(key)) ? `${sep}${key}=***` : whole);
+    return `${u.protocol}//${userinfo}${u.host}${u.pathname}${search}${u.hash}`;
+}
+function safeDecode(text) {
+    try {
+        return decodeURIComponent(text.replace(/\+/g, ' '));
+    }
+    catch {
+        return text;
+    }
+}
+const SECRET_PARAM = /token|key|secret|pass|auth|sig|credential|session/i;
+async function timed(name, check) {
+    const start = performance.now();
+    let verdict;
+    try {
+        verdict = await check();
+    }
+    catch (err) {
+        verdict = {
+            ok: false,
+            detail: `check failed: ${err instanceof Error ? err.message : String(err)}`,
+        };
+    }
+    return { name, ...verdict, ms: Math.round(performance.now() - start) };
+}
+async function checkUrl(url, timeoutMs, signal) {
+    return request(url, timeoutMs, signal, '*/*', async (res) => {
+        await res.body?.cancel().catch(() => undefined);
+        if (res.status >= 200 && res.status < 300)
+            return { ok: true, detail: `HTTP ${res.status}` };
+        return { ok: false, detail: describeStatus(res, url) };
+    });
+}
+async function checkPrometheus(p, timeoutMs, signal) {
+    const u = new URL(p.url);
+    u.pathname = `${u.pathname.replace(/\/+$/, '')}/api/v1/query`;
+    u.searchParams.set('query', p.query);
+    return request(u.href, timeoutMs, signal, 'application/json', async (res) => {
+        const text = await res.text();
+        let body;
+        try {
+            body = JSON.parse(text);
+        }
+        catch {
+            // a proxy's HTML error page, a truncated answer
+        }
+        // Prometheus answers errors as JSON with 400 (bad_data), 422 (execution) or 503 (timeout).
+        if (body?.status === 'error') {
+            return {
+                ok: false,
+                detail: `query failed: ${cut(`${body.errorType ?? 'error'}: ${body.error ?? ''}`)}`,
+            };
+        }
+        if (res.status < 200 || res.status >= 300)
+            return { ok: false, detail: describeStatus(res, u.href) };
+        if (!body || typeof body !== 'object') {
+            return {
+                ok: false,
+                detail: `not JSON from Prometheus (HTTP ${res.status}, ${res.headers.get('content-type') ?? 'no content-type'})`,
+            };
+        }
+        if (body.status !== 'success' || !body.data) {
+            return { ok: false, detail: `unexpected answer from Prometheus: ${cut(text)}` };
+        }
+        return judge(body.data, p.threshold);
+    });
+}
+/**
+ * fetch with the check's timeout (covering the body too) and the caller's
+ * signal, not following redirects: a check must judge the host it names.
+ */
+async function request(url, timeoutMs, signal, accept, read) {
+    if (signal?.aborted)
+        return { ok: false, detail: 'cancelled' };
+    let target;
+    try {
+        target = new URL(url);
+    }
+    catch {
+        return { ok: false, detail: 'invalid URL' };
+    }
+    const headers = { Accept: accept, 'User-Agent': 'nomad-canary-gate' };
+    // fetch refuses URLs with credentials; send them as Basic auth instead.
+    if (target.username || target.password) {
+        const user = decodeURIComponent(target.username);
+        const pass = decodeURIComponent(target.password);
+        headers.Authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+        target.username = '';
+        target.password = '';
+    }
+    const ctl = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+        timedOut = true;
+        ctl.abort();
+    }, timeoutMs);
+    const onAbort = () => ctl.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+        const res = await fetch(target, { headers, redirect: 'manual', signal: ctl.signal });
+        return await read(res);
+    }
+    catch (err) {
+        if (timedOut)
+            return { ok: false, detail: `timed out after ${formatDuration(timeoutMs)}` };
+        if (signal?.aborted)
+            return { ok: false, detail: 'cancelled' };
+        return { ok: false, detail: describeNetworkError(err) };
+    }
+    finally {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+    }
+}
+function describeStatus(res, url) {
+    if (res.status >= 300 && res.status < 400) {
+        const location = res.headers.get('location');
+        if (!location)
+            return `HTTP ${res.status} (redirect without Location)`;
+        let to = location;
+        try {
+            to = redactUrl(new URL(location, url).href);
+        }
+        catch {
+            to = redactUrl(location);
+        }
+        return `redirect to ${to} (HTTP ${res.status}); checks do not follow redirects`;
+    }
+    return `HTTP ${res.status}`;
+}
+/** undici throws `TypeError: fetch failed` with the socket error as its cause. */
+function describeNetworkError(err) {
+    const cause = err?.cause ?? err;
+    const c = cause;
+    const code = c?.code ?? c?.errors?.find((e) => e.code)?.code ?? '';
+    switch (code) {
+        case 'ECONNREFUSED':
+            return 'connection refused';
+        case 'ECONNRESET':
+        case 'UND_ERR_SOCKET':
+            return 'connection reset';
+        case 'ENOTFOUND':
+        case 'EAI_AGAIN':
+            return `cannot resolve host (${code})`;
+        case 'EHOSTUNREACH':
+        case 'ENETUNREACH':
+            return `host unreachable (${code})`;
+        case 'UND_ERR_HEADERS_TIMEOUT':
+        case 'UND_ERR_BODY_TIMEOUT':
+            return 'timed out';
+    }
+    if (/^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(code)) {
+        return `TLS failed: ${c.message} (${code})`;
+    }
+    const message = c instanceof Error ? c.message : String(cause);
+    return code ? `${message} (${code})` : message;
+}
+function judge(data, threshold) {
+    let samples;
+    if (data.resultType === 'vector' && Array.isArray(data.result)) {
+        samples = data.result.map((s) => ({
+            labels: formatLabels(s.metric),
+            text: String(s.value?.[1]),
+        }));
+    }
+    else if (data.resultType === 'scalar' && Array.isArray(data.result)) {
+        samples = [{ labels: 'scalar', text: String(data.result[1]) }];
+    }
+    else {
+        return {
+            ok: false,
+            detail: `result of type ${String(data.resultType)}: the query must give an instant vector or a scalar`,
+        };
+    }
+    if (samples.length === 0)
+        return { ok: false, detail: 'no samples' };
+    // NaN (0/0, e.g. an error ratio without traffic) is no evidence of health.
+    const bad = samples
+        .map((s) => ({ ...s, value: parseValue(s.text) }))
+        .filter((s) => !(s.value <= threshold))
+        .sort((a, b) => (Number.isNaN(a.value) ? -1 : Number.isNaN(b.value) ? 1 : b.value - a.value));
+    if (bad.length === 0) {
+        const max = Math.max(...samples.map((s) => parseValue(s.text)));
+        return {
+            ok: true,
+            detail: `${samples.length} sample${samples.length === 1 ? '' : 's'} <= threshold ${threshold} (max ${max})`,
+        };
+    }
+    const worst = bad[0];
+    const more = bad.length > 1 ? ` (and ${bad.length - 1} more)` : '';
+    const what = Number.isNaN(worst.value)
+        ? `value ${worst.text} is not a number`
+        : `value ${worst.text} > threshold ${threshold}`;
+    return { ok: false, detail: `${what} for ${worst.labels}${more}` };
+}
+/** Sample values are strings as Go's strconv.FormatFloat writes them: `+Inf`, `-Inf`, `NaN`. */
+function parseValue(text) {
+    if (text === '+Inf' || text === 'Inf')
+        return Infinity;
+    if (text === '-Inf')
+        return -Infinity;
+    return Number(text);
+}
+/** As Prometheus prints a series: `name{label="value", ...}`. */
+function formatLabels(metric) {
+    const { __name__: name = '', ...labels } = metric ?? {};
+    const inner = Object.entries(labels)
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .join(', ');
+    return `${name}{${inner}}`;
+}
+function cut(text, max = 200) {
+    const t = text.trim().replace(/\s+/g, ' ');
+    return t.length > max ? `${t.slice(0, max)}…` : t;
+}
+
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 ;// CONCATENATED MODULE: ./src/nomad/errors.ts
 // One error type for everything that can go wrong talking to Nomad.
 class NomadError extends Error {
@@ -31456,19 +31710,27 @@ function cleanNomadText(text) {
 }
 /** Server-side texts of a Nomad that is electing a leader or forwarding badly: retry. */
 const TRANSIENT_TEXT = /no cluster leader|no leader|leadership lost|raft|rpc error: eof|\beof\b|i\/o timeout|connection reset|broken pipe|stream closed/i;
-/** 5xx texts that are answers, not outages: retrying cannot change them. */
-const FINAL_TEXT = /not found|no path to region|permission denied|terminal deployment|healthy allocations/i;
+/**
+ * 5xx texts that are answers, not outages: retrying cannot change them (the
+ * deployment endpoints' own checks, nomad/deployment_endpoint.go and
+ * state_store.go).
+ */
+const FINAL_TEXT = /not found|no path to region|permission denied|terminal deployment|healthy allocations|not part of deployment|unknown alloc|must specify|lookup failed|missing deployment id|not implemented/i;
+/**
+ * Nomad answers nearly every failed RPC with a 500 and a text; any text that is
+ * not an answer about the request (FINAL_TEXT) is an outage to wait out
+ * (nomad-api.md: "5xx are transient"): `Not ready to serve consistent reads`,
+ * `failed to get conn`, a proxy's `Internal Server Error`...
+ */
 function isTransientStatus(status, text) {
     if (status === 429 || status === 502 || status === 503 || status === 504)
         return true;
-    if (status < 500)
+    if (status < 500 || status === 501)
         return false;
-    if (FINAL_TEXT.test(text))
-        return false;
-    return status !== 500 || TRANSIENT_TEXT.test(text) || text.trim() === '';
+    return TRANSIENT_TEXT.test(text) || !FINAL_TEXT.test(text);
 }
 /** Explain an HTTP error status the way a user needs to act on it. */
-function describeStatus(status, text, namespace) {
+function errors_describeStatus(status, text, namespace) {
     const cleaned = cleanNomadText(text) || '(empty body)';
     if (status === 403) {
         const ns = namespace ?? 'default';
@@ -31518,29 +31780,6 @@ function fromNetworkError(err, method, path, address) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/nomad/types.ts
-// The Nomad objects the gate reads and writes, with Nomad's own field names
-// (nomad/structs/structs.go, api/deployments.go). Only the fields we use or the
-// simulator serves are typed; Nomad sends more.
-/** Statuses after which a deployment never changes again (structs.Deployment.Active). */
-const TERMINAL_DEPLOYMENT_STATUSES = [
-    'failed',
-    'successful',
-    'cancelled',
-];
-/** An allocation is terminal once the server wants it stopped or the client reports it ended (structs.Allocation.TerminalStatus). */
-function allocIsTerminal(a) {
-    return (a.DesiredStatus === 'stop' ||
-        a.DesiredStatus === 'evict' ||
-        a.ClientStatus === 'complete' ||
-        a.ClientStatus === 'failed' ||
-        a.ClientStatus === 'lost');
-}
-
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 ;// CONCATENATED MODULE: ./src/nomad/client.ts
 // One client for the Nomad endpoints the gate uses, shaped like Nomad's Go API
 // client (api/api.go): every read takes QueryOptions and returns the body with a
@@ -31560,6 +31799,7 @@ class NomadClient {
     namespace;
     settings;
     agent;
+    /** Time limit of a request that is not a blocking query (a write's too). */
     requestTimeoutMs;
     retry;
     onRetry;
@@ -31619,25 +31859,20 @@ class NomadClient {
     }
     // Writes: never retried here; see gate/mutate.ts for the re-read rule ------
     promote(id, groups, w = {}) {
-        const body = groups.length === 0
-            ? { DeploymentID: id, All: true, Groups: null }
-            : { DeploymentID: id, All: false, Groups: groups };
-        return this.write(`/v1/deployment/promote/${encodeURIComponent(id)}`, body, w);
+        return this.write(promoteRequest(id, groups), w);
     }
     pause(id, pause, w = {}) {
-        const body = { DeploymentID: id, Pause: pause };
-        return this.write(`/v1/deployment/pause/${encodeURIComponent(id)}`, body, w);
+        return this.write(pauseRequest(id, pause), w);
     }
     fail(id, w = {}) {
-        return this.write(`/v1/deployment/fail/${encodeURIComponent(id)}`, { DeploymentID: id }, w);
+        return this.write(failRequest(id), w);
     }
     setAllocHealth(id, healthy, unhealthy, w = {}) {
-        const body = {
-            DeploymentID: id,
-            HealthyAllocationIDs: healthy,
-            UnhealthyAllocationIDs: unhealthy,
-        };
-        return this.write(`/v1/deployment/allocation-health/${encodeURIComponent(id)}`, body, w);
+        return this.write(allocHealthRequest(id, healthy, unhealthy), w);
+    }
+    /** The exact request a write sends, as one line (for dry runs and logs). */
+    describe(req) {
+        return `PUT ${this.url(req.path, {}).toString()} ${JSON.stringify(req.body)}`;
     }
     // Transport -----------------------------------------------------------------
     async read(path, q, extra = {}) {
@@ -31672,14 +31907,13 @@ class NomadClient {
             }
         }
     }
-    async write(path, body, w) {
+    async write({ path, body }, w = {}) {
         const res = await this.send('PUT', path, {}, JSON.stringify(body), this.requestTimeoutMs, w.signal);
         const parsed = parseJson(res.text, 'PUT', path);
         const lastIndex = headerNumber(res.message, 'x-nomad-index') || parsed.Index;
         return { body: parsed, meta: { lastIndex } };
     }
-    /** One HTTP exchange: resolves with a 2xx answer, rejects with a NomadError otherwise. */
-    async send(method, path, query, data, timeoutMs, signal) {
+    url(path, query) {
         const url = new URL(path, this.address);
         for (const [k, v] of Object.entries(query))
             url.searchParams.set(k, v);
@@ -31687,6 +31921,11 @@ class NomadClient {
             url.searchParams.set('namespace', this.settings.namespace);
         if (this.settings.region)
             url.searchParams.set('region', this.settings.region);
+        return url;
+    }
+    /** One HTTP exchange: resolves with a 2xx answer, rejects with a NomadError otherwise. */
+    async send(method, path, query, data, timeoutMs, signal) {
+        const url = this.url(path, query);
         const timeout = AbortSignal.timeout(timeoutMs);
         const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
         const headers = { accept: 'application/json' };
@@ -31745,7 +31984,7 @@ class NomadClient {
                 method,
                 path,
                 status,
-                detail: `Nomad answered with a redirect to ${redactUrl(message.headers.location)}, which is not followed so that the token is never sent elsewhere; set the address to the final URL`,
+                detail: `Nomad answered with a redirect to ${client_redactUrl(message.headers.location)}, which is not followed so that the token is never sent elsewhere; set the address to the final URL`,
                 retryable: false,
                 ambiguous: false,
             });
@@ -31756,12 +31995,34 @@ class NomadClient {
             method,
             path,
             status,
-            detail: describeStatus(status, text, this.settings.namespace),
+            detail: errors_describeStatus(status, text, this.settings.namespace),
             retryable,
             // A gateway error may hide a write the server applied.
             ambiguous: status >= 502 && status <= 504,
         });
     }
+}
+const deploymentPath = (verb, id) => `/v1/deployment/${verb}/${encodeURIComponent(id)}`;
+/** No groups: `All: true`. Nomad ignores unknown groups silently, so callers check them first. */
+function promoteRequest(id, groups) {
+    return {
+        path: deploymentPath('promote', id),
+        body: groups.length === 0
+            ? { DeploymentID: id, All: true, Groups: null }
+            : { DeploymentID: id, All: false, Groups: groups },
+    };
+}
+function pauseRequest(id, pause) {
+    return { path: deploymentPath('pause', id), body: { DeploymentID: id, Pause: pause } };
+}
+function failRequest(id) {
+    return { path: deploymentPath('fail', id), body: { DeploymentID: id } };
+}
+function allocHealthRequest(id, healthy, unhealthy) {
+    return {
+        path: deploymentPath('allocation-health', id),
+        body: { DeploymentID: id, HealthyAllocationIDs: healthy, UnhealthyAllocationIDs: unhealthy },
+    };
 }
 function readText(message) {
     // Not HttpClientResponse.readBody(): it never settles when the connection
@@ -31797,7 +32058,7 @@ function headerNumber(message, name) {
     const n = Number(Array.isArray(raw) ? raw[0] : raw);
     return Number.isFinite(n) ? n : 0;
 }
-function redactUrl(location) {
+function client_redactUrl(location) {
     if (!location)
         return '(no Location header)';
     try {
@@ -31844,6 +32105,25 @@ function sleep(ms, signal) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/nomad/types.ts
+// The Nomad objects the gate reads and writes, with Nomad's own field names
+// (nomad/structs/structs.go, api/deployments.go). Only the fields we use or the
+// simulator serves are typed; Nomad sends more.
+/** Statuses after which a deployment never changes again (structs.Deployment.Active). */
+const TERMINAL_DEPLOYMENT_STATUSES = [
+    'failed',
+    'successful',
+    'cancelled',
+];
+/** An allocation is terminal once the server wants it stopped or the client reports it ended (structs.Allocation.TerminalStatus). */
+function allocIsTerminal(a) {
+    return (a.DesiredStatus === 'stop' ||
+        a.DesiredStatus === 'evict' ||
+        a.ClientStatus === 'complete' ||
+        a.ClientStatus === 'failed' ||
+        a.ClientStatus === 'lost');
+}
+
 ;// CONCATENATED MODULE: ./src/nomad/watch.ts
 // The blocking-query loop (after Nomad's CLI monitor and consul-template's
 // watcher): send the last index, reset to 0 when the server's index goes
@@ -31860,17 +32140,23 @@ async function watch(fetch, onChange, options) {
     let index = options.index ?? 0;
     let first = index === 0;
     let idle = 0;
+    let backwards = 0;
     while (!signal.aborted) {
         const remaining = deadline - performance.now();
         if (remaining <= 0)
             return;
         const sentAt = performance.now();
+        // The deadline ends a held query too: the server holds one for up to
+        // wait + wait/16 (nomad/rpc.go jitter), so ask for less than what is left,
+        // and stop waiting for an answer that has not come when the deadline passes.
+        const bounded = AbortSignal.any([signal, AbortSignal.timeout(Math.ceil(remaining))]);
+        const waitMs = Math.min(maxWaitMs, Math.floor((remaining * 16) / 17));
         let res;
         try {
-            res = await fetch({ index, waitMs: Math.min(maxWaitMs, remaining), signal, deadline });
+            res = await fetch({ index, waitMs, signal: bounded, deadline });
         }
         catch (err) {
-            if (signal.aborted)
+            if (bounded.aborted)
                 return;
             throw err;
         }
@@ -31879,11 +32165,19 @@ async function watch(fetch, onChange, options) {
         const next = res.meta.lastIndex;
         if (next < index) {
             // A restored snapshot or a new leader with an older state: start over
-            // (Nomad's api docs on blocking queries); index 0 answers at once.
+            // (Nomad's api docs on blocking queries); index 0 answers at once. An
+            // index that keeps going backwards (a proxy or cache serving old
+            // answers) must not make the loop spin: back off from the second time.
             index = 0;
             first = true;
+            if (++backwards > 1) {
+                const pause = Math.min(1_000, 25 * 2 ** backwards, deadline - performance.now());
+                await sleep(pause, signal).catch(() => undefined);
+            }
             continue;
         }
+        if (index > 0)
+            backwards = 0;
         const moved = first || next > index;
         if (moved) {
             idle = 0;
@@ -32042,7 +32336,7 @@ async function applyWrite(kind, ctx) {
         try {
             // No abort signal: a cancellation that arrives now waits for the answer, so
             // the outputs say what the server did.
-            const { body, meta } = await send(kind, ctx);
+            const { body, meta } = await ctx.client.write(writeRequest(kind, ctx));
             return { response: body, index: meta.lastIndex };
         }
         catch (err) {
@@ -32051,7 +32345,11 @@ async function applyWrite(kind, ctx) {
             // A 4xx is the server refusing the request as sent: nothing was applied.
             if (err.kind === 'http' && err.status !== undefined && err.status < 500)
                 throw err;
-            const seen = await readBack(kind, ctx, deadline, err);
+            // A write that timed out may still be queued on the server, which applies
+            // it whether or not we still listen: watch for it as long again as we
+            // waited for the answer before sending it a second time.
+            const settle = err.kind === 'timeout' ? performance.now() + ctx.client.requestTimeoutMs : undefined;
+            const seen = await readBack(kind, ctx, deadline, err, settle);
             if (seen.done) {
                 ctx.log(`The ${kind} request failed (${err.detail}), but the deployment shows it in effect: not sending it again`);
                 return { index: seen.index, deployment: seen.deployment };
@@ -32068,35 +32366,50 @@ async function applyWrite(kind, ctx) {
         }
     }
 }
-function send(kind, ctx) {
+/** The request a write of this kind sends. */
+function writeRequest(kind, ctx) {
     const id = ctx.deployment.ID;
     switch (kind) {
         case 'promote':
-            return ctx.client.promote(id, ctx.groups);
+            return promoteRequest(id, ctx.groups);
         case 'fail':
-            return ctx.client.fail(id);
+            return failRequest(id);
         case 'pause':
-            return ctx.client.pause(id, true);
+            return pauseRequest(id, true);
         case 'resume':
-            return ctx.client.pause(id, false);
+            return pauseRequest(id, false);
         case 'health':
-            return ctx.client.setAllocHealth(id, ctx.healthy, ctx.unhealthy);
+            return allocHealthRequest(id, ctx.healthy, ctx.unhealthy);
     }
 }
-/** Read the deployment (and, for health, its allocations): is the write's effect there? */
-async function readBack(kind, ctx, deadline, cause) {
+/**
+ * Read the deployment (and, for health, its allocations): is the write's effect
+ * there? With `settleUntil`, keep watching (blocking queries) until it is, or
+ * until then.
+ */
+async function readBack(kind, ctx, deadline, cause, settleUntil) {
     const id = ctx.deployment.ID;
-    const q = { deadline, signal: ctx.signal };
+    let index = 0;
     try {
-        if (kind === 'health') {
-            const { body, meta } = await ctx.client.deploymentAllocations(id, q);
-            const health = new Map(body.map((a) => [a.ID, a.DeploymentStatus?.Healthy ?? null]));
-            const done = ctx.healthy.every((a) => health.get(a) === true) &&
-                ctx.unhealthy.every((a) => health.get(a) === false);
-            return { done, index: meta.lastIndex };
+        for (;;) {
+            const waitMs = (settleUntil ?? 0) - performance.now();
+            const q = { deadline, signal: ctx.signal, ...(index > 0 ? { index, waitMs } : {}) };
+            let seen;
+            if (kind === 'health') {
+                const { body, meta } = await ctx.client.deploymentAllocations(id, q);
+                const health = new Map(body.map((a) => [a.ID, a.DeploymentStatus?.Healthy ?? null]));
+                const done = ctx.healthy.every((a) => health.get(a) === true) &&
+                    ctx.unhealthy.every((a) => health.get(a) === false);
+                seen = { done, index: meta.lastIndex };
+            }
+            else {
+                const { body: d, meta } = await ctx.client.deployment(id, q);
+                seen = { done: inEffect(kind, d, ctx.groups), index: meta.lastIndex, deployment: d };
+            }
+            if (seen.done || settleUntil === undefined || performance.now() >= settleUntil)
+                return seen;
+            index = Math.max(1, seen.index);
         }
-        const { body: d, meta } = await ctx.client.deployment(id, q);
-        return { done: inEffect(kind, d, ctx.groups), index: meta.lastIndex, deployment: d };
     }
     catch (err) {
         if (!(err instanceof NomadError))
@@ -32214,6 +32527,16 @@ function describeGroups(groups) {
 
 
 
+
+
+/** What a dry run reports instead of the result of a write it did not send. */
+const WOULD = {
+    promoted: 'would-promote',
+    failed: 'would-fail',
+    paused: 'would-pause',
+    resumed: 'would-resume',
+    'health-set': 'would-set-health',
+};
 async function runGate(settings, deps) {
     return new Gate(settings, deps).run();
 }
@@ -32231,6 +32554,10 @@ class Gate {
     write;
     timeline = [];
     health = new Map();
+    allocsIndex = 0;
+    checkRuns = [];
+    /** dry-run: the write that was planned (and only logged). */
+    planned;
     /** health mode: the full IDs to mark, resolved once the canaries run. */
     healthIds = { healthy: [], unhealthy: [] };
     constructor(settings, deps) {
@@ -32283,6 +32610,7 @@ class Gate {
             await this.mutate(decision.write);
         if (mode === 'promote' &&
             settings.waitForCompletion &&
+            !settings.dryRun &&
             (decision.result === 'promoted' || decision.result === 'already-promoted')) {
             return this.watchCompletion(decision);
         }
@@ -32306,17 +32634,36 @@ class Gate {
         await this.mutate(mode);
         return { result: result[mode], ok: true, message: `Deployment ${gate_short(d.ID)} ${result[mode]}` };
     }
-    /** promote / wait: until every selected group passes the server's promotion rule. */
+    /**
+     * promote / wait: until every selected group passes the server's promotion
+     * rule; then, with a soak, until the canaries stayed passing (and the checks
+     * passed) for the whole soak. One watch for both phases: the held queries go
+     * on through the soak, so it costs no request beyond the changes and checks.
+     */
     watchCanaries() {
-        const { mode, onFailure } = this.settings;
-        return this.watchDeployment((r, d) => {
+        const { mode, onFailure, soakMs } = this.settings;
+        const onFail = onFailureWrite(onFailure);
+        let soaking = false;
+        return this.watchDeployment((r, d, _allocs, side) => {
             if (r.verdict === 'terminal')
                 return terminalDecision(d, r);
             if (r.verdict === 'promoted') {
                 return {
                     result: 'already-promoted',
                     ok: true,
-                    message: `Already promoted: ${describeGroups(r.groups)}`,
+                    message: `Already promoted${soaking ? ' (by someone else during the soak)' : ''}: ${describeGroups(r.groups)}`,
+                };
+            }
+            if (soaking && r.verdict !== 'ready') {
+                // Unhealthy, or a healthy canary gone (terminal): either fails the soak.
+                const which = r.unhealthyAllocs.length
+                    ? ` (${r.unhealthyAllocs.map(gate_short).join(', ')} unhealthy)`
+                    : '';
+                return {
+                    result: 'unhealthy',
+                    ok: false,
+                    message: `Canaries stopped passing during the soak${which}: ${describeGroups(r.groups)}`,
+                    write: onFail,
                 };
             }
             if (r.verdict === 'unhealthy') {
@@ -32324,21 +32671,25 @@ class Gate {
                     result: 'unhealthy',
                     ok: false,
                     message: `Canary ${r.unhealthyAllocs.map(gate_short).join(', ')} reported unhealthy: ${describeGroups(r.groups)}`,
-                    write: onFailureWrite(onFailure),
+                    write: onFail,
                 };
             }
-            if (r.verdict === 'ready') {
-                return mode === 'promote'
-                    ? {
-                        result: 'promoted',
-                        ok: true,
-                        message: `Promoted: ${describeGroups(r.groups)}`,
-                        write: 'promote',
-                    }
-                    : { result: 'promotable', ok: true, message: `Promotable: ${describeGroups(r.groups)}` };
-            }
+            if (r.verdict !== 'ready' || soaking)
+                return undefined;
+            const passed = mode === 'promote'
+                ? {
+                    result: 'promoted',
+                    ok: true,
+                    message: `Promoted: ${describeGroups(r.groups)}`,
+                    write: 'promote',
+                }
+                : { result: 'promotable', ok: true, message: `Promotable: ${describeGroups(r.groups)}` };
+            if (soakMs === 0)
+                return passed;
+            soaking = true;
+            side.start((finish, signal) => this.soak(passed, finish, signal));
             return undefined;
-        }, onFailureWrite(onFailure));
+        }, onFail);
     }
     /** health: until the selected canaries are placed and running, then set their health. */
     watchForHealth() {
@@ -32380,6 +32731,44 @@ class Gate {
             throw new GateError(`Input '${input}': "${prefix}" matches several canaries (${matches.map((a) => a.ID).join(', ')}); give more characters`);
         });
     }
+    /** The soak's clock: runs the checks every check-interval, then passes the soak. */
+    async soak(passed, finish, signal) {
+        const { soakMs, checks, onFailure } = this.settings;
+        const withChecks = hasChecks(checks);
+        this.event(`Canaries pass the gate; soaking for ${formatDuration(soakMs)}` +
+            (withChecks ? ` with checks every ${formatDuration(checks.intervalMs)}` : ''));
+        const end = performance.now() + soakMs;
+        let failures = 0;
+        for (;;) {
+            if (withChecks) {
+                const run = await runChecks(checks, signal);
+                if (signal.aborted)
+                    return;
+                this.checkRuns.push({ ...run, atMs: run.atMs - this.started });
+                const detail = run.results.map((c) => `${c.name} ${c.ok ? 'ok' : c.detail}`).join('; ');
+                this.event(`Check run ${this.checkRuns.length}: ${run.ok ? 'passed' : 'failed'} (${detail})`);
+                if (!run.ok && ++failures > checks.failureLimit) {
+                    return finish({
+                        result: 'check-failed',
+                        ok: false,
+                        message: `Checks failed ${failures} time(s) during the soak (failure-limit ${checks.failureLimit}): ${detail}`,
+                        write: onFailureWrite(onFailure),
+                    });
+                }
+            }
+            const left = end - performance.now();
+            if (left <= 0)
+                break;
+            try {
+                await sleep(withChecks ? Math.min(left, checks.intervalMs) : left, signal);
+            }
+            catch {
+                return;
+            }
+        }
+        this.event(`Soak of ${formatDuration(soakMs)} passed`);
+        finish(passed);
+    }
     /** After a promotion: until the deployment is successful, failed or cancelled. */
     async watchCompletion(promoted) {
         this.event('Waiting for the deployment to complete');
@@ -32409,33 +32798,43 @@ class Gate {
         const signal = AbortSignal.any([stop.signal, this.signal]);
         let decision;
         let failure;
+        const run = (p) => p.catch((err) => {
+            failure ??= err;
+            stop.abort();
+        });
         const check = () => {
             if (decision || !this.deployment || !this.allocs)
                 return;
             const r = evaluate(this.deployment, this.allocs, this.selected);
             this.readiness = r;
             this.logHealthChanges(r);
-            decision = decide(r, this.deployment, this.allocs);
+            decision = decide(r, this.deployment, this.allocs, side);
             if (decision)
                 stop.abort();
         };
-        const run = (p) => p.catch((err) => {
-            failure ??= err;
+        const finish = (d) => {
+            decision ??= d;
             stop.abort();
-        });
+        };
+        const tasks = [];
+        const side = { start: (task) => void tasks.push(run(task(finish, signal))) };
+        // What is known already is judged at once; the queries then block from there.
+        check();
         const options = { deadline: this.deadline, signal };
         await Promise.all([
             run(watch((q) => this.deps.client.deployment(id, q), (body, meta) => {
                 this.deployment = body;
                 this.noteIndex(meta);
                 check();
-            }, { ...options, index: this.allocs ? this.deployment.ModifyIndex : 0 })),
+            }, { ...options, index: this.deployment.ModifyIndex })),
             run(watch((q) => this.deps.client.deploymentAllocations(id, q), (body, meta) => {
                 this.allocs = body;
+                this.allocsIndex = meta.lastIndex;
                 this.noteIndex(meta);
                 check();
-            }, options)),
+            }, { ...options, index: this.allocs ? this.allocsIndex : 0 })),
         ]);
+        await Promise.all(tasks);
         if (decision)
             return decision;
         if (this.signal.aborted)
@@ -32451,7 +32850,7 @@ class Gate {
     }
     async mutate(kind) {
         const d = this.deployment;
-        const res = await applyWrite(kind, {
+        const ctx = {
             client: this.deps.client,
             deployment: d,
             groups: this.settings.groups.length ? this.selected : [],
@@ -32460,7 +32859,13 @@ class Gate {
             deadline: this.deadline,
             signal: this.signal,
             log: (line) => this.deps.log.warning(line),
-        });
+        };
+        if (this.settings.dryRun) {
+            this.planned = kind;
+            this.event(`Dry run: would send ${this.deps.client.describe(writeRequest(kind, ctx))}`);
+            return;
+        }
+        const res = await applyWrite(kind, ctx);
         if (res.response) {
             this.write = res.response;
             this.index = res.index;
@@ -32521,16 +32926,18 @@ class Gate {
     }
     finish(decision) {
         const elapsedMs = performance.now() - this.started;
+        const would = this.planned && WOULD[decision.result];
         return {
             ok: decision.ok,
-            result: decision.result,
-            message: decision.message,
+            result: would || decision.result,
+            message: would ? `Dry run, nothing sent: ${decision.message}` : decision.message,
             deployment: this.deployment,
             groups: this.readiness?.groups ?? [],
             write: this.write,
             index: this.index,
             elapsedMs,
             timeline: this.timeline,
+            checks: this.checkRuns,
         };
     }
 }
@@ -32589,13 +32996,15 @@ async function execute(settings, log) {
         log.warning(SKIP_VERIFY_WARNING);
     const cancel = new AbortController();
     const onSignal = (sig) => {
-        if (!cancel.signal.aborted)
-            log.warning(`Received ${sig}: stopping without a write`);
+        if (!cancel.signal.aborted) {
+            log.warning(`Received ${sig}: stopping; no write is sent now (one already sent is waited for)`);
+        }
         cancel.abort();
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     const client = new NomadClient(settings.nomad, {
+        requestTimeoutMs: requestTimeoutMs(process.env),
         onRetry: (err, attempt, delayMs) => log.warning(`${err.message}; retry ${attempt} in ${formatDuration(delayMs)}`),
     });
     try {
@@ -32606,6 +33015,160 @@ async function execute(settings, log) {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
     }
+}
+/**
+ * NOMAD_CANARY_GATE_REQUEST_TIMEOUT: the time limit of a request that is not a
+ * blocking query (default 30s). Undocumented; it exists so that tests of a slow
+ * server do not take 30 seconds each.
+ */
+function requestTimeoutMs(env) {
+    const raw = env.NOMAD_CANARY_GATE_REQUEST_TIMEOUT;
+    if (!raw)
+        return undefined;
+    const ms = parseDuration(raw);
+    if (!(ms > 0))
+        throw new Error(`NOMAD_CANARY_GATE_REQUEST_TIMEOUT must be a positive duration (got "${raw}")`);
+    return ms;
+}
+
+;// CONCATENATED MODULE: ./src/github.ts
+// GitHub deployment statuses for the gate, so the environment page shows the
+// canary as in progress, then success or failure. Reporting is a side show: a
+// failure to talk to GitHub is logged and never fails the gate.
+//
+// @actions/github is imported only here and only when used: loading it (with
+// Octokit and undici) costs start-up time that runs without github-token
+// should not pay.
+/** GitHub rejects a deployment status description longer than this. */
+const DESCRIPTION_LIMIT = 140;
+/** A hung GitHub must not hold the gate. */
+const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * Creates the deployment (or takes the given one) and returns a reporter for
+ * its statuses. Never rejects: when no deployment can be had, `log` says why
+ * and the reporter does nothing.
+ */
+async function startDeploymentReporter(s, log = (line) => process.stderr.write(`${line}\n`), env = process.env) {
+    const scrub = (text) => (s.token ? text.split(s.token).join('***') : text);
+    const warn = (line) => log(scrub(line));
+    const none = { deploymentId: 0, status: async () => undefined };
+    const repository = s.repository ?? env.GITHUB_REPOSITORY ?? '';
+    const [owner, repo, extra] = repository.split('/');
+    if (!owner || !repo || extra !== undefined) {
+        warn(`GitHub deployment statuses not posted: the repository must be owner/repo (got ${JSON.stringify(repository)}; GITHUB_REPOSITORY is set by the runner)`);
+        return none;
+    }
+    const environment = s.environment;
+    const logUrl = s.logUrl ?? runUrl(env);
+    const baseUrl = (s.apiUrl ?? env.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, '');
+    let octokit;
+    try {
+        const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
+        octokit = getOctokit(s.token, { baseUrl });
+    }
+    catch (err) {
+        warn(`GitHub deployment statuses not posted: ${describeError(err)}`);
+        return none;
+    }
+    let deploymentId = s.deploymentId ?? 0;
+    if (!deploymentId) {
+        const ref = s.ref ?? env.GITHUB_SHA;
+        if (!ref || !environment) {
+            warn(`GitHub deployment not created: ${!ref ? 'no ref (GITHUB_SHA is set by the runner)' : 'no environment'}; give github-deployment-id, or environment and a ref`);
+            return none;
+        }
+        try {
+            const res = await octokit.rest.repos.createDeployment({
+                owner,
+                repo,
+                ref,
+                environment,
+                auto_merge: false,
+                // Without this GitHub refuses the deployment until every commit status is green.
+                required_contexts: [],
+                description: 'Nomad canary gate',
+                request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
+            });
+            const id = res.data.id;
+            if (typeof id !== 'number') {
+                throw new Error(`GitHub answered HTTP ${res.status} without a deployment ID`);
+            }
+            deploymentId = id;
+        }
+        catch (err) {
+            warn(`GitHub deployment not created in ${repository} for environment "${environment}": ${describeError(err)}`);
+            return none;
+        }
+    }
+    let last = Promise.resolve();
+    const post = async (state, description) => {
+        try {
+            await octokit.rest.repos.createDeploymentStatus({
+                owner,
+                repo,
+                deployment_id: deploymentId,
+                state,
+                description: cutDescription(description),
+                ...(logUrl ? { log_url: logUrl } : {}),
+                ...(environment ? { environment } : {}),
+                request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
+            });
+        }
+        catch (err) {
+            warn(`GitHub deployment status "${state}" not posted to deployment ${deploymentId}: ${describeError(err)}`);
+        }
+    };
+    return {
+        deploymentId,
+        status(state, description) {
+            last = last.then(() => post(state, description));
+            return last;
+        },
+    };
+}
+/** At most DESCRIPTION_LIMIT characters (code points, so no emoji is cut in half). */
+function cutDescription(text) {
+    const chars = Array.from(text.replace(/\s+/g, ' ').trim());
+    if (chars.length <= DESCRIPTION_LIMIT)
+        return chars.join('');
+    return `${chars.slice(0, DESCRIPTION_LIMIT - 1).join('')}…`;
+}
+function runUrl(env) {
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: run } = env;
+    if (!server || !repository || !run)
+        return undefined;
+    return `${server.replace(/\/+$/, '')}/${repository}/actions/runs/${run}`;
+}
+/**
+ * What went wrong, from Octokit's RequestError (status, GitHub's message) or
+ * the socket error beneath it. Built from parts, never from the request, whose
+ * headers hold the token.
+ */
+function describeError(err) {
+    const e = err;
+    if (e?.name === 'TimeoutError' || e?.name === 'AbortError') {
+        return `no answer within ${REQUEST_TIMEOUT_MS / 1000}s`;
+    }
+    const code = e?.cause?.cause?.code ?? e?.cause?.code;
+    if (e?.response === undefined) {
+        if (code === 'ECONNREFUSED')
+            return 'connection refused';
+        return code ? `${e?.message ?? String(err)} (${code})` : (e?.message ?? String(err));
+    }
+    const data = e.response.data;
+    let text = typeof data === 'string' ? data : (data?.message ?? '');
+    if (typeof data === 'object' && Array.isArray(data?.errors)) {
+        const details = data.errors.map((x) => x.message ?? `${x.field ?? ''} ${x.code ?? ''}`.trim());
+        if (details.length)
+            text += `: ${details.join('; ')}`;
+    }
+    text = text.trim().replace(/\s+/g, ' ').slice(0, 300) || '(empty body)';
+    const hint = e.status === 401
+        ? ' (the token is invalid or expired)'
+        : e.status === 403 || e.status === 404
+            ? ' (the token needs the deployments: write permission on the repository)'
+            : '';
+    return `HTTP ${e.status}: ${text}${hint}`;
 }
 
 ;// CONCATENATED MODULE: ./src/report/outputs.ts
@@ -32631,6 +33194,7 @@ function outputs(o) {
         'healthy-canaries': String(o.groups.reduce((n, g) => n + g.healthyCanaries, 0)),
         'desired-canaries': String(o.groups.reduce((n, g) => n + g.desiredCanaries, 0)),
         groups: JSON.stringify(o.groups),
+        checks: JSON.stringify(o.checks),
         'elapsed-ms': String(Math.round(o.elapsedMs)),
     };
 }
@@ -32662,6 +33226,14 @@ function summaryMarkdown(o) {
         const w = o.write;
         lines.push(`Write answer: EvalID \`${w.EvalID || '(none)'}\`, EvalCreateIndex ${w.EvalCreateIndex}, DeploymentModifyIndex ${w.DeploymentModifyIndex}` +
             (w.RevertedJobVersion != null ? `, reverted to job version ${w.RevertedJobVersion}` : ''), '');
+    }
+    if (o.checks.length > 0) {
+        lines.push('| Check run | At | Result | Details |', '|---:|---:|---|---|');
+        o.checks.slice(-MAX_TIMELINE).forEach((run, i) => {
+            const details = run.results.map((c) => `${c.name}: ${c.ok ? 'ok' : c.detail}`).join('; ');
+            lines.push(`| ${i + 1} | ${formatDuration(run.atMs)} | ${run.ok ? 'passed' : 'failed'} | ${cell(details)} |`);
+        });
+        lines.push('');
     }
     if (o.timeline.length > 0) {
         lines.push('<details><summary>Timeline</summary>', '', '| At | Event |', '|---:|---|');
@@ -32736,6 +33308,18 @@ const INPUT_NAMES = (/* unused pure expression or super */ null && ([
     'healthy-allocs',
     'unhealthy-allocs',
     'wait-for-completion',
+    'soak',
+    'check-url',
+    'check-interval',
+    'check-timeout',
+    'prometheus-url',
+    'prometheus-query',
+    'prometheus-threshold',
+    'failure-limit',
+    'github-token',
+    'github-deployment-id',
+    'environment',
+    'dry-run',
 ]));
 const DEFAULT_ADDRESS = 'http://127.0.0.1:4646';
 const DEFAULT_TIMEOUT = '10m';
@@ -33096,6 +33680,101 @@ function parseTimeout(raw) {
         invalid(raw, `${must}, at most 24h`);
     return ms;
 }
+function parseDurationInput(raw, zeroAllowed = false) {
+    const must = `must be a ${zeroAllowed ? 'non-negative' : 'positive'} duration such as 30s, 5m or 1h30m`;
+    let ms = 0;
+    try {
+        ms = parseDuration(raw.value);
+    }
+    catch {
+        invalid(raw, must);
+    }
+    if (ms < 0 || (!zeroAllowed && ms === 0) || ms > MAX_TIMEOUT_MS)
+        invalid(raw, `${must}, at most 24h`);
+    return ms;
+}
+function parseUrl(raw, value) {
+    let url;
+    try {
+        url = new URL(value);
+    }
+    catch {
+        // reported below
+    }
+    if (!url ||
+        (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+        !/^https?:\/\//i.test(value)) {
+        fail(raw, `must be http:// or https:// URLs (got ${shown(value.replace(/\/\/[^/@]*@/, '//***@'))})`);
+    }
+    return value;
+}
+function parseChecks(pick, soakMs) {
+    const urlsRaw = pick('check-url');
+    const urls = urlsRaw ? splitList(urlsRaw, 'URLs').map((u) => parseUrl(urlsRaw, u)) : [];
+    const promUrlRaw = pick('prometheus-url');
+    const queryRaw = pick('prometheus-query');
+    const thresholdRaw = pick('prometheus-threshold');
+    let prometheus;
+    if (promUrlRaw || queryRaw || thresholdRaw) {
+        const first = (promUrlRaw ?? queryRaw ?? thresholdRaw);
+        if (!promUrlRaw || !queryRaw || !thresholdRaw) {
+            fail(first, 'needs all three of prometheus-url, prometheus-query and prometheus-threshold');
+        }
+        const threshold = Number(thresholdRaw.value);
+        if (!Number.isFinite(threshold))
+            invalid(thresholdRaw, 'must be a number such as 0.05');
+        prometheus = {
+            url: parseUrl(promUrlRaw, promUrlRaw.value).replace(/\/+$/, ''),
+            query: queryRaw.value,
+            threshold,
+        };
+    }
+    const intervalRaw = pick('check-interval');
+    const timeoutRaw = pick('check-timeout');
+    const limitRaw = pick('failure-limit');
+    const checks = {
+        urls,
+        intervalMs: intervalRaw ? parseDurationInput(intervalRaw) : 10_000,
+        timeoutMs: timeoutRaw ? parseDurationInput(timeoutRaw) : 5_000,
+        failureLimit: 0,
+    };
+    if (prometheus)
+        checks.prometheus = prometheus;
+    if (limitRaw) {
+        if (!/^\d+$/.test(limitRaw.value))
+            invalid(limitRaw, 'must be a whole number of failed check runs, 0 or more');
+        checks.failureLimit = Number(limitRaw.value);
+    }
+    if ((urls.length > 0 || prometheus) && soakMs === 0) {
+        fail((urlsRaw ?? promUrlRaw), 'runs during the soak: set soak (e.g. 5m) as well');
+    }
+    return checks;
+}
+function parseGithub(pick, secrets) {
+    const tokenRaw = pick('github-token');
+    const idRaw = pick('github-deployment-id');
+    const envRaw = pick('environment');
+    if (!tokenRaw) {
+        if (idRaw || envRaw)
+            fail((idRaw ?? envRaw), 'needs github-token to post deployment statuses');
+        return undefined;
+    }
+    secrets.push(tokenRaw.value);
+    if (!HEADER_SAFE.test(tokenRaw.value))
+        invalid(tokenRaw, 'must be a GitHub token', true);
+    const github = { token: tokenRaw.value };
+    if (idRaw) {
+        if (!/^[1-9]\d*$/.test(idRaw.value))
+            invalid(idRaw, 'must be a GitHub deployment ID (a positive number)');
+        github.deploymentId = Number(idRaw.value);
+    }
+    if (envRaw)
+        github.environment = envRaw.value;
+    if (!idRaw && !envRaw) {
+        fail(tokenRaw, 'needs github-deployment-id, or environment to create a deployment in (e.g. production)');
+    }
+    return github;
+}
 function parseAllocs(raw) {
     if (!raw)
         return undefined;
@@ -33206,6 +33885,17 @@ function parseSettings(input, env) {
     if (waitForCompletion && mode !== 'promote') {
         fail(waitRaw, `only applies to mode 'promote' (mode is '${mode}')`);
     }
+    const soakRaw = pick('soak');
+    const soakMs = soakRaw ? parseDurationInput(soakRaw, true) : 0;
+    if (soakMs > 0 && mode !== 'promote' && mode !== 'wait') {
+        fail(soakRaw, `only applies to modes 'promote' and 'wait' (mode is '${mode}')`);
+    }
+    if (soakMs >= timeoutMs) {
+        fail(soakRaw, `must be shorter than timeout (${shown(soakRaw.value)} is not less than the timeout)`);
+    }
+    const checks = parseChecks(pick, soakMs);
+    const github = parseGithub(pick, secrets);
+    const dryRun = parseBool(pick('dry-run'));
     const settings = {
         nomad,
         target,
@@ -33214,8 +33904,13 @@ function parseSettings(input, env) {
         timeoutMs,
         onFailure,
         waitForCompletion,
+        soakMs,
+        checks,
+        dryRun,
         secrets: [...new Set(secrets.filter((s) => s !== ''))],
     };
+    if (github)
+        settings.github = github;
     if (healthyAllocs)
         settings.healthyAllocs = healthyAllocs;
     if (unhealthyAllocs)
@@ -33230,6 +33925,7 @@ function parseSettings(input, env) {
 
 
 
+
 async function run() {
     try {
         // Mask before anything is logged, even a parse error (interface.md).
@@ -33237,9 +33933,22 @@ async function run() {
         maskRaw(userinfoPassword(getInput('address') || process.env.NOMAD_ADDR));
         const settings = parseSettings((name) => getInput(name), process.env);
         settings.secrets.forEach(maskRaw);
+        // The GitHub side runs beside the gate, never in front of its first request.
+        const reporter = settings.github
+            ? startDeploymentReporter(settings.github, warning).then(async (r) => {
+                await r.status('in_progress', 'Gating the Nomad canaries');
+                return r;
+            })
+            : undefined;
         const outcome = await execute(settings, { info: info, warning: warning });
         for (const [name, value] of Object.entries(outputs(outcome)))
             setOutput(name, value);
+        if (reporter) {
+            const r = await reporter;
+            if (r.deploymentId)
+                setOutput('github-deployment-id', String(r.deploymentId));
+            await r.status(githubState(outcome), outcome.message);
+        }
         if (process.env.GITHUB_STEP_SUMMARY)
             await summary.addRaw(summaryMarkdown(outcome)).write();
         if (outcome.ok)
@@ -33251,6 +33960,14 @@ async function run() {
         setOutput('result', 'error');
         setFailed(err instanceof Error ? err.message : String(err));
     }
+}
+/** success once promoted; still in progress while only promotable (a later step promotes). */
+function githubState(o) {
+    if (o.result === 'cancelled')
+        return 'inactive';
+    if (!o.ok)
+        return 'failure';
+    return o.result === 'promotable' || o.result.startsWith('would-') ? 'in_progress' : 'success';
 }
 /** The runner masks a multi-line secret line by line only when told each line. */
 function maskRaw(secret) {
@@ -33276,7 +33993,7 @@ function userinfoPassword(address) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6032);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1238);
 // Entry of the action's bundle (dist/index.js).
 
 await (0,_action_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -33297,6 +34014,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
+
+/***/ }),
+
+/***/ 9896:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
 
 /***/ }),
 
@@ -33461,6 +34185,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 
 /***/ }),
 
+/***/ 857:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
+
+/***/ }),
+
 /***/ 3193:
 /***/ ((module) => {
 
@@ -33504,7 +34235,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	// Execute the module function
 /******/ 	var threw = true;
 /******/ 	try {
-/******/ 		__webpack_modules__[moduleId](module, module.exports, __nccwpck_require__);
+/******/ 		__webpack_modules__[moduleId].call(module.exports, module, module.exports, __nccwpck_require__);
 /******/ 		threw = false;
 /******/ 	} finally {
 /******/ 		if(threw) delete __webpack_module_cache__[moduleId];
@@ -33513,6 +34244,9 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	// Return the exports of the module
 /******/ 	return module.exports;
 /******/ }
+/******/ 
+/******/ // expose the modules object (__webpack_modules__)
+/******/ __nccwpck_require__.m = __webpack_modules__;
 /******/ 
 /************************************************************************/
 /******/ /* webpack/runtime/asset-relocator-loader */
@@ -33629,6 +34363,28 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/ensure chunk */
+/******/ (() => {
+/******/ 	__nccwpck_require__.f = {};
+/******/ 	// This file contains only the entry chunk.
+/******/ 	// The chunk loading function for additional chunks
+/******/ 	__nccwpck_require__.e = (chunkId) => {
+/******/ 		return Promise.all(Object.keys(__nccwpck_require__.f).reduce((promises, key) => {
+/******/ 			__nccwpck_require__.f[key](chunkId, promises);
+/******/ 			return promises;
+/******/ 		}, []));
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/get javascript chunk filename */
+/******/ (() => {
+/******/ 	// This function allow to reference async chunks
+/******/ 	__nccwpck_require__.u = (chunkId) => {
+/******/ 		// return url for filenames based on template
+/******/ 		return "" + chunkId + ".index.js";
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
@@ -33643,6 +34399,69 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 		}
 /******/ 		Object.defineProperty(exports, '__esModule', { value: true });
 /******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/import chunk loading */
+/******/ (() => {
+/******/ 	// no baseURI
+/******/ 	
+/******/ 	// object to store loaded and loading chunks
+/******/ 	// undefined = chunk not loaded, null = chunk preloaded/prefetched
+/******/ 	// [resolve, Promise] = chunk loading, 0 = chunk loaded
+/******/ 	var installedChunks = {
+/******/ 		792: 0
+/******/ 	};
+/******/ 	
+/******/ 	var installChunk = (data) => {
+/******/ 		var {ids, modules, runtime} = data;
+/******/ 		// add "modules" to the modules object,
+/******/ 		// then flag all "ids" as loaded and fire callback
+/******/ 		var moduleId, chunkId, i = 0;
+/******/ 		for(moduleId in modules) {
+/******/ 			if(__nccwpck_require__.o(modules, moduleId)) {
+/******/ 				__nccwpck_require__.m[moduleId] = modules[moduleId];
+/******/ 			}
+/******/ 		}
+/******/ 		if(runtime) runtime(__nccwpck_require__);
+/******/ 		for(;i < ids.length; i++) {
+/******/ 			chunkId = ids[i];
+/******/ 			if(__nccwpck_require__.o(installedChunks, chunkId) && installedChunks[chunkId]) {
+/******/ 				installedChunks[chunkId][0]();
+/******/ 			}
+/******/ 			installedChunks[ids[i]] = 0;
+/******/ 		}
+/******/ 	
+/******/ 	}
+/******/ 	
+/******/ 	__nccwpck_require__.f.j = (chunkId, promises) => {
+/******/ 			// import() chunk loading for javascript
+/******/ 			var installedChunkData = __nccwpck_require__.o(installedChunks, chunkId) ? installedChunks[chunkId] : undefined;
+/******/ 			if(installedChunkData !== 0) { // 0 means "already installed".
+/******/ 	
+/******/ 				// a Promise means "currently loading".
+/******/ 				if(installedChunkData) {
+/******/ 					promises.push(installedChunkData[1]);
+/******/ 				} else {
+/******/ 					if(true) { // all chunks have JS
+/******/ 						// setup Promise in chunk cache
+/******/ 						var promise = import("./" + __nccwpck_require__.u(chunkId)).then(installChunk, (e) => {
+/******/ 							if(installedChunks[chunkId] !== 0) installedChunks[chunkId] = undefined;
+/******/ 							throw e;
+/******/ 						});
+/******/ 						var promise = Promise.race([promise, new Promise((resolve) => (installedChunkData = installedChunks[chunkId] = [resolve]))])
+/******/ 						promises.push(installedChunkData[1] = promise);
+/******/ 					}
+/******/ 				}
+/******/ 			}
+/******/ 	};
+/******/ 	
+/******/ 	// no prefetching
+/******/ 	
+/******/ 	// no preloaded
+/******/ 	
+/******/ 	// no external install chunk
+/******/ 	
+/******/ 	// no on chunks loaded
 /******/ })();
 /******/ 
 /************************************************************************/

@@ -240,6 +240,8 @@ export class NomadState {
   private readonly deadlines = new Map<string, { at: number; timer?: NodeJS.Timeout }>()
   /** deploymentWatcher.deadlineHit: once set, later failures are described as deadline failures. */
   private readonly deadlineHit = new Set<string>()
+  /** Alloc keys per deployment key in UUID order (allocsByDeploymentKey); dropped when one is added. */
+  private readonly allocOrder = new Map<string, string[]>()
 
   constructor(options: StateOptions = {}) {
     this.region = options.region ?? 'global'
@@ -567,6 +569,7 @@ export class NomadState {
    */
   restore(snapshot: StateSnapshot): void {
     this.t = clone(snapshot.tables)
+    this.allocOrder.clear()
     for (const { timer } of this.deadlines.values()) clearTimeout(timer)
     this.deadlines.clear()
     for (const rec of this.t.deployments.values()) this.rearmDeadline(rec)
@@ -708,10 +711,17 @@ export class NomadState {
 
   /** AllocsByDeployment: the `deployment` index of allocs, ordered by alloc UUID. */
   protected allocsByDeploymentKey(key: string): Allocation[] {
-    return [...this.t.allocs.entries()]
-      .filter(([, a]) => uuidKey(a.DeploymentID) === key)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([, a]) => a)
+    // The order only changes when an alloc is added: keep it, so a deployment
+    // of thousands of allocs does not cost a sort on every change.
+    let keys = this.allocOrder.get(key)
+    if (!keys) {
+      keys = [...this.t.allocs.entries()]
+        .filter(([, a]) => uuidKey(a.DeploymentID) === key)
+        .map(([k]) => k)
+        .sort()
+      this.allocOrder.set(key, keys)
+    }
+    return keys.map((k) => this.t.allocs.get(k) as Allocation)
   }
 
   protected allocDeploymentKey(allocId: string): string | undefined {
@@ -806,6 +816,11 @@ export class NomadState {
 
   private putAlloc(tx: Tx, a: Allocation): void {
     a.ModifyIndex = tx.index
+    const before = this.t.allocs.get(uuidKey(a.ID))
+    if (before?.DeploymentID !== a.DeploymentID) {
+      if (before) this.allocOrder.delete(uuidKey(before.DeploymentID))
+      this.allocOrder.delete(uuidKey(a.DeploymentID))
+    }
     this.t.allocs.set(uuidKey(a.ID), a)
     tx.allocs.add(uuidKey(a.ID))
     tx.tables.add('allocs')

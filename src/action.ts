@@ -2,6 +2,8 @@
 
 import * as core from '@actions/core'
 import { execute } from './front.js'
+import type { Outcome } from './gate/gate.js'
+import { startDeploymentReporter, type DeploymentState } from './github.js'
 import { outputs } from './report/outputs.js'
 import { headline, summaryMarkdown } from './report/summary.js'
 import { parseSettings } from './settings.js'
@@ -14,8 +16,20 @@ export async function run(): Promise<void> {
     const settings = parseSettings((name) => core.getInput(name), process.env)
     settings.secrets.forEach(maskRaw)
 
+    // The GitHub side runs beside the gate, never in front of its first request.
+    const reporter = settings.github
+      ? startDeploymentReporter(settings.github, core.warning).then(async (r) => {
+          await r.status('in_progress', 'Gating the Nomad canaries')
+          return r
+        })
+      : undefined
     const outcome = await execute(settings, { info: core.info, warning: core.warning })
     for (const [name, value] of Object.entries(outputs(outcome))) core.setOutput(name, value)
+    if (reporter) {
+      const r = await reporter
+      if (r.deploymentId) core.setOutput('github-deployment-id', String(r.deploymentId))
+      await r.status(githubState(outcome), outcome.message)
+    }
     if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(summaryMarkdown(outcome)).write()
     if (outcome.ok) core.info(headline(outcome))
     else core.setFailed(headline(outcome))
@@ -23,6 +37,13 @@ export async function run(): Promise<void> {
     core.setOutput('result', 'error')
     core.setFailed(err instanceof Error ? err.message : String(err))
   }
+}
+
+/** success once promoted; still in progress while only promotable (a later step promotes). */
+function githubState(o: Outcome): DeploymentState {
+  if (o.result === 'cancelled') return 'inactive'
+  if (!o.ok) return 'failure'
+  return o.result === 'promotable' || o.result.startsWith('would-') ? 'in_progress' : 'success'
 }
 
 /** The runner masks a multi-line secret line by line only when told each line. */

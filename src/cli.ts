@@ -8,7 +8,7 @@ import { outputs } from './report/outputs.js'
 import { summaryText } from './report/summary.js'
 import { INPUT_NAMES, InputError, MODES, parseSettings } from './settings.js'
 
-const BOOLEAN_INPUTS = new Set(['tls-skip-verify', 'wait-for-completion'])
+const BOOLEAN_INPUTS = new Set(['tls-skip-verify', 'wait-for-completion', 'dry-run'])
 const VERSION = '0.1.0'
 
 export const HELP = `Usage: nomad-canary-gate <mode> (--job ID | --deployment-id ID) [options]
@@ -35,6 +35,15 @@ Gate:
   --wait-for-completion   after promoting, wait until the deployment is successful
   --healthy-allocs IDS    health mode: alloc IDs/prefixes, or "canaries"
   --unhealthy-allocs IDS  health mode: alloc IDs/prefixes, or "canaries"
+  --dry-run               do everything but the write, which is printed instead
+
+Soak (after the canaries pass, before the write):
+  --soak 5m               keep watching this long; an unhealthy canary fails at once
+  --check-url URL         checked every --check-interval (10s) during the soak: 2xx passes
+  --check-timeout 5s      time limit of one check
+  --prometheus-url URL    with --prometheus-query Q and --prometheus-threshold N:
+                          passes when every sample of the instant query is <= N
+  --failure-limit 0       failed check runs tolerated before the gate fails
 
 Nomad (defaults from the NOMAD_* environment, as the nomad CLI):
   --address URL           NOMAD_ADDR, else http://127.0.0.1:4646

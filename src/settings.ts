@@ -4,6 +4,7 @@
 import * as crypto from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
+import type { CheckSettings } from './checks.js'
 import { parseDuration } from './duration.js'
 
 export const MODES = ['promote', 'wait', 'fail', 'pause', 'resume', 'health'] as const
@@ -48,6 +49,13 @@ export interface Settings {
   healthyAllocs?: AllocSelector
   unhealthyAllocs?: AllocSelector
   waitForCompletion: boolean
+  /** After the canaries pass: how long they must stay healthy (and the checks pass) before the write. */
+  soakMs: number
+  checks: CheckSettings
+  /** Post GitHub deployment statuses (action only). */
+  github?: { token: string; environment?: string; deploymentId?: number }
+  /** Everything up to the write, which is only logged. */
+  dryRun: boolean
   /** Every value that must never be printed: token, basic-auth password, client key. */
   secrets: string[]
 }
@@ -78,6 +86,18 @@ export const INPUT_NAMES = [
   'healthy-allocs',
   'unhealthy-allocs',
   'wait-for-completion',
+  'soak',
+  'check-url',
+  'check-interval',
+  'check-timeout',
+  'prometheus-url',
+  'prometheus-query',
+  'prometheus-threshold',
+  'failure-limit',
+  'github-token',
+  'github-deployment-id',
+  'environment',
+  'dry-run',
 ] as const
 export type InputName = (typeof INPUT_NAMES)[number]
 
@@ -501,6 +521,109 @@ function parseTimeout(raw: Raw | undefined): number {
   return ms
 }
 
+function parseDurationInput(raw: Raw, zeroAllowed = false): number {
+  const must = `must be a ${zeroAllowed ? 'non-negative' : 'positive'} duration such as 30s, 5m or 1h30m`
+  let ms = 0
+  try {
+    ms = parseDuration(raw.value)
+  } catch {
+    invalid(raw, must)
+  }
+  if (ms < 0 || (!zeroAllowed && ms === 0) || ms > MAX_TIMEOUT_MS)
+    invalid(raw, `${must}, at most 24h`)
+  return ms
+}
+
+function parseUrl(raw: Raw, value: string): string {
+  let url: URL | undefined
+  try {
+    url = new URL(value)
+  } catch {
+    // reported below
+  }
+  if (
+    !url ||
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    !/^https?:\/\//i.test(value)
+  ) {
+    fail(
+      raw,
+      `must be http:// or https:// URLs (got ${shown(value.replace(/\/\/[^/@]*@/, '//***@'))})`,
+    )
+  }
+  return value
+}
+
+function parseChecks(pick: (name: InputName) => Raw | undefined, soakMs: number): CheckSettings {
+  const urlsRaw = pick('check-url')
+  const urls = urlsRaw ? splitList(urlsRaw, 'URLs').map((u) => parseUrl(urlsRaw, u)) : []
+  const promUrlRaw = pick('prometheus-url')
+  const queryRaw = pick('prometheus-query')
+  const thresholdRaw = pick('prometheus-threshold')
+  let prometheus: CheckSettings['prometheus']
+  if (promUrlRaw || queryRaw || thresholdRaw) {
+    const first = (promUrlRaw ?? queryRaw ?? thresholdRaw)!
+    if (!promUrlRaw || !queryRaw || !thresholdRaw) {
+      fail(first, 'needs all three of prometheus-url, prometheus-query and prometheus-threshold')
+    }
+    const threshold = Number(thresholdRaw.value)
+    if (!Number.isFinite(threshold)) invalid(thresholdRaw, 'must be a number such as 0.05')
+    prometheus = {
+      url: parseUrl(promUrlRaw, promUrlRaw.value).replace(/\/+$/, ''),
+      query: queryRaw.value,
+      threshold,
+    }
+  }
+  const intervalRaw = pick('check-interval')
+  const timeoutRaw = pick('check-timeout')
+  const limitRaw = pick('failure-limit')
+  const checks: CheckSettings = {
+    urls,
+    intervalMs: intervalRaw ? parseDurationInput(intervalRaw) : 10_000,
+    timeoutMs: timeoutRaw ? parseDurationInput(timeoutRaw) : 5_000,
+    failureLimit: 0,
+  }
+  if (prometheus) checks.prometheus = prometheus
+  if (limitRaw) {
+    if (!/^\d+$/.test(limitRaw.value))
+      invalid(limitRaw, 'must be a whole number of failed check runs, 0 or more')
+    checks.failureLimit = Number(limitRaw.value)
+  }
+  if ((urls.length > 0 || prometheus) && soakMs === 0) {
+    fail((urlsRaw ?? promUrlRaw)!, 'runs during the soak: set soak (e.g. 5m) as well')
+  }
+  return checks
+}
+
+function parseGithub(
+  pick: (name: InputName) => Raw | undefined,
+  secrets: string[],
+): Settings['github'] {
+  const tokenRaw = pick('github-token')
+  const idRaw = pick('github-deployment-id')
+  const envRaw = pick('environment')
+  if (!tokenRaw) {
+    if (idRaw || envRaw) fail((idRaw ?? envRaw)!, 'needs github-token to post deployment statuses')
+    return undefined
+  }
+  secrets.push(tokenRaw.value)
+  if (!HEADER_SAFE.test(tokenRaw.value)) invalid(tokenRaw, 'must be a GitHub token', true)
+  const github: NonNullable<Settings['github']> = { token: tokenRaw.value }
+  if (idRaw) {
+    if (!/^[1-9]\d*$/.test(idRaw.value))
+      invalid(idRaw, 'must be a GitHub deployment ID (a positive number)')
+    github.deploymentId = Number(idRaw.value)
+  }
+  if (envRaw) github.environment = envRaw.value
+  if (!idRaw && !envRaw) {
+    fail(
+      tokenRaw,
+      'needs github-deployment-id, or environment to create a deployment in (e.g. production)',
+    )
+  }
+  return github
+}
+
 function parseAllocs(raw: Raw | undefined): AllocSelector | undefined {
   if (!raw) return undefined
   if (raw.value === 'canaries') return { canaries: true }
@@ -623,6 +746,21 @@ export function parseSettings(input: (name: string) => string, env: Env): Settin
     fail(waitRaw!, `only applies to mode 'promote' (mode is '${mode}')`)
   }
 
+  const soakRaw = pick('soak')
+  const soakMs = soakRaw ? parseDurationInput(soakRaw, true) : 0
+  if (soakMs > 0 && mode !== 'promote' && mode !== 'wait') {
+    fail(soakRaw!, `only applies to modes 'promote' and 'wait' (mode is '${mode}')`)
+  }
+  if (soakMs >= timeoutMs) {
+    fail(
+      soakRaw!,
+      `must be shorter than timeout (${shown(soakRaw!.value)} is not less than the timeout)`,
+    )
+  }
+  const checks = parseChecks(pick, soakMs)
+  const github = parseGithub(pick, secrets)
+  const dryRun = parseBool(pick('dry-run'))
+
   const settings: Settings = {
     nomad,
     target,
@@ -631,8 +769,12 @@ export function parseSettings(input: (name: string) => string, env: Env): Settin
     timeoutMs,
     onFailure,
     waitForCompletion,
+    soakMs,
+    checks,
+    dryRun,
     secrets: [...new Set(secrets.filter((s) => s !== ''))],
   }
+  if (github) settings.github = github
   if (healthyAllocs) settings.healthyAllocs = healthyAllocs
   if (unhealthyAllocs) settings.unhealthyAllocs = unhealthyAllocs
   return settings

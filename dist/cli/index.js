@@ -28380,7 +28380,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony export */ });
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7975);
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_util__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _front_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3640);
+/* harmony import */ var _front_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8867);
 /* harmony import */ var _report_outputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5468);
 /* harmony import */ var _report_summary_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7994);
 /* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9414);
@@ -28392,7 +28392,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 
 
-const BOOLEAN_INPUTS = new Set(['tls-skip-verify', 'wait-for-completion']);
+const BOOLEAN_INPUTS = new Set(['tls-skip-verify', 'wait-for-completion', 'dry-run']);
 const VERSION = '0.1.0';
 const HELP = `Usage: nomad-canary-gate <mode> (--job ID | --deployment-id ID) [options]
 
@@ -28418,6 +28418,15 @@ Gate:
   --wait-for-completion   after promoting, wait until the deployment is successful
   --healthy-allocs IDS    health mode: alloc IDs/prefixes, or "canaries"
   --unhealthy-allocs IDS  health mode: alloc IDs/prefixes, or "canaries"
+  --dry-run               do everything but the write, which is printed instead
+
+Soak (after the canaries pass, before the write):
+  --soak 5m               keep watching this long; an unhealthy canary fails at once
+  --check-url URL         checked every --check-interval (10s) during the soak: 2xx passes
+  --check-timeout 5s      time limit of one check
+  --prometheus-url URL    with --prometheus-query Q and --prometheus-threshold N:
+                          passes when every sample of the instant query is <= N
+  --failure-limit 0       failed check runs tolerated before the gate fails
 
 Nomad (defaults from the NOMAD_* environment, as the nomad CLI):
   --address URL           NOMAD_ADDR, else http://127.0.0.1:4646
@@ -28619,7 +28628,7 @@ function pad2(n) {
 
 /***/ }),
 
-/***/ 3640:
+/***/ 8867:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28632,131 +28641,256 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: ./src/duration.ts
 var duration = __nccwpck_require__(7607);
-;// CONCATENATED MODULE: ./src/nomad/errors.ts
-// One error type for everything that can go wrong talking to Nomad.
-class NomadError extends Error {
-    kind;
-    method;
-    path;
-    status;
-    detail;
-    retryable;
-    ambiguous;
-    constructor(init) {
-        const where = `${init.method} ${init.path}`;
-        const what = init.status ? `HTTP ${init.status}: ${init.detail}` : init.detail;
-        super(`${where} failed: ${what}`, { cause: init.cause });
-        this.name = 'NomadError';
-        this.kind = init.kind;
-        this.method = init.method;
-        this.path = init.path;
-        this.status = init.status;
-        this.detail = init.detail;
-        this.retryable = init.retryable;
-        this.ambiguous = init.ambiguous;
-    }
+;// CONCATENATED MODULE: ./src/checks.ts
+// Analysis checks run during the soak: HTTP endpoints that must answer 2xx, and
+// one Prometheus instant query whose every sample must stay at or below a
+// threshold. A run never throws: whatever goes wrong becomes a failed result
+// whose detail says what, because the gate counts failed runs against
+// failure-limit and prints the details.
+
+function hasChecks(s) {
+    return s.urls.length > 0 || s.prometheus !== undefined;
+}
+/** Runs every check of one run in parallel. Never throws. */
+async function runChecks(s, signal) {
+    const atMs = performance.now();
+    const results = await Promise.all([
+        ...s.urls.map((url) => timed(redactUrl(url), () => checkUrl(url, s.timeoutMs, signal))),
+        ...(s.prometheus
+            ? [timed('prometheus', () => checkPrometheus(s.prometheus, s.timeoutMs, signal))]
+            : []),
+    ]);
+    return { atMs, ok: results.every((r) => r.ok), results };
 }
 /**
- * Nomad's HTTP layer returns RPC errors as plain text, prefixed `rpc error: ` once per
- * forwarding hop, and multierror texts as `1 error occurred:\n\t* ...\n\n`
- * (command/agent/http.go, hashicorp/go-multierror). Keep the message, drop the noise.
+ * The URL to show: `user:password@` becomes `***@`, and the values of query
+ * parameters whose names look like secrets (`?token=`, `?api_key=`) become `***`.
  */
-function cleanNomadText(text) {
-    let t = text.trim();
-    while (/^rpc error:\s*/i.test(t))
-        t = t.replace(/^rpc error:\s*/i, '');
-    const multi = /^\d+ errors? occurred:\s*/.exec(t);
-    if (multi) {
-        t = t
-            .slice(multi[0].length)
-            .split('\n')
-            .map((line) => line.replace(/^\s*\*\s*/, '').trim())
-            .filter(Boolean)
-            .join('; ');
+function redactUrl(url) {
+    let u;
+    try {
+        u = new URL(url);
     }
-    return t.length > 500 ? `${t.slice(0, 500)}…` : t;
+    catch {
+        return url.replace(/\/\/[^/@]*@/, '//***@');
+    }
+    const userinfo = u.username || u.password ? '***@' : '';
+    // Edit the raw query rather than through searchParams, which would re-encode all of it.
+    const search = u.search.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep, key) => SECRET_PARAM.test(safeDecode(key)) ? `${sep}${key}=***` : whole);
+    return `${u.protocol}//${userinfo}${u.host}${u.pathname}${search}${u.hash}`;
 }
-/** Server-side texts of a Nomad that is electing a leader or forwarding badly: retry. */
-const TRANSIENT_TEXT = /no cluster leader|no leader|leadership lost|raft|rpc error: eof|\beof\b|i\/o timeout|connection reset|broken pipe|stream closed/i;
-/** 5xx texts that are answers, not outages: retrying cannot change them. */
-const FINAL_TEXT = /not found|no path to region|permission denied|terminal deployment|healthy allocations/i;
-function isTransientStatus(status, text) {
-    if (status === 429 || status === 502 || status === 503 || status === 504)
-        return true;
-    if (status < 500)
-        return false;
-    if (FINAL_TEXT.test(text))
-        return false;
-    return status !== 500 || TRANSIENT_TEXT.test(text) || text.trim() === '';
+function safeDecode(text) {
+    try {
+        return decodeURIComponent(text.replace(/\+/g, ' '));
+    }
+    catch {
+        return text;
+    }
 }
-/** Explain an HTTP error status the way a user needs to act on it. */
-function describeStatus(status, text, namespace) {
-    const cleaned = cleanNomadText(text) || '(empty body)';
-    if (status === 403) {
-        const ns = namespace ?? 'default';
-        return `${cleaned}: the token lacks permission for namespace "${ns}" (it needs read-job, and submit-job for writes), or the token is missing/expired`;
+const SECRET_PARAM = /token|key|secret|pass|auth|sig|credential|session/i;
+async function timed(name, check) {
+    const start = performance.now();
+    let verdict;
+    try {
+        verdict = await check();
     }
-    return cleaned;
+    catch (err) {
+        verdict = {
+            ok: false,
+            detail: `check failed: ${err instanceof Error ? err.message : String(err)}`,
+        };
+    }
+    return { name, ...verdict, ms: Math.round(performance.now() - start) };
 }
-const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|EPROTO|ERR_OSSL)/;
-/** Turn a Node.js socket/TLS error into a NomadError that says where and what to do. */
-function fromNetworkError(err, method, path, address) {
-    const e = err;
-    const code = e?.code ?? '';
-    const base = { method, path, cause: err };
-    if (code === 'ECONNREFUSED') {
-        return new NomadError({
-            ...base,
-            kind: 'refused',
-            detail: `cannot connect to Nomad at ${address} (connection refused): check the address and that the agent is running`,
-            retryable: true,
-            ambiguous: false,
-        });
-    }
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-        return new NomadError({
-            ...base,
-            kind: 'network',
-            detail: `cannot resolve the host of ${address} (${code})`,
-            retryable: code === 'EAI_AGAIN',
-            ambiguous: false,
-        });
-    }
-    if (TLS_CODES.test(code)) {
-        return new NomadError({
-            ...base,
-            kind: 'tls',
-            detail: `TLS with ${address} failed: ${e.message} (${code}); set ca-cert to the CA that signed Nomad's certificate, tls-server-name to the name in it, or client-cert/client-key if Nomad requires mTLS`,
-            retryable: false,
-            ambiguous: false,
-        });
-    }
-    return new NomadError({
-        ...base,
-        kind: 'network',
-        detail: `connection to ${address} broke: ${e?.message ?? String(err)}${code ? ` (${code})` : ''}`,
-        retryable: true,
-        ambiguous: true,
+async function checkUrl(url, timeoutMs, signal) {
+    return request(url, timeoutMs, signal, '*/*', async (res) => {
+        await res.body?.cancel().catch(() => undefined);
+        if (res.status >= 200 && res.status < 300)
+            return { ok: true, detail: `HTTP ${res.status}` };
+        return { ok: false, detail: describeStatus(res, url) };
     });
 }
-
-;// CONCATENATED MODULE: ./src/nomad/types.ts
-// The Nomad objects the gate reads and writes, with Nomad's own field names
-// (nomad/structs/structs.go, api/deployments.go). Only the fields we use or the
-// simulator serves are typed; Nomad sends more.
-/** Statuses after which a deployment never changes again (structs.Deployment.Active). */
-const TERMINAL_DEPLOYMENT_STATUSES = [
-    'failed',
-    'successful',
-    'cancelled',
-];
-/** An allocation is terminal once the server wants it stopped or the client reports it ended (structs.Allocation.TerminalStatus). */
-function allocIsTerminal(a) {
-    return (a.DesiredStatus === 'stop' ||
-        a.DesiredStatus === 'evict' ||
-        a.ClientStatus === 'complete' ||
-        a.ClientStatus === 'failed' ||
-        a.ClientStatus === 'lost');
+async function checkPrometheus(p, timeoutMs, signal) {
+    const u = new URL(p.url);
+    u.pathname = `${u.pathname.replace(/\/+$/, '')}/api/v1/query`;
+    u.searchParams.set('query', p.query);
+    return request(u.href, timeoutMs, signal, 'application/json', async (res) => {
+        const text = await res.text();
+        let body;
+        try {
+            body = JSON.parse(text);
+        }
+        catch {
+            // a proxy's HTML error page, a truncated answer
+        }
+        // Prometheus answers errors as JSON with 400 (bad_data), 422 (execution) or 503 (timeout).
+        if (body?.status === 'error') {
+            return {
+                ok: false,
+                detail: `query failed: ${cut(`${body.errorType ?? 'error'}: ${body.error ?? ''}`)}`,
+            };
+        }
+        if (res.status < 200 || res.status >= 300)
+            return { ok: false, detail: describeStatus(res, u.href) };
+        if (!body || typeof body !== 'object') {
+            return {
+                ok: false,
+                detail: `not JSON from Prometheus (HTTP ${res.status}, ${res.headers.get('content-type') ?? 'no content-type'})`,
+            };
+        }
+        if (body.status !== 'success' || !body.data) {
+            return { ok: false, detail: `unexpected answer from Prometheus: ${cut(text)}` };
+        }
+        return judge(body.data, p.threshold);
+    });
+}
+/**
+ * fetch with the check's timeout (covering the body too) and the caller's
+ * signal, not following redirects: a check must judge the host it names.
+ */
+async function request(url, timeoutMs, signal, accept, read) {
+    if (signal?.aborted)
+        return { ok: false, detail: 'cancelled' };
+    let target;
+    try {
+        target = new URL(url);
+    }
+    catch {
+        return { ok: false, detail: 'invalid URL' };
+    }
+    const headers = { Accept: accept, 'User-Agent': 'nomad-canary-gate' };
+    // fetch refuses URLs with credentials; send them as Basic auth instead.
+    if (target.username || target.password) {
+        const user = decodeURIComponent(target.username);
+        const pass = decodeURIComponent(target.password);
+        headers.Authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+        target.username = '';
+        target.password = '';
+    }
+    const ctl = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+        timedOut = true;
+        ctl.abort();
+    }, timeoutMs);
+    const onAbort = () => ctl.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+        const res = await fetch(target, { headers, redirect: 'manual', signal: ctl.signal });
+        return await read(res);
+    }
+    catch (err) {
+        if (timedOut)
+            return { ok: false, detail: `timed out after ${(0,duration/* formatDuration */.a)(timeoutMs)}` };
+        if (signal?.aborted)
+            return { ok: false, detail: 'cancelled' };
+        return { ok: false, detail: describeNetworkError(err) };
+    }
+    finally {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+    }
+}
+function describeStatus(res, url) {
+    if (res.status >= 300 && res.status < 400) {
+        const location = res.headers.get('location');
+        if (!location)
+            return `HTTP ${res.status} (redirect without Location)`;
+        let to = location;
+        try {
+            to = redactUrl(new URL(location, url).href);
+        }
+        catch {
+            to = redactUrl(location);
+        }
+        return `redirect to ${to} (HTTP ${res.status}); checks do not follow redirects`;
+    }
+    return `HTTP ${res.status}`;
+}
+/** undici throws `TypeError: fetch failed` with the socket error as its cause. */
+function describeNetworkError(err) {
+    const cause = err?.cause ?? err;
+    const c = cause;
+    const code = c?.code ?? c?.errors?.find((e) => e.code)?.code ?? '';
+    switch (code) {
+        case 'ECONNREFUSED':
+            return 'connection refused';
+        case 'ECONNRESET':
+        case 'UND_ERR_SOCKET':
+            return 'connection reset';
+        case 'ENOTFOUND':
+        case 'EAI_AGAIN':
+            return `cannot resolve host (${code})`;
+        case 'EHOSTUNREACH':
+        case 'ENETUNREACH':
+            return `host unreachable (${code})`;
+        case 'UND_ERR_HEADERS_TIMEOUT':
+        case 'UND_ERR_BODY_TIMEOUT':
+            return 'timed out';
+    }
+    if (/^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(code)) {
+        return `TLS failed: ${c.message} (${code})`;
+    }
+    const message = c instanceof Error ? c.message : String(cause);
+    return code ? `${message} (${code})` : message;
+}
+function judge(data, threshold) {
+    let samples;
+    if (data.resultType === 'vector' && Array.isArray(data.result)) {
+        samples = data.result.map((s) => ({
+            labels: formatLabels(s.metric),
+            text: String(s.value?.[1]),
+        }));
+    }
+    else if (data.resultType === 'scalar' && Array.isArray(data.result)) {
+        samples = [{ labels: 'scalar', text: String(data.result[1]) }];
+    }
+    else {
+        return {
+            ok: false,
+            detail: `result of type ${String(data.resultType)}: the query must give an instant vector or a scalar`,
+        };
+    }
+    if (samples.length === 0)
+        return { ok: false, detail: 'no samples' };
+    // NaN (0/0, e.g. an error ratio without traffic) is no evidence of health.
+    const bad = samples
+        .map((s) => ({ ...s, value: parseValue(s.text) }))
+        .filter((s) => !(s.value <= threshold))
+        .sort((a, b) => (Number.isNaN(a.value) ? -1 : Number.isNaN(b.value) ? 1 : b.value - a.value));
+    if (bad.length === 0) {
+        const max = Math.max(...samples.map((s) => parseValue(s.text)));
+        return {
+            ok: true,
+            detail: `${samples.length} sample${samples.length === 1 ? '' : 's'} <= threshold ${threshold} (max ${max})`,
+        };
+    }
+    const worst = bad[0];
+    const more = bad.length > 1 ? ` (and ${bad.length - 1} more)` : '';
+    const what = Number.isNaN(worst.value)
+        ? `value ${worst.text} is not a number`
+        : `value ${worst.text} > threshold ${threshold}`;
+    return { ok: false, detail: `${what} for ${worst.labels}${more}` };
+}
+/** Sample values are strings as Go's strconv.FormatFloat writes them: `+Inf`, `-Inf`, `NaN`. */
+function parseValue(text) {
+    if (text === '+Inf' || text === 'Inf')
+        return Infinity;
+    if (text === '-Inf')
+        return -Infinity;
+    return Number(text);
+}
+/** As Prometheus prints a series: `name{label="value", ...}`. */
+function formatLabels(metric) {
+    const { __name__: name = '', ...labels } = metric ?? {};
+    const inner = Object.entries(labels)
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .join(', ');
+    return `${name}{${inner}}`;
+}
+function cut(text, max = 200) {
+    const t = text.trim().replace(/\s+/g, ' ');
+    return t.length > max ? `${t.slice(0, max)}…` : t;
 }
 
 // EXTERNAL MODULE: external "node:http"
@@ -29561,6 +29695,122 @@ class HttpClient {
 }
 const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
 //# sourceMappingURL=index.js.map
+;// CONCATENATED MODULE: ./src/nomad/errors.ts
+// One error type for everything that can go wrong talking to Nomad.
+class NomadError extends Error {
+    kind;
+    method;
+    path;
+    status;
+    detail;
+    retryable;
+    ambiguous;
+    constructor(init) {
+        const where = `${init.method} ${init.path}`;
+        const what = init.status ? `HTTP ${init.status}: ${init.detail}` : init.detail;
+        super(`${where} failed: ${what}`, { cause: init.cause });
+        this.name = 'NomadError';
+        this.kind = init.kind;
+        this.method = init.method;
+        this.path = init.path;
+        this.status = init.status;
+        this.detail = init.detail;
+        this.retryable = init.retryable;
+        this.ambiguous = init.ambiguous;
+    }
+}
+/**
+ * Nomad's HTTP layer returns RPC errors as plain text, prefixed `rpc error: ` once per
+ * forwarding hop, and multierror texts as `1 error occurred:\n\t* ...\n\n`
+ * (command/agent/http.go, hashicorp/go-multierror). Keep the message, drop the noise.
+ */
+function cleanNomadText(text) {
+    let t = text.trim();
+    while (/^rpc error:\s*/i.test(t))
+        t = t.replace(/^rpc error:\s*/i, '');
+    const multi = /^\d+ errors? occurred:\s*/.exec(t);
+    if (multi) {
+        t = t
+            .slice(multi[0].length)
+            .split('\n')
+            .map((line) => line.replace(/^\s*\*\s*/, '').trim())
+            .filter(Boolean)
+            .join('; ');
+    }
+    return t.length > 500 ? `${t.slice(0, 500)}…` : t;
+}
+/** Server-side texts of a Nomad that is electing a leader or forwarding badly: retry. */
+const TRANSIENT_TEXT = /no cluster leader|no leader|leadership lost|raft|rpc error: eof|\beof\b|i\/o timeout|connection reset|broken pipe|stream closed/i;
+/**
+ * 5xx texts that are answers, not outages: retrying cannot change them (the
+ * deployment endpoints' own checks, nomad/deployment_endpoint.go and
+ * state_store.go).
+ */
+const FINAL_TEXT = /not found|no path to region|permission denied|terminal deployment|healthy allocations|not part of deployment|unknown alloc|must specify|lookup failed|missing deployment id|not implemented/i;
+/**
+ * Nomad answers nearly every failed RPC with a 500 and a text; any text that is
+ * not an answer about the request (FINAL_TEXT) is an outage to wait out
+ * (nomad-api.md: "5xx are transient"): `Not ready to serve consistent reads`,
+ * `failed to get conn`, a proxy's `Internal Server Error`...
+ */
+function isTransientStatus(status, text) {
+    if (status === 429 || status === 502 || status === 503 || status === 504)
+        return true;
+    if (status < 500 || status === 501)
+        return false;
+    return TRANSIENT_TEXT.test(text) || !FINAL_TEXT.test(text);
+}
+/** Explain an HTTP error status the way a user needs to act on it. */
+function errors_describeStatus(status, text, namespace) {
+    const cleaned = cleanNomadText(text) || '(empty body)';
+    if (status === 403) {
+        const ns = namespace ?? 'default';
+        return `${cleaned}: the token lacks permission for namespace "${ns}" (it needs read-job, and submit-job for writes), or the token is missing/expired`;
+    }
+    return cleaned;
+}
+const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|EPROTO|ERR_OSSL)/;
+/** Turn a Node.js socket/TLS error into a NomadError that says where and what to do. */
+function fromNetworkError(err, method, path, address) {
+    const e = err;
+    const code = e?.code ?? '';
+    const base = { method, path, cause: err };
+    if (code === 'ECONNREFUSED') {
+        return new NomadError({
+            ...base,
+            kind: 'refused',
+            detail: `cannot connect to Nomad at ${address} (connection refused): check the address and that the agent is running`,
+            retryable: true,
+            ambiguous: false,
+        });
+    }
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+        return new NomadError({
+            ...base,
+            kind: 'network',
+            detail: `cannot resolve the host of ${address} (${code})`,
+            retryable: code === 'EAI_AGAIN',
+            ambiguous: false,
+        });
+    }
+    if (TLS_CODES.test(code)) {
+        return new NomadError({
+            ...base,
+            kind: 'tls',
+            detail: `TLS with ${address} failed: ${e.message} (${code}); set ca-cert to the CA that signed Nomad's certificate, tls-server-name to the name in it, or client-cert/client-key if Nomad requires mTLS`,
+            retryable: false,
+            ambiguous: false,
+        });
+    }
+    return new NomadError({
+        ...base,
+        kind: 'network',
+        detail: `connection to ${address} broke: ${e?.message ?? String(err)}${code ? ` (${code})` : ''}`,
+        retryable: true,
+        ambiguous: true,
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/nomad/client.ts
 // One client for the Nomad endpoints the gate uses, shaped like Nomad's Go API
 // client (api/api.go): every read takes QueryOptions and returns the body with a
@@ -29580,6 +29830,7 @@ class NomadClient {
     namespace;
     settings;
     agent;
+    /** Time limit of a request that is not a blocking query (a write's too). */
     requestTimeoutMs;
     retry;
     onRetry;
@@ -29639,25 +29890,20 @@ class NomadClient {
     }
     // Writes: never retried here; see gate/mutate.ts for the re-read rule ------
     promote(id, groups, w = {}) {
-        const body = groups.length === 0
-            ? { DeploymentID: id, All: true, Groups: null }
-            : { DeploymentID: id, All: false, Groups: groups };
-        return this.write(`/v1/deployment/promote/${encodeURIComponent(id)}`, body, w);
+        return this.write(promoteRequest(id, groups), w);
     }
     pause(id, pause, w = {}) {
-        const body = { DeploymentID: id, Pause: pause };
-        return this.write(`/v1/deployment/pause/${encodeURIComponent(id)}`, body, w);
+        return this.write(pauseRequest(id, pause), w);
     }
     fail(id, w = {}) {
-        return this.write(`/v1/deployment/fail/${encodeURIComponent(id)}`, { DeploymentID: id }, w);
+        return this.write(failRequest(id), w);
     }
     setAllocHealth(id, healthy, unhealthy, w = {}) {
-        const body = {
-            DeploymentID: id,
-            HealthyAllocationIDs: healthy,
-            UnhealthyAllocationIDs: unhealthy,
-        };
-        return this.write(`/v1/deployment/allocation-health/${encodeURIComponent(id)}`, body, w);
+        return this.write(allocHealthRequest(id, healthy, unhealthy), w);
+    }
+    /** The exact request a write sends, as one line (for dry runs and logs). */
+    describe(req) {
+        return `PUT ${this.url(req.path, {}).toString()} ${JSON.stringify(req.body)}`;
     }
     // Transport -----------------------------------------------------------------
     async read(path, q, extra = {}) {
@@ -29692,14 +29938,13 @@ class NomadClient {
             }
         }
     }
-    async write(path, body, w) {
+    async write({ path, body }, w = {}) {
         const res = await this.send('PUT', path, {}, JSON.stringify(body), this.requestTimeoutMs, w.signal);
         const parsed = parseJson(res.text, 'PUT', path);
         const lastIndex = headerNumber(res.message, 'x-nomad-index') || parsed.Index;
         return { body: parsed, meta: { lastIndex } };
     }
-    /** One HTTP exchange: resolves with a 2xx answer, rejects with a NomadError otherwise. */
-    async send(method, path, query, data, timeoutMs, signal) {
+    url(path, query) {
         const url = new URL(path, this.address);
         for (const [k, v] of Object.entries(query))
             url.searchParams.set(k, v);
@@ -29707,6 +29952,11 @@ class NomadClient {
             url.searchParams.set('namespace', this.settings.namespace);
         if (this.settings.region)
             url.searchParams.set('region', this.settings.region);
+        return url;
+    }
+    /** One HTTP exchange: resolves with a 2xx answer, rejects with a NomadError otherwise. */
+    async send(method, path, query, data, timeoutMs, signal) {
+        const url = this.url(path, query);
         const timeout = AbortSignal.timeout(timeoutMs);
         const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
         const headers = { accept: 'application/json' };
@@ -29765,7 +30015,7 @@ class NomadClient {
                 method,
                 path,
                 status,
-                detail: `Nomad answered with a redirect to ${redactUrl(message.headers.location)}, which is not followed so that the token is never sent elsewhere; set the address to the final URL`,
+                detail: `Nomad answered with a redirect to ${client_redactUrl(message.headers.location)}, which is not followed so that the token is never sent elsewhere; set the address to the final URL`,
                 retryable: false,
                 ambiguous: false,
             });
@@ -29776,12 +30026,34 @@ class NomadClient {
             method,
             path,
             status,
-            detail: describeStatus(status, text, this.settings.namespace),
+            detail: errors_describeStatus(status, text, this.settings.namespace),
             retryable,
             // A gateway error may hide a write the server applied.
             ambiguous: status >= 502 && status <= 504,
         });
     }
+}
+const deploymentPath = (verb, id) => `/v1/deployment/${verb}/${encodeURIComponent(id)}`;
+/** No groups: `All: true`. Nomad ignores unknown groups silently, so callers check them first. */
+function promoteRequest(id, groups) {
+    return {
+        path: deploymentPath('promote', id),
+        body: groups.length === 0
+            ? { DeploymentID: id, All: true, Groups: null }
+            : { DeploymentID: id, All: false, Groups: groups },
+    };
+}
+function pauseRequest(id, pause) {
+    return { path: deploymentPath('pause', id), body: { DeploymentID: id, Pause: pause } };
+}
+function failRequest(id) {
+    return { path: deploymentPath('fail', id), body: { DeploymentID: id } };
+}
+function allocHealthRequest(id, healthy, unhealthy) {
+    return {
+        path: deploymentPath('allocation-health', id),
+        body: { DeploymentID: id, HealthyAllocationIDs: healthy, UnhealthyAllocationIDs: unhealthy },
+    };
 }
 function readText(message) {
     // Not HttpClientResponse.readBody(): it never settles when the connection
@@ -29817,7 +30089,7 @@ function headerNumber(message, name) {
     const n = Number(Array.isArray(raw) ? raw[0] : raw);
     return Number.isFinite(n) ? n : 0;
 }
-function redactUrl(location) {
+function client_redactUrl(location) {
     if (!location)
         return '(no Location header)';
     try {
@@ -29864,6 +30136,25 @@ function sleep(ms, signal) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/nomad/types.ts
+// The Nomad objects the gate reads and writes, with Nomad's own field names
+// (nomad/structs/structs.go, api/deployments.go). Only the fields we use or the
+// simulator serves are typed; Nomad sends more.
+/** Statuses after which a deployment never changes again (structs.Deployment.Active). */
+const TERMINAL_DEPLOYMENT_STATUSES = [
+    'failed',
+    'successful',
+    'cancelled',
+];
+/** An allocation is terminal once the server wants it stopped or the client reports it ended (structs.Allocation.TerminalStatus). */
+function allocIsTerminal(a) {
+    return (a.DesiredStatus === 'stop' ||
+        a.DesiredStatus === 'evict' ||
+        a.ClientStatus === 'complete' ||
+        a.ClientStatus === 'failed' ||
+        a.ClientStatus === 'lost');
+}
+
 ;// CONCATENATED MODULE: ./src/nomad/watch.ts
 // The blocking-query loop (after Nomad's CLI monitor and consul-template's
 // watcher): send the last index, reset to 0 when the server's index goes
@@ -29880,17 +30171,23 @@ async function watch(fetch, onChange, options) {
     let index = options.index ?? 0;
     let first = index === 0;
     let idle = 0;
+    let backwards = 0;
     while (!signal.aborted) {
         const remaining = deadline - performance.now();
         if (remaining <= 0)
             return;
         const sentAt = performance.now();
+        // The deadline ends a held query too: the server holds one for up to
+        // wait + wait/16 (nomad/rpc.go jitter), so ask for less than what is left,
+        // and stop waiting for an answer that has not come when the deadline passes.
+        const bounded = AbortSignal.any([signal, AbortSignal.timeout(Math.ceil(remaining))]);
+        const waitMs = Math.min(maxWaitMs, Math.floor((remaining * 16) / 17));
         let res;
         try {
-            res = await fetch({ index, waitMs: Math.min(maxWaitMs, remaining), signal, deadline });
+            res = await fetch({ index, waitMs, signal: bounded, deadline });
         }
         catch (err) {
-            if (signal.aborted)
+            if (bounded.aborted)
                 return;
             throw err;
         }
@@ -29899,11 +30196,19 @@ async function watch(fetch, onChange, options) {
         const next = res.meta.lastIndex;
         if (next < index) {
             // A restored snapshot or a new leader with an older state: start over
-            // (Nomad's api docs on blocking queries); index 0 answers at once.
+            // (Nomad's api docs on blocking queries); index 0 answers at once. An
+            // index that keeps going backwards (a proxy or cache serving old
+            // answers) must not make the loop spin: back off from the second time.
             index = 0;
             first = true;
+            if (++backwards > 1) {
+                const pause = Math.min(1_000, 25 * 2 ** backwards, deadline - performance.now());
+                await sleep(pause, signal).catch(() => undefined);
+            }
             continue;
         }
+        if (index > 0)
+            backwards = 0;
         const moved = first || next > index;
         if (moved) {
             idle = 0;
@@ -30062,7 +30367,7 @@ async function applyWrite(kind, ctx) {
         try {
             // No abort signal: a cancellation that arrives now waits for the answer, so
             // the outputs say what the server did.
-            const { body, meta } = await send(kind, ctx);
+            const { body, meta } = await ctx.client.write(writeRequest(kind, ctx));
             return { response: body, index: meta.lastIndex };
         }
         catch (err) {
@@ -30071,7 +30376,11 @@ async function applyWrite(kind, ctx) {
             // A 4xx is the server refusing the request as sent: nothing was applied.
             if (err.kind === 'http' && err.status !== undefined && err.status < 500)
                 throw err;
-            const seen = await readBack(kind, ctx, deadline, err);
+            // A write that timed out may still be queued on the server, which applies
+            // it whether or not we still listen: watch for it as long again as we
+            // waited for the answer before sending it a second time.
+            const settle = err.kind === 'timeout' ? performance.now() + ctx.client.requestTimeoutMs : undefined;
+            const seen = await readBack(kind, ctx, deadline, err, settle);
             if (seen.done) {
                 ctx.log(`The ${kind} request failed (${err.detail}), but the deployment shows it in effect: not sending it again`);
                 return { index: seen.index, deployment: seen.deployment };
@@ -30088,35 +30397,50 @@ async function applyWrite(kind, ctx) {
         }
     }
 }
-function send(kind, ctx) {
+/** The request a write of this kind sends. */
+function writeRequest(kind, ctx) {
     const id = ctx.deployment.ID;
     switch (kind) {
         case 'promote':
-            return ctx.client.promote(id, ctx.groups);
+            return promoteRequest(id, ctx.groups);
         case 'fail':
-            return ctx.client.fail(id);
+            return failRequest(id);
         case 'pause':
-            return ctx.client.pause(id, true);
+            return pauseRequest(id, true);
         case 'resume':
-            return ctx.client.pause(id, false);
+            return pauseRequest(id, false);
         case 'health':
-            return ctx.client.setAllocHealth(id, ctx.healthy, ctx.unhealthy);
+            return allocHealthRequest(id, ctx.healthy, ctx.unhealthy);
     }
 }
-/** Read the deployment (and, for health, its allocations): is the write's effect there? */
-async function readBack(kind, ctx, deadline, cause) {
+/**
+ * Read the deployment (and, for health, its allocations): is the write's effect
+ * there? With `settleUntil`, keep watching (blocking queries) until it is, or
+ * until then.
+ */
+async function readBack(kind, ctx, deadline, cause, settleUntil) {
     const id = ctx.deployment.ID;
-    const q = { deadline, signal: ctx.signal };
+    let index = 0;
     try {
-        if (kind === 'health') {
-            const { body, meta } = await ctx.client.deploymentAllocations(id, q);
-            const health = new Map(body.map((a) => [a.ID, a.DeploymentStatus?.Healthy ?? null]));
-            const done = ctx.healthy.every((a) => health.get(a) === true) &&
-                ctx.unhealthy.every((a) => health.get(a) === false);
-            return { done, index: meta.lastIndex };
+        for (;;) {
+            const waitMs = (settleUntil ?? 0) - performance.now();
+            const q = { deadline, signal: ctx.signal, ...(index > 0 ? { index, waitMs } : {}) };
+            let seen;
+            if (kind === 'health') {
+                const { body, meta } = await ctx.client.deploymentAllocations(id, q);
+                const health = new Map(body.map((a) => [a.ID, a.DeploymentStatus?.Healthy ?? null]));
+                const done = ctx.healthy.every((a) => health.get(a) === true) &&
+                    ctx.unhealthy.every((a) => health.get(a) === false);
+                seen = { done, index: meta.lastIndex };
+            }
+            else {
+                const { body: d, meta } = await ctx.client.deployment(id, q);
+                seen = { done: inEffect(kind, d, ctx.groups), index: meta.lastIndex, deployment: d };
+            }
+            if (seen.done || settleUntil === undefined || performance.now() >= settleUntil)
+                return seen;
+            index = Math.max(1, seen.index);
         }
-        const { body: d, meta } = await ctx.client.deployment(id, q);
-        return { done: inEffect(kind, d, ctx.groups), index: meta.lastIndex, deployment: d };
     }
     catch (err) {
         if (!(err instanceof NomadError))
@@ -30234,6 +30558,16 @@ function describeGroups(groups) {
 
 
 
+
+
+/** What a dry run reports instead of the result of a write it did not send. */
+const WOULD = {
+    promoted: 'would-promote',
+    failed: 'would-fail',
+    paused: 'would-pause',
+    resumed: 'would-resume',
+    'health-set': 'would-set-health',
+};
 async function runGate(settings, deps) {
     return new Gate(settings, deps).run();
 }
@@ -30251,6 +30585,10 @@ class Gate {
     write;
     timeline = [];
     health = new Map();
+    allocsIndex = 0;
+    checkRuns = [];
+    /** dry-run: the write that was planned (and only logged). */
+    planned;
     /** health mode: the full IDs to mark, resolved once the canaries run. */
     healthIds = { healthy: [], unhealthy: [] };
     constructor(settings, deps) {
@@ -30303,6 +30641,7 @@ class Gate {
             await this.mutate(decision.write);
         if (mode === 'promote' &&
             settings.waitForCompletion &&
+            !settings.dryRun &&
             (decision.result === 'promoted' || decision.result === 'already-promoted')) {
             return this.watchCompletion(decision);
         }
@@ -30326,17 +30665,36 @@ class Gate {
         await this.mutate(mode);
         return { result: result[mode], ok: true, message: `Deployment ${gate_short(d.ID)} ${result[mode]}` };
     }
-    /** promote / wait: until every selected group passes the server's promotion rule. */
+    /**
+     * promote / wait: until every selected group passes the server's promotion
+     * rule; then, with a soak, until the canaries stayed passing (and the checks
+     * passed) for the whole soak. One watch for both phases: the held queries go
+     * on through the soak, so it costs no request beyond the changes and checks.
+     */
     watchCanaries() {
-        const { mode, onFailure } = this.settings;
-        return this.watchDeployment((r, d) => {
+        const { mode, onFailure, soakMs } = this.settings;
+        const onFail = onFailureWrite(onFailure);
+        let soaking = false;
+        return this.watchDeployment((r, d, _allocs, side) => {
             if (r.verdict === 'terminal')
                 return terminalDecision(d, r);
             if (r.verdict === 'promoted') {
                 return {
                     result: 'already-promoted',
                     ok: true,
-                    message: `Already promoted: ${describeGroups(r.groups)}`,
+                    message: `Already promoted${soaking ? ' (by someone else during the soak)' : ''}: ${describeGroups(r.groups)}`,
+                };
+            }
+            if (soaking && r.verdict !== 'ready') {
+                // Unhealthy, or a healthy canary gone (terminal): either fails the soak.
+                const which = r.unhealthyAllocs.length
+                    ? ` (${r.unhealthyAllocs.map(gate_short).join(', ')} unhealthy)`
+                    : '';
+                return {
+                    result: 'unhealthy',
+                    ok: false,
+                    message: `Canaries stopped passing during the soak${which}: ${describeGroups(r.groups)}`,
+                    write: onFail,
                 };
             }
             if (r.verdict === 'unhealthy') {
@@ -30344,21 +30702,25 @@ class Gate {
                     result: 'unhealthy',
                     ok: false,
                     message: `Canary ${r.unhealthyAllocs.map(gate_short).join(', ')} reported unhealthy: ${describeGroups(r.groups)}`,
-                    write: onFailureWrite(onFailure),
+                    write: onFail,
                 };
             }
-            if (r.verdict === 'ready') {
-                return mode === 'promote'
-                    ? {
-                        result: 'promoted',
-                        ok: true,
-                        message: `Promoted: ${describeGroups(r.groups)}`,
-                        write: 'promote',
-                    }
-                    : { result: 'promotable', ok: true, message: `Promotable: ${describeGroups(r.groups)}` };
-            }
+            if (r.verdict !== 'ready' || soaking)
+                return undefined;
+            const passed = mode === 'promote'
+                ? {
+                    result: 'promoted',
+                    ok: true,
+                    message: `Promoted: ${describeGroups(r.groups)}`,
+                    write: 'promote',
+                }
+                : { result: 'promotable', ok: true, message: `Promotable: ${describeGroups(r.groups)}` };
+            if (soakMs === 0)
+                return passed;
+            soaking = true;
+            side.start((finish, signal) => this.soak(passed, finish, signal));
             return undefined;
-        }, onFailureWrite(onFailure));
+        }, onFail);
     }
     /** health: until the selected canaries are placed and running, then set their health. */
     watchForHealth() {
@@ -30400,6 +30762,44 @@ class Gate {
             throw new GateError(`Input '${input}': "${prefix}" matches several canaries (${matches.map((a) => a.ID).join(', ')}); give more characters`);
         });
     }
+    /** The soak's clock: runs the checks every check-interval, then passes the soak. */
+    async soak(passed, finish, signal) {
+        const { soakMs, checks, onFailure } = this.settings;
+        const withChecks = hasChecks(checks);
+        this.event(`Canaries pass the gate; soaking for ${(0,duration/* formatDuration */.a)(soakMs)}` +
+            (withChecks ? ` with checks every ${(0,duration/* formatDuration */.a)(checks.intervalMs)}` : ''));
+        const end = performance.now() + soakMs;
+        let failures = 0;
+        for (;;) {
+            if (withChecks) {
+                const run = await runChecks(checks, signal);
+                if (signal.aborted)
+                    return;
+                this.checkRuns.push({ ...run, atMs: run.atMs - this.started });
+                const detail = run.results.map((c) => `${c.name} ${c.ok ? 'ok' : c.detail}`).join('; ');
+                this.event(`Check run ${this.checkRuns.length}: ${run.ok ? 'passed' : 'failed'} (${detail})`);
+                if (!run.ok && ++failures > checks.failureLimit) {
+                    return finish({
+                        result: 'check-failed',
+                        ok: false,
+                        message: `Checks failed ${failures} time(s) during the soak (failure-limit ${checks.failureLimit}): ${detail}`,
+                        write: onFailureWrite(onFailure),
+                    });
+                }
+            }
+            const left = end - performance.now();
+            if (left <= 0)
+                break;
+            try {
+                await sleep(withChecks ? Math.min(left, checks.intervalMs) : left, signal);
+            }
+            catch {
+                return;
+            }
+        }
+        this.event(`Soak of ${(0,duration/* formatDuration */.a)(soakMs)} passed`);
+        finish(passed);
+    }
     /** After a promotion: until the deployment is successful, failed or cancelled. */
     async watchCompletion(promoted) {
         this.event('Waiting for the deployment to complete');
@@ -30429,33 +30829,43 @@ class Gate {
         const signal = AbortSignal.any([stop.signal, this.signal]);
         let decision;
         let failure;
+        const run = (p) => p.catch((err) => {
+            failure ??= err;
+            stop.abort();
+        });
         const check = () => {
             if (decision || !this.deployment || !this.allocs)
                 return;
             const r = evaluate(this.deployment, this.allocs, this.selected);
             this.readiness = r;
             this.logHealthChanges(r);
-            decision = decide(r, this.deployment, this.allocs);
+            decision = decide(r, this.deployment, this.allocs, side);
             if (decision)
                 stop.abort();
         };
-        const run = (p) => p.catch((err) => {
-            failure ??= err;
+        const finish = (d) => {
+            decision ??= d;
             stop.abort();
-        });
+        };
+        const tasks = [];
+        const side = { start: (task) => void tasks.push(run(task(finish, signal))) };
+        // What is known already is judged at once; the queries then block from there.
+        check();
         const options = { deadline: this.deadline, signal };
         await Promise.all([
             run(watch((q) => this.deps.client.deployment(id, q), (body, meta) => {
                 this.deployment = body;
                 this.noteIndex(meta);
                 check();
-            }, { ...options, index: this.allocs ? this.deployment.ModifyIndex : 0 })),
+            }, { ...options, index: this.deployment.ModifyIndex })),
             run(watch((q) => this.deps.client.deploymentAllocations(id, q), (body, meta) => {
                 this.allocs = body;
+                this.allocsIndex = meta.lastIndex;
                 this.noteIndex(meta);
                 check();
-            }, options)),
+            }, { ...options, index: this.allocs ? this.allocsIndex : 0 })),
         ]);
+        await Promise.all(tasks);
         if (decision)
             return decision;
         if (this.signal.aborted)
@@ -30471,7 +30881,7 @@ class Gate {
     }
     async mutate(kind) {
         const d = this.deployment;
-        const res = await applyWrite(kind, {
+        const ctx = {
             client: this.deps.client,
             deployment: d,
             groups: this.settings.groups.length ? this.selected : [],
@@ -30480,7 +30890,13 @@ class Gate {
             deadline: this.deadline,
             signal: this.signal,
             log: (line) => this.deps.log.warning(line),
-        });
+        };
+        if (this.settings.dryRun) {
+            this.planned = kind;
+            this.event(`Dry run: would send ${this.deps.client.describe(writeRequest(kind, ctx))}`);
+            return;
+        }
+        const res = await applyWrite(kind, ctx);
         if (res.response) {
             this.write = res.response;
             this.index = res.index;
@@ -30541,16 +30957,18 @@ class Gate {
     }
     finish(decision) {
         const elapsedMs = performance.now() - this.started;
+        const would = this.planned && WOULD[decision.result];
         return {
             ok: decision.ok,
-            result: decision.result,
-            message: decision.message,
+            result: would || decision.result,
+            message: would ? `Dry run, nothing sent: ${decision.message}` : decision.message,
             deployment: this.deployment,
             groups: this.readiness?.groups ?? [],
             write: this.write,
             index: this.index,
             elapsedMs,
             timeline: this.timeline,
+            checks: this.checkRuns,
         };
     }
 }
@@ -30609,13 +31027,15 @@ async function execute(settings, log) {
         log.warning(SKIP_VERIFY_WARNING);
     const cancel = new AbortController();
     const onSignal = (sig) => {
-        if (!cancel.signal.aborted)
-            log.warning(`Received ${sig}: stopping without a write`);
+        if (!cancel.signal.aborted) {
+            log.warning(`Received ${sig}: stopping; no write is sent now (one already sent is waited for)`);
+        }
         cancel.abort();
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     const client = new NomadClient(settings.nomad, {
+        requestTimeoutMs: requestTimeoutMs(process.env),
         onRetry: (err, attempt, delayMs) => log.warning(`${err.message}; retry ${attempt} in ${(0,duration/* formatDuration */.a)(delayMs)}`),
     });
     try {
@@ -30626,6 +31046,20 @@ async function execute(settings, log) {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
     }
+}
+/**
+ * NOMAD_CANARY_GATE_REQUEST_TIMEOUT: the time limit of a request that is not a
+ * blocking query (default 30s). Undocumented; it exists so that tests of a slow
+ * server do not take 30 seconds each.
+ */
+function requestTimeoutMs(env) {
+    const raw = env.NOMAD_CANARY_GATE_REQUEST_TIMEOUT;
+    if (!raw)
+        return undefined;
+    const ms = (0,duration/* parseDuration */.E)(raw);
+    if (!(ms > 0))
+        throw new Error(`NOMAD_CANARY_GATE_REQUEST_TIMEOUT must be a positive duration (got "${raw}")`);
+    return ms;
 }
 
 
@@ -30659,6 +31093,7 @@ function outputs(o) {
         'healthy-canaries': String(o.groups.reduce((n, g) => n + g.healthyCanaries, 0)),
         'desired-canaries': String(o.groups.reduce((n, g) => n + g.desiredCanaries, 0)),
         groups: JSON.stringify(o.groups),
+        checks: JSON.stringify(o.checks),
         'elapsed-ms': String(Math.round(o.elapsedMs)),
     };
 }
@@ -30700,6 +31135,14 @@ function summaryMarkdown(o) {
         const w = o.write;
         lines.push(`Write answer: EvalID \`${w.EvalID || '(none)'}\`, EvalCreateIndex ${w.EvalCreateIndex}, DeploymentModifyIndex ${w.DeploymentModifyIndex}` +
             (w.RevertedJobVersion != null ? `, reverted to job version ${w.RevertedJobVersion}` : ''), '');
+    }
+    if (o.checks.length > 0) {
+        lines.push('| Check run | At | Result | Details |', '|---:|---:|---|---|');
+        o.checks.slice(-MAX_TIMELINE).forEach((run, i) => {
+            const details = run.results.map((c) => `${c.name}: ${c.ok ? 'ok' : c.detail}`).join('; ');
+            lines.push(`| ${i + 1} | ${formatDuration(run.atMs)} | ${run.ok ? 'passed' : 'failed'} | ${cell(details)} |`);
+        });
+        lines.push('');
     }
     if (o.timeline.length > 0) {
         lines.push('<details><summary>Timeline</summary>', '', '| At | Event |', '|---:|---|');
@@ -30793,6 +31236,18 @@ const INPUT_NAMES = [
     'healthy-allocs',
     'unhealthy-allocs',
     'wait-for-completion',
+    'soak',
+    'check-url',
+    'check-interval',
+    'check-timeout',
+    'prometheus-url',
+    'prometheus-query',
+    'prometheus-threshold',
+    'failure-limit',
+    'github-token',
+    'github-deployment-id',
+    'environment',
+    'dry-run',
 ];
 const DEFAULT_ADDRESS = 'http://127.0.0.1:4646';
 const DEFAULT_TIMEOUT = '10m';
@@ -31153,6 +31608,101 @@ function parseTimeout(raw) {
         invalid(raw, `${must}, at most 24h`);
     return ms;
 }
+function parseDurationInput(raw, zeroAllowed = false) {
+    const must = `must be a ${zeroAllowed ? 'non-negative' : 'positive'} duration such as 30s, 5m or 1h30m`;
+    let ms = 0;
+    try {
+        ms = (0,duration/* parseDuration */.E)(raw.value);
+    }
+    catch {
+        invalid(raw, must);
+    }
+    if (ms < 0 || (!zeroAllowed && ms === 0) || ms > MAX_TIMEOUT_MS)
+        invalid(raw, `${must}, at most 24h`);
+    return ms;
+}
+function parseUrl(raw, value) {
+    let url;
+    try {
+        url = new URL(value);
+    }
+    catch {
+        // reported below
+    }
+    if (!url ||
+        (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+        !/^https?:\/\//i.test(value)) {
+        fail(raw, `must be http:// or https:// URLs (got ${shown(value.replace(/\/\/[^/@]*@/, '//***@'))})`);
+    }
+    return value;
+}
+function parseChecks(pick, soakMs) {
+    const urlsRaw = pick('check-url');
+    const urls = urlsRaw ? splitList(urlsRaw, 'URLs').map((u) => parseUrl(urlsRaw, u)) : [];
+    const promUrlRaw = pick('prometheus-url');
+    const queryRaw = pick('prometheus-query');
+    const thresholdRaw = pick('prometheus-threshold');
+    let prometheus;
+    if (promUrlRaw || queryRaw || thresholdRaw) {
+        const first = (promUrlRaw ?? queryRaw ?? thresholdRaw);
+        if (!promUrlRaw || !queryRaw || !thresholdRaw) {
+            fail(first, 'needs all three of prometheus-url, prometheus-query and prometheus-threshold');
+        }
+        const threshold = Number(thresholdRaw.value);
+        if (!Number.isFinite(threshold))
+            invalid(thresholdRaw, 'must be a number such as 0.05');
+        prometheus = {
+            url: parseUrl(promUrlRaw, promUrlRaw.value).replace(/\/+$/, ''),
+            query: queryRaw.value,
+            threshold,
+        };
+    }
+    const intervalRaw = pick('check-interval');
+    const timeoutRaw = pick('check-timeout');
+    const limitRaw = pick('failure-limit');
+    const checks = {
+        urls,
+        intervalMs: intervalRaw ? parseDurationInput(intervalRaw) : 10_000,
+        timeoutMs: timeoutRaw ? parseDurationInput(timeoutRaw) : 5_000,
+        failureLimit: 0,
+    };
+    if (prometheus)
+        checks.prometheus = prometheus;
+    if (limitRaw) {
+        if (!/^\d+$/.test(limitRaw.value))
+            invalid(limitRaw, 'must be a whole number of failed check runs, 0 or more');
+        checks.failureLimit = Number(limitRaw.value);
+    }
+    if ((urls.length > 0 || prometheus) && soakMs === 0) {
+        fail((urlsRaw ?? promUrlRaw), 'runs during the soak: set soak (e.g. 5m) as well');
+    }
+    return checks;
+}
+function parseGithub(pick, secrets) {
+    const tokenRaw = pick('github-token');
+    const idRaw = pick('github-deployment-id');
+    const envRaw = pick('environment');
+    if (!tokenRaw) {
+        if (idRaw || envRaw)
+            fail((idRaw ?? envRaw), 'needs github-token to post deployment statuses');
+        return undefined;
+    }
+    secrets.push(tokenRaw.value);
+    if (!HEADER_SAFE.test(tokenRaw.value))
+        invalid(tokenRaw, 'must be a GitHub token', true);
+    const github = { token: tokenRaw.value };
+    if (idRaw) {
+        if (!/^[1-9]\d*$/.test(idRaw.value))
+            invalid(idRaw, 'must be a GitHub deployment ID (a positive number)');
+        github.deploymentId = Number(idRaw.value);
+    }
+    if (envRaw)
+        github.environment = envRaw.value;
+    if (!idRaw && !envRaw) {
+        fail(tokenRaw, 'needs github-deployment-id, or environment to create a deployment in (e.g. production)');
+    }
+    return github;
+}
 function parseAllocs(raw) {
     if (!raw)
         return undefined;
@@ -31263,6 +31813,17 @@ function parseSettings(input, env) {
     if (waitForCompletion && mode !== 'promote') {
         fail(waitRaw, `only applies to mode 'promote' (mode is '${mode}')`);
     }
+    const soakRaw = pick('soak');
+    const soakMs = soakRaw ? parseDurationInput(soakRaw, true) : 0;
+    if (soakMs > 0 && mode !== 'promote' && mode !== 'wait') {
+        fail(soakRaw, `only applies to modes 'promote' and 'wait' (mode is '${mode}')`);
+    }
+    if (soakMs >= timeoutMs) {
+        fail(soakRaw, `must be shorter than timeout (${shown(soakRaw.value)} is not less than the timeout)`);
+    }
+    const checks = parseChecks(pick, soakMs);
+    const github = parseGithub(pick, secrets);
+    const dryRun = parseBool(pick('dry-run'));
     const settings = {
         nomad,
         target,
@@ -31271,8 +31832,13 @@ function parseSettings(input, env) {
         timeoutMs,
         onFailure,
         waitForCompletion,
+        soakMs,
+        checks,
+        dryRun,
         secrets: [...new Set(secrets.filter((s) => s !== ''))],
     };
+    if (github)
+        settings.github = github;
     if (healthyAllocs)
         settings.healthyAllocs = healthyAllocs;
     if (unhealthyAllocs)

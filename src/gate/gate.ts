@@ -3,7 +3,8 @@
 // of GitHub: main.ts and cli.ts are thin fronts on runGate().
 
 import { formatDuration } from '../duration.js'
-import type { NomadClient, QueryMeta } from '../nomad/client.js'
+import { hasChecks, runChecks, type CheckRun } from '../checks.js'
+import { sleep, type NomadClient, type QueryMeta } from '../nomad/client.js'
 import { NomadError } from '../nomad/errors.js'
 import {
   TERMINAL_DEPLOYMENT_STATUSES,
@@ -16,7 +17,7 @@ import { watch } from '../nomad/watch.js'
 import type { AllocSelector, Settings } from '../settings.js'
 import { GateError } from './errors.js'
 import { resolveDeployment } from './resolve.js'
-import { applyWrite, type WriteKind } from './mutate.js'
+import { applyWrite, writeRequest, type WriteKind } from './mutate.js'
 import {
   describeGroups,
   evaluate,
@@ -37,6 +38,14 @@ export type Result =
   | 'timed-out'
   | 'unhealthy'
   | 'deployment-failed'
+  /** A check failed during the soak more often than failure-limit allows. */
+  | 'check-failed'
+  /** dry-run: what the write would have been. */
+  | 'would-promote'
+  | 'would-fail'
+  | 'would-pause'
+  | 'would-resume'
+  | 'would-set-health'
   /** A request failed for good, or the target cannot be gated (not found, no canaries, ...). */
   | 'error'
   /** SIGINT/SIGTERM: the runner cancelled the step. */
@@ -66,6 +75,17 @@ export interface Outcome {
   index: number
   elapsedMs: number
   timeline: TimelineEvent[]
+  /** Check runs during the soak. */
+  checks: CheckRun[]
+}
+
+/** What a dry run reports instead of the result of a write it did not send. */
+const WOULD: Partial<Record<Result, Result>> = {
+  promoted: 'would-promote',
+  failed: 'would-fail',
+  paused: 'would-pause',
+  resumed: 'would-resume',
+  'health-set': 'would-set-health',
 }
 
 export interface GateDeps {
@@ -73,6 +93,11 @@ export interface GateDeps {
   log: Log
   /** Aborts held requests at once (runner cancellation). */
   signal?: AbortSignal
+}
+
+/** Lets a decide function start work beside the watch (the soak's clock) that may end it. */
+interface Side {
+  start(task: (finish: (d: Decision) => void, signal: AbortSignal) => Promise<void>): void
 }
 
 /** A decision reached while watching: the outcome, and what to write first. */
@@ -99,6 +124,10 @@ class Gate {
   private write?: DeploymentUpdateResponse
   private readonly timeline: TimelineEvent[] = []
   private readonly health = new Map<string, boolean | null>()
+  private allocsIndex = 0
+  private readonly checkRuns: CheckRun[] = []
+  /** dry-run: the write that was planned (and only logged). */
+  private planned?: WriteKind
   /** health mode: the full IDs to mark, resolved once the canaries run. */
   private healthIds: { healthy: string[]; unhealthy: string[] } = { healthy: [], unhealthy: [] }
 
@@ -162,6 +191,7 @@ class Gate {
     if (
       mode === 'promote' &&
       settings.waitForCompletion &&
+      !settings.dryRun &&
       (decision.result === 'promoted' || decision.result === 'already-promoted')
     ) {
       return this.watchCompletion(decision)
@@ -190,16 +220,35 @@ class Gate {
     return { result: result[mode], ok: true, message: `Deployment ${short(d.ID)} ${result[mode]}` }
   }
 
-  /** promote / wait: until every selected group passes the server's promotion rule. */
+  /**
+   * promote / wait: until every selected group passes the server's promotion
+   * rule; then, with a soak, until the canaries stayed passing (and the checks
+   * passed) for the whole soak. One watch for both phases: the held queries go
+   * on through the soak, so it costs no request beyond the changes and checks.
+   */
   private watchCanaries(): Promise<Decision> {
-    const { mode, onFailure } = this.settings
-    return this.watchDeployment((r, d) => {
+    const { mode, onFailure, soakMs } = this.settings
+    const onFail = onFailureWrite(onFailure)
+    let soaking = false
+    return this.watchDeployment((r, d, _allocs, side) => {
       if (r.verdict === 'terminal') return terminalDecision(d, r)
       if (r.verdict === 'promoted') {
         return {
           result: 'already-promoted',
           ok: true,
-          message: `Already promoted: ${describeGroups(r.groups)}`,
+          message: `Already promoted${soaking ? ' (by someone else during the soak)' : ''}: ${describeGroups(r.groups)}`,
+        }
+      }
+      if (soaking && r.verdict !== 'ready') {
+        // Unhealthy, or a healthy canary gone (terminal): either fails the soak.
+        const which = r.unhealthyAllocs.length
+          ? ` (${r.unhealthyAllocs.map(short).join(', ')} unhealthy)`
+          : ''
+        return {
+          result: 'unhealthy',
+          ok: false,
+          message: `Canaries stopped passing during the soak${which}: ${describeGroups(r.groups)}`,
+          write: onFail,
         }
       }
       if (r.verdict === 'unhealthy') {
@@ -207,11 +256,12 @@ class Gate {
           result: 'unhealthy',
           ok: false,
           message: `Canary ${r.unhealthyAllocs.map(short).join(', ')} reported unhealthy: ${describeGroups(r.groups)}`,
-          write: onFailureWrite(onFailure),
+          write: onFail,
         }
       }
-      if (r.verdict === 'ready') {
-        return mode === 'promote'
+      if (r.verdict !== 'ready' || soaking) return undefined
+      const passed: Decision =
+        mode === 'promote'
           ? {
               result: 'promoted',
               ok: true,
@@ -219,9 +269,11 @@ class Gate {
               write: 'promote',
             }
           : { result: 'promotable', ok: true, message: `Promotable: ${describeGroups(r.groups)}` }
-      }
+      if (soakMs === 0) return passed
+      soaking = true
+      side.start((finish, signal) => this.soak(passed, finish, signal))
       return undefined
-    }, onFailureWrite(onFailure))
+    }, onFail)
   }
 
   /** health: until the selected canaries are placed and running, then set their health. */
@@ -269,6 +321,50 @@ class Gate {
     })
   }
 
+  /** The soak's clock: runs the checks every check-interval, then passes the soak. */
+  private async soak(
+    passed: Decision,
+    finish: (d: Decision) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { soakMs, checks, onFailure } = this.settings
+    const withChecks = hasChecks(checks)
+    this.event(
+      `Canaries pass the gate; soaking for ${formatDuration(soakMs)}` +
+        (withChecks ? ` with checks every ${formatDuration(checks.intervalMs)}` : ''),
+    )
+    const end = performance.now() + soakMs
+    let failures = 0
+    for (;;) {
+      if (withChecks) {
+        const run = await runChecks(checks, signal)
+        if (signal.aborted) return
+        this.checkRuns.push({ ...run, atMs: run.atMs - this.started })
+        const detail = run.results.map((c) => `${c.name} ${c.ok ? 'ok' : c.detail}`).join('; ')
+        this.event(
+          `Check run ${this.checkRuns.length}: ${run.ok ? 'passed' : 'failed'} (${detail})`,
+        )
+        if (!run.ok && ++failures > checks.failureLimit) {
+          return finish({
+            result: 'check-failed',
+            ok: false,
+            message: `Checks failed ${failures} time(s) during the soak (failure-limit ${checks.failureLimit}): ${detail}`,
+            write: onFailureWrite(onFailure),
+          })
+        }
+      }
+      const left = end - performance.now()
+      if (left <= 0) break
+      try {
+        await sleep(withChecks ? Math.min(left, checks.intervalMs) : left, signal)
+      } catch {
+        return
+      }
+    }
+    this.event(`Soak of ${formatDuration(soakMs)} passed`)
+    finish(passed)
+  }
+
   /** After a promotion: until the deployment is successful, failed or cancelled. */
   private async watchCompletion(promoted: Decision): Promise<Decision> {
     this.event('Waiting for the deployment to complete')
@@ -293,7 +389,12 @@ class Gate {
    * ModifyIndex as it was). `decide` runs on every change of either.
    */
   private async watchDeployment(
-    decide: (r: Readiness, d: Deployment, allocs: AllocListStub[]) => Decision | undefined,
+    decide: (
+      r: Readiness,
+      d: Deployment,
+      allocs: AllocListStub[],
+      side: Side,
+    ) => Decision | undefined,
     onTimeout: WriteKind | undefined,
   ): Promise<Decision> {
     const id = this.deployment!.ID
@@ -301,19 +402,27 @@ class Gate {
     const signal = AbortSignal.any([stop.signal, this.signal])
     let decision: Decision | undefined
     let failure: unknown
-    const check = () => {
-      if (decision || !this.deployment || !this.allocs) return
-      const r = evaluate(this.deployment, this.allocs, this.selected)
-      this.readiness = r
-      this.logHealthChanges(r)
-      decision = decide(r, this.deployment, this.allocs)
-      if (decision) stop.abort()
-    }
     const run = (p: Promise<void>) =>
       p.catch((err) => {
         failure ??= err
         stop.abort()
       })
+    const check = () => {
+      if (decision || !this.deployment || !this.allocs) return
+      const r = evaluate(this.deployment, this.allocs, this.selected)
+      this.readiness = r
+      this.logHealthChanges(r)
+      decision = decide(r, this.deployment, this.allocs, side)
+      if (decision) stop.abort()
+    }
+    const finish = (d: Decision) => {
+      decision ??= d
+      stop.abort()
+    }
+    const tasks: Promise<void>[] = []
+    const side: Side = { start: (task) => void tasks.push(run(task(finish, signal))) }
+    // What is known already is judged at once; the queries then block from there.
+    check()
     const options = { deadline: this.deadline, signal }
     await Promise.all([
       run(
@@ -324,7 +433,7 @@ class Gate {
             this.noteIndex(meta)
             check()
           },
-          { ...options, index: this.allocs ? this.deployment!.ModifyIndex : 0 },
+          { ...options, index: this.deployment!.ModifyIndex },
         ),
       ),
       run(
@@ -332,13 +441,15 @@ class Gate {
           (q) => this.deps.client.deploymentAllocations(id, q),
           (body, meta) => {
             this.allocs = body
+            this.allocsIndex = meta.lastIndex
             this.noteIndex(meta)
             check()
           },
-          options,
+          { ...options, index: this.allocs ? this.allocsIndex : 0 },
         ),
       ),
     ])
+    await Promise.all(tasks)
     if (decision) return decision
     if (this.signal.aborted) return cancelled()
     if (failure) throw failure
@@ -352,7 +463,7 @@ class Gate {
 
   private async mutate(kind: WriteKind): Promise<void> {
     const d = this.deployment!
-    const res = await applyWrite(kind, {
+    const ctx = {
       client: this.deps.client,
       deployment: d,
       groups: this.settings.groups.length ? this.selected : [],
@@ -360,8 +471,14 @@ class Gate {
       unhealthy: this.healthIds.unhealthy,
       deadline: this.deadline,
       signal: this.signal,
-      log: (line) => this.deps.log.warning(line),
-    })
+      log: (line: string) => this.deps.log.warning(line),
+    }
+    if (this.settings.dryRun) {
+      this.planned = kind
+      this.event(`Dry run: would send ${this.deps.client.describe(writeRequest(kind, ctx))}`)
+      return
+    }
+    const res = await applyWrite(kind, ctx)
     if (res.response) {
       this.write = res.response
       this.index = res.index
@@ -430,16 +547,18 @@ class Gate {
 
   private finish(decision: Decision): Outcome {
     const elapsedMs = performance.now() - this.started
+    const would = this.planned && WOULD[decision.result]
     return {
       ok: decision.ok,
-      result: decision.result,
-      message: decision.message,
+      result: would || decision.result,
+      message: would ? `Dry run, nothing sent: ${decision.message}` : decision.message,
       deployment: this.deployment,
       groups: this.readiness?.groups ?? [],
       write: this.write,
       index: this.index,
       elapsedMs,
       timeline: this.timeline,
+      checks: this.checkRuns,
     }
   }
 }

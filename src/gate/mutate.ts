@@ -3,7 +3,16 @@
 // and failed in a way that can pass on a second try, is sent again
 // (nomad-api.md: "read the deployment before writing again").
 
-import { backoffMs, sleep, type NomadClient } from '../nomad/client.js'
+import {
+  allocHealthRequest,
+  backoffMs,
+  failRequest,
+  pauseRequest,
+  promoteRequest,
+  sleep,
+  type NomadClient,
+  type WriteRequest,
+} from '../nomad/client.js'
 import { NomadError } from '../nomad/errors.js'
 import type { Deployment, DeploymentUpdateResponse } from '../nomad/types.js'
 import { GateError } from './errors.js'
@@ -40,13 +49,18 @@ export async function applyWrite(kind: WriteKind, ctx: WriteContext): Promise<Wr
     try {
       // No abort signal: a cancellation that arrives now waits for the answer, so
       // the outputs say what the server did.
-      const { body, meta } = await send(kind, ctx)
+      const { body, meta } = await ctx.client.write(writeRequest(kind, ctx))
       return { response: body, index: meta.lastIndex }
     } catch (err) {
       if (!(err instanceof NomadError)) throw err
       // A 4xx is the server refusing the request as sent: nothing was applied.
       if (err.kind === 'http' && err.status !== undefined && err.status < 500) throw err
-      const seen = await readBack(kind, ctx, deadline, err)
+      // A write that timed out may still be queued on the server, which applies
+      // it whether or not we still listen: watch for it as long again as we
+      // waited for the answer before sending it a second time.
+      const settle =
+        err.kind === 'timeout' ? performance.now() + ctx.client.requestTimeoutMs : undefined
+      const seen = await readBack(kind, ctx, deadline, err, settle)
       if (seen.done) {
         ctx.log(
           `The ${kind} request failed (${err.detail}), but the deployment shows it in effect: not sending it again`,
@@ -66,42 +80,59 @@ export async function applyWrite(kind: WriteKind, ctx: WriteContext): Promise<Wr
   }
 }
 
-function send(kind: WriteKind, ctx: WriteContext) {
+/** The request a write of this kind sends. */
+export function writeRequest(
+  kind: WriteKind,
+  ctx: Omit<WriteContext, 'client' | 'deadline' | 'signal' | 'log'>,
+): WriteRequest {
   const id = ctx.deployment.ID
   switch (kind) {
     case 'promote':
-      return ctx.client.promote(id, ctx.groups)
+      return promoteRequest(id, ctx.groups)
     case 'fail':
-      return ctx.client.fail(id)
+      return failRequest(id)
     case 'pause':
-      return ctx.client.pause(id, true)
+      return pauseRequest(id, true)
     case 'resume':
-      return ctx.client.pause(id, false)
+      return pauseRequest(id, false)
     case 'health':
-      return ctx.client.setAllocHealth(id, ctx.healthy, ctx.unhealthy)
+      return allocHealthRequest(id, ctx.healthy, ctx.unhealthy)
   }
 }
 
-/** Read the deployment (and, for health, its allocations): is the write's effect there? */
+/**
+ * Read the deployment (and, for health, its allocations): is the write's effect
+ * there? With `settleUntil`, keep watching (blocking queries) until it is, or
+ * until then.
+ */
 async function readBack(
   kind: WriteKind,
   ctx: WriteContext,
   deadline: number,
   cause: NomadError,
+  settleUntil?: number,
 ): Promise<{ done: boolean; index: number; deployment?: Deployment }> {
   const id = ctx.deployment.ID
-  const q = { deadline, signal: ctx.signal }
+  let index = 0
   try {
-    if (kind === 'health') {
-      const { body, meta } = await ctx.client.deploymentAllocations(id, q)
-      const health = new Map(body.map((a) => [a.ID, a.DeploymentStatus?.Healthy ?? null]))
-      const done =
-        ctx.healthy.every((a) => health.get(a) === true) &&
-        ctx.unhealthy.every((a) => health.get(a) === false)
-      return { done, index: meta.lastIndex }
+    for (;;) {
+      const waitMs = (settleUntil ?? 0) - performance.now()
+      const q = { deadline, signal: ctx.signal, ...(index > 0 ? { index, waitMs } : {}) }
+      let seen: { done: boolean; index: number; deployment?: Deployment }
+      if (kind === 'health') {
+        const { body, meta } = await ctx.client.deploymentAllocations(id, q)
+        const health = new Map(body.map((a) => [a.ID, a.DeploymentStatus?.Healthy ?? null]))
+        const done =
+          ctx.healthy.every((a) => health.get(a) === true) &&
+          ctx.unhealthy.every((a) => health.get(a) === false)
+        seen = { done, index: meta.lastIndex }
+      } else {
+        const { body: d, meta } = await ctx.client.deployment(id, q)
+        seen = { done: inEffect(kind, d, ctx.groups), index: meta.lastIndex, deployment: d }
+      }
+      if (seen.done || settleUntil === undefined || performance.now() >= settleUntil) return seen
+      index = Math.max(1, seen.index)
     }
-    const { body: d, meta } = await ctx.client.deployment(id, q)
-    return { done: inEffect(kind, d, ctx.groups), index: meta.lastIndex, deployment: d }
   } catch (err) {
     if (!(err instanceof NomadError)) throw err
     throw new GateError(

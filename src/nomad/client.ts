@@ -12,6 +12,7 @@ import type {
   AllocListStub,
   Deployment,
   DeploymentAllocHealthRequest,
+  DeploymentFailRequest,
   DeploymentPauseRequest,
   DeploymentPromoteRequest,
   DeploymentUpdateResponse,
@@ -77,7 +78,8 @@ export class NomadClient {
   readonly namespace?: string
   private readonly settings: NomadSettings
   private readonly agent: http.Agent
-  private readonly requestTimeoutMs: number
+  /** Time limit of a request that is not a blocking query (a write's too). */
+  readonly requestTimeoutMs: number
   private readonly retry: RetryPolicy
   private readonly onRetry?: ClientOptions['onRetry']
   private readonly userAgent: string
@@ -152,29 +154,24 @@ export class NomadClient {
   // Writes: never retried here; see gate/mutate.ts for the re-read rule ------
 
   promote(id: string, groups: string[], w: WriteOptions = {}) {
-    const body: DeploymentPromoteRequest =
-      groups.length === 0
-        ? { DeploymentID: id, All: true, Groups: null }
-        : { DeploymentID: id, All: false, Groups: groups }
-    return this.write(`/v1/deployment/promote/${encodeURIComponent(id)}`, body, w)
+    return this.write(promoteRequest(id, groups), w)
   }
 
   pause(id: string, pause: boolean, w: WriteOptions = {}) {
-    const body: DeploymentPauseRequest = { DeploymentID: id, Pause: pause }
-    return this.write(`/v1/deployment/pause/${encodeURIComponent(id)}`, body, w)
+    return this.write(pauseRequest(id, pause), w)
   }
 
   fail(id: string, w: WriteOptions = {}) {
-    return this.write(`/v1/deployment/fail/${encodeURIComponent(id)}`, { DeploymentID: id }, w)
+    return this.write(failRequest(id), w)
   }
 
   setAllocHealth(id: string, healthy: string[], unhealthy: string[], w: WriteOptions = {}) {
-    const body: DeploymentAllocHealthRequest = {
-      DeploymentID: id,
-      HealthyAllocationIDs: healthy,
-      UnhealthyAllocationIDs: unhealthy,
-    }
-    return this.write(`/v1/deployment/allocation-health/${encodeURIComponent(id)}`, body, w)
+    return this.write(allocHealthRequest(id, healthy, unhealthy), w)
+  }
+
+  /** The exact request a write sends, as one line (for dry runs and logs). */
+  describe(req: WriteRequest): string {
+    return `PUT ${this.url(req.path, {}).toString()} ${JSON.stringify(req.body)}`
   }
 
   // Transport -----------------------------------------------------------------
@@ -213,10 +210,9 @@ export class NomadClient {
     }
   }
 
-  private async write(
-    path: string,
-    body: unknown,
-    w: WriteOptions,
+  async write(
+    { path, body }: WriteRequest,
+    w: WriteOptions = {},
   ): Promise<Response<DeploymentUpdateResponse, WriteMeta>> {
     const res = await this.send(
       'PUT',
@@ -231,6 +227,14 @@ export class NomadClient {
     return { body: parsed, meta: { lastIndex } }
   }
 
+  private url(path: string, query: Record<string, string>): URL {
+    const url = new URL(path, this.address)
+    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v)
+    if (this.settings.namespace) url.searchParams.set('namespace', this.settings.namespace)
+    if (this.settings.region) url.searchParams.set('region', this.settings.region)
+    return url
+  }
+
   /** One HTTP exchange: resolves with a 2xx answer, rejects with a NomadError otherwise. */
   private async send(
     method: 'GET' | 'PUT',
@@ -240,10 +244,7 @@ export class NomadClient {
     timeoutMs: number,
     signal: AbortSignal | undefined,
   ): Promise<{ message: IncomingMessage; text: string }> {
-    const url = new URL(path, this.address)
-    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v)
-    if (this.settings.namespace) url.searchParams.set('namespace', this.settings.namespace)
-    if (this.settings.region) url.searchParams.set('region', this.settings.region)
+    const url = this.url(path, query)
 
     const timeout = AbortSignal.timeout(timeoutMs)
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout
@@ -319,6 +320,50 @@ export class NomadClient {
       // A gateway error may hide a write the server applied.
       ambiguous: status >= 502 && status <= 504,
     })
+  }
+}
+
+// The deployment writes (api/deployments.go): path and body of each.
+
+export interface WriteRequest {
+  path: string
+  body:
+    | DeploymentPromoteRequest
+    | DeploymentPauseRequest
+    | DeploymentFailRequest
+    | DeploymentAllocHealthRequest
+}
+
+const deploymentPath = (verb: string, id: string) =>
+  `/v1/deployment/${verb}/${encodeURIComponent(id)}`
+
+/** No groups: `All: true`. Nomad ignores unknown groups silently, so callers check them first. */
+export function promoteRequest(id: string, groups: string[]): WriteRequest {
+  return {
+    path: deploymentPath('promote', id),
+    body:
+      groups.length === 0
+        ? { DeploymentID: id, All: true, Groups: null }
+        : { DeploymentID: id, All: false, Groups: groups },
+  }
+}
+
+export function pauseRequest(id: string, pause: boolean): WriteRequest {
+  return { path: deploymentPath('pause', id), body: { DeploymentID: id, Pause: pause } }
+}
+
+export function failRequest(id: string): WriteRequest {
+  return { path: deploymentPath('fail', id), body: { DeploymentID: id } }
+}
+
+export function allocHealthRequest(
+  id: string,
+  healthy: string[],
+  unhealthy: string[],
+): WriteRequest {
+  return {
+    path: deploymentPath('allocation-health', id),
+    body: { DeploymentID: id, HealthyAllocationIDs: healthy, UnhealthyAllocationIDs: unhealthy },
   }
 }
 

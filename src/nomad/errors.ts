@@ -77,15 +77,24 @@ export function cleanNomadText(text: string): string {
 const TRANSIENT_TEXT =
   /no cluster leader|no leader|leadership lost|raft|rpc error: eof|\beof\b|i\/o timeout|connection reset|broken pipe|stream closed/i
 
-/** 5xx texts that are answers, not outages: retrying cannot change them. */
+/**
+ * 5xx texts that are answers, not outages: retrying cannot change them (the
+ * deployment endpoints' own checks, nomad/deployment_endpoint.go and
+ * state_store.go).
+ */
 const FINAL_TEXT =
-  /not found|no path to region|permission denied|terminal deployment|healthy allocations/i
+  /not found|no path to region|permission denied|terminal deployment|healthy allocations|not part of deployment|unknown alloc|must specify|lookup failed|missing deployment id|not implemented/i
 
+/**
+ * Nomad answers nearly every failed RPC with a 500 and a text; any text that is
+ * not an answer about the request (FINAL_TEXT) is an outage to wait out
+ * (nomad-api.md: "5xx are transient"): `Not ready to serve consistent reads`,
+ * `failed to get conn`, a proxy's `Internal Server Error`...
+ */
 export function isTransientStatus(status: number, text: string): boolean {
   if (status === 429 || status === 502 || status === 503 || status === 504) return true
-  if (status < 500) return false
-  if (FINAL_TEXT.test(text)) return false
-  return status !== 500 || TRANSIENT_TEXT.test(text) || text.trim() === ''
+  if (status < 500 || status === 501) return false
+  return TRANSIENT_TEXT.test(text) || !FINAL_TEXT.test(text)
 }
 
 /** Explain an HTTP error status the way a user needs to act on it. */

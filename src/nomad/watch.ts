@@ -31,26 +31,39 @@ export async function watch<T>(
   let index = options.index ?? 0
   let first = index === 0
   let idle = 0
+  let backwards = 0
   while (!signal.aborted) {
     const remaining = deadline - performance.now()
     if (remaining <= 0) return
     const sentAt = performance.now()
+    // The deadline ends a held query too: the server holds one for up to
+    // wait + wait/16 (nomad/rpc.go jitter), so ask for less than what is left,
+    // and stop waiting for an answer that has not come when the deadline passes.
+    const bounded = AbortSignal.any([signal, AbortSignal.timeout(Math.ceil(remaining))])
+    const waitMs = Math.min(maxWaitMs, Math.floor((remaining * 16) / 17))
     let res: Response<T, QueryMeta>
     try {
-      res = await fetch({ index, waitMs: Math.min(maxWaitMs, remaining), signal, deadline })
+      res = await fetch({ index, waitMs, signal: bounded, deadline })
     } catch (err) {
-      if (signal.aborted) return
+      if (bounded.aborted) return
       throw err
     }
     if (signal.aborted) return
     const next = res.meta.lastIndex
     if (next < index) {
       // A restored snapshot or a new leader with an older state: start over
-      // (Nomad's api docs on blocking queries); index 0 answers at once.
+      // (Nomad's api docs on blocking queries); index 0 answers at once. An
+      // index that keeps going backwards (a proxy or cache serving old
+      // answers) must not make the loop spin: back off from the second time.
       index = 0
       first = true
+      if (++backwards > 1) {
+        const pause = Math.min(1_000, 25 * 2 ** backwards, deadline - performance.now())
+        await sleep(pause, signal).catch(() => undefined)
+      }
       continue
     }
+    if (index > 0) backwards = 0
     const moved = first || next > index
     if (moved) {
       idle = 0

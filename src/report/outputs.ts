@@ -24,6 +24,7 @@ export function outputs(o: Outcome): Record<string, string> {
     'healthy-canaries': String(o.groups.reduce((n, g) => n + g.healthyCanaries, 0)),
     'desired-canaries': String(o.groups.reduce((n, g) => n + g.desiredCanaries, 0)),
     groups: JSON.stringify(o.groups),
+    checks: JSON.stringify(o.checks),
     'elapsed-ms': String(Math.round(o.elapsedMs)),
   }
 }

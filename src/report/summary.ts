@@ -41,6 +41,16 @@ export function summaryMarkdown(o: Outcome): string {
       '',
     )
   }
+  if (o.checks.length > 0) {
+    lines.push('| Check run | At | Result | Details |', '|---:|---:|---|---|')
+    o.checks.slice(-MAX_TIMELINE).forEach((run, i) => {
+      const details = run.results.map((c) => `${c.name}: ${c.ok ? 'ok' : c.detail}`).join('; ')
+      lines.push(
+        `| ${i + 1} | ${formatDuration(run.atMs)} | ${run.ok ? 'passed' : 'failed'} | ${cell(details)} |`,
+      )
+    })
+    lines.push('')
+  }
   if (o.timeline.length > 0) {
     lines.push('<details><summary>Timeline</summary>', '', '| At | Event |', '|---:|---|')
     for (const e of o.timeline.slice(-MAX_TIMELINE)) {

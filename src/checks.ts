@@ -1,0 +1,306 @@
+// Analysis checks run during the soak: HTTP endpoints that must answer 2xx, and
+// one Prometheus instant query whose every sample must stay at or below a
+// threshold. A run never throws: whatever goes wrong becomes a failed result
+// whose detail says what, because the gate counts failed runs against
+// failure-limit and prints the details.
+
+import { formatDuration } from './duration.js'
+
+export interface CheckSettings {
+  /** check-url: each passes on HTTP 2xx within timeoutMs. */
+  urls: string[]
+  /** Passes when every sample of the instant query is <= threshold; no samples fails. */
+  prometheus?: { url: string; query: string; threshold: number }
+  intervalMs: number
+  timeoutMs: number
+  /** Failed check runs tolerated before the gate fails. */
+  failureLimit: number
+}
+
+export interface CheckResult {
+  /** The URL with credentials and secret-looking query values redacted, or 'prometheus'. */
+  name: string
+  ok: boolean
+  detail: string
+  ms: number
+}
+
+export interface CheckRun {
+  /** performance.now() when the run started. */
+  atMs: number
+  ok: boolean
+  results: CheckResult[]
+}
+
+export function hasChecks(s: CheckSettings): boolean {
+  return s.urls.length > 0 || s.prometheus !== undefined
+}
+
+/** Runs every check of one run in parallel. Never throws. */
+export async function runChecks(s: CheckSettings, signal?: AbortSignal): Promise<CheckRun> {
+  const atMs = performance.now()
+  const results = await Promise.all([
+    ...s.urls.map((url) => timed(redactUrl(url), () => checkUrl(url, s.timeoutMs, signal))),
+    ...(s.prometheus
+      ? [timed('prometheus', () => checkPrometheus(s.prometheus!, s.timeoutMs, signal))]
+      : []),
+  ])
+  return { atMs, ok: results.every((r) => r.ok), results }
+}
+
+/**
+ * The URL to show: `user:password@` becomes `***@`, and the values of query
+ * parameters whose names look like secrets (`?token=`, `?api_key=`) become `***`.
+ */
+export function redactUrl(url: string): string {
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    return url.replace(/\/\/[^/@]*@/, '//***@')
+  }
+  const userinfo = u.username || u.password ? '***@' : ''
+  // Edit the raw query rather than through searchParams, which would re-encode all of it.
+  const search = u.search.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep: string, key: string) =>
+    SECRET_PARAM.test(safeDecode(key)) ? `${sep}${key}=***` : whole,
+  )
+  return `${u.protocol}//${userinfo}${u.host}${u.pathname}${search}${u.hash}`
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '))
+  } catch {
+    return text
+  }
+}
+
+const SECRET_PARAM = /token|key|secret|pass|auth|sig|credential|session/i
+
+// ---- one check ---------------------------------------------------------------------
+
+type Verdict = Omit<CheckResult, 'name' | 'ms'>
+
+async function timed(name: string, check: () => Promise<Verdict>): Promise<CheckResult> {
+  const start = performance.now()
+  let verdict: Verdict
+  try {
+    verdict = await check()
+  } catch (err) {
+    verdict = {
+      ok: false,
+      detail: `check failed: ${err instanceof Error ? err.message : String(err)}`,
+    }
+  }
+  return { name, ...verdict, ms: Math.round(performance.now() - start) }
+}
+
+async function checkUrl(url: string, timeoutMs: number, signal?: AbortSignal): Promise<Verdict> {
+  return request(url, timeoutMs, signal, '*/*', async (res) => {
+    await res.body?.cancel().catch(() => undefined)
+    if (res.status >= 200 && res.status < 300) return { ok: true, detail: `HTTP ${res.status}` }
+    return { ok: false, detail: describeStatus(res, url) }
+  })
+}
+
+async function checkPrometheus(
+  p: NonNullable<CheckSettings['prometheus']>,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<Verdict> {
+  const u = new URL(p.url)
+  u.pathname = `${u.pathname.replace(/\/+$/, '')}/api/v1/query`
+  u.searchParams.set('query', p.query)
+  return request(u.href, timeoutMs, signal, 'application/json', async (res) => {
+    const text = await res.text()
+    let body: PromResponse | undefined
+    try {
+      body = JSON.parse(text) as PromResponse
+    } catch {
+      // a proxy's HTML error page, a truncated answer
+    }
+    // Prometheus answers errors as JSON with 400 (bad_data), 422 (execution) or 503 (timeout).
+    if (body?.status === 'error') {
+      return {
+        ok: false,
+        detail: `query failed: ${cut(`${body.errorType ?? 'error'}: ${body.error ?? ''}`)}`,
+      }
+    }
+    if (res.status < 200 || res.status >= 300)
+      return { ok: false, detail: describeStatus(res, u.href) }
+    if (!body || typeof body !== 'object') {
+      return {
+        ok: false,
+        detail: `not JSON from Prometheus (HTTP ${res.status}, ${res.headers.get('content-type') ?? 'no content-type'})`,
+      }
+    }
+    if (body.status !== 'success' || !body.data) {
+      return { ok: false, detail: `unexpected answer from Prometheus: ${cut(text)}` }
+    }
+    return judge(body.data, p.threshold)
+  })
+}
+
+/**
+ * fetch with the check's timeout (covering the body too) and the caller's
+ * signal, not following redirects: a check must judge the host it names.
+ */
+async function request(
+  url: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  accept: string,
+  read: (res: Response) => Promise<Verdict>,
+): Promise<Verdict> {
+  if (signal?.aborted) return { ok: false, detail: 'cancelled' }
+  let target: URL
+  try {
+    target = new URL(url)
+  } catch {
+    return { ok: false, detail: 'invalid URL' }
+  }
+  const headers: Record<string, string> = { Accept: accept, 'User-Agent': 'nomad-canary-gate' }
+  // fetch refuses URLs with credentials; send them as Basic auth instead.
+  if (target.username || target.password) {
+    const user = decodeURIComponent(target.username)
+    const pass = decodeURIComponent(target.password)
+    headers.Authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`
+    target.username = ''
+    target.password = ''
+  }
+  const ctl = new AbortController()
+  let timedOut = false
+  const timer = setTimeout(() => {
+    timedOut = true
+    ctl.abort()
+  }, timeoutMs)
+  const onAbort = (): void => ctl.abort()
+  signal?.addEventListener('abort', onAbort, { once: true })
+  try {
+    const res = await fetch(target, { headers, redirect: 'manual', signal: ctl.signal })
+    return await read(res)
+  } catch (err) {
+    if (timedOut) return { ok: false, detail: `timed out after ${formatDuration(timeoutMs)}` }
+    if (signal?.aborted) return { ok: false, detail: 'cancelled' }
+    return { ok: false, detail: describeNetworkError(err) }
+  } finally {
+    clearTimeout(timer)
+    signal?.removeEventListener('abort', onAbort)
+  }
+}
+
+function describeStatus(res: Response, url: string): string {
+  if (res.status >= 300 && res.status < 400) {
+    const location = res.headers.get('location')
+    if (!location) return `HTTP ${res.status} (redirect without Location)`
+    let to = location
+    try {
+      to = redactUrl(new URL(location, url).href)
+    } catch {
+      to = redactUrl(location)
+    }
+    return `redirect to ${to} (HTTP ${res.status}); checks do not follow redirects`
+  }
+  return `HTTP ${res.status}`
+}
+
+/** undici throws `TypeError: fetch failed` with the socket error as its cause. */
+function describeNetworkError(err: unknown): string {
+  const cause = (err as { cause?: unknown })?.cause ?? err
+  const c = cause as NodeJS.ErrnoException & { errors?: Array<{ code?: string }> }
+  const code = c?.code ?? c?.errors?.find((e) => e.code)?.code ?? ''
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused'
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return 'connection reset'
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `cannot resolve host (${code})`
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return `host unreachable (${code})`
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return 'timed out'
+  }
+  if (/^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(code)) {
+    return `TLS failed: ${c.message} (${code})`
+  }
+  const message = c instanceof Error ? c.message : String(cause)
+  return code ? `${message} (${code})` : message
+}
+
+// ---- Prometheus --------------------------------------------------------------------
+
+/** GET /api/v1/query (prometheus/web/api/v1/api.go). */
+interface PromResponse {
+  status?: 'success' | 'error'
+  data?: PromData
+  errorType?: string
+  error?: string
+}
+
+type PromSample = [number, string]
+type PromData =
+  | { resultType: 'vector'; result: Array<{ metric: Record<string, string>; value: PromSample }> }
+  | { resultType: 'scalar'; result: PromSample }
+  | { resultType: 'matrix' | 'string'; result: unknown }
+
+function judge(data: PromData, threshold: number): Verdict {
+  let samples: Array<{ labels: string; text: string }>
+  if (data.resultType === 'vector' && Array.isArray(data.result)) {
+    samples = data.result.map((s) => ({
+      labels: formatLabels(s.metric),
+      text: String(s.value?.[1]),
+    }))
+  } else if (data.resultType === 'scalar' && Array.isArray(data.result)) {
+    samples = [{ labels: 'scalar', text: String(data.result[1]) }]
+  } else {
+    return {
+      ok: false,
+      detail: `result of type ${String(data.resultType)}: the query must give an instant vector or a scalar`,
+    }
+  }
+  if (samples.length === 0) return { ok: false, detail: 'no samples' }
+  // NaN (0/0, e.g. an error ratio without traffic) is no evidence of health.
+  const bad = samples
+    .map((s) => ({ ...s, value: parseValue(s.text) }))
+    .filter((s) => !(s.value <= threshold))
+    .sort((a, b) => (Number.isNaN(a.value) ? -1 : Number.isNaN(b.value) ? 1 : b.value - a.value))
+  if (bad.length === 0) {
+    const max = Math.max(...samples.map((s) => parseValue(s.text)))
+    return {
+      ok: true,
+      detail: `${samples.length} sample${samples.length === 1 ? '' : 's'} <= threshold ${threshold} (max ${max})`,
+    }
+  }
+  const worst = bad[0]
+  const more = bad.length > 1 ? ` (and ${bad.length - 1} more)` : ''
+  const what = Number.isNaN(worst.value)
+    ? `value ${worst.text} is not a number`
+    : `value ${worst.text} > threshold ${threshold}`
+  return { ok: false, detail: `${what} for ${worst.labels}${more}` }
+}
+
+/** Sample values are strings as Go's strconv.FormatFloat writes them: `+Inf`, `-Inf`, `NaN`. */
+function parseValue(text: string): number {
+  if (text === '+Inf' || text === 'Inf') return Infinity
+  if (text === '-Inf') return -Infinity
+  return Number(text)
+}
+
+/** As Prometheus prints a series: `name{label="value", ...}`. */
+function formatLabels(metric: Record<string, string> | undefined): string {
+  const { __name__: name = '', ...labels } = metric ?? {}
+  const inner = Object.entries(labels)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(', ')
+  return `${name}{${inner}}`
+}
+
+function cut(text: string, max = 200): string {
+  const t = text.trim().replace(/\s+/g, ' ')
+  return t.length > max ? `${t.slice(0, max)}…` : t
+}
