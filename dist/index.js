@@ -31780,10 +31780,34 @@ function fromNetworkError(err, method, path, address) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/nomad/types.ts
+// The Nomad objects the gate reads and writes, with Nomad's own field names
+// (nomad/structs/structs.go, api/deployments.go). Only the fields we use or the
+// simulator serves are typed; Nomad sends more.
+/** Statuses after which a deployment never changes again (structs.Deployment.Active). */
+const TERMINAL_DEPLOYMENT_STATUSES = [
+    'failed',
+    'successful',
+    'cancelled',
+];
+function allocView(a) {
+    const { ID, Name, TaskGroup, DesiredStatus, ClientStatus, DeploymentStatus } = a;
+    return { ID, Name, TaskGroup, DesiredStatus, ClientStatus, DeploymentStatus };
+}
+/** An allocation is terminal once the server wants it stopped or the client reports it ended (structs.Allocation.TerminalStatus). */
+function allocIsTerminal(a) {
+    return (a.DesiredStatus === 'stop' ||
+        a.DesiredStatus === 'evict' ||
+        a.ClientStatus === 'complete' ||
+        a.ClientStatus === 'failed' ||
+        a.ClientStatus === 'lost');
+}
+
 ;// CONCATENATED MODULE: ./src/nomad/client.ts
 // One client for the Nomad endpoints the gate uses, shaped like Nomad's Go API
 // client (api/api.go): every read takes QueryOptions and returns the body with a
 // QueryMeta; every write returns the body with a WriteMeta.
+
 
 
 
@@ -31842,8 +31866,14 @@ class NomadClient {
     deployment(id, q = {}) {
         return this.read(`/v1/deployment/${encodeURIComponent(id)}`, q);
     }
+    /**
+     * The deployment's allocations as AllocViews. With thousands of allocations
+     * the answer is megabytes on every change: each stub is parsed and cut down
+     * on its own, so the full stubs (task states and all) never all live at once.
+     */
     deploymentAllocations(id, q = {}) {
-        return this.read(`/v1/deployment/allocations/${encodeURIComponent(id)}`, q);
+        const path = `/v1/deployment/allocations/${encodeURIComponent(id)}`;
+        return this.read(path, q, {}, () => new ArrayStream(allocView));
     }
     /** The job's latest version (only its identity is typed: the gate needs no more). */
     job(jobId, q = {}) {
@@ -31875,7 +31905,9 @@ class NomadClient {
         return `PUT ${this.url(req.path, {}).toString()} ${JSON.stringify(req.body)}`;
     }
     // Transport -----------------------------------------------------------------
-    async read(path, q, extra = {}) {
+    async read(path, q, extra = {}, 
+    /** Reads a 2xx answer as it arrives instead of parsing its whole text. */
+    stream) {
         const query = { ...extra };
         let timeoutMs = this.requestTimeoutMs;
         if (q.index && q.index > 0) {
@@ -31884,22 +31916,33 @@ class NomadClient {
             query.wait = `${waitMs}ms`;
             timeoutMs = blockingTimeoutMs(waitMs);
         }
+        let failed;
         for (let attempt = 1;; attempt++) {
             try {
-                const res = await this.send('GET', path, query, undefined, timeoutMs, q.signal);
+                const sink = stream?.();
+                const res = await this.send('GET', path, query, undefined, timeoutMs, q.signal, sink);
                 const meta = {
                     lastIndex: headerNumber(res.message, 'x-nomad-index'),
                     knownLeader: res.message.headers['x-nomad-knownleader'] === 'true',
                     lastContact: headerNumber(res.message, 'x-nomad-lastcontact'),
                 };
-                return { body: parseJson(res.text, 'GET', path), meta };
+                const body = sink ? sink.end('GET', path) : parseJson(res.text, 'GET', path);
+                return { body, meta };
             }
             catch (err) {
+                // Aborted on a retry: say why it was being retried.
+                if (failed && err instanceof NomadError && err.kind === 'aborted') {
+                    throw abortedError('GET', path, failed);
+                }
                 if (!(err instanceof NomadError) || !err.retryable)
                     throw err;
-                const delayMs = backoffMs(this.retry, attempt);
-                if (q.deadline !== undefined && performance.now() + delayMs >= q.deadline)
+                failed = err;
+                // Retry until the deadline itself (the last try is at the deadline): the
+                // read fails for good only once the deadline has passed.
+                const left = q.deadline === undefined ? Infinity : q.deadline - performance.now();
+                if (left <= 0)
                     throw err;
+                const delayMs = Math.min(backoffMs(this.retry, attempt), Math.ceil(left));
                 this.onRetry?.(err, attempt, delayMs);
                 await sleep(delayMs, q.signal).catch(() => {
                     throw abortedError('GET', path, err);
@@ -31924,7 +31967,7 @@ class NomadClient {
         return url;
     }
     /** One HTTP exchange: resolves with a 2xx answer, rejects with a NomadError otherwise. */
-    async send(method, path, query, data, timeoutMs, signal) {
+    async send(method, path, query, data, timeoutMs, signal, sink) {
         const url = this.url(path, query);
         const timeout = AbortSignal.timeout(timeoutMs);
         const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
@@ -31970,7 +32013,8 @@ class NomadClient {
         try {
             const res = await client.request(method, url.toString(), data ?? null, headers);
             message = res.message;
-            text = await readText(message);
+            const ok = (message.statusCode ?? 0) >= 200 && (message.statusCode ?? 0) < 300;
+            text = await readText(message, sink && ok ? (c) => sink.feed(c, method, path) : undefined);
         }
         catch (err) {
             return fail(err);
@@ -32024,13 +32068,26 @@ function allocHealthRequest(id, healthy, unhealthy) {
         body: { DeploymentID: id, HealthyAllocationIDs: healthy, UnhealthyAllocationIDs: unhealthy },
     };
 }
-function readText(message) {
+function readText(message, sink) {
     // Not HttpClientResponse.readBody(): it never settles when the connection
     // breaks mid-body, which would hang the gate until its deadline.
     return new Promise((resolve, reject) => {
-        const chunks = [];
-        message.on('data', (c) => chunks.push(c));
-        message.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        // Decoded as it arrives; with a sink (see ArrayStream) the text is handed
+        // on instead of kept, so an answer of megabytes is never held whole.
+        let text = '';
+        message.setEncoding('utf8');
+        message.on('data', (c) => {
+            if (!sink)
+                return void (text += c);
+            try {
+                sink(c);
+            }
+            catch (err) {
+                message.destroy();
+                reject(err);
+            }
+        });
+        message.on('end', () => resolve(text));
         message.on('error', reject);
         message.on('close', () => {
             if (!message.complete)
@@ -32052,6 +32109,125 @@ function parseJson(text, method, path) {
             ambiguous: true,
         });
     }
+}
+/**
+ * A JSON array of objects read as it arrives, each element parsed and mapped on
+ * its own: neither the whole text nor every full element is ever held at once.
+ * The list of a deployment's allocations is megabytes with thousands of them,
+ * on every change; this keeps the gate's memory to what it keeps.
+ */
+class ArrayStream {
+    each;
+    out = [];
+    /** The text of the element being read, from its `{`. */
+    element = '';
+    depth = 0;
+    inString = false;
+    escaped = false;
+    closed = false;
+    constructor(each) {
+        this.each = each;
+    }
+    feed(chunk, method = 'GET', path = '') {
+        try {
+            this.scan(chunk);
+        }
+        catch (err) {
+            throw malformed(method, path, err);
+        }
+    }
+    /** The mapped elements; throws when the array did not end. */
+    end(method = 'GET', path = '') {
+        if (!this.closed)
+            throw malformed(method, path, new SyntaxError('the array is not complete'));
+        return this.out;
+    }
+    scan(chunk) {
+        let start = this.depth >= 2 ? 0 : -1;
+        for (let i = 0; i < chunk.length; i++) {
+            if (this.inString) {
+                i = this.skipString(chunk, i);
+                continue;
+            }
+            const c = chunk.charCodeAt(i);
+            if (c <= 0x20) {
+                // whitespace
+            }
+            else if (this.closed) {
+                throw new SyntaxError('text after the array');
+            }
+            else if (this.depth === 0) {
+                if (c !== 0x5b)
+                    throw new SyntaxError('not an array');
+                this.depth = 1;
+            }
+            else if (c === 0x7b || c === 0x5b) {
+                if (this.depth === 1) {
+                    if (c !== 0x7b)
+                        throw new SyntaxError('an element that is not an object');
+                    start = i;
+                }
+                this.depth++;
+            }
+            else if (c === 0x7d || c === 0x5d) {
+                this.depth--;
+                if (this.depth === 1) {
+                    this.element += chunk.slice(start, i + 1);
+                    this.out.push(this.each(JSON.parse(this.element)));
+                    this.element = '';
+                    start = -1;
+                }
+                else if (this.depth === 0) {
+                    if (c !== 0x5d)
+                        throw new SyntaxError('unbalanced brackets');
+                    this.closed = true;
+                }
+            }
+            else if (this.depth === 1) {
+                if (c !== 0x2c)
+                    throw new SyntaxError('an element that is not an object');
+            }
+            else if (c === 0x22) {
+                this.inString = true;
+            }
+        }
+        if (start >= 0)
+            this.element += chunk.slice(start);
+    }
+    /** From `i` inside a string: the index of its closing quote, or the chunk's last index. */
+    skipString(chunk, i) {
+        if (this.escaped) {
+            this.escaped = false;
+            i++;
+        }
+        for (let from = i;;) {
+            const q = chunk.indexOf('"', from);
+            // Backslashes just before the quote (or the chunk's end): an odd run escapes it.
+            const end = q < 0 ? chunk.length : q;
+            let run = 0;
+            while (end - 1 - run >= i && chunk.charCodeAt(end - 1 - run) === 0x5c)
+                run++;
+            if (q < 0) {
+                this.escaped = run % 2 === 1;
+                return chunk.length - 1;
+            }
+            if (run % 2 === 0) {
+                this.inString = false;
+                return q;
+            }
+            from = q + 1;
+        }
+    }
+}
+function malformed(method, path, err) {
+    return new NomadError({
+        kind: 'protocol',
+        method,
+        path,
+        detail: `the answer is not valid JSON (${err instanceof Error ? err.message : String(err)})`,
+        retryable: true,
+        ambiguous: true,
+    });
 }
 function headerNumber(message, name) {
     const raw = message.headers[name];
@@ -32105,29 +32281,11 @@ function sleep(ms, signal) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/nomad/types.ts
-// The Nomad objects the gate reads and writes, with Nomad's own field names
-// (nomad/structs/structs.go, api/deployments.go). Only the fields we use or the
-// simulator serves are typed; Nomad sends more.
-/** Statuses after which a deployment never changes again (structs.Deployment.Active). */
-const TERMINAL_DEPLOYMENT_STATUSES = [
-    'failed',
-    'successful',
-    'cancelled',
-];
-/** An allocation is terminal once the server wants it stopped or the client reports it ended (structs.Allocation.TerminalStatus). */
-function allocIsTerminal(a) {
-    return (a.DesiredStatus === 'stop' ||
-        a.DesiredStatus === 'evict' ||
-        a.ClientStatus === 'complete' ||
-        a.ClientStatus === 'failed' ||
-        a.ClientStatus === 'lost');
-}
-
 ;// CONCATENATED MODULE: ./src/nomad/watch.ts
 // The blocking-query loop (after Nomad's CLI monitor and consul-template's
 // watcher): send the last index, reset to 0 when the server's index goes
 // backwards, never spin, stop on the deadline or a signal.
+
 
 /**
  * Calls `onChange` with the first answer (unless `options.index` says the caller
@@ -32149,16 +32307,33 @@ async function watch(fetch, onChange, options) {
         // The deadline ends a held query too: the server holds one for up to
         // wait + wait/16 (nomad/rpc.go jitter), so ask for less than what is left,
         // and stop waiting for an answer that has not come when the deadline passes.
-        const bounded = AbortSignal.any([signal, AbortSignal.timeout(Math.ceil(remaining))]);
+        // (A timer, not AbortSignal.timeout: AbortSignal.any holds its sources
+        // weakly, and a collected timeout signal never fires.)
+        const bounded = new AbortController();
+        const stop = () => bounded.abort();
+        const timer = setTimeout(stop, Math.ceil(remaining));
+        signal.addEventListener('abort', stop, { once: true });
         const waitMs = Math.min(maxWaitMs, Math.floor((remaining * 16) / 17));
         let res;
         try {
-            res = await fetch({ index, waitMs, signal: bounded, deadline });
+            res = await fetch({ index, waitMs, signal: bounded.signal, deadline });
         }
         catch (err) {
-            if (bounded.aborted)
+            if (signal.aborted)
                 return;
+            if (bounded.signal.aborted) {
+                // The deadline passed while the client was retrying a failed read:
+                // that failure is the answer, not a quiet timeout.
+                const cause = err.cause;
+                if (cause instanceof NomadError)
+                    throw cause;
+                return;
+            }
             throw err;
+        }
+        finally {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', stop);
         }
         if (signal.aborted)
             return;
@@ -32499,6 +32674,19 @@ function evaluate(d, allocs, selected) {
         verdict = 'waiting';
     return { verdict, groups, unhealthyAllocs };
 }
+/**
+ * What evaluate() and the decisions read of a deployment. Nomad raises the
+ * deployment's index on every health change (its counters move), so the
+ * deployment's answer usually brings nothing new: when this key is unchanged,
+ * the verdict cannot have changed and the evaluation is skipped.
+ */
+function readinessKey(d) {
+    let key = d.Status;
+    for (const [name, g] of Object.entries(d.TaskGroups)) {
+        key += `|${name}:${g.Promoted}:${g.DesiredCanaries}:${(g.PlacedCanaries ?? []).join(',')}`;
+    }
+    return key;
+}
 /** `web 1/2 healthy, api 1/1 healthy (1 unhealthy)`: the counts every message carries. */
 function describeGroups(groups) {
     if (groups.length === 0)
@@ -32823,9 +33011,11 @@ class Gate {
         const options = { deadline: this.deadline, signal };
         await Promise.all([
             run(watch((q) => this.deps.client.deployment(id, q), (body, meta) => {
+                const before = this.deployment && readinessKey(this.deployment);
                 this.deployment = body;
                 this.noteIndex(meta);
-                check();
+                if (readinessKey(body) !== before)
+                    check();
             }, { ...options, index: this.deployment.ModifyIndex })),
             run(watch((q) => this.deps.client.deploymentAllocations(id, q), (body, meta) => {
                 this.allocs = body;

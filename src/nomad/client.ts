@@ -8,14 +8,15 @@ import type { IncomingMessage } from 'node:http'
 import { HttpClient } from '@actions/http-client'
 import type { NomadSettings } from '../settings.js'
 import { NomadError, describeStatus, fromNetworkError, isTransientStatus } from './errors.js'
-import type {
-  AllocListStub,
-  Deployment,
-  DeploymentAllocHealthRequest,
-  DeploymentFailRequest,
-  DeploymentPauseRequest,
-  DeploymentPromoteRequest,
-  DeploymentUpdateResponse,
+import {
+  allocView,
+  type AllocView,
+  type Deployment,
+  type DeploymentAllocHealthRequest,
+  type DeploymentFailRequest,
+  type DeploymentPauseRequest,
+  type DeploymentPromoteRequest,
+  type DeploymentUpdateResponse,
 } from './types.js'
 
 export interface QueryMeta {
@@ -129,8 +130,14 @@ export class NomadClient {
     return this.read<Deployment>(`/v1/deployment/${encodeURIComponent(id)}`, q)
   }
 
+  /**
+   * The deployment's allocations as AllocViews. With thousands of allocations
+   * the answer is megabytes on every change: each stub is parsed and cut down
+   * on its own, so the full stubs (task states and all) never all live at once.
+   */
   deploymentAllocations(id: string, q: QueryOptions = {}) {
-    return this.read<AllocListStub[]>(`/v1/deployment/allocations/${encodeURIComponent(id)}`, q)
+    const path = `/v1/deployment/allocations/${encodeURIComponent(id)}`
+    return this.read<AllocView[]>(path, q, {}, () => new ArrayStream(allocView))
   }
 
   /** The job's latest version (only its identity is typed: the gate needs no more). */
@@ -180,6 +187,8 @@ export class NomadClient {
     path: string,
     q: QueryOptions,
     extra: Record<string, string> = {},
+    /** Reads a 2xx answer as it arrives instead of parsing its whole text. */
+    stream?: () => ArrayStream<unknown>,
   ): Promise<Response<T, QueryMeta>> {
     const query: Record<string, string> = { ...extra }
     let timeoutMs = this.requestTimeoutMs
@@ -189,19 +198,30 @@ export class NomadClient {
       query.wait = `${waitMs}ms`
       timeoutMs = blockingTimeoutMs(waitMs)
     }
+    let failed: NomadError | undefined
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await this.send('GET', path, query, undefined, timeoutMs, q.signal)
+        const sink = stream?.()
+        const res = await this.send('GET', path, query, undefined, timeoutMs, q.signal, sink)
         const meta: QueryMeta = {
           lastIndex: headerNumber(res.message, 'x-nomad-index'),
           knownLeader: res.message.headers['x-nomad-knownleader'] === 'true',
           lastContact: headerNumber(res.message, 'x-nomad-lastcontact'),
         }
-        return { body: parseJson<T>(res.text, 'GET', path), meta }
+        const body = sink ? (sink.end('GET', path) as T) : parseJson<T>(res.text, 'GET', path)
+        return { body, meta }
       } catch (err) {
+        // Aborted on a retry: say why it was being retried.
+        if (failed && err instanceof NomadError && err.kind === 'aborted') {
+          throw abortedError('GET', path, failed)
+        }
         if (!(err instanceof NomadError) || !err.retryable) throw err
-        const delayMs = backoffMs(this.retry, attempt)
-        if (q.deadline !== undefined && performance.now() + delayMs >= q.deadline) throw err
+        failed = err
+        // Retry until the deadline itself (the last try is at the deadline): the
+        // read fails for good only once the deadline has passed.
+        const left = q.deadline === undefined ? Infinity : q.deadline - performance.now()
+        if (left <= 0) throw err
+        const delayMs = Math.min(backoffMs(this.retry, attempt), Math.ceil(left))
         this.onRetry?.(err, attempt, delayMs)
         await sleep(delayMs, q.signal).catch(() => {
           throw abortedError('GET', path, err)
@@ -243,6 +263,7 @@ export class NomadClient {
     data: string | undefined,
     timeoutMs: number,
     signal: AbortSignal | undefined,
+    sink?: ArrayStream<unknown>,
   ): Promise<{ message: IncomingMessage; text: string }> {
     const url = this.url(path, query)
 
@@ -292,7 +313,8 @@ export class NomadClient {
     try {
       const res = await client.request(method, url.toString(), data ?? null, headers)
       message = res.message
-      text = await readText(message)
+      const ok = (message.statusCode ?? 0) >= 200 && (message.statusCode ?? 0) < 300
+      text = await readText(message, sink && ok ? (c) => sink.feed(c, method, path) : undefined)
     } catch (err) {
       return fail(err)
     }
@@ -367,13 +389,24 @@ export function allocHealthRequest(
   }
 }
 
-function readText(message: IncomingMessage): Promise<string> {
+function readText(message: IncomingMessage, sink?: (chunk: string) => void): Promise<string> {
   // Not HttpClientResponse.readBody(): it never settles when the connection
   // breaks mid-body, which would hang the gate until its deadline.
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    message.on('data', (c: Buffer) => chunks.push(c))
-    message.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    // Decoded as it arrives; with a sink (see ArrayStream) the text is handed
+    // on instead of kept, so an answer of megabytes is never held whole.
+    let text = ''
+    message.setEncoding('utf8')
+    message.on('data', (c: string) => {
+      if (!sink) return void (text += c)
+      try {
+        sink(c)
+      } catch (err) {
+        message.destroy()
+        reject(err)
+      }
+    })
+    message.on('end', () => resolve(text))
     message.on('error', reject)
     message.on('close', () => {
       if (!message.complete)
@@ -395,6 +428,114 @@ function parseJson<T>(text: string, method: string, path: string): T {
       ambiguous: true,
     })
   }
+}
+
+/**
+ * A JSON array of objects read as it arrives, each element parsed and mapped on
+ * its own: neither the whole text nor every full element is ever held at once.
+ * The list of a deployment's allocations is megabytes with thousands of them,
+ * on every change; this keeps the gate's memory to what it keeps.
+ */
+export class ArrayStream<U> {
+  private readonly out: U[] = []
+  /** The text of the element being read, from its `{`. */
+  private element = ''
+  private depth = 0
+  private inString = false
+  private escaped = false
+  private closed = false
+
+  constructor(private readonly each: (element: never) => U) {}
+
+  feed(chunk: string, method = 'GET', path = ''): void {
+    try {
+      this.scan(chunk)
+    } catch (err) {
+      throw malformed(method, path, err)
+    }
+  }
+
+  /** The mapped elements; throws when the array did not end. */
+  end(method = 'GET', path = ''): U[] {
+    if (!this.closed) throw malformed(method, path, new SyntaxError('the array is not complete'))
+    return this.out
+  }
+
+  private scan(chunk: string): void {
+    let start = this.depth >= 2 ? 0 : -1
+    for (let i = 0; i < chunk.length; i++) {
+      if (this.inString) {
+        i = this.skipString(chunk, i)
+        continue
+      }
+      const c = chunk.charCodeAt(i)
+      if (c <= 0x20) {
+        // whitespace
+      } else if (this.closed) {
+        throw new SyntaxError('text after the array')
+      } else if (this.depth === 0) {
+        if (c !== 0x5b) throw new SyntaxError('not an array')
+        this.depth = 1
+      } else if (c === 0x7b || c === 0x5b) {
+        if (this.depth === 1) {
+          if (c !== 0x7b) throw new SyntaxError('an element that is not an object')
+          start = i
+        }
+        this.depth++
+      } else if (c === 0x7d || c === 0x5d) {
+        this.depth--
+        if (this.depth === 1) {
+          this.element += chunk.slice(start, i + 1)
+          this.out.push(this.each(JSON.parse(this.element) as never))
+          this.element = ''
+          start = -1
+        } else if (this.depth === 0) {
+          if (c !== 0x5d) throw new SyntaxError('unbalanced brackets')
+          this.closed = true
+        }
+      } else if (this.depth === 1) {
+        if (c !== 0x2c) throw new SyntaxError('an element that is not an object')
+      } else if (c === 0x22) {
+        this.inString = true
+      }
+    }
+    if (start >= 0) this.element += chunk.slice(start)
+  }
+
+  /** From `i` inside a string: the index of its closing quote, or the chunk's last index. */
+  private skipString(chunk: string, i: number): number {
+    if (this.escaped) {
+      this.escaped = false
+      i++
+    }
+    for (let from = i; ;) {
+      const q = chunk.indexOf('"', from)
+      // Backslashes just before the quote (or the chunk's end): an odd run escapes it.
+      const end = q < 0 ? chunk.length : q
+      let run = 0
+      while (end - 1 - run >= i && chunk.charCodeAt(end - 1 - run) === 0x5c) run++
+      if (q < 0) {
+        this.escaped = run % 2 === 1
+        return chunk.length - 1
+      }
+      if (run % 2 === 0) {
+        this.inString = false
+        return q
+      }
+      from = q + 1
+    }
+  }
+}
+
+function malformed(method: string, path: string, err: unknown): NomadError {
+  return new NomadError({
+    kind: 'protocol',
+    method,
+    path,
+    detail: `the answer is not valid JSON (${err instanceof Error ? err.message : String(err)})`,
+    retryable: true,
+    ambiguous: true,
+  })
 }
 
 function headerNumber(message: IncomingMessage, name: string): number {

@@ -125,6 +125,21 @@ export interface DeploymentAllocHealthRequest {
   UnhealthyAllocationIDs: string[]
 }
 
+/**
+ * What the gate keeps of an allocation: what readiness, the progress lines and
+ * health mode read. A deployment of thousands of allocations answers megabytes
+ * of stubs on every change; keeping only this keeps the step's memory small.
+ */
+export type AllocView = Pick<
+  AllocListStub,
+  'ID' | 'Name' | 'TaskGroup' | 'DesiredStatus' | 'ClientStatus' | 'DeploymentStatus'
+>
+
+export function allocView(a: AllocListStub): AllocView {
+  const { ID, Name, TaskGroup, DesiredStatus, ClientStatus, DeploymentStatus } = a
+  return { ID, Name, TaskGroup, DesiredStatus, ClientStatus, DeploymentStatus }
+}
+
 /** An allocation is terminal once the server wants it stopped or the client reports it ended (structs.Allocation.TerminalStatus). */
 export function allocIsTerminal(a: Pick<AllocListStub, 'DesiredStatus' | 'ClientStatus'>): boolean {
   return (

@@ -2,6 +2,7 @@
 // watcher): send the last index, reset to 0 when the server's index goes
 // backwards, never spin, stop on the deadline or a signal.
 
+import { NomadError } from './errors.js'
 import { MAX_WAIT_MS, sleep, type QueryMeta, type QueryOptions, type Response } from './client.js'
 
 export interface WatchOptions {
@@ -39,14 +40,29 @@ export async function watch<T>(
     // The deadline ends a held query too: the server holds one for up to
     // wait + wait/16 (nomad/rpc.go jitter), so ask for less than what is left,
     // and stop waiting for an answer that has not come when the deadline passes.
-    const bounded = AbortSignal.any([signal, AbortSignal.timeout(Math.ceil(remaining))])
+    // (A timer, not AbortSignal.timeout: AbortSignal.any holds its sources
+    // weakly, and a collected timeout signal never fires.)
+    const bounded = new AbortController()
+    const stop = () => bounded.abort()
+    const timer = setTimeout(stop, Math.ceil(remaining))
+    signal.addEventListener('abort', stop, { once: true })
     const waitMs = Math.min(maxWaitMs, Math.floor((remaining * 16) / 17))
     let res: Response<T, QueryMeta>
     try {
-      res = await fetch({ index, waitMs, signal: bounded, deadline })
+      res = await fetch({ index, waitMs, signal: bounded.signal, deadline })
     } catch (err) {
-      if (bounded.aborted) return
+      if (signal.aborted) return
+      if (bounded.signal.aborted) {
+        // The deadline passed while the client was retrying a failed read:
+        // that failure is the answer, not a quiet timeout.
+        const cause = (err as Error).cause
+        if (cause instanceof NomadError) throw cause
+        return
+      }
       throw err
+    } finally {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', stop)
     }
     if (signal.aborted) return
     const next = res.meta.lastIndex
