@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { describeGroups, evaluate, selectGroups, unknownGroups } from '../src/gate/readiness.js'
+import {
+  describeGroups,
+  evaluate,
+  readinessKey,
+  selectGroups,
+  unknownGroups,
+} from '../src/gate/readiness.js'
 import type { AllocListStub, Deployment, DeploymentState } from '../src/nomad/types.js'
 
 type Health = boolean | null
@@ -273,5 +279,29 @@ describe('evaluate: the server promotion rule', () => {
     const { d } = build({ web: { desired: 1 } })
     expect(unknownGroups(d, ['web', 'nope'])).toEqual(['nope'])
     expect(selectGroups(d, ['web'])).toEqual(['web'])
+  })
+})
+
+describe('readinessKey', () => {
+  it('ignores the counters Nomad bumps on every health change, not what the verdict reads', () => {
+    const { d } = build({ web: { desired: 2, canaries: [H, N] } })
+    const key = readinessKey(d)
+    expect(
+      readinessKey({
+        ...d,
+        ModifyIndex: 9,
+        TaskGroups: { web: { ...d.TaskGroups.web, HealthyAllocs: 2 } },
+      }),
+    ).toBe(key)
+    expect(readinessKey({ ...d, Status: 'failed' })).not.toBe(key)
+    expect(
+      readinessKey({ ...d, TaskGroups: { web: { ...d.TaskGroups.web, Promoted: true } } }),
+    ).not.toBe(key)
+    expect(
+      readinessKey({
+        ...d,
+        TaskGroups: { web: { ...d.TaskGroups.web, PlacedCanaries: ['web-0', 'web-1', 'web-2'] } },
+      }),
+    ).not.toBe(key)
   })
 })

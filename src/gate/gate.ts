@@ -9,7 +9,7 @@ import { NomadError } from '../nomad/errors.js'
 import {
   TERMINAL_DEPLOYMENT_STATUSES,
   allocIsTerminal,
-  type AllocListStub,
+  type AllocView,
   type Deployment,
   type DeploymentUpdateResponse,
 } from '../nomad/types.js'
@@ -21,6 +21,7 @@ import { applyWrite, writeRequest, type WriteKind } from './mutate.js'
 import {
   describeGroups,
   evaluate,
+  readinessKey,
   selectGroups,
   unknownGroups,
   type GroupReadiness,
@@ -117,7 +118,7 @@ class Gate {
   private readonly deadline: number
   private readonly signal: AbortSignal
   private deployment?: Deployment
-  private allocs?: AllocListStub[]
+  private allocs?: AllocView[]
   private readiness?: Readiness
   private selected: string[] = []
   private index = 0
@@ -303,7 +304,7 @@ class Gate {
   private pickAllocs(
     input: string,
     selector: AllocSelector | undefined,
-    canaries: AllocListStub[],
+    canaries: AllocView[],
   ): string[] {
     if (!selector) return []
     if ('canaries' in selector) return canaries.map((a) => a.ID)
@@ -389,12 +390,7 @@ class Gate {
    * ModifyIndex as it was). `decide` runs on every change of either.
    */
   private async watchDeployment(
-    decide: (
-      r: Readiness,
-      d: Deployment,
-      allocs: AllocListStub[],
-      side: Side,
-    ) => Decision | undefined,
+    decide: (r: Readiness, d: Deployment, allocs: AllocView[], side: Side) => Decision | undefined,
     onTimeout: WriteKind | undefined,
   ): Promise<Decision> {
     const id = this.deployment!.ID
@@ -429,9 +425,10 @@ class Gate {
         watch(
           (q) => this.deps.client.deployment(id, q),
           (body, meta) => {
+            const before = this.deployment && readinessKey(this.deployment)
             this.deployment = body
             this.noteIndex(meta)
-            check()
+            if (readinessKey(body) !== before) check()
           },
           { ...options, index: this.deployment!.ModifyIndex },
         ),
@@ -596,16 +593,16 @@ function terminalDecision(d: Deployment, r: Readiness): Decision {
 /** The canaries to mark in health mode, once every selected group has them placed and running. */
 function runningCanaries(
   d: Deployment,
-  allocs: readonly AllocListStub[],
+  allocs: readonly AllocView[],
   selected: readonly string[],
-): AllocListStub[] | undefined {
+): AllocView[] | undefined {
   const byId = new Map(allocs.map((a) => [a.ID, a]))
-  const out: AllocListStub[] = []
+  const out: AllocView[] = []
   for (const name of selected) {
     const state = d.TaskGroups[name]
     const live = (state.PlacedCanaries ?? [])
       .map((id) => byId.get(id))
-      .filter((a): a is AllocListStub => !!a && !allocIsTerminal(a))
+      .filter((a): a is AllocView => !!a && !allocIsTerminal(a))
     if (live.length < state.DesiredCanaries || live.some((a) => a.ClientStatus !== 'running'))
       return undefined
     out.push(...live)

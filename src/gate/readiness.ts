@@ -8,7 +8,7 @@
 import {
   TERMINAL_DEPLOYMENT_STATUSES,
   allocIsTerminal,
-  type AllocListStub,
+  type AllocView,
   type Deployment,
 } from '../nomad/types.js'
 
@@ -55,10 +55,10 @@ export function unknownGroups(d: Deployment, groups: readonly string[]): string[
 
 export function evaluate(
   d: Deployment,
-  allocs: readonly AllocListStub[],
+  allocs: readonly AllocView[],
   selected: readonly string[],
 ): Readiness {
-  const byId = new Map<string, AllocListStub>()
+  const byId = new Map<string, AllocView>()
   for (const a of allocs) byId.set(a.ID, a)
 
   const unhealthyAllocs: string[] = []
@@ -96,6 +96,20 @@ export function evaluate(
     verdict = 'ready'
   else verdict = 'waiting'
   return { verdict, groups, unhealthyAllocs }
+}
+
+/**
+ * What evaluate() and the decisions read of a deployment. Nomad raises the
+ * deployment's index on every health change (its counters move), so the
+ * deployment's answer usually brings nothing new: when this key is unchanged,
+ * the verdict cannot have changed and the evaluation is skipped.
+ */
+export function readinessKey(d: Deployment): string {
+  let key = d.Status
+  for (const [name, g] of Object.entries(d.TaskGroups)) {
+    key += `|${name}:${g.Promoted}:${g.DesiredCanaries}:${(g.PlacedCanaries ?? []).join(',')}`
+  }
+  return key
 }
 
 /** `web 1/2 healthy, api 1/1 healthy (1 unhealthy)`: the counts every message carries. */
