@@ -1,0 +1,123 @@
+// The gate as the CLI runs it, in-process: settings through parseSettings (the
+// same parser and defaults), a real NomadClient over loopback, runGate. Plus the
+// simulator helpers the benchmarks share.
+
+import { fileURLToPath } from 'node:url'
+import { runGate, type Outcome } from '../src/gate/gate.js'
+import { NomadClient } from '../src/nomad/client.js'
+import { parseSettings } from '../src/settings.js'
+import type { ChangeRecord, GroupSpec, RequestRecord, Simulator } from '../sim/simulator.js'
+
+export const ACTION = fileURLToPath(new URL('../../dist/index.js', import.meta.url))
+export const CLI = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url))
+
+/** The demo's job: web (3, 2 canaries) and api (2, 1 canary). */
+export const GROUPS: GroupSpec[] = [
+  { name: 'web', count: 3, canaries: 2 },
+  { name: 'api', count: 2, canaries: 1 },
+]
+
+/** Variables that change how Node starts, whatever it runs. */
+export const NODE_STARTUP_VARS = ['NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS']
+
+/** The environment for a child: without NOMAD_*, INPUT_*, GitHub and (unless kept) Node start-up variables. */
+export function cleanEnv(
+  extra: Record<string, string>,
+  keepNodeVars = false,
+): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined || /^(NOMAD_|INPUT_|GITHUB_|RUNNER_)/.test(k)) continue
+    if (!keepNodeVars && NODE_STARTUP_VARS.includes(k)) continue
+    env[k] = v
+  }
+  return { ...env, ...extra }
+}
+
+export interface GateRun {
+  outcome: Promise<Outcome>
+  /** The gate's log lines (kept, not printed: writing them is not what is measured). */
+  lines: string[]
+}
+
+export function startGate(
+  address: string,
+  deploymentId: string,
+  options: { signal?: AbortSignal; timeout?: string } = {},
+): GateRun {
+  const inputs: Record<string, string> = {
+    address,
+    'deployment-id': deploymentId,
+    mode: 'promote',
+    timeout: options.timeout ?? '2m',
+    'on-failure': 'none',
+    'wait-for-completion': 'false',
+  }
+  const settings = parseSettings((name) => inputs[name] ?? '', {})
+  const client = new NomadClient(settings.nomad)
+  const lines: string[] = []
+  const log = { info: (l: string) => lines.push(l), warning: (l: string) => lines.push(l) }
+  const outcome = runGate(settings, { client, log, signal: options.signal }).finally(() =>
+    client.close(),
+  )
+  return { outcome, lines }
+}
+
+/** Registers `jobId` (version 0 stable) and rolls out version 1 with its canaries placed and running. */
+export function canaryRollout(
+  sim: Simulator,
+  jobId: string,
+  groups: GroupSpec[],
+): { id: string; canaries: string[] } {
+  sim.registerJob({ id: jobId, groups, spec: 'v0', stable: true })
+  const { deploymentId: id } = sim.rollout(jobId, { spec: 'v1' })
+  const canaries = groups.flatMap((g) => (g.canaries > 0 ? sim.placeCanaries(id, g.name) : []))
+  return { id, canaries }
+}
+
+/** Reports the alloc healthy, as its Nomad client would; returns the change it made. */
+export function reportHealthy(sim: Simulator, allocId: string): ChangeRecord {
+  sim.setAllocHealth(allocId, true)
+  const change = sim.changes.findLast(
+    (c) => c.kind === 'alloc-health' && c.allocs.includes(allocId),
+  )
+  if (!change) throw new Error(`no alloc-health change recorded for ${allocId}`)
+  return change
+}
+
+/**
+ * Resolves once the gate holds blocking queries on both the deployment and its
+ * allocations with an index of at least `minIndex`: it has taken in every change
+ * up to that index and waits for the next one.
+ */
+export async function holding(
+  sim: Simulator,
+  deploymentId: string,
+  minIndex: number,
+): Promise<void> {
+  const blocking = (path: string) => (r: RequestRecord) =>
+    r.method === 'GET' && r.path === path && Number(r.query.index ?? 0) >= minIndex
+  await Promise.all([
+    sim.waitForRequest(blocking(`/v1/deployment/${deploymentId}`), 10_000),
+    sim.waitForRequest(blocking(`/v1/deployment/allocations/${deploymentId}`), 10_000),
+  ])
+}
+
+export const isPromote = (deploymentId: string) => (r: RequestRecord) =>
+  r.method !== 'GET' && r.path === `/v1/deployment/promote/${deploymentId}`
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** A small seeded PRNG (mulberry32), so a run's random waits can be replayed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}

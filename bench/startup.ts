@@ -1,0 +1,188 @@
+// Start-up: wall time of the built fronts as their users run them, from spawn to
+// the first request the simulator logs (same clock: the simulator runs in this
+// process) and to exit, on a deployment whose canaries are already healthy (the
+// gate promotes at once). `node -e 0` is the floor: Node's own start and exit.
+//
+// The children get this process's environment without NOMAD_*, INPUT_*, GITHUB_*
+// and RUNNER_* (as the tests do) and without the variables that change how Node
+// itself starts (NODE_OPTIONS, NODE_EXTRA_CA_CERTS: a hosted runner sets neither;
+// the extra CA file alone is read and parsed at every start, some 40 ms here).
+// When this machine sets them, the action and `node -e 0` are also run with them,
+// as extra rows.
+
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import type { Simulator } from '../sim/simulator.js'
+import {
+  ACTION,
+  CLI,
+  GROUPS,
+  NODE_STARTUP_VARS,
+  canaryRollout,
+  cleanEnv,
+  reportHealthy,
+} from './gated.js'
+import type { StartupResults, StartupRow } from './results.js'
+import { median, round } from './stats.js'
+
+export interface StartupOptions {
+  runs: number
+}
+
+interface Timed {
+  firstRequestMs?: number
+  exitMs: number
+}
+
+function spawnTimed(args: string[], env: Record<string, string>, sim?: Simulator): Promise<Timed> {
+  const from = sim?.requests.length ?? 0
+  const t0 = performance.now()
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.on('data', (c) => (output += c))
+  child.stderr.on('data', (c) => (output += c))
+  return new Promise((resolve, reject) => {
+    let exitAt = 0
+    // A run that promotes at once takes well under a second; never wait for ever.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+    child.on('exit', () => (exitAt = performance.now()))
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      if (code !== 0) {
+        return reject(new Error(`${args.join(' ')} exited ${code}:\n${output.slice(-2000)}`))
+      }
+      const first = sim?.requests[from]
+      resolve({ firstRequestMs: first && first.at - t0, exitMs: exitAt - t0 })
+    })
+  })
+}
+
+/** A job whose deployment has every canary healthy: the gate promotes on its first look. */
+function healthyRollout(sim: Simulator, jobId: string): void {
+  const { canaries } = canaryRollout(sim, jobId, GROUPS)
+  for (const alloc of canaries) reportHealthy(sim, alloc)
+}
+
+function runAction(sim: Simulator, jobId: string, keepNodeVars = false): Promise<Timed> {
+  const dir = mkdtempSync(join(tmpdir(), 'gate-bench-'))
+  const files = { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STEP_SUMMARY: join(dir, 'summary') }
+  for (const f of Object.values(files)) writeFileSync(f, '')
+  // As the runner sets them: INPUT_ + the name upper-cased (hyphens kept), action.yml's defaults filled in.
+  const inputs: Record<string, string> = {
+    address: sim.address,
+    job: jobId,
+    mode: 'promote',
+    timeout: '10m',
+    'on-failure': 'none',
+    'wait-for-completion': 'false',
+  }
+  const vars = Object.fromEntries(
+    Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]),
+  )
+  return spawnTimed([ACTION], cleanEnv({ ...vars, ...files }, keepNodeVars), sim).finally(() =>
+    rmSync(dir, { recursive: true, force: true }),
+  )
+}
+
+function runCli(sim: Simulator, jobId: string): Promise<Timed> {
+  return spawnTimed(
+    [CLI, 'promote', '--job', jobId, '--timeout', '10m'],
+    cleanEnv({ NOMAD_ADDR: sim.address }),
+    sim,
+  )
+}
+
+/** The newest modification time of a file under `dir`. */
+function newest(dir: string): number {
+  let t = 0
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name)
+    t = Math.max(t, entry.isDirectory() ? newest(p) : statSync(p).mtimeMs)
+  }
+  return t
+}
+
+export async function measureStartup(
+  sim: Simulator,
+  options: StartupOptions,
+  progress: (line: string) => void,
+): Promise<StartupResults> {
+  const inherited = NODE_STARTUP_VARS.filter((k) => process.env[k])
+  const kinds: Array<{ name: string; command: string; run: (i: number) => Promise<Timed> }> = [
+    {
+      name: 'action',
+      command: 'node dist/index.js',
+      run: (i) => runAction(sim, `start-action-${i}`),
+    },
+    {
+      name: 'cli',
+      command: 'node dist/cli/index.js promote --job ...',
+      run: (i) => runCli(sim, `start-cli-${i}`),
+    },
+    { name: 'node', command: 'node -e 0', run: () => spawnTimed(['-e', '0'], cleanEnv({})) },
+  ]
+  if (inherited.length > 0) {
+    const withVars = `with this machine's ${inherited.join(', ')}`
+    kinds.push(
+      {
+        name: 'action-inherited',
+        command: `node dist/index.js, ${withVars}`,
+        run: (i) => runAction(sim, `start-action-inherited-${i}`, true),
+      },
+      {
+        name: 'node-inherited',
+        command: `node -e 0, ${withVars}`,
+        run: () => spawnTimed(['-e', '0'], cleanEnv({}, true)),
+      },
+    )
+  }
+  const built = [ACTION, CLI].map((f) => statSync(f).mtimeMs)
+  for (let i = -1; i < options.runs; i++) {
+    healthyRollout(sim, `start-action-${i}`)
+    healthyRollout(sim, `start-cli-${i}`)
+    if (inherited.length > 0) healthyRollout(sim, `start-action-inherited-${i}`)
+  }
+  // Round -1 is not counted: it warms the OS file cache. Then the kinds take turns.
+  const samples = kinds.map(() => [] as Timed[])
+  for (let i = -1; i < options.runs; i++) {
+    for (let k = 0; k < kinds.length; k++) {
+      const j = (k + i + kinds.length) % kinds.length
+      const timed = await kinds[j].run(i)
+      if (i >= 0) samples[j].push(timed)
+    }
+  }
+  const rows: StartupRow[] = kinds.map((kind, k) => {
+    const exit = samples[k].map((s) => s.exitMs)
+    const first = samples[k].flatMap((s) =>
+      s.firstRequestMs === undefined ? [] : [s.firstRequestMs],
+    )
+    const row: StartupRow = {
+      name: kind.name,
+      command: kind.command,
+      runs: samples[k].length,
+      exit: { min: round(Math.min(...exit)), median: round(median(exit)) },
+    }
+    if (first.length)
+      row.firstRequest = { min: round(Math.min(...first)), median: round(median(first)) }
+    const bundle = kind.name === 'action' ? ACTION : kind.name === 'cli' ? CLI : undefined
+    if (bundle) row.bundleBytes = statSync(bundle).size
+    progress(
+      `startup: ${kind.command}: ${row.firstRequest ? `first request median ${row.firstRequest.median.toFixed(0)} ms, ` : ''}exit median ${row.exit.median.toFixed(0)} ms`,
+    )
+    return row
+  })
+  const src = join(dirname(dirname(ACTION)), 'src')
+  const stale = Math.min(statSync(ACTION).mtimeMs, statSync(CLI).mtimeMs) < newest(src)
+  if (stale) progress('startup: warning: dist/ is older than src/; run npm run build first')
+  const rebuilt = [ACTION, CLI].some((f, i) => statSync(f).mtimeMs !== built[i])
+  if (rebuilt) progress('startup: warning: dist/ was rebuilt while it was being measured')
+  return {
+    rows,
+    strippedVars: inherited,
+    bundlesOlderThanSources: stale,
+    bundlesRebuiltDuringRun: rebuilt,
+  }
+}
