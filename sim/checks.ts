@@ -2,9 +2,9 @@
 // endpoint answering a status the test sets, and a Prometheus answering
 // GET /api/v1/query in Prometheus' own JSON shape (prometheus/web/api/v1/api.go).
 
-import { createServer, STATUS_CODES } from 'node:http'
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import { STATUS_CODES } from 'node:http'
+import type { ServerResponse } from 'node:http'
+import { listen, sleep } from './net.js'
 
 export interface CheckTarget {
   /** e.g. `http://127.0.0.1:41234/health` (any path answers the same). */
@@ -49,13 +49,14 @@ export async function startCheckTarget(): Promise<CheckTarget> {
     stop: async () => undefined,
   }
   const { url, stop } = await listen(async (req, res, stopping) => {
+    req.resume()
     target.hits++
     target.lastAuthorization = req.headers.authorization
     if (delay > 0 && !(await sleep(delay, stopping))) return
     const headers: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8' }
     if (status >= 300 && status < 400) headers.Location = location
     send(res, status, headers, `${STATUS_CODES[status] ?? status}\n`)
-  })
+  }, fakeError)
   target.url = `${url}/health`
   target.stop = stop
   return target
@@ -72,6 +73,7 @@ export async function startPrometheus(): Promise<FakePrometheus> {
     stop: async () => undefined,
   }
   const { url, stop } = await listen(async (req, res) => {
+    req.resume()
     const u = new URL(req.url ?? '/', 'http://prometheus')
     if (u.pathname !== '/api/v1/query') return send(res, 404, PLAIN, '404 page not found\n')
     if (req.method !== 'GET') {
@@ -104,7 +106,7 @@ export async function startPrometheus(): Promise<FakePrometheus> {
         result: answer.map((s) => ({ metric: s.metric, value: [now, formatValue(s.value)] })),
       },
     })
-  })
+  }, fakeError)
   prom.url = url
   prom.stop = stop
   return prom
@@ -123,40 +125,8 @@ function formatValue(v: number): string {
 const PLAIN = { 'Content-Type': 'text/plain; charset=utf-8' }
 const JSON_TYPE = { 'Content-Type': 'application/json' }
 
-type Handler = (req: IncomingMessage, res: ServerResponse, stopping: AbortSignal) => Promise<void>
-
-async function listen(handler: Handler): Promise<{ url: string; stop(): Promise<void> }> {
-  const stopping = new AbortController()
-  const sockets = new Set<Socket>()
-  const server: Server = createServer((req, res) => {
-    req.resume()
-    handler(req, res, stopping.signal).catch((e: unknown) => {
-      if (!res.headersSent && !res.destroyed) send(res, 500, PLAIN, `fake error: ${String(e)}`)
-    })
-  })
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const { port } = server.address() as AddressInfo
-  let stopped: Promise<void> | undefined
-  return {
-    url: `http://127.0.0.1:${port}`,
-    stop: () =>
-      (stopped ??= new Promise<void>((resolve) => {
-        stopping.abort()
-        server.close(() => resolve())
-        for (const socket of sockets) socket.destroy()
-      })),
-  }
-}
+const fakeError = (res: ServerResponse, e: unknown): void =>
+  send(res, 500, PLAIN, `fake error: ${String(e)}`)
 
 function send(
   res: ServerResponse,
@@ -172,20 +142,4 @@ function send(
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   send(res, status, JSON_TYPE, JSON.stringify(body))
-}
-
-/** Resolves true after `ms`, false if `signal` aborts first. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false)
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort)
-      resolve(true)
-    }, ms)
-    const onAbort = (): void => {
-      clearTimeout(timer)
-      resolve(false)
-    }
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
 }

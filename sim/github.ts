@@ -4,9 +4,9 @@
 //   POST /repos/{owner}/{repo}/deployments
 //   POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses
 
-import { createServer, STATUS_CODES } from 'node:http'
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import { STATUS_CODES } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { listen } from './net.js'
 
 export interface FakeDeploymentStatus {
   id: number
@@ -200,26 +200,11 @@ export async function startGithubFake(options: GithubFakeOptions = {}): Promise<
     json(res, 404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' })
   }
 
-  const sockets = new Set<Socket>()
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      if (!res.headersSent && !res.destroyed)
-        json(res, 500, { message: `fake error: ${String(e)}` })
-    })
-  })
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  let stopped: Promise<void> | undefined
+  const server = await listen(
+    (req, res) => handle(req, res),
+    (res, e) => json(res, 500, { message: `fake error: ${String(e)}` }),
+  )
+  base = server.url
 
   return {
     url: base,
@@ -235,11 +220,7 @@ export async function startGithubFake(options: GithubFakeOptions = {}): Promise<
         auto_merge: true,
         required_contexts: undefined,
       }).id,
-    stop: () =>
-      (stopped ??= new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        for (const socket of sockets) socket.destroy()
-      })),
+    stop: server.stop,
   }
 }
 

@@ -9,6 +9,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 
 import { NomadApi, type ApiOptions, type ApiReply } from './api.js'
+import { sleep } from './net.js'
 
 export type { AclToken, ApiOptions } from './api.js'
 export {
@@ -332,22 +333,6 @@ function send(res: ServerResponse, reply: ApiReply): void {
   const bytes = Buffer.from(reply.body)
   res.writeHead(reply.status, { ...reply.headers, 'Content-Length': bytes.length })
   res.end(bytes)
-}
-
-/** Resolves true after `ms`, false if `signal` aborts first. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false)
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort)
-      resolve(true)
-    }, ms)
-    const onAbort = (): void => {
-      clearTimeout(timer)
-      resolve(false)
-    }
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
 }
 
 function parseLoggedBody(body: Buffer): unknown {
