@@ -10,6 +10,7 @@ import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { startSimulator, type Simulator } from '../sim/simulator.js'
 import { measureEconomy } from './economy.js'
+import { measureSoak } from './soak.js'
 import { ACTION, CLI } from './gated.js'
 import { measureLatency } from './latency.js'
 import { RESULTS, ms, renderMarkdown, writeFormatted } from './render.js'
@@ -85,6 +86,19 @@ function goals(r: Omit<Results, 'goals'>): Goal[] {
           : `${worst.waitingMax} for k = ${worst.changes} (goal ${worst.goal}): over by ${worst.waitingMax - worst.goal} for k = ${over.map((row) => row.changes).join(', ')}`,
       met: over.length === 0,
     },
+    {
+      name: 'Soak: requests beyond the changes and the check runs',
+      goal: 'none (2 held + 2 per change; 1 per check run)',
+      measured: r.soak.rows
+        .map(
+          (row) =>
+            `+${row.addedReads} reads / ${row.checkRequests} checks for ${row.changes} changes, ${row.checkRuns} runs`,
+        )
+        .join('; '),
+      met: r.soak.rows.every(
+        (row) => row.addedReads <= row.goalReads && row.checkRequests === row.checkRuns,
+      ),
+    },
     ...first.map((row) => ({
       name: `Spawn to first request, ${row.name === 'action' ? 'action' : 'CLI'} (median)`,
       goal: '< 150 ms',
@@ -148,6 +162,9 @@ async function main(): Promise<number> {
       progress,
     ),
   )
+  const soak = await withSimulator((sim) =>
+    measureSoak(sim, { soakMs: 1_000, intervalMs: 200, changes: [0, 1, 3] }, progress),
+  )
   const scale = await measureScale(
     {
       groups: [1, 20, 200],
@@ -175,6 +192,7 @@ async function main(): Promise<number> {
     },
     latency,
     economy,
+    soak,
     startup,
     scale,
   }

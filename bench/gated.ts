@@ -43,9 +43,10 @@ export interface GateRun {
 export function startGate(
   address: string,
   deploymentId: string,
-  options: { signal?: AbortSignal; timeout?: string } = {},
+  options: { signal?: AbortSignal; timeout?: string; inputs?: Record<string, string> } = {},
 ): GateRun {
   const inputs: Record<string, string> = {
+    ...options.inputs,
     address,
     'deployment-id': deploymentId,
     mode: 'promote',

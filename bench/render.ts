@@ -130,6 +130,30 @@ export function renderMarkdown(r: Results): string {
     '',
   )
 
+  // Soak
+  if (r.soak) {
+    out.push('### Soak', '')
+    out.push(
+      `What a ${ms(r.soak.soakMs)} soak with a URL check every ${ms(r.soak.intervalMs)} adds to a rollout whose canaries are already healthy, against the same rollout without a soak (${r.soak.baselineReads} reads before the promote). ` +
+        'The blocking queries stay held through the soak: it adds the two held queries, two reads per change during it (a change wakes the deployment query and the allocations query), and one request per check run. Changes here are allocations placed, which keep the canaries passing.',
+      '',
+    )
+    out.push(
+      table(
+        ['changes during the soak', 'Nomad reads added', 'at most', 'check runs', 'check requests'],
+        'rrrrr',
+        r.soak.rows.map((row) => [
+          String(row.changes),
+          String(row.addedReads),
+          String(row.goalReads),
+          String(row.checkRuns),
+          String(row.checkRequests),
+        ]),
+      ),
+      '',
+    )
+  }
+
   // Economy
   const E = r.economy
   const pollers = E.rows[0]?.pollers ?? []

@@ -23,6 +23,7 @@ export interface Results {
   }
   latency: LatencyResults
   economy: EconomyResults
+  soak: SoakResults
   startup: StartupResults
   scale: ScaleResults
   goals: Goal[]
@@ -58,6 +59,27 @@ export interface PollerLatency {
   rolloutMs: Summary
   /** p50, p95, p99 and max of the poller divided by the gate's. */
   ratio: { p50: number; p95: number; p99: number; max: number }
+}
+
+export interface SoakResults {
+  soakMs: number
+  /** check-interval of the soaked runs. */
+  intervalMs: number
+  /** Nomad reads before the promote in the same rollout without a soak. */
+  baselineReads: number
+  rows: SoakRow[]
+}
+
+export interface SoakRow {
+  /** Changes during the soak that keep the canaries passing. */
+  changes: number
+  /** Nomad reads before the promote, beyond the rollout without a soak. */
+  addedReads: number
+  /** The two queries held through the soak + 2 per change (each wakes both queries). */
+  goalReads: number
+  checkRuns: number
+  /** Requests the check target received: one per check run. */
+  checkRequests: number
 }
 
 export interface EconomyResults {
