@@ -9,7 +9,8 @@ import { cpus, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import * as prettier from 'prettier'
 
-interface Line {
+/** One scenario's line, as __tests__/reliability/helpers.ts report() appends it. */
+export interface ReportLine {
   suite: string
   name: string
   via: 'in-process' | 'dist'
@@ -25,7 +26,7 @@ interface Line {
 
 const OUT = resolve('docs/reliability.md')
 
-function run(): Line[] {
+function run(): ReportLine[] {
   const dir = mkdtempSync(join(tmpdir(), 'reliability-'))
   const file = join(dir, 'lines.jsonl')
   writeFileSync(file, '')
@@ -42,7 +43,7 @@ function run(): Line[] {
     return readFileSync(file, 'utf8')
       .split('\n')
       .filter(Boolean)
-      .map((l) => JSON.parse(l) as Line)
+      .map((l) => JSON.parse(l) as ReportLine)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
@@ -63,7 +64,7 @@ function table(header: string[], rows: unknown[][]): string {
   ].join('\n')
 }
 
-function byName(a: Line, b: Line): number {
+function byName(a: ReportLine, b: ReportLine): number {
   return (
     (a.phase ?? '').localeCompare(b.phase ?? '') ||
     a.via.localeCompare(b.via) ||
@@ -71,7 +72,7 @@ function byName(a: Line, b: Line): number {
   )
 }
 
-export function render(lines: Line[]): string {
+export function render(lines: ReportLine[]): string {
   const of = (suite: string) => lines.filter((l) => l.suite === suite).sort(byName)
   const faults = of('faults')
   const deadline = of('deadline')
@@ -79,7 +80,7 @@ export function render(lines: Line[]): string {
   const tls = of('tls')
   const cancel = of('cancel')
   const load = of('load')
-  const sum = (ls: Line[], f: (l: Line) => number) => ls.reduce((n, l) => n + f(l), 0)
+  const sum = (ls: ReportLine[], f: (l: ReportLine) => number) => ls.reduce((n, l) => n + f(l), 0)
   const maxApplied = Math.max(0, ...lines.map((l) => l.writesApplied))
   const survived = faults.filter((l) => l.writesApplied === 1)
 

@@ -6,6 +6,9 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { parseOutputFile } from '../../scripts/e2e-workflow.js'
+
+export { parseOutputFile }
 
 export const ACTION = resolve('dist/index.js')
 export const CLI = resolve('dist/cli/index.js')
@@ -113,21 +116,6 @@ function start(script: string, args: string[], env: Record<string, string>): Sta
     )
   })
   return { child, done }
-}
-
-/** GITHUB_OUTPUT holds `name<<DELIMITER\nvalue\nDELIMITER` blocks (@actions/core file commands). */
-export function parseOutputFile(text: string): Record<string, string> {
-  const out: Record<string, string> = {}
-  const lines = text.split('\n')
-  for (let i = 0; i < lines.length; i++) {
-    const m = /^([^<]+)<<(.+)$/.exec(lines[i])
-    if (!m) continue
-    const [, name, delimiter] = m
-    const value: string[] = []
-    for (i++; i < lines.length && lines[i] !== delimiter; i++) value.push(lines[i])
-    out[name] = value.join('\n')
-  }
-  return out
 }
 
 /** Wait until `predicate` holds, checking on every tick of the event loop up to `ms`. */

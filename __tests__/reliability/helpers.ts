@@ -24,27 +24,12 @@ import {
   type Simulator,
   type SimulatorOptions,
 } from '../../sim/simulator.js'
+import type { ReportLine } from '../../scripts/reliability-report.js'
 import { ACTION, cleanEnv, parseOutputFile, type Run } from '../helpers/run.js'
 
 // ---- report ------------------------------------------------------------------
 
-export interface ReportLine {
-  /** Which table of docs/reliability.md: faults, inputs, tls, cancel, load. */
-  suite: string
-  name: string
-  /** in-process (runGate) or dist (node dist/index.js). */
-  via: 'in-process' | 'dist'
-  /** When the fault hit: wait (reads while gating), write, or none. */
-  phase?: string
-  result: string
-  /** Faulted requests the gate got through (fault hits, refused connections). */
-  faults?: number
-  writesSent: number
-  writesApplied: number
-  requests?: number
-  elapsedMs: number
-  note?: string
-}
+export type { ReportLine }
 
 /** Appends one JSON line to $RELIABILITY_REPORT when it is set. */
 export function report(line: ReportLine): void {
