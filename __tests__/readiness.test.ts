@@ -1,10 +1,15 @@
+// The server's promotion rule and the rest of what readiness reads, as table
+// tests: each row is a deployment and its canaries, and what Nomad would say.
+
 import { describe, expect, it } from 'vitest'
 import {
+  autoPromotes,
   describeGroups,
+  describeProgress,
   evaluate,
-  readinessKey,
   selectGroups,
   unknownGroups,
+  type Readiness,
 } from '../src/gate/readiness.js'
 import type { AllocListStub, Deployment, DeploymentState } from '../src/nomad/types.js'
 
@@ -15,10 +20,13 @@ interface CanarySpec {
   desired?: AllocListStub['DesiredStatus']
   /** Listed in PlacedCanaries but absent from the allocation list. */
   missing?: boolean
+  /** DeploymentStatus.Canary; Nomad clears it when it promotes the canary. */
+  canary?: boolean
 }
 interface GroupSpec {
   desired: number
   promoted?: boolean
+  autoPromote?: boolean
   canaries?: CanarySpec[]
   /** Stale counter: must never decide anything. */
   healthyAllocs?: number
@@ -51,9 +59,9 @@ function build(
         ClientDescription: '',
         TaskStates: null,
         DeploymentStatus:
-          c.health === null && i % 2 === 0
+          c.health === null && i % 2 === 0 && c.canary === undefined
             ? null
-            : { Healthy: c.health, Canary: true, Timestamp: '', ModifyIndex: 1 },
+            : { Healthy: c.health, Canary: c.canary ?? true, Timestamp: '', ModifyIndex: 1 },
         CreateIndex: 1,
         ModifyIndex: 1,
         CreateTime: 0,
@@ -62,7 +70,7 @@ function build(
     })
     TaskGroups[name] = {
       AutoRevert: false,
-      AutoPromote: false,
+      AutoPromote: g.autoPromote ?? false,
       ProgressDeadline: 0,
       RequireProgressBy: '',
       Promoted: g.promoted ?? false,
@@ -97,53 +105,63 @@ const H = { health: true } as const
 const N = { health: null } as const
 const U = { health: false } as const
 
-describe('evaluate: the server promotion rule', () => {
+/** The row's expectation in one word, most decisive first. */
+function state(r: Readiness): string {
+  if (r.terminal) return 'terminal'
+  if (r.promoted) return 'promoted'
+  if (r.promotable) return 'promotable'
+  return r.unhealthyAllocs.length > 0 ? 'unhealthy' : 'waiting'
+}
+
+describe('evaluate: the server promotion rule (state_store.go UpdateDeploymentPromotion)', () => {
   const cases: Array<{
     name: string
     groups: Record<string, GroupSpec>
     status?: Deployment['Status']
     select?: string[]
-    verdict: string
+    state: string
+    /** Whether a promote of the selected groups would be applied now. */
+    promotable?: boolean
     counts?: string
   }> = [
     {
       name: 'no canaries placed yet',
       groups: { web: { desired: 2 } },
-      verdict: 'waiting',
+      state: 'waiting',
       counts: 'web 0/2 healthy',
     },
     {
       name: 'placed, health not reported',
       groups: { web: { desired: 2, canaries: [N, N] } },
-      verdict: 'waiting',
+      state: 'waiting',
     },
     {
       name: 'one of two healthy',
       groups: { web: { desired: 2, canaries: [H, N] } },
-      verdict: 'waiting',
+      state: 'waiting',
       counts: 'web 1/2 healthy',
     },
     {
       name: 'all healthy',
       groups: { web: { desired: 2, canaries: [H, H] } },
-      verdict: 'ready',
+      state: 'promotable',
       counts: 'web 2/2 healthy',
     },
     {
       name: 'more healthy than desired (a replacement)',
       groups: { web: { desired: 1, canaries: [H, H] } },
-      verdict: 'ready',
+      state: 'promotable',
     },
     {
       name: 'healthy canary later failed (terminal) does not count',
       groups: { web: { desired: 2, canaries: [H, { health: true, client: 'failed' }] } },
-      verdict: 'waiting',
-      counts: 'web 1/2 healthy',
+      state: 'waiting',
+      counts: 'web 1/2 healthy (1 stopped)',
     },
     {
       name: 'healthy canary being stopped does not count',
       groups: { web: { desired: 1, canaries: [{ health: true, desired: 'stop' }] } },
-      verdict: 'waiting',
+      state: 'waiting',
     },
     {
       name: 'lost and complete allocs do not count',
@@ -156,59 +174,62 @@ describe('evaluate: the server promotion rule', () => {
           ],
         },
       },
-      verdict: 'waiting',
+      state: 'waiting',
     },
     {
       name: 'HealthyAllocs counter is ignored',
       groups: {
         web: { desired: 2, canaries: [H, { health: true, client: 'failed' }], healthyAllocs: 2 },
       },
-      verdict: 'waiting',
+      state: 'waiting',
     },
     {
       name: 'canary listed but not in alloc list',
       groups: { web: { desired: 1, canaries: [{ health: true, missing: true }] } },
-      verdict: 'waiting',
+      state: 'waiting',
     },
     {
       name: 'unhealthy canary',
       groups: { web: { desired: 2, canaries: [H, U] } },
-      verdict: 'unhealthy',
+      state: 'unhealthy',
       counts: 'web 1/2 healthy (1 unhealthy)',
     },
     {
-      name: 'unhealthy even when enough others are healthy',
-      groups: { web: { desired: 1, canaries: [H, U] } },
-      verdict: 'unhealthy',
+      // The server ignores unhealthy canaries when enough others are healthy.
+      name: 'an unhealthy canary and enough healthy ones (its replacement) are promotable',
+      groups: { web: { desired: 1, canaries: [U, H] } },
+      state: 'promotable',
+      counts: 'web 1/1 healthy (1 unhealthy)',
     },
     {
       name: 'two groups, one waiting',
       groups: { web: { desired: 2, canaries: [H, H] }, api: { desired: 1, canaries: [N] } },
-      verdict: 'waiting',
+      state: 'waiting',
       counts: 'api 0/1 healthy, web 2/2 healthy',
     },
     {
       name: 'two groups, only the ready one selected',
       groups: { web: { desired: 2, canaries: [H, H] }, api: { desired: 1, canaries: [N] } },
       select: ['web'],
-      verdict: 'ready',
+      state: 'promotable',
     },
     {
       name: 'unhealthy canary in an unselected group is ignored',
       groups: { web: { desired: 1, canaries: [H] }, api: { desired: 1, canaries: [U] } },
       select: ['web'],
-      verdict: 'ready',
+      state: 'promotable',
     },
     {
       name: 'groups without canaries are not selected by default',
       groups: { web: { desired: 1, canaries: [H] }, batch: { desired: 0 } },
-      verdict: 'ready',
+      state: 'promotable',
       counts: 'web 1/1 healthy',
     },
     {
       name: 'already promoted',
       groups: { web: { desired: 2, promoted: true, canaries: [H, H] } },
-      verdict: 'promoted',
+      state: 'promoted',
+      promotable: true,
     },
     {
       name: 'one of two groups promoted, other ready',
@@ -216,36 +237,61 @@ describe('evaluate: the server promotion rule', () => {
         web: { desired: 1, promoted: true, canaries: [H] },
         api: { desired: 1, canaries: [H] },
       },
-      verdict: 'ready',
+      state: 'promotable',
+    },
+    {
+      // The server re-checks promoted groups: All:true would be refused.
+      name: 'a promoted group that lost its healthy canary fails the rule for the others too',
+      groups: {
+        web: { desired: 1, promoted: true, canaries: [{ health: true, client: 'failed' }] },
+        api: { desired: 1, canaries: [H] },
+      },
+      state: 'waiting',
+      promotable: false,
+    },
+    {
+      name: 'Canary cleared by the promotion does not change the counts',
+      groups: {
+        web: {
+          desired: 2,
+          promoted: true,
+          canaries: [
+            { health: true, canary: false },
+            { health: true, canary: false },
+          ],
+        },
+      },
+      state: 'promoted',
+      counts: 'web 2/2 healthy (promoted)',
     },
     {
       name: 'failed deployment',
       groups: { web: { desired: 1, canaries: [H] } },
       status: 'failed',
-      verdict: 'terminal',
+      state: 'terminal',
     },
     {
       name: 'cancelled deployment',
       groups: { web: { desired: 1, canaries: [N] } },
       status: 'cancelled',
-      verdict: 'terminal',
+      state: 'terminal',
     },
     {
       name: 'successful deployment',
       groups: { web: { desired: 1, promoted: true, canaries: [H] } },
       status: 'successful',
-      verdict: 'terminal',
+      state: 'terminal',
     },
     {
       name: 'paused deployment with healthy canaries is promotable',
       groups: { web: { desired: 1, canaries: [H] } },
       status: 'paused',
-      verdict: 'ready',
+      state: 'promotable',
     },
     {
       name: 'no group has canaries',
       groups: { web: { desired: 0 } },
-      verdict: 'ready',
+      state: 'promotable',
       counts: 'no groups with canaries',
     },
   ]
@@ -254,25 +300,44 @@ describe('evaluate: the server promotion rule', () => {
     it(c.name, () => {
       const { d, allocs } = build(c.groups, c.status)
       const r = evaluate(d, allocs, selectGroups(d, c.select ?? []))
-      expect(r.verdict).toBe(c.verdict)
+      expect(state(r)).toBe(c.state)
+      if (c.promotable !== undefined) expect(r.promotable).toBe(c.promotable)
       if (c.counts) expect(describeGroups(r.groups)).toBe(c.counts)
     })
   }
 
   it('reports per-group counts and the unhealthy alloc IDs', () => {
-    const { d, allocs } = build({ web: { desired: 3, canaries: [H, U, N] } })
+    const { d, allocs } = build({
+      web: {
+        desired: 4,
+        canaries: [H, U, N, { health: null, client: 'pending' }, { health: true, client: 'lost' }],
+      },
+    })
     const r = evaluate(d, allocs, ['web'])
     expect(r.groups).toEqual([
       {
         name: 'web',
-        desiredCanaries: 3,
-        placedCanaries: 3,
+        desiredCanaries: 4,
+        placedCanaries: 5,
         healthyCanaries: 1,
         unhealthyCanaries: 1,
         promoted: false,
+        pending: 1,
+        awaitingHealth: 1,
+        stopped: 1,
       },
     ])
     expect(r.unhealthyAllocs).toEqual(['web-1'])
+    expect(describeProgress(r.groups)).toBe(
+      'web: 1/4 healthy, 1 unhealthy, 1 running with no health yet, 1 placed, not started yet, 1 stopped, 1 to be placed',
+    )
+  })
+
+  it('says which groups wait for placement', () => {
+    const { d, allocs } = build({ web: { desired: 2, canaries: [H, N] }, api: { desired: 1 } })
+    expect(describeProgress(evaluate(d, allocs, ['api', 'web']).groups)).toBe(
+      'api: waiting for placement; web: 1/2 healthy, 1 running with no health yet',
+    )
   })
 
   it('finds given groups the deployment does not have', () => {
@@ -280,28 +345,78 @@ describe('evaluate: the server promotion rule', () => {
     expect(unknownGroups(d, ['web', 'nope'])).toEqual(['nope'])
     expect(selectGroups(d, ['web'])).toEqual(['web'])
   })
+
+  it('sees a deployment read before its promotion (allocations newer than it)', () => {
+    const { d, allocs } = build({
+      web: { desired: 1, canaries: [{ health: true, canary: false }] },
+    })
+    expect(evaluate(d, allocs, ['web']).behind).toBe(true)
+    const fresh = build({
+      web: { desired: 1, promoted: true, canaries: [{ health: true, canary: false }] },
+    })
+    expect(evaluate(fresh.d, fresh.allocs, ['web']).behind).toBe(false)
+  })
 })
 
-describe('readinessKey', () => {
-  it('ignores the counters Nomad bumps on every health change, not what the verdict reads', () => {
-    const { d } = build({ web: { desired: 2, canaries: [H, N] } })
-    const key = readinessKey(d)
-    expect(
-      readinessKey({
-        ...d,
-        ModifyIndex: 9,
-        TaskGroups: { web: { ...d.TaskGroups.web, HealthyAllocs: 2 } },
-      }),
-    ).toBe(key)
-    expect(readinessKey({ ...d, Status: 'failed' })).not.toBe(key)
-    expect(
-      readinessKey({ ...d, TaskGroups: { web: { ...d.TaskGroups.web, Promoted: true } } }),
-    ).not.toBe(key)
-    expect(
-      readinessKey({
-        ...d,
-        TaskGroups: { web: { ...d.TaskGroups.web, PlacedCanaries: ['web-0', 'web-1', 'web-2'] } },
-      }),
-    ).not.toBe(key)
-  })
+describe('autoPromotes: deploymentwatcher autoPromoteDeployment', () => {
+  const cases: Array<{
+    name: string
+    groups: Record<string, GroupSpec>
+    status?: Deployment['Status']
+    will: boolean
+  }> = [
+    {
+      name: 'every canary group auto_promote, exactly desired healthy',
+      groups: { web: { desired: 2, autoPromote: true, canaries: [H, H] } },
+      will: true,
+    },
+    {
+      name: 'not yet healthy',
+      groups: { web: { desired: 2, autoPromote: true, canaries: [H, N] } },
+      will: false,
+    },
+    {
+      name: 'one canary group without auto_promote holds the whole deployment',
+      groups: {
+        web: { desired: 1, autoPromote: true, canaries: [H] },
+        api: { desired: 1, canaries: [H] },
+      },
+      will: false,
+    },
+    {
+      name: 'groups without canaries do not need auto_promote',
+      groups: { web: { desired: 1, autoPromote: true, canaries: [H] }, batch: { desired: 0 } },
+      will: true,
+    },
+    {
+      name: 'more healthy than desired: the watcher wants exactly DesiredCanaries',
+      groups: { web: { desired: 1, autoPromote: true, canaries: [H, H] } },
+      will: false,
+    },
+    {
+      name: 'a terminal healthy canary still counts for the watcher',
+      groups: {
+        web: { desired: 1, autoPromote: true, canaries: [{ health: true, client: 'failed' }] },
+      },
+      will: true,
+    },
+    {
+      name: 'paused: no auto promotion',
+      groups: { web: { desired: 1, autoPromote: true, canaries: [H] } },
+      status: 'paused',
+      will: false,
+    },
+    {
+      name: 'already promoted',
+      groups: { web: { desired: 1, autoPromote: true, promoted: true, canaries: [H] } },
+      will: false,
+    },
+    { name: 'no canaries placed', groups: { web: { desired: 1, autoPromote: true } }, will: false },
+  ]
+  for (const c of cases) {
+    it(c.name, () => {
+      const { d, allocs } = build(c.groups, c.status)
+      expect(autoPromotes(d, allocs)).toBe(c.will)
+    })
+  }
 })

@@ -9,6 +9,7 @@ import {
   InputError,
   MODES,
   ON_FAILURE,
+  ON_UNHEALTHY_CANARY,
   type Settings,
   parseSettings,
 } from '../src/settings.js'
@@ -46,6 +47,7 @@ describe('defaults', () => {
       groups: [],
       timeoutMs: 600_000,
       onFailure: 'none',
+      onUnhealthyCanary: 'fail-fast',
       waitForCompletion: false,
       soakMs: 0,
       checks: { urls: [], intervalMs: 10_000, timeoutMs: 5_000, failureLimit: 0 },
@@ -387,11 +389,16 @@ describe('mode and on-failure', () => {
     expect(parse({ ...JOB, 'on-failure': onFailure }).onFailure).toBe(onFailure)
   })
 
+  it.each(ON_UNHEALTHY_CANARY)('on-unhealthy-canary %s', (value) => {
+    expect(parse({ ...JOB, 'on-unhealthy-canary': value }).onUnhealthyCanary).toBe(value)
+  })
+
   it.each([
     ['mode', 'Promote', `must be one of ${MODES.join(', ')}`],
     ['mode', 'deploy', `must be one of ${MODES.join(', ')}`],
     ['on-failure', 'FAIL', 'must be one of none, fail, pause'],
     ['on-failure', 'revert', 'must be one of none, fail, pause'],
+    ['on-unhealthy-canary', 'wait', 'must be one of fail-fast, wait-for-replacement'],
   ] as const)('rejects %s=%s', (name, value, must) => {
     const e = parseError({ ...JOB, [name]: value })
     expect(e.input).toBe(name)

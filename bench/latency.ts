@@ -176,7 +176,7 @@ async function polledRollout(
   try {
     const maxPolls = Math.ceil((changeIn - startIn) / intervalMs) + 5
     const res = await pollAndPromote(client, id, intervalMs, maxPolls)
-    if (res.verdict !== 'ready' || !change) {
+    if (res.verdict !== 'promoted' || !change) {
       throw new Error(`poller on ${jobId}: ${res.verdict} after ${res.polls} polls`)
     }
     const promote = sim.requests.find(isPromote(id))

@@ -4,11 +4,11 @@
 // promote when ready, else sleep and read again. Same NomadClient as the gate, so
 // the comparison is of the waiting strategy, not of the HTTP client.
 
-import { evaluate, selectGroups, type Verdict } from '../src/gate/readiness.js'
+import { evaluate, selectGroups } from '../src/gate/readiness.js'
 import { sleep, type NomadClient } from '../src/nomad/client.js'
 
 export interface PollResult {
-  verdict: Verdict | 'gave-up'
+  verdict: 'promoted' | 'unhealthy' | 'terminal' | 'gave-up'
   polls: number
   reads: number
   /** performance.now() of the first read and of sending the promote request. */
@@ -28,13 +28,14 @@ export async function pollAndPromote(
     const { body: d } = await client.deployment(deploymentId)
     const { body: allocs } = await client.deploymentAllocations(deploymentId)
     reads += 2
-    const { verdict } = evaluate(d, allocs, selectGroups(d, []))
-    if (verdict === 'ready') {
+    const r = evaluate(d, allocs, selectGroups(d, []))
+    if (r.terminal) return { verdict: 'terminal', polls, reads, startedAt }
+    if (r.promotable && !r.promoted) {
       const promoteSentAt = performance.now()
       await client.promote(deploymentId, [])
-      return { verdict, polls, reads, startedAt, promoteSentAt }
+      return { verdict: 'promoted', polls, reads, startedAt, promoteSentAt }
     }
-    if (verdict !== 'waiting') return { verdict, polls, reads, startedAt }
+    if (r.unhealthyAllocs.length > 0) return { verdict: 'unhealthy', polls, reads, startedAt }
     await sleep(intervalMs)
   }
   return { verdict: 'gave-up', polls: maxPolls, reads, startedAt }

@@ -13,6 +13,9 @@ export type Mode = (typeof MODES)[number]
 export const ON_FAILURE = ['none', 'fail', 'pause'] as const
 export type OnFailure = (typeof ON_FAILURE)[number]
 
+export const ON_UNHEALTHY_CANARY = ['fail-fast', 'wait-for-replacement'] as const
+export type OnUnhealthyCanary = (typeof ON_UNHEALTHY_CANARY)[number]
+
 export interface TlsSettings {
   /** PEM text (read from the file when a path was given). */
   caCert?: string
@@ -46,6 +49,8 @@ export interface Settings {
   groups: string[]
   timeoutMs: number
   onFailure: OnFailure
+  /** fail-fast: an unhealthy canary ends the step; wait-for-replacement: wait while Nomad replaces it. */
+  onUnhealthyCanary: OnUnhealthyCanary
   healthyAllocs?: AllocSelector
   unhealthyAllocs?: AllocSelector
   waitForCompletion: boolean
@@ -83,6 +88,7 @@ export const INPUT_NAMES = [
   'groups',
   'timeout',
   'on-failure',
+  'on-unhealthy-canary',
   'healthy-allocs',
   'unhealthy-allocs',
   'wait-for-completion',
@@ -733,6 +739,8 @@ export function parseSettings(input: (name: string) => string, env: Env): Settin
   const groups = groupsRaw ? splitList(groupsRaw, 'task group names') : []
   const timeoutMs = parseTimeout(pick('timeout'))
   const onFailure = oneOf(pick('on-failure'), ON_FAILURE, 'none')
+  // Like on-failure, allowed with every mode: the runner fills in action.yml's default.
+  const onUnhealthyCanary = oneOf(pick('on-unhealthy-canary'), ON_UNHEALTHY_CANARY, 'fail-fast')
 
   const healthyRaw = pick('healthy-allocs')
   const unhealthyRaw = pick('unhealthy-allocs')
@@ -768,6 +776,7 @@ export function parseSettings(input: (name: string) => string, env: Env): Settin
     groups,
     timeoutMs,
     onFailure,
+    onUnhealthyCanary,
     waitForCompletion,
     soakMs,
     checks,

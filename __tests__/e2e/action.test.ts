@@ -254,10 +254,8 @@ describe('targets', () => {
     const s = await sim()
     const r = rollout(s)
     const run = startAction({ address: s.address, job: 'web', 'job-version': '2', mode: 'wait' })
-    await s.waitForRequest(
-      (q) => q.path === '/v1/job/web/deployment' && q.query.index !== undefined,
-      10_000,
-    )
+    // Version 2 is not registered yet: the gate holds a query on the job.
+    await s.waitForRequest((q) => q.path === '/v1/job/web' && q.query.index !== undefined, 10_000)
     const { deploymentId } = s.rollout('web', { spec: 'v2' })
     const web = s.placeCanaries(deploymentId, 'web')
     const api = s.placeCanaries(deploymentId, 'api')
@@ -266,7 +264,7 @@ describe('targets', () => {
     expect(res.outputs.result).toBe('promotable')
     expect(res.outputs['deployment-id']).toBe(deploymentId)
     expect(res.outputs['deployment-id']).not.toBe(r.id)
-    expect(res.stdout).toContain('Waiting for job "web" version 2')
+    expect(res.stdout).toContain('Waiting for job "web" to get version 2 (now version 1)')
   })
 
   it('job-version older than the latest deployment is refused', async () => {

@@ -219,7 +219,7 @@ describe.concurrent('dist/index.js under faults', () => {
     ctx.expect(res.outputs.result).toBe('error')
     ctx
       .expect(res.stdout)
-      .toMatch(/^::error::.*GET \/v1\/job\/web\/deployment failed: HTTP 503: Service Unavailable/m)
+      .toMatch(/^::error::.*GET \/v1\/job\/web failed: HTTP 503: Service Unavailable/m)
     ctx.expect(Number(res.outputs['elapsed-ms'])).toBeGreaterThanOrEqual(1_500)
     ctx.expect(res.ms).toBeLessThan(4_000)
     ctx.expect(writes.count()).toBe(0)

@@ -28380,7 +28380,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony export */ });
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7975);
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_util__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _front_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8867);
+/* harmony import */ var _front_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2003);
 /* harmony import */ var _report_outputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5468);
 /* harmony import */ var _report_summary_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7994);
 /* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9414);
@@ -28628,7 +28628,7 @@ function pad2(n) {
 
 /***/ }),
 
-/***/ 8867:
+/***/ 2003:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28641,256 +28641,480 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: ./src/duration.ts
 var duration = __nccwpck_require__(7607);
-;// CONCATENATED MODULE: ./src/checks.ts
-// Analysis checks run during the soak: HTTP endpoints that must answer 2xx, and
-// one Prometheus instant query whose every sample must stay at or below a
-// threshold. A run never throws: whatever goes wrong becomes a failed result
-// whose detail says what, because the gate counts failed runs against
-// failure-limit and prints the details.
+;// CONCATENATED MODULE: ./src/nomad/errors.ts
+// One error type for everything that can go wrong talking to Nomad.
+class NomadError extends Error {
+    kind;
+    method;
+    path;
+    status;
+    detail;
+    retryable;
+    ambiguous;
+    constructor(init) {
+        const where = `${init.method} ${init.path}`;
+        const what = init.status ? `HTTP ${init.status}: ${init.detail}` : init.detail;
+        super(`${where} failed: ${what}`, { cause: init.cause });
+        this.name = 'NomadError';
+        this.kind = init.kind;
+        this.method = init.method;
+        this.path = init.path;
+        this.status = init.status;
+        this.detail = init.detail;
+        this.retryable = init.retryable;
+        this.ambiguous = init.ambiguous;
+    }
+}
+/**
+ * Nomad's HTTP layer returns RPC errors as plain text, prefixed `rpc error: ` once per
+ * forwarding hop, and multierror texts as `1 error occurred:\n\t* ...\n\n`
+ * (command/agent/http.go, hashicorp/go-multierror). Keep the message, drop the noise.
+ */
+function cleanNomadText(text) {
+    let t = text.trim();
+    while (/^rpc error:\s*/i.test(t))
+        t = t.replace(/^rpc error:\s*/i, '');
+    const multi = /^\d+ errors? occurred:\s*/.exec(t);
+    if (multi) {
+        t = t
+            .slice(multi[0].length)
+            .split('\n')
+            .map((line) => line.replace(/^\s*\*\s*/, '').trim())
+            .filter(Boolean)
+            .join('; ');
+    }
+    return t.length > 500 ? `${t.slice(0, 500)}…` : t;
+}
+/** Server-side texts of a Nomad that is electing a leader or forwarding badly: retry. */
+const TRANSIENT_TEXT = /no cluster leader|no leader|leadership lost|raft|rpc error: eof|\beof\b|i\/o timeout|connection reset|broken pipe|stream closed/i;
+/**
+ * 5xx texts that are answers, not outages: retrying cannot change them (the
+ * deployment endpoints' own checks, nomad/deployment_endpoint.go and
+ * state_store.go).
+ */
+const FINAL_TEXT = /not found|no path to region|permission denied|terminal deployment|healthy allocations|not part of deployment|unknown alloc|must specify|lookup failed|missing deployment id|not implemented/i;
+/**
+ * Nomad answers nearly every failed RPC with a 500 and a text; any text that is
+ * not an answer about the request (FINAL_TEXT) is an outage to wait out
+ * (nomad-api.md: "5xx are transient"): `Not ready to serve consistent reads`,
+ * `failed to get conn`, a proxy's `Internal Server Error`...
+ */
+function isTransientStatus(status, text) {
+    if (status === 429 || status === 502 || status === 503 || status === 504)
+        return true;
+    if (status < 500 || status === 501)
+        return false;
+    return TRANSIENT_TEXT.test(text) || !FINAL_TEXT.test(text);
+}
+/** Explain an HTTP error status the way a user needs to act on it. */
+function describeStatus(status, text, namespace) {
+    const cleaned = cleanNomadText(text) || '(empty body)';
+    if (status === 403) {
+        const ns = namespace ?? 'default';
+        return `${cleaned}: the token lacks permission for namespace "${ns}" (it needs read-job, and submit-job for writes), or the token is missing/expired`;
+    }
+    return cleaned;
+}
+const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|EPROTO|ERR_OSSL)/;
+/** Turn a Node.js socket/TLS error into a NomadError that says where and what to do. */
+function fromNetworkError(err, method, path, address) {
+    const e = err;
+    const code = e?.code ?? '';
+    const base = { method, path, cause: err };
+    if (code === 'ECONNREFUSED') {
+        return new NomadError({
+            ...base,
+            kind: 'refused',
+            detail: `cannot connect to Nomad at ${address} (connection refused): check the address and that the agent is running`,
+            retryable: true,
+            ambiguous: false,
+        });
+    }
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+        return new NomadError({
+            ...base,
+            kind: 'network',
+            detail: `cannot resolve the host of ${address} (${code})`,
+            retryable: code === 'EAI_AGAIN',
+            ambiguous: false,
+        });
+    }
+    if (TLS_CODES.test(code)) {
+        return new NomadError({
+            ...base,
+            kind: 'tls',
+            detail: `TLS with ${address} failed: ${e.message} (${code}); set ca-cert to the CA that signed Nomad's certificate, tls-server-name to the name in it, or client-cert/client-key if Nomad requires mTLS`,
+            retryable: false,
+            ambiguous: false,
+        });
+    }
+    return new NomadError({
+        ...base,
+        kind: 'network',
+        detail: `connection to ${address} broke: ${e?.message ?? String(err)}${code ? ` (${code})` : ''}`,
+        retryable: true,
+        ambiguous: true,
+    });
+}
 
-function hasChecks(s) {
-    return s.urls.length > 0 || s.prometheus !== undefined;
+;// CONCATENATED MODULE: ./src/nomad/types.ts
+// The Nomad objects the gate reads and writes, with Nomad's own field names
+// (nomad/structs/structs.go, api/deployments.go). Only the fields we use or the
+// simulator serves are typed; Nomad sends more.
+/** Statuses after which a deployment never changes again (structs.Deployment.Active). */
+const TERMINAL_DEPLOYMENT_STATUSES = [
+    'failed',
+    'successful',
+    'cancelled',
+];
+function allocView(a) {
+    const { ID, Name, TaskGroup, DesiredStatus, ClientStatus, DeploymentStatus } = a;
+    return { ID, Name, TaskGroup, DesiredStatus, ClientStatus, DeploymentStatus };
 }
-/** Runs every check of one run in parallel. Never throws. */
-async function runChecks(s, signal) {
-    const atMs = performance.now();
-    const results = await Promise.all([
-        ...s.urls.map((url) => timed(redactUrl(url), () => checkUrl(url, s.timeoutMs, signal))),
-        ...(s.prometheus
-            ? [timed('prometheus', () => checkPrometheus(s.prometheus, s.timeoutMs, signal))]
-            : []),
-    ]);
-    return { atMs, ok: results.every((r) => r.ok), results };
+/** An allocation is terminal once the server wants it stopped or the client reports it ended (structs.Allocation.TerminalStatus). */
+function allocIsTerminal(a) {
+    return (a.DesiredStatus === 'stop' ||
+        a.DesiredStatus === 'evict' ||
+        a.ClientStatus === 'complete' ||
+        a.ClientStatus === 'failed' ||
+        a.ClientStatus === 'lost');
+}
+
+;// CONCATENATED MODULE: ./src/gate/outcome.ts
+// What a step ends with, and the words on the way there: the one vocabulary
+// that the gate, the reports and the fronts share. Imports nothing of the gate,
+// so every part of it can import this without a cycle.
+/** What a dry run reports instead of the result of a write it did not send. */
+const DRY_RUN_RESULT = {
+    promoted: 'would-promote',
+    failed: 'would-fail',
+    paused: 'would-pause',
+    resumed: 'would-resume',
+    'health-set': 'would-set-health',
+};
+function shortId(id) {
+    return id.slice(0, 8);
+}
+
+;// CONCATENATED MODULE: ./src/gate/readiness.ts
+// The product in pure functions: what the deployment's canaries say, read the
+// way Nomad's server reads them.
+//
+// The promotion rule is nomad/state/state_store.go UpdateDeploymentPromotion:
+// for every group being promoted with DesiredCanaries > 0, *already promoted
+// groups included*, the allocations listed in the deployment's PlacedCanaries
+// that are not terminal (Allocation.TerminalStatus) and report
+// DeploymentStatus.IsHealthy() must number at least DesiredCanaries. Unhealthy
+// canaries do not count against it: enough healthy ones pass (a failed canary
+// that Nomad replaced leaves its replacement in PlacedCanaries too). The
+// HealthyAllocs counter is never read: it is not lowered when a healthy canary
+// dies. The alloc's DeploymentStatus.Canary flag is not read either: Nomad
+// clears it on promotion, while the canary stays in PlacedCanaries.
+
+/** The groups the gate acts on: the given ones, else every group that has canaries. */
+function selectGroups(d, groups) {
+    if (groups.length > 0)
+        return [...groups];
+    return Object.keys(d.TaskGroups)
+        .filter((name) => d.TaskGroups[name].DesiredCanaries > 0)
+        .sort();
+}
+/** Given groups that the deployment does not have (Nomad would ignore them silently). */
+function unknownGroups(d, groups) {
+    return groups.filter((g) => !(g in d.TaskGroups));
+}
+function evaluate(d, allocs, selected) {
+    const byId = toMap(allocs);
+    const unhealthyAllocs = [];
+    let behind = false;
+    const groups = selected.map((name) => {
+        const state = d.TaskGroups[name];
+        const placed = state?.PlacedCanaries ?? [];
+        const g = {
+            name,
+            desiredCanaries: state?.DesiredCanaries ?? 0,
+            placedCanaries: placed.length,
+            healthyCanaries: 0,
+            unhealthyCanaries: 0,
+            promoted: state?.Promoted ?? false,
+            pending: 0,
+            awaitingHealth: 0,
+            stopped: 0,
+        };
+        for (const id of placed) {
+            const a = byId.get(id);
+            if (!a)
+                continue;
+            const health = a.DeploymentStatus?.Healthy ?? null;
+            // UpdateDeploymentPromotion clears Canary on the canaries it promotes.
+            if (a.DeploymentStatus?.Canary === false && !g.promoted)
+                behind = true;
+            if (health === false) {
+                g.unhealthyCanaries++;
+                unhealthyAllocs.push(id);
+            }
+            else if (allocIsTerminal(a)) {
+                g.stopped++;
+            }
+            else if (health === true) {
+                g.healthyCanaries++;
+            }
+            else if (a.ClientStatus === 'pending') {
+                g.pending++;
+            }
+            else {
+                g.awaitingHealth++;
+            }
+        }
+        return g;
+    });
+    const withCanaries = groups.filter((g) => g.desiredCanaries > 0);
+    return {
+        groups,
+        terminal: TERMINAL_DEPLOYMENT_STATUSES.includes(d.Status),
+        promotable: withCanaries.every((g) => g.healthyCanaries >= g.desiredCanaries),
+        promoted: withCanaries.length > 0 && withCanaries.every((g) => g.promoted),
+        unhealthyAllocs,
+        autoPromotes: autoPromotes(d, byId),
+        behind,
+    };
 }
 /**
- * The URL to show: `user:password@` becomes `***@`, and the values of query
- * parameters whose names look like secrets (`?token=`, `?api_key=`) become `***`.
+ * nomad/deploymentwatcher/deployment_watcher.go autoPromoteDeployment: a
+ * running deployment that still requires promotion, with canaries placed, in
+ * which every group with canaries has auto_promote and exactly DesiredCanaries
+ * of its PlacedCanaries healthy (terminal or not: the watcher does not look).
  */
-function redactUrl(url) {
-    let u;
-    try {
-        u = new URL(url);
-    }
-    catch {
-        return url.replace(/\/\/[^/@]*@/, '//***@');
-    }
-    const userinfo = u.username || u.password ? '***@' : '';
-    // Edit the raw query rather than through searchParams, which would re-encode all of it.
-    const search = u.search.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep, key) => SECRET_PARAM.test(safeDecode(key)) ? `${sep}${key}=***` : whole);
-    return `${u.protocol}//${userinfo}${u.host}${u.pathname}${search}${u.hash}`;
-}
-function safeDecode(text) {
-    try {
-        return decodeURIComponent(text.replace(/\+/g, ' '));
-    }
-    catch {
-        return text;
-    }
-}
-const SECRET_PARAM = /token|key|secret|pass|auth|sig|credential|session/i;
-async function timed(name, check) {
-    const start = performance.now();
-    let verdict;
-    try {
-        verdict = await check();
-    }
-    catch (err) {
-        verdict = {
-            ok: false,
-            detail: `check failed: ${err instanceof Error ? err.message : String(err)}`,
-        };
-    }
-    return { name, ...verdict, ms: Math.round(performance.now() - start) };
-}
-async function checkUrl(url, timeoutMs, signal) {
-    return request(url, timeoutMs, signal, '*/*', async (res) => {
-        await res.body?.cancel().catch(() => undefined);
-        if (res.status >= 200 && res.status < 300)
-            return { ok: true, detail: `HTTP ${res.status}` };
-        return { ok: false, detail: describeStatus(res, url) };
+function autoPromotes(d, allocs) {
+    const groups = Object.values(d.TaskGroups);
+    if (d.Status !== 'running')
+        return false;
+    if (!groups.some((g) => (g.PlacedCanaries ?? []).length > 0))
+        return false;
+    if (!groups.some((g) => g.DesiredCanaries > 0 && !g.Promoted))
+        return false;
+    const byId = toMap(allocs);
+    return groups.every((g) => {
+        if (g.DesiredCanaries < 1)
+            return true;
+        const placed = g.PlacedCanaries ?? [];
+        if (!g.AutoPromote || placed.length < g.DesiredCanaries)
+            return false;
+        const healthy = placed.filter((id) => byId.get(id)?.DeploymentStatus?.Healthy === true);
+        return healthy.length === g.DesiredCanaries;
     });
 }
-async function checkPrometheus(p, timeoutMs, signal) {
-    const u = new URL(p.url);
-    u.pathname = `${u.pathname.replace(/\/+$/, '')}/api/v1/query`;
-    u.searchParams.set('query', p.query);
-    return request(u.href, timeoutMs, signal, 'application/json', async (res) => {
-        const text = await res.text();
-        let body;
-        try {
-            body = JSON.parse(text);
-        }
-        catch {
-            // a proxy's HTML error page, a truncated answer
-        }
-        // Prometheus answers errors as JSON with 400 (bad_data), 422 (execution) or 503 (timeout).
-        if (body?.status === 'error') {
-            return {
-                ok: false,
-                detail: `query failed: ${cut(`${body.errorType ?? 'error'}: ${body.error ?? ''}`)}`,
-            };
-        }
-        if (res.status < 200 || res.status >= 300)
-            return { ok: false, detail: describeStatus(res, u.href) };
-        if (!body || typeof body !== 'object') {
-            return {
-                ok: false,
-                detail: `not JSON from Prometheus (HTTP ${res.status}, ${res.headers.get('content-type') ?? 'no content-type'})`,
-            };
-        }
-        if (body.status !== 'success' || !body.data) {
-            return { ok: false, detail: `unexpected answer from Prometheus: ${cut(text)}` };
-        }
-        return judge(body.data, p.threshold);
-    });
+/** The selected canaries that are placed, live and running, or undefined until every group has its DesiredCanaries so. */
+function runningCanaries(d, allocs, selected) {
+    const byId = toMap(allocs);
+    const out = [];
+    for (const name of selected) {
+        const state = d.TaskGroups[name];
+        const live = (state?.PlacedCanaries ?? [])
+            .map((id) => byId.get(id))
+            .filter((a) => !!a && !allocIsTerminal(a));
+        if (live.length < (state?.DesiredCanaries ?? 0) ||
+            live.some((a) => a.ClientStatus !== 'running'))
+            return undefined;
+        out.push(...live);
+    }
+    return out;
 }
-/**
- * fetch with the check's timeout (covering the body too) and the caller's
- * signal, not following redirects: a check must judge the host it names.
- */
-async function request(url, timeoutMs, signal, accept, read) {
-    if (signal?.aborted)
-        return { ok: false, detail: 'cancelled' };
-    let target;
-    try {
-        target = new URL(url);
-    }
-    catch {
-        return { ok: false, detail: 'invalid URL' };
-    }
-    const headers = { Accept: accept, 'User-Agent': 'nomad-canary-gate' };
-    // fetch refuses URLs with credentials; send them as Basic auth instead.
-    if (target.username || target.password) {
-        const user = decodeURIComponent(target.username);
-        const pass = decodeURIComponent(target.password);
-        headers.Authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
-        target.username = '';
-        target.password = '';
-    }
-    const ctl = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-        timedOut = true;
-        ctl.abort();
-    }, timeoutMs);
-    const onAbort = () => ctl.abort();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-        const res = await fetch(target, { headers, redirect: 'manual', signal: ctl.signal });
-        return await read(res);
-    }
-    catch (err) {
-        if (timedOut)
-            return { ok: false, detail: `timed out after ${(0,duration/* formatDuration */.a)(timeoutMs)}` };
-        if (signal?.aborted)
-            return { ok: false, detail: 'cancelled' };
-        return { ok: false, detail: describeNetworkError(err) };
-    }
-    finally {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-    }
-}
-function describeStatus(res, url) {
-    if (res.status >= 300 && res.status < 400) {
-        const location = res.headers.get('location');
-        if (!location)
-            return `HTTP ${res.status} (redirect without Location)`;
-        let to = location;
-        try {
-            to = redactUrl(new URL(location, url).href);
-        }
-        catch {
-            to = redactUrl(location);
-        }
-        return `redirect to ${to} (HTTP ${res.status}); checks do not follow redirects`;
-    }
-    return `HTTP ${res.status}`;
-}
-/** undici throws `TypeError: fetch failed` with the socket error as its cause. */
-function describeNetworkError(err) {
-    const cause = err?.cause ?? err;
-    const c = cause;
-    const code = c?.code ?? c?.errors?.find((e) => e.code)?.code ?? '';
-    switch (code) {
-        case 'ECONNREFUSED':
-            return 'connection refused';
-        case 'ECONNRESET':
-        case 'UND_ERR_SOCKET':
-            return 'connection reset';
-        case 'ENOTFOUND':
-        case 'EAI_AGAIN':
-            return `cannot resolve host (${code})`;
-        case 'EHOSTUNREACH':
-        case 'ENETUNREACH':
-            return `host unreachable (${code})`;
-        case 'UND_ERR_HEADERS_TIMEOUT':
-        case 'UND_ERR_BODY_TIMEOUT':
-            return 'timed out';
-    }
-    if (/^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(code)) {
-        return `TLS failed: ${c.message} (${code})`;
-    }
-    const message = c instanceof Error ? c.message : String(cause);
-    return code ? `${message} (${code})` : message;
-}
-function judge(data, threshold) {
-    let samples;
-    if (data.resultType === 'vector' && Array.isArray(data.result)) {
-        samples = data.result.map((s) => ({
-            labels: formatLabels(s.metric),
-            text: String(s.value?.[1]),
-        }));
-    }
-    else if (data.resultType === 'scalar' && Array.isArray(data.result)) {
-        samples = [{ labels: 'scalar', text: String(data.result[1]) }];
-    }
-    else {
-        return {
-            ok: false,
-            detail: `result of type ${String(data.resultType)}: the query must give an instant vector or a scalar`,
-        };
-    }
-    if (samples.length === 0)
-        return { ok: false, detail: 'no samples' };
-    // NaN (0/0, e.g. an error ratio without traffic) is no evidence of health.
-    const bad = samples
-        .map((s) => ({ ...s, value: parseValue(s.text) }))
-        .filter((s) => !(s.value <= threshold))
-        .sort((a, b) => (Number.isNaN(a.value) ? -1 : Number.isNaN(b.value) ? 1 : b.value - a.value));
-    if (bad.length === 0) {
-        const max = Math.max(...samples.map((s) => parseValue(s.text)));
-        return {
-            ok: true,
-            detail: `${samples.length} sample${samples.length === 1 ? '' : 's'} <= threshold ${threshold} (max ${max})`,
-        };
-    }
-    const worst = bad[0];
-    const more = bad.length > 1 ? ` (and ${bad.length - 1} more)` : '';
-    const what = Number.isNaN(worst.value)
-        ? `value ${worst.text} is not a number`
-        : `value ${worst.text} > threshold ${threshold}`;
-    return { ok: false, detail: `${what} for ${worst.labels}${more}` };
-}
-/** Sample values are strings as Go's strconv.FormatFloat writes them: `+Inf`, `-Inf`, `NaN`. */
-function parseValue(text) {
-    if (text === '+Inf' || text === 'Inf')
-        return Infinity;
-    if (text === '-Inf')
-        return -Infinity;
-    return Number(text);
-}
-/** As Prometheus prints a series: `name{label="value", ...}`. */
-function formatLabels(metric) {
-    const { __name__: name = '', ...labels } = metric ?? {};
-    const inner = Object.entries(labels)
-        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+/** `web 1/2 healthy, api 1/1 healthy (1 unhealthy)`: the counts every message carries. */
+function describeGroups(groups) {
+    if (groups.length === 0)
+        return 'no groups with canaries';
+    return groups
+        .map((g) => {
+        let s = `${g.name} ${g.healthyCanaries}/${g.desiredCanaries} healthy`;
+        if (g.unhealthyCanaries > 0)
+            s += ` (${g.unhealthyCanaries} unhealthy)`;
+        if (g.stopped > 0)
+            s += ` (${g.stopped} stopped)`;
+        if (g.promoted)
+            s += ' (promoted)';
+        return s;
+    })
         .join(', ');
-    return `${name}{${inner}}`;
 }
-function cut(text, max = 200) {
-    const t = text.trim().replace(/\s+/g, ' ');
-    return t.length > max ? `${t.slice(0, max)}…` : t;
+/**
+ * The state of each group in plain words, for the progress lines:
+ * `web: 1/2 healthy, 1 running with no health yet; api: waiting for placement`.
+ */
+function describeProgress(groups) {
+    return groups
+        .map((g) => {
+        if (g.desiredCanaries === 0)
+            return `${g.name}: no canaries`;
+        if (g.placedCanaries === 0)
+            return `${g.name}: waiting for placement`;
+        const parts = [`${g.healthyCanaries}/${g.desiredCanaries} healthy`];
+        if (g.unhealthyCanaries)
+            parts.push(`${g.unhealthyCanaries} unhealthy`);
+        if (g.awaitingHealth)
+            parts.push(`${g.awaitingHealth} running with no health yet`);
+        if (g.pending)
+            parts.push(`${g.pending} placed, not started yet`);
+        if (g.stopped)
+            parts.push(`${g.stopped} stopped`);
+        const live = g.placedCanaries - g.unhealthyCanaries - g.stopped;
+        const missing = g.desiredCanaries - live;
+        if (missing > 0 && g.healthyCanaries < g.desiredCanaries) {
+            parts.push(`${missing} to be placed`);
+        }
+        if (g.promoted)
+            parts.push('promoted');
+        return `${g.name}: ${parts.join(', ')}`;
+    })
+        .join('; ');
+}
+function toMap(allocs) {
+    if (!Array.isArray(allocs))
+        return allocs;
+    const m = new Map();
+    for (const a of allocs)
+        m.set(a.ID, a);
+    return m;
+}
+
+;// CONCATENATED MODULE: ./src/gate/decide.ts
+// Per-mode decisions as pure functions of what the gate knows: the readiness
+// of the selected groups, the phase the step is in, and the user's policy.
+// The orchestrator (gate.ts) asks after every change and does what it is told;
+// table tests (decide.test.ts) pin every row.
+
+
+function decide(s, p) {
+    const r = s.readiness;
+    const groups = describeGroups(r.groups);
+    if (s.phase === 'completing')
+        return decideCompletion(s);
+    if (r.terminal)
+        return { kind: 'end', verdict: terminalVerdict(s) };
+    // The deployment as read is older than its allocations: decide on the next answer.
+    if (r.behind)
+        return { kind: 'wait', why: 'the deployment was promoted after it was read' };
+    if (p.mode === 'health') {
+        return s.canariesRunning
+            ? { kind: 'set-health' }
+            : { kind: 'wait', why: describeProgress(r.groups) };
+    }
+    if (r.promoted) {
+        const during = s.phase === 'soaking' ? ' (by someone else during the soak)' : '';
+        return end('already-promoted', true, `Already promoted${during}: ${groups}`);
+    }
+    const onFail = onFailureWrite(p.onFailure);
+    const failFast = p.onUnhealthyCanary === 'fail-fast';
+    if (!r.promotable) {
+        const unhealthy = r.unhealthyAllocs.map(shortId).join(', ');
+        if (s.phase === 'soaking') {
+            const which = unhealthy ? ` (${unhealthy} unhealthy)` : '';
+            if (failFast) {
+                return end('unhealthy', false, `Canaries stopped passing during the soak${which}: ${groups}`, onFail);
+            }
+            return {
+                kind: 'wait',
+                why: `Soak interrupted${which}: ${describeProgress(r.groups)}`,
+                phase: 'gating',
+            };
+        }
+        if (r.unhealthyAllocs.length > 0) {
+            if (failFast)
+                return end('unhealthy', false, `Canary ${unhealthy} reported unhealthy: ${groups}`, onFail);
+            return {
+                kind: 'wait',
+                why: `Canary ${unhealthy} reported unhealthy; waiting for Nomad to replace it: ${describeProgress(r.groups)}`,
+            };
+        }
+        return { kind: 'wait', why: describeProgress(r.groups) };
+    }
+    // Promotable by the server's rule.
+    if (p.soak && s.phase === 'gating')
+        return { kind: 'soak' };
+    if (s.phase === 'soaking')
+        return { kind: 'wait', why: 'soaking' };
+    if (p.mode === 'wait')
+        return end('promotable', true, `Promotable: ${groups}`);
+    if (r.autoPromotes) {
+        return {
+            kind: 'wait',
+            why: `Canaries pass; Nomad promotes this deployment itself (auto_promote): ${groups}`,
+        };
+    }
+    if (s.promoteHeld)
+        return { kind: 'wait', why: 'Nomad refused the promote; waiting for the canaries to change' };
+    return end('promoted', true, `Promoted: ${groups}`, 'promote');
+}
+/** The deadline passed before a decision. */
+function timeoutVerdict(s, p, timeout) {
+    const groups = describeGroups(s.readiness.groups);
+    if (s.phase === 'completing' && s.promotedAs) {
+        return {
+            result: 'timed-out',
+            ok: false,
+            message: `${s.promotedAs.result}, but the deployment did not complete in time: Timed out after ${timeout}: ${groups}`,
+        };
+    }
+    const write = onFailureWrite(p.onFailure);
+    return {
+        result: 'timed-out',
+        ok: false,
+        message: `Timed out after ${timeout}: ${groups}`,
+        ...(write ? { write } : {}),
+    };
+}
+function decideCompletion(s) {
+    const d = s.deployment;
+    const after = s.promotedAs ?? { result: 'promoted', ok: true, message: 'Promoted' };
+    if (d.Status === 'successful') {
+        return {
+            kind: 'end',
+            verdict: {
+                result: after.result,
+                ok: true,
+                message: `${after.message}; deployment successful`,
+            },
+        };
+    }
+    if (s.readiness.terminal)
+        return { kind: 'end', verdict: terminalVerdict(s) };
+    return { kind: 'wait', why: `Waiting for the deployment to complete (${d.Status})` };
+}
+function terminalVerdict(s) {
+    const d = s.deployment;
+    const groups = describeGroups(s.readiness.groups);
+    if (d.Status === 'successful') {
+        return {
+            result: 'already-promoted',
+            ok: true,
+            message: `Deployment already successful: ${groups}`,
+        };
+    }
+    const superseded = /newer/i.test(d.StatusDescription)
+        ? ' (superseded by a newer deployment of the job)'
+        : '';
+    return {
+        result: 'deployment-failed',
+        ok: false,
+        message: `Deployment ${shortId(d.ID)} is ${d.Status}${superseded}: "${d.StatusDescription}"; ${groups}`,
+    };
+}
+function onFailureWrite(onFailure) {
+    return onFailure === 'none' ? undefined : onFailure;
+}
+function end(result, ok, message, write) {
+    return { kind: 'end', verdict: write ? { result, ok, message, write } : { result, ok, message } };
+}
+
+;// CONCATENATED MODULE: ./src/gate/errors.ts
+/** A failure of the gate's own (bad target, unknown group, refused version): reported, not retried. */
+class GateError extends Error {
+    result;
+    name = 'GateError';
+    constructor(message, result = 'error') {
+        super(message);
+        this.result = result;
+    }
 }
 
 // EXTERNAL MODULE: external "node:http"
@@ -29695,145 +29919,6 @@ class HttpClient {
 }
 const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
 //# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ./src/nomad/errors.ts
-// One error type for everything that can go wrong talking to Nomad.
-class NomadError extends Error {
-    kind;
-    method;
-    path;
-    status;
-    detail;
-    retryable;
-    ambiguous;
-    constructor(init) {
-        const where = `${init.method} ${init.path}`;
-        const what = init.status ? `HTTP ${init.status}: ${init.detail}` : init.detail;
-        super(`${where} failed: ${what}`, { cause: init.cause });
-        this.name = 'NomadError';
-        this.kind = init.kind;
-        this.method = init.method;
-        this.path = init.path;
-        this.status = init.status;
-        this.detail = init.detail;
-        this.retryable = init.retryable;
-        this.ambiguous = init.ambiguous;
-    }
-}
-/**
- * Nomad's HTTP layer returns RPC errors as plain text, prefixed `rpc error: ` once per
- * forwarding hop, and multierror texts as `1 error occurred:\n\t* ...\n\n`
- * (command/agent/http.go, hashicorp/go-multierror). Keep the message, drop the noise.
- */
-function cleanNomadText(text) {
-    let t = text.trim();
-    while (/^rpc error:\s*/i.test(t))
-        t = t.replace(/^rpc error:\s*/i, '');
-    const multi = /^\d+ errors? occurred:\s*/.exec(t);
-    if (multi) {
-        t = t
-            .slice(multi[0].length)
-            .split('\n')
-            .map((line) => line.replace(/^\s*\*\s*/, '').trim())
-            .filter(Boolean)
-            .join('; ');
-    }
-    return t.length > 500 ? `${t.slice(0, 500)}…` : t;
-}
-/** Server-side texts of a Nomad that is electing a leader or forwarding badly: retry. */
-const TRANSIENT_TEXT = /no cluster leader|no leader|leadership lost|raft|rpc error: eof|\beof\b|i\/o timeout|connection reset|broken pipe|stream closed/i;
-/**
- * 5xx texts that are answers, not outages: retrying cannot change them (the
- * deployment endpoints' own checks, nomad/deployment_endpoint.go and
- * state_store.go).
- */
-const FINAL_TEXT = /not found|no path to region|permission denied|terminal deployment|healthy allocations|not part of deployment|unknown alloc|must specify|lookup failed|missing deployment id|not implemented/i;
-/**
- * Nomad answers nearly every failed RPC with a 500 and a text; any text that is
- * not an answer about the request (FINAL_TEXT) is an outage to wait out
- * (nomad-api.md: "5xx are transient"): `Not ready to serve consistent reads`,
- * `failed to get conn`, a proxy's `Internal Server Error`...
- */
-function isTransientStatus(status, text) {
-    if (status === 429 || status === 502 || status === 503 || status === 504)
-        return true;
-    if (status < 500 || status === 501)
-        return false;
-    return TRANSIENT_TEXT.test(text) || !FINAL_TEXT.test(text);
-}
-/** Explain an HTTP error status the way a user needs to act on it. */
-function errors_describeStatus(status, text, namespace) {
-    const cleaned = cleanNomadText(text) || '(empty body)';
-    if (status === 403) {
-        const ns = namespace ?? 'default';
-        return `${cleaned}: the token lacks permission for namespace "${ns}" (it needs read-job, and submit-job for writes), or the token is missing/expired`;
-    }
-    return cleaned;
-}
-const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|EPROTO|ERR_OSSL)/;
-/** Turn a Node.js socket/TLS error into a NomadError that says where and what to do. */
-function fromNetworkError(err, method, path, address) {
-    const e = err;
-    const code = e?.code ?? '';
-    const base = { method, path, cause: err };
-    if (code === 'ECONNREFUSED') {
-        return new NomadError({
-            ...base,
-            kind: 'refused',
-            detail: `cannot connect to Nomad at ${address} (connection refused): check the address and that the agent is running`,
-            retryable: true,
-            ambiguous: false,
-        });
-    }
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-        return new NomadError({
-            ...base,
-            kind: 'network',
-            detail: `cannot resolve the host of ${address} (${code})`,
-            retryable: code === 'EAI_AGAIN',
-            ambiguous: false,
-        });
-    }
-    if (TLS_CODES.test(code)) {
-        return new NomadError({
-            ...base,
-            kind: 'tls',
-            detail: `TLS with ${address} failed: ${e.message} (${code}); set ca-cert to the CA that signed Nomad's certificate, tls-server-name to the name in it, or client-cert/client-key if Nomad requires mTLS`,
-            retryable: false,
-            ambiguous: false,
-        });
-    }
-    return new NomadError({
-        ...base,
-        kind: 'network',
-        detail: `connection to ${address} broke: ${e?.message ?? String(err)}${code ? ` (${code})` : ''}`,
-        retryable: true,
-        ambiguous: true,
-    });
-}
-
-;// CONCATENATED MODULE: ./src/nomad/types.ts
-// The Nomad objects the gate reads and writes, with Nomad's own field names
-// (nomad/structs/structs.go, api/deployments.go). Only the fields we use or the
-// simulator serves are typed; Nomad sends more.
-/** Statuses after which a deployment never changes again (structs.Deployment.Active). */
-const TERMINAL_DEPLOYMENT_STATUSES = [
-    'failed',
-    'successful',
-    'cancelled',
-];
-function allocView(a) {
-    const { ID, Name, TaskGroup, DesiredStatus, ClientStatus, DeploymentStatus } = a;
-    return { ID, Name, TaskGroup, DesiredStatus, ClientStatus, DeploymentStatus };
-}
-/** An allocation is terminal once the server wants it stopped or the client reports it ended (structs.Allocation.TerminalStatus). */
-function allocIsTerminal(a) {
-    return (a.DesiredStatus === 'stop' ||
-        a.DesiredStatus === 'evict' ||
-        a.ClientStatus === 'complete' ||
-        a.ClientStatus === 'failed' ||
-        a.ClientStatus === 'lost');
-}
-
 ;// CONCATENATED MODULE: ./src/nomad/client.ts
 // One client for the Nomad endpoints the gate uses, shaped like Nomad's Go API
 // client (api/api.go): every read takes QueryOptions and returns the body with a
@@ -29906,9 +29991,13 @@ class NomadClient {
         const path = `/v1/deployment/allocations/${encodeURIComponent(id)}`;
         return this.read(path, q, {}, () => new ArrayStream(allocView));
     }
-    /** The job's latest version (only its identity is typed: the gate needs no more). */
+    /** The job's latest version. */
     job(jobId, q = {}) {
         return this.read(`/v1/job/${encodeURIComponent(jobId)}`, q);
+    }
+    /** The job's evaluations (Job.Evaluations). */
+    jobEvaluations(jobId, q = {}) {
+        return this.read(`/v1/job/${encodeURIComponent(jobId)}/evaluations`, q);
     }
     /** The job's latest deployment, or null when it has none (or no such job exists). */
     jobLatestDeployment(jobId, q = {}) {
@@ -30059,7 +30148,7 @@ class NomadClient {
                 method,
                 path,
                 status,
-                detail: `Nomad answered with a redirect to ${client_redactUrl(message.headers.location)}, which is not followed so that the token is never sent elsewhere; set the address to the final URL`,
+                detail: `Nomad answered with a redirect to ${redactUrl(message.headers.location)}, which is not followed so that the token is never sent elsewhere; set the address to the final URL`,
                 retryable: false,
                 ambiguous: false,
             });
@@ -30070,7 +30159,7 @@ class NomadClient {
             method,
             path,
             status,
-            detail: errors_describeStatus(status, text, this.settings.namespace),
+            detail: describeStatus(status, text, this.settings.namespace),
             retryable,
             // A gateway error may hide a write the server applied.
             ambiguous: status >= 502 && status <= 504,
@@ -30265,7 +30354,7 @@ function headerNumber(message, name) {
     const n = Number(Array.isArray(raw) ? raw[0] : raw);
     return Number.isFinite(n) ? n : 0;
 }
-function client_redactUrl(location) {
+function redactUrl(location) {
     if (!location)
         return '(no Location header)';
     try {
@@ -30401,109 +30490,241 @@ async function watch(fetch, onChange, options) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/gate/errors.ts
-/** A failure of the gate's own (bad target, unknown group, refused version): reported, not retried. */
-class GateError extends Error {
-    result;
-    name = 'GateError';
-    constructor(message, result = 'error') {
-        super(message);
-        this.result = result;
+;// CONCATENATED MODULE: ./src/gate/follow.ts
+// Following a deployment: keep the view current until the step ends. With
+// blocking queries, the deployment and its allocations are watched at once:
+// either can change alone (a canary that dies after being healthy leaves the
+// deployment's ModifyIndex as it was).
+
+function followBlocking(client, view, options) {
+    const id = view.deployment.ID;
+    const stopAll = new AbortController();
+    const stopDeployment = new AbortController();
+    const stopAllocs = new AbortController();
+    let failure;
+    let ended = false;
+    /** After a last write: the index at which each watch has seen enough. */
+    let lastWrite;
+    let wake = () => { };
+    let pulse = new Promise((resolve) => (wake = resolve));
+    const changed = () => {
+        const w = wake;
+        pulse = new Promise((resolve) => (wake = resolve));
+        w();
+    };
+    const deploymentSettled = (index) => view.deployment.ModifyIndex >= index;
+    const allocsSettled = (index, allocs) => !allocs || view.allocsIndex >= index;
+    const run = (p) => p.catch((err) => {
+        failure ??= err;
+        stopAll.abort();
+    });
+    const signalFor = (own) => AbortSignal.any([own.signal, stopAll.signal, options.signal]);
+    const done = Promise.all([
+        run(watch((q) => client.deployment(id, q), (body, meta) => {
+            view.setDeployment(body, meta.lastIndex);
+            if (lastWrite && deploymentSettled(lastWrite.index))
+                stopDeployment.abort();
+            changed();
+        }, {
+            deadline: options.deadline,
+            signal: signalFor(stopDeployment),
+            index: view.deploymentIndex,
+        })),
+        run(watch((q) => client.deploymentAllocations(id, q), (body, meta) => {
+            view.setAllocs(body, meta.lastIndex);
+            if (lastWrite && allocsSettled(lastWrite.index, lastWrite.allocs))
+                stopAllocs.abort();
+            changed();
+        }, { deadline: options.deadline, signal: signalFor(stopAllocs) })),
+    ]).then(() => {
+        ended = true;
+        changed();
+        if (failure !== undefined)
+            throw failure;
+    });
+    done.catch(() => undefined); // read through changed() or done
+    const follower = {
+        done,
+        get ended() {
+            return ended;
+        },
+        async changed(version, until) {
+            let timer;
+            const timeUp = until === undefined
+                ? undefined
+                : new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, until - performance.now()))));
+            try {
+                while (view.version === version && !ended && failure === undefined) {
+                    if (until !== undefined && performance.now() >= until)
+                        break;
+                    await (timeUp ? Promise.race([pulse, timeUp]) : pulse);
+                }
+            }
+            finally {
+                clearTimeout(timer);
+            }
+            if (failure !== undefined)
+                throw failure;
+        },
+        async settle(index, { allocs, last, until }) {
+            const settled = () => deploymentSettled(index) && allocsSettled(index, allocs);
+            if (last) {
+                lastWrite = { index, allocs };
+                if (deploymentSettled(index))
+                    stopDeployment.abort();
+                if (allocsSettled(index, allocs))
+                    stopAllocs.abort();
+            }
+            while (!settled() && !ended && performance.now() < until) {
+                await follower.changed(view.version, until).catch(() => undefined);
+            }
+            return settled();
+        },
+        async refresh({ signal = options.signal, deadline = options.deadline } = {}) {
+            const q = { deadline, signal };
+            const [d, a] = await Promise.all([
+                client.deployment(id, q),
+                client.deploymentAllocations(id, q),
+            ]);
+            if (d.meta.lastIndex >= view.deploymentIndex)
+                view.setDeployment(d.body, d.meta.lastIndex);
+            if (a.meta.lastIndex >= view.allocsIndex)
+                view.setAllocs(a.body, a.meta.lastIndex);
+            changed();
+        },
+        async catchUp() {
+            const q = { deadline: options.deadline, signal: options.signal };
+            const a = await client.deploymentAllocations(id, q);
+            if (a.meta.lastIndex >= view.allocsIndex)
+                view.setAllocs(a.body, a.meta.lastIndex);
+            view.allocsCurrentAt = view.deploymentIndex;
+            changed();
+        },
+        stop() {
+            stopAll.abort();
+        },
+    };
+    return follower;
+}
+
+;// CONCATENATED MODULE: ./src/gate/progress.ts
+// The progress lines a person reads while the gate waits: one line per canary
+// as it is placed, starts, reports health or stops (not one per poll).
+// Canaries are the deployment's PlacedCanaries of the selected groups, never
+// the allocations' Canary flag (Nomad clears it on promotion).
+
+
+class CanaryLog {
+    seen = new Map();
+    /** The lines for what changed since the last call. */
+    changes(view, groups) {
+        if (!view.allocsRead)
+            return [];
+        const lines = [];
+        for (const g of groups) {
+            for (const id of view.deployment.TaskGroups[g.name]?.PlacedCanaries ?? []) {
+                const a = view.allocs.get(id);
+                if (!a)
+                    continue;
+                const now = stateOf(a);
+                const before = this.seen.get(id);
+                if (before === now)
+                    continue;
+                this.seen.set(id, now);
+                // A canary first seen already running is placed news only if it has no health yet.
+                if (before === undefined && now === 'running') {
+                    lines.push(`${g.name}: canary ${shortId(id)} placed and running`);
+                    continue;
+                }
+                lines.push(`${g.name}: canary ${shortId(id)} ${describe(now, a)} (${g.healthyCanaries}/${g.desiredCanaries} healthy)`);
+            }
+        }
+        return lines;
+    }
+}
+function stateOf(a) {
+    const health = a.DeploymentStatus?.Healthy ?? null;
+    if (health === false)
+        return 'unhealthy';
+    if (allocIsTerminal(a))
+        return 'stopped';
+    if (health === true)
+        return 'healthy';
+    return a.ClientStatus === 'pending' ? 'pending' : 'running';
+}
+function describe(state, a) {
+    switch (state) {
+        case 'pending':
+            return 'placed, not started yet';
+        case 'running':
+            return 'is running, no health yet';
+        case 'healthy':
+            return 'is healthy';
+        case 'unhealthy':
+            return 'is unhealthy';
+        case 'stopped':
+            return `is no longer running (${a.DesiredStatus === 'run' ? a.ClientStatus : `${a.DesiredStatus}, ${a.ClientStatus}`})`;
     }
 }
 
 ;// CONCATENATED MODULE: ./src/gate/resolve.ts
-// Which deployment to gate: a full ID, a unique ID prefix, or a job's latest
-// deployment (with job-version: waiting, within the deadline, for that
-// version's deployment to exist).
+// Which deployment to gate: a full ID, a unique ID prefix, or a job's.
+//
+// For a job, the deployment of one version: job-version, else the job's
+// current version as read now. Right after `nomad job run` that version has
+// no deployment yet: Nomad creates it when the scheduler processes the
+// registration's evaluation (scheduler/reconciler/reconcile_cluster.go
+// createDeployment), and until then the job's latest deployment is the
+// previous version's. So wait for that version's deployment within the
+// deadline, and never take another version's. Say so as soon as it is certain
+// that none will come: the evaluation of that version completed without
+// creating one (no update block, count 0, nothing to update), or the job moved
+// on to a newer version first.
 
 
 
 async function resolveDeployment(target, client, options) {
-    const where = client.namespace ? ` in namespace "${client.namespace}"` : '';
-    const q = { signal: options.signal, deadline: options.deadline };
-    if ('deploymentId' in target) {
-        const id = target.deploymentId;
-        if (id.length === 36) {
-            try {
-                const { body, meta } = await client.deployment(id, q);
-                // Without ACLs Nomad serves a deployment by ID whatever ?namespace= says
-                // (nomad/deployment_endpoint.go GetDeployment): never act on another
-                // namespace's deployment than the one the user named.
-                const wanted = client.namespace ?? 'default';
-                if (body.Namespace !== wanted) {
-                    throw new GateError(`Deployment ${id} is in namespace "${body.Namespace}", not "${wanted}": set namespace to "${body.Namespace}" if that is the one to gate`);
-                }
-                return { deployment: body, meta };
-            }
-            catch (err) {
-                if (err instanceof NomadError && err.status === 404) {
-                    throw new GateError(`Deployment ${id} not found${where}: check deployment-id and namespace`);
-                }
-                throw err;
-            }
-        }
-        const { body, meta } = await client.listDeployments(evenPrefix(id), q);
-        const matches = body.filter((d) => d.ID.startsWith(id));
-        if (matches.length === 1)
-            return { deployment: matches[0], meta };
-        if (matches.length === 0) {
-            throw new GateError(`No deployment ID starts with "${id}"${where}: check deployment-id and namespace`);
-        }
-        const list = matches
-            .slice(0, 10)
-            .map((d) => `${d.ID} (job "${d.JobID}" version ${d.JobVersion}, ${d.Status})`)
-            .join('; ');
-        throw new GateError(`Input 'deployment-id': "${id}" matches ${matches.length} deployments${where}: ${list}; give more characters`);
-    }
-    return resolveJob(target.job, target.jobVersion, client, options);
+    if ('deploymentId' in target)
+        return resolveId(target.deploymentId, client, options);
+    return new JobResolver(target.job, target.jobVersion, client, options).resolve();
 }
-async function resolveJob(job, version, client, options) {
-    const where = client.namespace ? ` in namespace "${client.namespace}"` : '';
-    const stop = new AbortController();
-    let found;
-    let refused;
-    let told = false;
-    try {
-        await watch((q) => client.jobLatestDeployment(job, q), (d, meta) => {
-            if (d && (version === undefined || d.JobVersion === version)) {
-                found = { deployment: d, meta };
+function inNamespace(client) {
+    return client.namespace ? ` in namespace "${client.namespace}"` : '';
+}
+async function resolveId(id, client, options) {
+    const where = inNamespace(client);
+    const q = { signal: options.signal, deadline: options.deadline };
+    if (id.length === 36) {
+        try {
+            const { body, meta } = await client.deployment(id, q);
+            // Without ACLs Nomad serves a deployment by ID whatever ?namespace= says
+            // (nomad/deployment_endpoint.go GetDeployment): never act on another
+            // namespace's deployment than the one the user named.
+            const wanted = client.namespace ?? 'default';
+            if (body.Namespace !== wanted) {
+                throw new GateError(`Deployment ${id} is in namespace "${body.Namespace}", not "${wanted}": set namespace to "${body.Namespace}" if that is the one to gate`);
             }
-            else if (d && version !== undefined && d.JobVersion > version) {
-                refused = new GateError(`Job "${job}"${where} has a deployment of version ${d.JobVersion} (${d.ID}), newer than job-version ${version}: refusing to gate another version`, 'deployment-failed');
-            }
-            else if (version === undefined) {
-                refused = new GateError(`Job "${job}"${where} has no deployment: was it registered with an update block?`);
-            }
-            else if (!told) {
-                told = true;
-                options.log(`Waiting for job "${job}" version ${version} to get a deployment (latest: ${d ? `version ${d.JobVersion}` : 'none'})`);
-            }
-            if (found || refused)
-                stop.abort();
-        }, { deadline: options.deadline, signal: AbortSignal.any([stop.signal, options.signal]) });
-    }
-    catch (err) {
-        if (err instanceof NomadError && err.status === 404) {
-            throw new GateError(`Job "${job}" not found${where}: check job and namespace`);
+            return { deployment: body, meta };
         }
-        throw err;
-    }
-    if (!found && !refused && !(await jobExists(client, job, options))) {
-        throw new GateError(`Job "${job}" not found${where}: check job and namespace`);
-    }
-    if (found)
-        return found;
-    if (refused) {
-        // Nomad answers `null` for a job that does not exist too: tell the two apart.
-        if (refused.result === 'error' && !(await jobExists(client, job, options))) {
-            throw new GateError(`Job "${job}" not found${where}: check job and namespace`);
+        catch (err) {
+            if (err instanceof NomadError && err.status === 404) {
+                throw new GateError(`Deployment ${id} not found${where}: check deployment-id and namespace`);
+            }
+            throw err;
         }
-        throw refused;
     }
-    if (options.signal.aborted)
-        throw options.signal.reason;
-    throw new GateError(`Timed out waiting for job "${job}" version ${version} to get a deployment${where}`, 'timed-out');
+    const { body, meta } = await client.listDeployments(evenPrefix(id), q);
+    const matches = body.filter((d) => d.ID.startsWith(id));
+    if (matches.length === 1)
+        return { deployment: matches[0], meta };
+    if (matches.length === 0) {
+        throw new GateError(`No deployment ID starts with "${id}"${where}: check deployment-id and namespace`);
+    }
+    const list = matches
+        .slice(0, 10)
+        .map((d) => `${d.ID} (job "${d.JobID}" version ${d.JobVersion}, ${d.Status})`)
+        .join('; ');
+    throw new GateError(`Input 'deployment-id': "${id}" matches ${matches.length} deployments${where}: ${list}; give more characters`);
 }
 /**
  * Nomad's UUID index matches whole bytes and rejects a prefix with an odd number
@@ -30514,51 +30735,574 @@ function evenPrefix(prefix) {
     const digits = prefix.replace(/-/g, '').length;
     return digits % 2 === 0 ? prefix : prefix.slice(0, -1);
 }
-async function jobExists(client, job, options) {
-    try {
-        await client.job(job, { signal: options.signal, deadline: options.deadline });
-        return true;
+const TERMINAL_EVAL = ['complete', 'failed', 'canceled'];
+class JobResolver {
+    jobId;
+    jobVersion;
+    client;
+    options;
+    where;
+    stop = new AbortController();
+    signal;
+    job;
+    /** The version to gate: job-version, else the job's version when the step started. */
+    version;
+    found;
+    refused;
+    told = false;
+    constructor(jobId, jobVersion, client, options) {
+        this.jobId = jobId;
+        this.jobVersion = jobVersion;
+        this.client = client;
+        this.options = options;
+        this.where = inNamespace(client);
+        this.signal = AbortSignal.any([this.stop.signal, options.signal]);
     }
-    catch (err) {
-        if (err instanceof NomadError && err.status === 404)
-            return false;
-        throw err;
+    async resolve() {
+        try {
+            const { body, meta } = await this.client.job(this.jobId, this.query());
+            this.job = body;
+            this.version = this.jobVersion ?? body.Version;
+            if (body.Type === 'batch' || body.Type === 'sysbatch') {
+                throw new GateError(`Job "${this.jobId}"${this.where} is a ${body.Type} job: Nomad makes no deployments for it`);
+            }
+            if (this.version > body.Version)
+                await this.untilVersion(meta.lastIndex);
+            if (!this.found && !this.refused)
+                await this.untilDeployment();
+        }
+        catch (err) {
+            if (err instanceof NomadError &&
+                err.status === 404 &&
+                err.path === `/v1/job/${encodeURIComponent(this.jobId)}`) {
+                throw new GateError(`Job "${this.jobId}" not found${this.where}: check job and namespace`);
+            }
+            throw err;
+        }
+        if (this.found)
+            return this.found;
+        if (this.refused)
+            throw this.refused;
+        if (this.options.signal.aborted)
+            throw this.options.signal.reason;
+        throw new GateError(`Timed out waiting for job "${this.jobId}" version ${this.version} to get a deployment${this.where}`, 'timed-out');
+    }
+    query() {
+        return { signal: this.signal, deadline: this.options.deadline };
+    }
+    /** job-version names a version not registered yet: wait for the job to get it. */
+    async untilVersion(index) {
+        this.options.log(`Waiting for job "${this.jobId}" to get version ${this.version} (now version ${this.job.Version})`);
+        this.told = true;
+        const reached = new AbortController();
+        await watch((q) => this.client.job(this.jobId, q), (job) => {
+            this.job = job;
+            if (job.Version >= this.version)
+                reached.abort();
+        }, {
+            deadline: this.options.deadline,
+            signal: AbortSignal.any([reached.signal, this.signal]),
+            index,
+        });
+    }
+    /** The deployments and the evaluations of the job, until the version's deployment shows or cannot come. */
+    async untilDeployment() {
+        const options = { deadline: this.options.deadline, signal: this.signal };
+        const tasks = [
+            watch((q) => this.client.jobDeployments(this.jobId, q), (list, meta) => this.onDeployments(list, meta), options),
+        ];
+        // Only the current version's evaluation is known by its JobModifyIndex.
+        if (this.job.Version === this.version && !this.job.Stop) {
+            const evaluations = watch((q) => this.client.jobEvaluations(this.jobId, q), (evals) => this.onEvaluations(evals), options);
+            // Only a shortcut to a clear failure: without it, the deadline still ends the wait.
+            tasks.push(evaluations.catch((err) => {
+                if (!(err instanceof NomadError) || this.signal.aborted)
+                    throw err;
+                this.options.log(`Cannot read the job's evaluations (${err.detail}); waiting for the deployment without them`);
+            }));
+        }
+        else if (this.job.Stop) {
+            this.refuse(`Job "${this.jobId}"${this.where} is stopped: version ${this.version} will not get a deployment`);
+        }
+        try {
+            await Promise.all(tasks);
+        }
+        catch (err) {
+            if (!this.found && !this.refused)
+                throw err;
+        }
+    }
+    onDeployments(list, meta) {
+        // This incarnation of the job only: a job purged and registered again starts its versions over.
+        const mine = list.filter((d) => d.JobCreateIndex === this.job.CreateIndex);
+        const exact = mine
+            .filter((d) => d.JobVersion === this.version)
+            .sort((a, b) => b.CreateIndex - a.CreateIndex);
+        if (exact.length > 0) {
+            this.found = { deployment: exact[0], meta };
+            return this.stop.abort();
+        }
+        const latest = [...mine].sort((a, b) => b.CreateIndex - a.CreateIndex)[0];
+        if (latest && latest.JobVersion > this.version) {
+            const than = this.jobVersion === undefined
+                ? `version ${this.version}, the job's version when this step started`
+                : `job-version ${this.version}`;
+            return this.refuse(`Job "${this.jobId}"${this.where} has a deployment of version ${latest.JobVersion} (${latest.ID}), newer than ${than}: refusing to gate another version`, 'deployment-failed');
+        }
+        if (!this.told) {
+            this.told = true;
+            const now = latest ? `version ${latest.JobVersion}, ${latest.Status}` : 'none';
+            this.options.log(`Waiting for job "${this.jobId}" version ${this.version} to get a deployment (latest: ${now})`);
+        }
+    }
+    onEvaluations(evals) {
+        // nomad/fsm.go applyUpsertJob: the registration's evaluation carries the job's JobModifyIndex.
+        const done = evals.filter((e) => e.JobModifyIndex === this.job.JobModifyIndex && TERMINAL_EVAL.includes(e.Status));
+        if (done.length === 0 || this.found)
+            return;
+        // The scheduler writes the deployment before it completes the evaluation: a
+        // fresh read after seeing it complete tells for sure.
+        void this.client
+            .jobDeployments(this.jobId, this.query())
+            .then(({ body, meta }) => {
+            this.onDeployments(body, meta);
+            if (this.found || this.refused)
+                return;
+            const e = done[0];
+            const why = e.Status === 'complete'
+                ? 'completed without creating one (the job has no update block, a count of 0, or nothing that needs a deployment changed)'
+                : `${e.Status === 'failed' ? 'failed' : 'was canceled'}${e.StatusDescription ? ` (${e.StatusDescription})` : ''}`;
+            this.refuse(`Job "${this.jobId}"${this.where} version ${this.version} will not get a deployment: its evaluation ${e.ID.slice(0, 8)} ${why}; nothing to gate`);
+        })
+            .catch(() => undefined);
+    }
+    refuse(message, result = 'error') {
+        this.refused ??= new GateError(message, result);
+        this.stop.abort();
     }
 }
 
-;// CONCATENATED MODULE: ./src/gate/mutate.ts
-// The one write of a step. Never sent twice blindly: after any failure the
-// deployment is read back, and only a write that visibly did not take effect,
-// and failed in a way that can pass on a second try, is sent again
-// (nomad-api.md: "read the deployment before writing again").
+;// CONCATENATED MODULE: ./src/checks.ts
+// Analysis checks run during the soak: HTTP endpoints that must answer 2xx, and
+// one Prometheus instant query whose every sample must stay at or below a
+// threshold. A run never throws: whatever goes wrong becomes a failed result
+// whose detail says what, because the gate counts failed runs against
+// failure-limit and prints the details.
+
+function hasChecks(s) {
+    return s.urls.length > 0 || s.prometheus !== undefined;
+}
+/** Runs every check of one run in parallel. Never throws. */
+async function runChecks(s, signal) {
+    const atMs = performance.now();
+    const results = await Promise.all([
+        ...s.urls.map((url) => timed(checks_redactUrl(url), () => checkUrl(url, s.timeoutMs, signal))),
+        ...(s.prometheus
+            ? [timed('prometheus', () => checkPrometheus(s.prometheus, s.timeoutMs, signal))]
+            : []),
+    ]);
+    return { atMs, ok: results.every((r) => r.ok), results };
+}
+/**
+ * The URL to show: `user:password@` becomes `***@`, and the values of query
+ * parameters whose names look like secrets (`?token=`, `?api_key=`) become `***`.
+ */
+function checks_redactUrl(url) {
+    let u;
+    try {
+        u = new URL(url);
+    }
+    catch {
+        return url.replace(/\/\/[^/@]*@/, '//***@');
+    }
+    const userinfo = u.username || u.password ? '***@' : '';
+    // Edit the raw query rather than through searchParams, which would re-encode all of it.
+    const search = u.search.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep, key) => SECRET_PARAM.test(safeDecode(key)) ? `${sep}${key}=***` : whole);
+    return `${u.protocol}//${userinfo}${u.host}${u.pathname}${search}${u.hash}`;
+}
+function safeDecode(text) {
+    try {
+        return decodeURIComponent(text.replace(/\+/g, ' '));
+    }
+    catch {
+        return text;
+    }
+}
+const SECRET_PARAM = /token|key|secret|pass|auth|sig|credential|session/i;
+async function timed(name, check) {
+    const start = performance.now();
+    let verdict;
+    try {
+        verdict = await check();
+    }
+    catch (err) {
+        verdict = {
+            ok: false,
+            detail: `check failed: ${err instanceof Error ? err.message : String(err)}`,
+        };
+    }
+    return { name, ...verdict, ms: Math.round(performance.now() - start) };
+}
+async function checkUrl(url, timeoutMs, signal) {
+    return request(url, timeoutMs, signal, '*/*', async (res) => {
+        await res.body?.cancel().catch(() => undefined);
+        if (res.status >= 200 && res.status < 300)
+            return { ok: true, detail: `HTTP ${res.status}` };
+        return { ok: false, detail: checks_describeStatus(res, url) };
+    });
+}
+async function checkPrometheus(p, timeoutMs, signal) {
+    const u = new URL(p.url);
+    u.pathname = `${u.pathname.replace(/\/+$/, '')}/api/v1/query`;
+    u.searchParams.set('query', p.query);
+    return request(u.href, timeoutMs, signal, 'application/json', async (res) => {
+        const text = await res.text();
+        let body;
+        try {
+            body = JSON.parse(text);
+        }
+        catch {
+            // a proxy's HTML error page, a truncated answer
+        }
+        // Prometheus answers errors as JSON with 400 (bad_data), 422 (execution) or 503 (timeout).
+        if (body?.status === 'error') {
+            return {
+                ok: false,
+                detail: `query failed: ${cut(`${body.errorType ?? 'error'}: ${body.error ?? ''}`)}`,
+            };
+        }
+        if (res.status < 200 || res.status >= 300)
+            return { ok: false, detail: checks_describeStatus(res, u.href) };
+        if (!body || typeof body !== 'object') {
+            return {
+                ok: false,
+                detail: `not JSON from Prometheus (HTTP ${res.status}, ${res.headers.get('content-type') ?? 'no content-type'})`,
+            };
+        }
+        if (body.status !== 'success' || !body.data) {
+            return { ok: false, detail: `unexpected answer from Prometheus: ${cut(text)}` };
+        }
+        return judge(body.data, p.threshold);
+    });
+}
+/**
+ * fetch with the check's timeout (covering the body too) and the caller's
+ * signal, not following redirects: a check must judge the host it names.
+ */
+async function request(url, timeoutMs, signal, accept, read) {
+    if (signal?.aborted)
+        return { ok: false, detail: 'cancelled' };
+    let target;
+    try {
+        target = new URL(url);
+    }
+    catch {
+        return { ok: false, detail: 'invalid URL' };
+    }
+    const headers = { Accept: accept, 'User-Agent': 'nomad-canary-gate' };
+    // fetch refuses URLs with credentials; send them as Basic auth instead.
+    if (target.username || target.password) {
+        const user = decodeURIComponent(target.username);
+        const pass = decodeURIComponent(target.password);
+        headers.Authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+        target.username = '';
+        target.password = '';
+    }
+    const ctl = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+        timedOut = true;
+        ctl.abort();
+    }, timeoutMs);
+    const onAbort = () => ctl.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+        const res = await fetch(target, { headers, redirect: 'manual', signal: ctl.signal });
+        return await read(res);
+    }
+    catch (err) {
+        if (timedOut)
+            return { ok: false, detail: `timed out after ${(0,duration/* formatDuration */.a)(timeoutMs)}` };
+        if (signal?.aborted)
+            return { ok: false, detail: 'cancelled' };
+        return { ok: false, detail: describeNetworkError(err) };
+    }
+    finally {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+    }
+}
+function checks_describeStatus(res, url) {
+    if (res.status >= 300 && res.status < 400) {
+        const location = res.headers.get('location');
+        if (!location)
+            return `HTTP ${res.status} (redirect without Location)`;
+        let to = location;
+        try {
+            to = checks_redactUrl(new URL(location, url).href);
+        }
+        catch {
+            to = checks_redactUrl(location);
+        }
+        return `redirect to ${to} (HTTP ${res.status}); checks do not follow redirects`;
+    }
+    return `HTTP ${res.status}`;
+}
+/** undici throws `TypeError: fetch failed` with the socket error as its cause. */
+function describeNetworkError(err) {
+    const cause = err?.cause ?? err;
+    const c = cause;
+    const code = c?.code ?? c?.errors?.find((e) => e.code)?.code ?? '';
+    switch (code) {
+        case 'ECONNREFUSED':
+            return 'connection refused';
+        case 'ECONNRESET':
+        case 'UND_ERR_SOCKET':
+            return 'connection reset';
+        case 'ENOTFOUND':
+        case 'EAI_AGAIN':
+            return `cannot resolve host (${code})`;
+        case 'EHOSTUNREACH':
+        case 'ENETUNREACH':
+            return `host unreachable (${code})`;
+        case 'UND_ERR_HEADERS_TIMEOUT':
+        case 'UND_ERR_BODY_TIMEOUT':
+            return 'timed out';
+    }
+    if (/^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(code)) {
+        return `TLS failed: ${c.message} (${code})`;
+    }
+    const message = c instanceof Error ? c.message : String(cause);
+    return code ? `${message} (${code})` : message;
+}
+function judge(data, threshold) {
+    let samples;
+    if (data.resultType === 'vector' && Array.isArray(data.result)) {
+        samples = data.result.map((s) => ({
+            labels: formatLabels(s.metric),
+            text: String(s.value?.[1]),
+        }));
+    }
+    else if (data.resultType === 'scalar' && Array.isArray(data.result)) {
+        samples = [{ labels: 'scalar', text: String(data.result[1]) }];
+    }
+    else {
+        return {
+            ok: false,
+            detail: `result of type ${String(data.resultType)}: the query must give an instant vector or a scalar`,
+        };
+    }
+    if (samples.length === 0)
+        return { ok: false, detail: 'no samples' };
+    // NaN (0/0, e.g. an error ratio without traffic) is no evidence of health.
+    const bad = samples
+        .map((s) => ({ ...s, value: parseValue(s.text) }))
+        .filter((s) => !(s.value <= threshold))
+        .sort((a, b) => (Number.isNaN(a.value) ? -1 : Number.isNaN(b.value) ? 1 : b.value - a.value));
+    if (bad.length === 0) {
+        const max = Math.max(...samples.map((s) => parseValue(s.text)));
+        return {
+            ok: true,
+            detail: `${samples.length} sample${samples.length === 1 ? '' : 's'} <= threshold ${threshold} (max ${max})`,
+        };
+    }
+    const worst = bad[0];
+    const more = bad.length > 1 ? ` (and ${bad.length - 1} more)` : '';
+    const what = Number.isNaN(worst.value)
+        ? `value ${worst.text} is not a number`
+        : `value ${worst.text} > threshold ${threshold}`;
+    return { ok: false, detail: `${what} for ${worst.labels}${more}` };
+}
+/** Sample values are strings as Go's strconv.FormatFloat writes them: `+Inf`, `-Inf`, `NaN`. */
+function parseValue(text) {
+    if (text === '+Inf' || text === 'Inf')
+        return Infinity;
+    if (text === '-Inf')
+        return -Infinity;
+    return Number(text);
+}
+/** As Prometheus prints a series: `name{label="value", ...}`. */
+function formatLabels(metric) {
+    const { __name__: name = '', ...labels } = metric ?? {};
+    const inner = Object.entries(labels)
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .join(', ');
+    return `${name}{${inner}}`;
+}
+function cut(text, max = 200) {
+    const t = text.trim().replace(/\s+/g, ' ');
+    return t.length > max ? `${t.slice(0, max)}…` : t;
+}
+
+;// CONCATENATED MODULE: ./src/gate/soak.ts
+// The soak's clock: after the canaries pass, hold for `soak`, running the
+// checks every check-interval. The watches go on beside it (gate.ts), so a
+// canary that stops passing ends the soak at once; this only counts time and
+// check runs.
+
+
+
+
+function startSoak(o, signal) {
+    const stop = new AbortController();
+    const both = AbortSignal.any([stop.signal, signal]);
+    const done = run(o, both);
+    return { done, stop: () => stop.abort() };
+}
+async function run(o, signal) {
+    const { soakMs, checks } = o;
+    const withChecks = hasChecks(checks);
+    o.event(`Canaries pass the gate; soaking for ${(0,duration/* formatDuration */.a)(soakMs)}` +
+        (withChecks ? ` with checks every ${(0,duration/* formatDuration */.a)(checks.intervalMs)}` : ''));
+    const end = performance.now() + soakMs;
+    let failures = 0;
+    for (;;) {
+        if (withChecks) {
+            const run = await runChecks(checks, signal);
+            if (signal.aborted)
+                return new Promise(() => { });
+            o.runs.push({ ...run, atMs: run.atMs - o.started });
+            const detail = run.results.map((c) => `${c.name} ${c.ok ? 'ok' : c.detail}`).join('; ');
+            o.event(`Check run ${o.runs.length}: ${run.ok ? 'passed' : 'failed'} (${detail})`);
+            if (!run.ok && ++failures > checks.failureLimit) {
+                const write = onFailureWrite(o.onFailure);
+                return {
+                    result: 'check-failed',
+                    ok: false,
+                    message: `Checks failed ${failures} time(s) during the soak (failure-limit ${checks.failureLimit}): ${detail}`,
+                    ...(write ? { write } : {}),
+                };
+            }
+        }
+        const left = end - performance.now();
+        if (left <= 0)
+            break;
+        try {
+            await sleep(withChecks ? Math.min(left, checks.intervalMs) : left, signal);
+        }
+        catch {
+            // Stopped: this soak's outcome no longer matters.
+            return new Promise(() => { });
+        }
+    }
+    o.event(`Soak of ${(0,duration/* formatDuration */.a)(soakMs)} passed`);
+    return 'passed';
+}
+
+;// CONCATENATED MODULE: ./src/gate/view.ts
+// What the gate knows of its deployment: the deployment as last read, its
+// allocations by ID, and the index each was read at. Watches (blocking queries,
+// or the event stream) write into it; decisions read it. One writer at a time:
+// the watches call in on the event loop, never concurrently.
+
+class RolloutView {
+    selected;
+    deployment;
+    allocs = new Map();
+    /** X-Nomad-Index of the deployment's last answer (its ModifyIndex for a read by ID). */
+    deploymentIndex;
+    /** Index of the allocations' last answer; 0 until they are read. */
+    allocsIndex = 0;
+    /** The deployment index at which a plain read last confirmed the allocations current. */
+    allocsCurrentAt = 0;
+    /** X-Nomad-Index of the last answer of either. */
+    lastIndex;
+    /** Bumped on every change, so a waiter can tell whether one happened since it looked. */
+    version = 0;
+    /** ModifyIndex of the first answer that showed every selected group with canaries promoted. */
+    promotedAt;
+    constructor(deployment, index, selected) {
+        this.selected = selected;
+        this.deployment = deployment;
+        this.deploymentIndex = index;
+        this.lastIndex = index;
+        this.notePromotion();
+    }
+    get allocsRead() {
+        return this.allocsIndex > 0;
+    }
+    /**
+     * The allocations are as recent as the deployment: read at an index at or
+     * past its own, or confirmed by a read made after it. (The two watches answer
+     * apart: a deployment changed by someone else, auto-promoted or paused, can
+     * arrive before the allocations' answer of the same change, or without one.)
+     */
+    get consistent() {
+        return this.allocsIndex >= this.deploymentIndex || this.allocsCurrentAt >= this.deploymentIndex;
+    }
+    setDeployment(d, index) {
+        this.deployment = d;
+        this.deploymentIndex = index;
+        this.lastIndex = index;
+        this.notePromotion();
+        this.version++;
+    }
+    /** A full list of the deployment's allocations (a blocking query's answer). */
+    setAllocs(list, index) {
+        this.allocs.clear();
+        for (const a of list)
+            this.allocs.set(a.ID, a);
+        this.allocsIndex = Math.max(1, index);
+        this.lastIndex = index;
+        this.version++;
+    }
+    readiness() {
+        return evaluate(this.deployment, this.allocs, this.selected);
+    }
+    runningCanaries() {
+        return runningCanaries(this.deployment, this.allocs, this.selected);
+    }
+    notePromotion() {
+        if (this.promotedAt !== undefined)
+            return;
+        const groups = this.selected
+            .map((g) => this.deployment.TaskGroups[g])
+            .filter((g) => g && g.DesiredCanaries > 0);
+        if (groups.length > 0 && groups.every((g) => g.Promoted))
+            this.promotedAt = this.deployment.ModifyIndex;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/gate/write.ts
+// The one write of a step. Never sent twice blindly: after a failure whose
+// answer was lost, the deployment is read back (the follower's view), and only
+// a write that visibly did not take effect, and failed in a way that can pass
+// on a second try, is sent again (nomad-api.md: "read the deployment before
+// writing again").
 
 
 
 /** A write that has started gets this long to finish even past the step's deadline. */
 const WRITE_GRACE_MS = 15_000;
+/**
+ * Refusals that the state explains (nomad/state/state_store.go
+ * UpdateDeploymentPromotion, nomad/deployment_endpoint.go): too few healthy
+ * canaries now, or a deployment that ended meanwhile. Re-reading and deciding
+ * again is the answer; sending again is not.
+ */
+const REFUSED_BY_STATE = /has \d+\/\d+ healthy allocations|terminal (deployment|status)/i;
 async function applyWrite(kind, ctx) {
     const deadline = Math.max(ctx.deadline, performance.now() + WRITE_GRACE_MS);
+    const request = writeRequest(kind, ctx.view.deployment.ID, ctx);
     for (let attempt = 1;; attempt++) {
         try {
             // No abort signal: a cancellation that arrives now waits for the answer, so
             // the outputs say what the server did.
-            const { body, meta } = await ctx.client.write(writeRequest(kind, ctx));
-            return { response: body, index: meta.lastIndex };
+            const { body, meta } = await ctx.client.write(request);
+            return { kind: 'applied', response: body, index: meta.lastIndex };
         }
         catch (err) {
             if (!(err instanceof NomadError))
                 throw err;
+            if (err.kind === 'http' && !err.retryable && REFUSED_BY_STATE.test(err.detail)) {
+                return { kind: 'refused', reason: err.detail };
+            }
             // A 4xx is the server refusing the request as sent: nothing was applied.
             if (err.kind === 'http' && err.status !== undefined && err.status < 500)
                 throw err;
-            // A write that timed out may still be queued on the server, which applies
-            // it whether or not we still listen: watch for it as long again as we
-            // waited for the answer before sending it a second time.
-            const settle = err.kind === 'timeout' ? performance.now() + ctx.client.requestTimeoutMs : undefined;
-            const seen = await readBack(kind, ctx, deadline, err, settle);
-            if (seen.done) {
+            if (await readBack(kind, ctx, err, deadline)) {
                 ctx.log(`The ${kind} request failed (${err.detail}), but the deployment shows it in effect: not sending it again`);
-                return { index: seen.index, deployment: seen.deployment };
+                return { kind: 'seen' };
             }
             if (!err.retryable && !err.ambiguous)
                 throw err;
@@ -30573,8 +31317,7 @@ async function applyWrite(kind, ctx) {
     }
 }
 /** The request a write of this kind sends. */
-function writeRequest(kind, ctx) {
-    const id = ctx.deployment.ID;
+function writeRequest(kind, id, ctx) {
     switch (kind) {
         case 'promote':
             return promoteRequest(id, ctx.groups);
@@ -30589,41 +31332,40 @@ function writeRequest(kind, ctx) {
     }
 }
 /**
- * Read the deployment (and, for health, its allocations): is the write's effect
- * there? With `settleUntil`, keep watching (blocking queries) until it is, or
- * until then.
+ * Is the write's effect there? Read the deployment and its allocations now; a
+ * write that timed out may still be queued on the server, which applies it
+ * whether or not we still listen: then watch for it as long again as we
+ * waited for the answer before sending it a second time.
  */
-async function readBack(kind, ctx, deadline, cause, settleUntil) {
-    const id = ctx.deployment.ID;
-    let index = 0;
+async function readBack(kind, ctx, cause, deadline) {
     try {
-        for (;;) {
-            const waitMs = (settleUntil ?? 0) - performance.now();
-            const q = { deadline, signal: ctx.signal, ...(index > 0 ? { index, waitMs } : {}) };
-            let seen;
-            if (kind === 'health') {
-                const { body, meta } = await ctx.client.deploymentAllocations(id, q);
-                const health = new Map(body.map((a) => [a.ID, a.DeploymentStatus?.Healthy ?? null]));
-                const done = ctx.healthy.every((a) => health.get(a) === true) &&
-                    ctx.unhealthy.every((a) => health.get(a) === false);
-                seen = { done, index: meta.lastIndex };
-            }
-            else {
-                const { body: d, meta } = await ctx.client.deployment(id, q);
-                seen = { done: inEffect(kind, d, ctx.groups), index: meta.lastIndex, deployment: d };
-            }
-            if (seen.done || settleUntil === undefined || performance.now() >= settleUntil)
-                return seen;
-            index = Math.max(1, seen.index);
+        await ctx.follower.refresh({ deadline });
+        if (cause.kind !== 'timeout')
+            return inEffect(kind, ctx);
+        const until = performance.now() + ctx.client.requestTimeoutMs;
+        while (!inEffect(kind, ctx) && performance.now() < until && !ctx.signal.aborted) {
+            if (!ctx.follower.ended)
+                await ctx.follower.changed(ctx.view.version, until);
+            else
+                await sleep(Math.min(250, until - performance.now())).then(() => ctx.follower.refresh({ deadline }));
         }
+        return inEffect(kind, ctx);
     }
     catch (err) {
         if (!(err instanceof NomadError))
             throw err;
+        const id = ctx.view.deployment.ID;
         throw new GateError(`The ${kind} of deployment ${id} may or may not have been applied: its answer was lost (${cause.detail}) and reading the deployment back failed (${err.detail}); check it with 'nomad deployment status ${id}' before running the step again`);
     }
 }
-function inEffect(kind, d, groups) {
+function inEffect(kind, ctx) {
+    const d = ctx.view.deployment;
+    if (kind !== 'health')
+        return deploymentShows(kind, d, ctx.groups);
+    const health = (id) => ctx.view.allocs.get(id)?.DeploymentStatus?.Healthy ?? null;
+    return (ctx.healthy.every((a) => health(a) === true) && ctx.unhealthy.every((a) => health(a) === false));
+}
+function deploymentShows(kind, d, groups) {
     switch (kind) {
         case 'promote': {
             const names = groups.length ? groups : Object.keys(d.TaskGroups);
@@ -30641,103 +31383,15 @@ function inEffect(kind, d, groups) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/gate/readiness.ts
-// The product in one pure function: is this deployment promotable, by the
-// server's own rule? (nomad/state/state_store.go UpdateDeploymentPromotion:
-// for every group with DesiredCanaries > 0, the allocations in PlacedCanaries
-// that are not terminal and report Healthy == true must number at least
-// DesiredCanaries.) The HealthyAllocs counter is never used: it is not lowered
-// when a healthy canary dies.
-
-/** The groups the gate acts on: the given ones, else every group that has canaries. */
-function selectGroups(d, groups) {
-    if (groups.length > 0)
-        return [...groups];
-    return Object.keys(d.TaskGroups)
-        .filter((name) => d.TaskGroups[name].DesiredCanaries > 0)
-        .sort();
-}
-/** Given groups that the deployment does not have (Nomad would ignore them silently). */
-function unknownGroups(d, groups) {
-    return groups.filter((g) => !(g in d.TaskGroups));
-}
-function evaluate(d, allocs, selected) {
-    const byId = new Map();
-    for (const a of allocs)
-        byId.set(a.ID, a);
-    const unhealthyAllocs = [];
-    const groups = selected.map((name) => {
-        const state = d.TaskGroups[name];
-        const placed = state?.PlacedCanaries ?? [];
-        let healthy = 0;
-        let unhealthy = 0;
-        for (const id of placed) {
-            const a = byId.get(id);
-            const health = a?.DeploymentStatus?.Healthy;
-            if (health === false) {
-                unhealthy++;
-                unhealthyAllocs.push(id);
-            }
-            else if (health === true && a && !allocIsTerminal(a)) {
-                healthy++;
-            }
-        }
-        return {
-            name,
-            desiredCanaries: state?.DesiredCanaries ?? 0,
-            placedCanaries: placed.length,
-            healthyCanaries: healthy,
-            unhealthyCanaries: unhealthy,
-            promoted: state?.Promoted ?? false,
-        };
-    });
-    const withCanaries = groups.filter((g) => g.desiredCanaries > 0);
-    let verdict;
-    if (TERMINAL_DEPLOYMENT_STATUSES.includes(d.Status))
-        verdict = 'terminal';
-    else if (withCanaries.length > 0 && withCanaries.every((g) => g.promoted))
-        verdict = 'promoted';
-    else if (unhealthyAllocs.length > 0)
-        verdict = 'unhealthy';
-    else if (withCanaries.every((g) => g.promoted || g.healthyCanaries >= g.desiredCanaries))
-        verdict = 'ready';
-    else
-        verdict = 'waiting';
-    return { verdict, groups, unhealthyAllocs };
-}
-/**
- * What evaluate() and the decisions read of a deployment. Nomad raises the
- * deployment's index on every health change (its counters move), so the
- * deployment's answer usually brings nothing new: when this key is unchanged,
- * the verdict cannot have changed and the evaluation is skipped.
- */
-function readinessKey(d) {
-    let key = d.Status;
-    for (const [name, g] of Object.entries(d.TaskGroups)) {
-        key += `|${name}:${g.Promoted}:${g.DesiredCanaries}:${(g.PlacedCanaries ?? []).join(',')}`;
-    }
-    return key;
-}
-/** `web 1/2 healthy, api 1/1 healthy (1 unhealthy)`: the counts every message carries. */
-function describeGroups(groups) {
-    if (groups.length === 0)
-        return 'no groups with canaries';
-    return groups
-        .map((g) => {
-        let s = `${g.name} ${g.healthyCanaries}/${g.desiredCanaries} healthy`;
-        if (g.unhealthyCanaries > 0)
-            s += ` (${g.unhealthyCanaries} unhealthy)`;
-        if (g.promoted)
-            s += ' (promoted)';
-        return s;
-    })
-        .join(', ');
-}
-
 ;// CONCATENATED MODULE: ./src/gate/gate.ts
-// The gate: resolve the deployment, watch it with blocking queries until the
-// canaries decide, then send the one mutation the mode asks for. Knows nothing
-// of GitHub: main.ts and cli.ts are thin fronts on runGate().
+// The gate's orchestration: resolve the deployment, follow it until the
+// decisions (decide.ts) end the step, and send the one write they ask for.
+// Knows nothing of GitHub: action.ts and cli.ts are thin fronts on runGate().
+//
+// One loop owns everything that changes: the view (written only by the
+// follower's watches), the phase, the soak's clock and the write. It asks
+// decide() after every change; a wait ends at the next change, the soak's end
+// or the deadline, whichever comes first.
 
 
 
@@ -30748,37 +31402,30 @@ function describeGroups(groups) {
 
 
 
-/** What a dry run reports instead of the result of a write it did not send. */
-const WOULD = {
-    promoted: 'would-promote',
-    failed: 'would-fail',
-    paused: 'would-pause',
-    resumed: 'would-resume',
-    'health-set': 'would-set-health',
-};
-async function runGate(settings, deps) {
-    return new Gate(settings, deps).run();
+
+
+
+function runGate(settings, deps) {
+    return new GateRun(settings, deps).run();
 }
-class Gate {
+/** After a write: how long the watches get to show its effect before one plain read does. */
+const SETTLE_MS = 5_000;
+class GateRun {
     settings;
     deps;
     started = performance.now();
     deadline;
     signal;
-    deployment;
-    allocs;
-    readiness;
-    selected = [];
-    index = 0;
-    write;
     timeline = [];
-    health = new Map();
-    allocsIndex = 0;
     checkRuns = [];
+    canaries = new CanaryLog();
+    view;
+    follower;
+    write;
+    writeIndex = 0;
     /** dry-run: the write that was planned (and only logged). */
     planned;
-    /** health mode: the full IDs to mark, resolved once the canaries run. */
-    healthIds = { healthy: [], unhealthy: [] };
+    health = { healthy: [], unhealthy: [] };
     constructor(settings, deps) {
         this.settings = settings;
         this.deps = deps;
@@ -30787,153 +31434,269 @@ class Gate {
     }
     async run() {
         try {
-            return this.finish(await this.decide());
+            return this.finish(await this.gate());
         }
         catch (err) {
             if (this.signal.aborted)
                 return this.finish(cancelled());
-            if (err instanceof GateError) {
+            if (err instanceof GateError)
                 return this.finish({ result: err.result, ok: false, message: err.message });
-            }
-            if (err instanceof NomadError) {
+            if (err instanceof NomadError)
                 return this.finish({ result: 'error', ok: false, message: err.message });
-            }
             throw err;
         }
+        finally {
+            this.follower?.stop();
+        }
     }
-    async decide() {
+    async gate() {
         const { settings, deps } = this;
         const resolved = await resolveDeployment(settings.target, deps.client, {
             deadline: this.deadline,
             signal: this.signal,
             log: (line) => this.event(line),
         });
-        this.deployment = resolved.deployment;
-        this.noteIndex(resolved.meta);
         const d = resolved.deployment;
         this.event(`Deployment ${d.ID} of job "${d.JobID}" version ${d.JobVersion} (namespace ${d.Namespace}): ${d.Status}, "${d.StatusDescription}"`);
         const mode = settings.mode;
-        if (mode === 'fail' || mode === 'pause' || mode === 'resume')
+        const gating = mode === 'promote' || mode === 'wait' || mode === 'health';
+        if (gating) {
+            const missing = unknownGroups(d, settings.groups);
+            if (missing.length > 0) {
+                throw new GateError(`Input 'groups': deployment ${shortId(d.ID)} has no task group ${missing.map((g) => `"${g}"`).join(', ')}; its groups are ${Object.keys(d.TaskGroups).sort().join(', ') || '(none)'}`);
+            }
+        }
+        const selected = selectGroups(d, settings.groups);
+        if (gating && !selected.some((g) => d.TaskGroups[g].DesiredCanaries > 0)) {
+            throw new GateError(`Deployment ${shortId(d.ID)} has no canaries to gate in ${settings.groups.length ? `groups ${selected.join(', ')}` : 'any group'} (job "${d.JobID}" version ${d.JobVersion}); add a canary count to the job's update block`);
+        }
+        const view = (this.view = new RolloutView(d, resolved.meta.lastIndex, selected));
+        this.follower = followBlocking(deps.client, view, {
+            deadline: this.deadline,
+            signal: this.signal,
+        });
+        if (!gating)
             return this.actNow(mode);
-        const missing = unknownGroups(d, settings.groups);
-        if (missing.length > 0) {
-            throw new GateError(`Input 'groups': deployment ${gate_short(d.ID)} has no task group ${missing.map((g) => `"${g}"`).join(', ')}; its groups are ${Object.keys(d.TaskGroups).sort().join(', ') || '(none)'}`);
+        this.event(`Gating on ${selected.join(', ')} (${mode}); deadline ${(0,duration/* formatDuration */.a)(settings.timeoutMs)}`);
+        const verdict = await this.watch();
+        return verdict.write ? this.onFailure(verdict.write, verdict) : verdict;
+    }
+    /** on-failure's write after a failed gate; a deployment that ended meanwhile needs none. */
+    async onFailure(kind, verdict) {
+        if ((await this.send(kind)) === 'sent')
+            return verdict;
+        await this.follower.refresh({ signal: AbortSignal.timeout(SETTLE_MS) }).catch(() => undefined);
+        const d = this.view.deployment;
+        return {
+            ...verdict,
+            message: `${verdict.message}; on-failure ${kind} not applied: the deployment is ${d.Status}`,
+        };
+    }
+    /** promote / wait / health: decide after every change until a verdict. */
+    async watch() {
+        const { settings } = this;
+        const view = this.view;
+        const follower = this.follower;
+        const policy = {
+            mode: settings.mode,
+            onFailure: settings.onFailure,
+            onUnhealthyCanary: settings.onUnhealthyCanary,
+            soak: settings.soakMs > 0,
+        };
+        let phase = 'gating';
+        let soak;
+        /** view.version when Nomad refused the promote: not sent again before the next change. */
+        let heldAt;
+        let promotedAs;
+        let said = '';
+        let timer;
+        const timeUp = new Promise((resolve) => {
+            timer = setTimeout(() => resolve('deadline'), Math.max(0, this.deadline - performance.now()));
+        });
+        try {
+            for (;;) {
+                const version = view.version;
+                // Nothing is judged before the allocations are read.
+                if (view.allocsRead) {
+                    const readiness = view.readiness();
+                    for (const line of this.canaries.changes(view, readiness.groups))
+                        this.event(line);
+                    const situation = {
+                        readiness,
+                        deployment: view.deployment,
+                        phase,
+                        promoteHeld: heldAt === version,
+                        canariesRunning: policy.mode === 'health' && view.runningCanaries() !== undefined,
+                        promotedAs,
+                    };
+                    const step = decide(situation, policy);
+                    if (step.kind === 'end' && !view.consistent) {
+                        await follower.catchUp();
+                        continue;
+                    }
+                    if (step.kind === 'end') {
+                        if (step.verdict.write !== 'promote')
+                            return step.verdict;
+                        if ((await this.send('promote')) === 'refused') {
+                            heldAt = view.version;
+                            continue;
+                        }
+                        const { write: _sent, ...promoted } = step.verdict;
+                        const verdict = this.promotedBySomeoneElse() ?? promoted;
+                        if (!settings.waitForCompletion || settings.dryRun)
+                            return verdict;
+                        promotedAs = verdict;
+                        phase = 'completing';
+                        this.event('Waiting for the deployment to complete');
+                        continue;
+                    }
+                    if (step.kind === 'soak') {
+                        phase = 'soaking';
+                        const options = { ...settings, started: this.started, runs: this.checkRuns };
+                        soak = startSoak({ ...options, event: (l) => this.event(l) }, this.signal);
+                        continue;
+                    }
+                    if (step.kind === 'set-health') {
+                        const verdict = this.healthVerdict(view.runningCanaries());
+                        if ((await this.send('health')) === 'sent')
+                            return verdict;
+                        continue;
+                    }
+                    if (step.phase) {
+                        phase = step.phase;
+                        soak?.stop();
+                        soak = undefined;
+                    }
+                    if (step.why !== said && step.why !== 'soaking')
+                        this.event(step.why);
+                    said = step.why;
+                }
+                const woke = await Promise.race([follower.changed(version), timeUp, soak?.done ?? NEVER]);
+                if (woke === 'passed') {
+                    phase = 'soaked';
+                    soak = undefined;
+                }
+                else if (woke !== undefined && woke !== 'deadline') {
+                    return woke;
+                }
+                if (woke === 'deadline' || follower.ended) {
+                    // The watches stop at the same deadline: a read that was failing until
+                    // then is the answer, not a quiet timeout.
+                    await follower.done;
+                    if (this.signal.aborted)
+                        return cancelled();
+                    const readiness = view.readiness();
+                    const s = { readiness, deployment: view.deployment, phase, promotedAs };
+                    return timeoutVerdict(s, policy, (0,duration/* formatDuration */.a)(settings.timeoutMs));
+                }
+            }
         }
-        this.selected = selectGroups(d, settings.groups);
-        if (!this.selected.some((g) => d.TaskGroups[g].DesiredCanaries > 0)) {
-            throw new GateError(`Deployment ${gate_short(d.ID)} has no canaries to gate in ${settings.groups.length ? `groups ${this.selected.join(', ')}` : 'any group'} (job "${d.JobID}" version ${d.JobVersion}); add a canary count to the job's update block`);
+        finally {
+            clearTimeout(timer);
+            soak?.stop();
         }
-        this.event(`Gating on ${this.selected.join(', ')} (${mode}); deadline ${(0,duration/* formatDuration */.a)(settings.timeoutMs)}`);
-        const decision = mode === 'health' ? await this.watchForHealth() : await this.watchCanaries();
-        if (decision.write)
-            await this.mutate(decision.write);
-        if (mode === 'promote' &&
-            settings.waitForCompletion &&
-            !settings.dryRun &&
-            (decision.result === 'promoted' || decision.result === 'already-promoted')) {
-            return this.watchCompletion(decision);
-        }
-        return decision;
     }
     /** fail / pause / resume: one write, no waiting. */
     async actNow(mode) {
-        const d = this.deployment;
+        const view = this.view;
         const done = { fail: 'failed', pause: 'paused', resume: 'running' };
         const result = { fail: 'failed', pause: 'paused', resume: 'resumed' };
-        if (d.Status === done[mode]) {
-            return {
+        for (let tries = 0;; tries++) {
+            const d = view.deployment;
+            if (d.Status === done[mode]) {
+                const verdict = {
+                    result: result[mode],
+                    ok: true,
+                    message: `Deployment ${shortId(d.ID)} is already ${d.Status}; nothing sent`,
+                };
+                if (tries === 0 || !this.write)
+                    return verdict;
+            }
+            if (TERMINAL_DEPLOYMENT_STATUSES.includes(d.Status)) {
+                throw new GateError(`Cannot ${mode} deployment ${shortId(d.ID)}: it is ${d.Status} ("${d.StatusDescription}")`);
+            }
+            const verdict = {
                 result: result[mode],
                 ok: true,
-                message: `Deployment ${gate_short(d.ID)} is already ${d.Status}; nothing sent`,
+                message: `Deployment ${shortId(d.ID)} ${result[mode]}`,
             };
+            if ((await this.send(mode)) === 'sent')
+                return verdict;
+            // Refused because the deployment ended meanwhile: say how it ended.
+            await this.follower.refresh();
+            if (tries > 2)
+                throw new GateError(`Nomad refused to ${mode} deployment ${shortId(d.ID)}`);
         }
-        if (TERMINAL_DEPLOYMENT_STATUSES.includes(d.Status)) {
-            throw new GateError(`Cannot ${mode} deployment ${gate_short(d.ID)}: it is ${d.Status} ("${d.StatusDescription}")`);
-        }
-        await this.mutate(mode);
-        return { result: result[mode], ok: true, message: `Deployment ${gate_short(d.ID)} ${result[mode]}` };
     }
-    /**
-     * promote / wait: until every selected group passes the server's promotion
-     * rule; then, with a soak, until the canaries stayed passing (and the checks
-     * passed) for the whole soak. One watch for both phases: the held queries go
-     * on through the soak, so it costs no request beyond the changes and checks.
-     */
-    watchCanaries() {
-        const { mode, onFailure, soakMs } = this.settings;
-        const onFail = onFailureWrite(onFailure);
-        let soaking = false;
-        return this.watchDeployment((r, d, _allocs, side) => {
-            if (r.verdict === 'terminal')
-                return terminalDecision(d, r);
-            if (r.verdict === 'promoted') {
-                return {
-                    result: 'already-promoted',
-                    ok: true,
-                    message: `Already promoted${soaking ? ' (by someone else during the soak)' : ''}: ${describeGroups(r.groups)}`,
-                };
-            }
-            if (soaking && r.verdict !== 'ready') {
-                // Unhealthy, or a healthy canary gone (terminal): either fails the soak.
-                const which = r.unhealthyAllocs.length
-                    ? ` (${r.unhealthyAllocs.map(gate_short).join(', ')} unhealthy)`
-                    : '';
-                return {
-                    result: 'unhealthy',
-                    ok: false,
-                    message: `Canaries stopped passing during the soak${which}: ${describeGroups(r.groups)}`,
-                    write: onFail,
-                };
-            }
-            if (r.verdict === 'unhealthy') {
-                return {
-                    result: 'unhealthy',
-                    ok: false,
-                    message: `Canary ${r.unhealthyAllocs.map(gate_short).join(', ')} reported unhealthy: ${describeGroups(r.groups)}`,
-                    write: onFail,
-                };
-            }
-            if (r.verdict !== 'ready' || soaking)
-                return undefined;
-            const passed = mode === 'promote'
-                ? {
-                    result: 'promoted',
-                    ok: true,
-                    message: `Promoted: ${describeGroups(r.groups)}`,
-                    write: 'promote',
-                }
-                : { result: 'promotable', ok: true, message: `Promotable: ${describeGroups(r.groups)}` };
-            if (soakMs === 0)
-                return passed;
-            soaking = true;
-            side.start((finish, signal) => this.soak(passed, finish, signal));
+    /** Sends a write (or, in a dry run, logs it), then waits until the view shows the state after it. */
+    async send(kind) {
+        const view = this.view;
+        const ctx = {
+            client: this.deps.client,
+            view,
+            follower: this.follower,
+            groups: this.settings.groups.length ? [...view.selected] : [],
+            ...this.health,
+            deadline: this.deadline,
+            signal: this.signal,
+            log: (line) => this.deps.log.warning(line),
+        };
+        if (this.settings.dryRun) {
+            this.planned = kind;
+            this.event(`Dry run: would send ${this.deps.client.describe(writeRequest(kind, view.deployment.ID, ctx))}`);
+            return 'sent';
+        }
+        const out = await applyWrite(kind, ctx);
+        if (out.kind === 'refused') {
+            this.event(`Nomad refused the ${kind} (${out.reason}): the deployment changed after the gate read it; reading it again`);
+            return 'refused';
+        }
+        if (out.kind === 'seen') {
+            this.event(`The ${kind} took effect although its answer was lost (seen by re-reading the deployment)`);
+            return 'sent';
+        }
+        const r = out.response;
+        this.write = r;
+        this.writeIndex = Math.max(out.index, r.DeploymentModifyIndex);
+        this.event(`Sent ${kind}: EvalID ${r.EvalID || '(none)'}, DeploymentModifyIndex ${r.DeploymentModifyIndex}` +
+            (r.RevertedJobVersion != null ? `, reverted to job version ${r.RevertedJobVersion}` : ''));
+        await this.settle(kind);
+        return 'sent';
+    }
+    /** Until the view is at or past the write's index (the outputs describe the state after it). */
+    async settle(kind) {
+        const allocs = kind === 'promote' || kind === 'health';
+        // After a promote with wait-for-completion the watches go on; after any other write the step ends.
+        const last = !(kind === 'promote' && this.settings.waitForCompletion);
+        const until = performance.now() + SETTLE_MS;
+        if (await this.follower.settle(this.writeIndex, { allocs, last, until }))
+            return;
+        // Best effort: the write stands whatever this read says.
+        await this.follower.refresh({ signal: AbortSignal.timeout(SETTLE_MS) }).catch(() => undefined);
+    }
+    /** Another actor's promotion landed before this gate's own (which Nomad then applied again). */
+    promotedBySomeoneElse() {
+        const at = this.view.promotedAt;
+        if (at === undefined || this.writeIndex === 0 || at >= this.writeIndex)
             return undefined;
-        }, onFail);
+        const groups = this.view.readiness().groups;
+        return {
+            result: 'already-promoted',
+            ok: true,
+            message: `Already promoted by someone else (index ${at}) before this gate's promote (index ${this.writeIndex}) reached Nomad: ${describeGroups(groups)}`,
+        };
     }
-    /** health: until the selected canaries are placed and running, then set their health. */
-    watchForHealth() {
-        return this.watchDeployment((r, d, allocs) => {
-            if (r.verdict === 'terminal')
-                return terminalDecision(d, r);
-            const canaries = runningCanaries(d, allocs, this.selected);
-            if (!canaries)
-                return undefined;
-            const healthy = this.pickAllocs('healthy-allocs', this.settings.healthyAllocs, canaries);
-            const unhealthy = this.pickAllocs('unhealthy-allocs', this.settings.unhealthyAllocs, canaries);
-            this.healthIds = { healthy, unhealthy };
-            const parts = [
-                healthy.length ? `${healthy.length} healthy (${healthy.map(gate_short).join(', ')})` : '',
-                unhealthy.length
-                    ? `${unhealthy.length} unhealthy (${unhealthy.map(gate_short).join(', ')})`
-                    : '',
-            ].filter(Boolean);
-            return {
-                result: 'health-set',
-                ok: true,
-                message: `Marked ${parts.join(' and ')}`,
-                write: 'health',
-            };
-        }, onFailureWrite(this.settings.onFailure));
+    healthVerdict(canaries) {
+        const healthy = this.pickAllocs('healthy-allocs', this.settings.healthyAllocs, canaries);
+        const unhealthy = this.pickAllocs('unhealthy-allocs', this.settings.unhealthyAllocs, canaries);
+        this.health = { healthy, unhealthy };
+        const parts = [
+            healthy.length ? `${healthy.length} healthy (${healthy.map(shortId).join(', ')})` : '',
+            unhealthy.length
+                ? `${unhealthy.length} unhealthy (${unhealthy.map(shortId).join(', ')})`
+                : '',
+        ].filter(Boolean);
+        return { result: 'health-set', ok: true, message: `Marked ${parts.join(' and ')}` };
     }
     pickAllocs(input, selector, canaries) {
         if (!selector)
@@ -30945,263 +31708,36 @@ class Gate {
             if (matches.length === 1)
                 return matches[0].ID;
             if (matches.length === 0) {
-                throw new GateError(`Input '${input}': "${prefix}" is not a placed canary of deployment ${gate_short(this.deployment.ID)} in ${this.selected.join(', ')}; its canaries are ${canaries.map((a) => gate_short(a.ID)).join(', ')}`);
+                throw new GateError(`Input '${input}': "${prefix}" is not a placed canary of deployment ${shortId(this.view.deployment.ID)} in ${this.view.selected.join(', ')}; its canaries are ${canaries.map((a) => shortId(a.ID)).join(', ')}`);
             }
             throw new GateError(`Input '${input}': "${prefix}" matches several canaries (${matches.map((a) => a.ID).join(', ')}); give more characters`);
         });
-    }
-    /** The soak's clock: runs the checks every check-interval, then passes the soak. */
-    async soak(passed, finish, signal) {
-        const { soakMs, checks, onFailure } = this.settings;
-        const withChecks = hasChecks(checks);
-        this.event(`Canaries pass the gate; soaking for ${(0,duration/* formatDuration */.a)(soakMs)}` +
-            (withChecks ? ` with checks every ${(0,duration/* formatDuration */.a)(checks.intervalMs)}` : ''));
-        const end = performance.now() + soakMs;
-        let failures = 0;
-        for (;;) {
-            if (withChecks) {
-                const run = await runChecks(checks, signal);
-                if (signal.aborted)
-                    return;
-                this.checkRuns.push({ ...run, atMs: run.atMs - this.started });
-                const detail = run.results.map((c) => `${c.name} ${c.ok ? 'ok' : c.detail}`).join('; ');
-                this.event(`Check run ${this.checkRuns.length}: ${run.ok ? 'passed' : 'failed'} (${detail})`);
-                if (!run.ok && ++failures > checks.failureLimit) {
-                    return finish({
-                        result: 'check-failed',
-                        ok: false,
-                        message: `Checks failed ${failures} time(s) during the soak (failure-limit ${checks.failureLimit}): ${detail}`,
-                        write: onFailureWrite(onFailure),
-                    });
-                }
-            }
-            const left = end - performance.now();
-            if (left <= 0)
-                break;
-            try {
-                await sleep(withChecks ? Math.min(left, checks.intervalMs) : left, signal);
-            }
-            catch {
-                return;
-            }
-        }
-        this.event(`Soak of ${(0,duration/* formatDuration */.a)(soakMs)} passed`);
-        finish(passed);
-    }
-    /** After a promotion: until the deployment is successful, failed or cancelled. */
-    async watchCompletion(promoted) {
-        this.event('Waiting for the deployment to complete');
-        const decision = await this.watchDeployment((r, d) => {
-            if (d.Status === 'successful') {
-                return { ...promoted, message: `${promoted.message}; deployment successful` };
-            }
-            if (r.verdict === 'terminal')
-                return terminalDecision(d, r);
-            return undefined;
-        }, undefined);
-        return decision.result === 'timed-out'
-            ? {
-                ...decision,
-                message: `${promoted.result}, but the deployment did not complete in time: ${decision.message}`,
-            }
-            : decision;
-    }
-    /**
-     * Blocking queries on the deployment and on its allocations at once: either can
-     * change alone (a canary that dies after being healthy leaves the deployment's
-     * ModifyIndex as it was). `decide` runs on every change of either.
-     */
-    async watchDeployment(decide, onTimeout) {
-        const id = this.deployment.ID;
-        const stop = new AbortController();
-        const signal = AbortSignal.any([stop.signal, this.signal]);
-        let decision;
-        let failure;
-        const run = (p) => p.catch((err) => {
-            failure ??= err;
-            stop.abort();
-        });
-        const check = () => {
-            if (decision || !this.deployment || !this.allocs)
-                return;
-            const r = evaluate(this.deployment, this.allocs, this.selected);
-            this.readiness = r;
-            this.logHealthChanges(r);
-            decision = decide(r, this.deployment, this.allocs, side);
-            if (decision)
-                stop.abort();
-        };
-        const finish = (d) => {
-            decision ??= d;
-            stop.abort();
-        };
-        const tasks = [];
-        const side = { start: (task) => void tasks.push(run(task(finish, signal))) };
-        // What is known already is judged at once; the queries then block from there.
-        check();
-        const options = { deadline: this.deadline, signal };
-        await Promise.all([
-            run(watch((q) => this.deps.client.deployment(id, q), (body, meta) => {
-                const before = this.deployment && readinessKey(this.deployment);
-                this.deployment = body;
-                this.noteIndex(meta);
-                if (readinessKey(body) !== before)
-                    check();
-            }, { ...options, index: this.deployment.ModifyIndex })),
-            run(watch((q) => this.deps.client.deploymentAllocations(id, q), (body, meta) => {
-                this.allocs = body;
-                this.allocsIndex = meta.lastIndex;
-                this.noteIndex(meta);
-                check();
-            }, { ...options, index: this.allocs ? this.allocsIndex : 0 })),
-        ]);
-        await Promise.all(tasks);
-        if (decision)
-            return decision;
-        if (this.signal.aborted)
-            return cancelled();
-        if (failure)
-            throw failure;
-        return {
-            result: 'timed-out',
-            ok: false,
-            message: `Timed out after ${(0,duration/* formatDuration */.a)(this.settings.timeoutMs)}: ${describeGroups(this.readiness?.groups ?? [])}`,
-            write: onTimeout,
-        };
-    }
-    async mutate(kind) {
-        const d = this.deployment;
-        const ctx = {
-            client: this.deps.client,
-            deployment: d,
-            groups: this.settings.groups.length ? this.selected : [],
-            healthy: this.healthIds.healthy,
-            unhealthy: this.healthIds.unhealthy,
-            deadline: this.deadline,
-            signal: this.signal,
-            log: (line) => this.deps.log.warning(line),
-        };
-        if (this.settings.dryRun) {
-            this.planned = kind;
-            this.event(`Dry run: would send ${this.deps.client.describe(writeRequest(kind, ctx))}`);
-            return;
-        }
-        const res = await applyWrite(kind, ctx);
-        if (res.response) {
-            this.write = res.response;
-            this.index = res.index;
-            const r = res.response;
-            this.event(`Sent ${kind}: EvalID ${r.EvalID || '(none)'}, DeploymentModifyIndex ${r.DeploymentModifyIndex}` +
-                (r.RevertedJobVersion != null ? `, reverted to job version ${r.RevertedJobVersion}` : ''));
-        }
-        else {
-            this.event(`The ${kind} took effect although its answer was lost (seen by re-reading the deployment)`);
-        }
-        this.deployment = res.deployment ?? (await this.reread()) ?? d;
-        if (this.allocs)
-            this.readiness = evaluate(this.deployment, this.allocs, this.selected);
-    }
-    /** The deployment after a write, for the outputs; best effort (the write already stands). */
-    async reread() {
-        try {
-            const { body, meta } = await this.deps.client.deployment(this.deployment.ID, {
-                deadline: performance.now() + 5_000,
-            });
-            this.noteIndex(meta);
-            return body;
-        }
-        catch {
-            return undefined;
-        }
-    }
-    logHealthChanges(r) {
-        if (!this.allocs || !this.deployment)
-            return;
-        const inGroups = new Set(this.selected);
-        for (const a of this.allocs) {
-            if (!a.DeploymentStatus?.Canary || !inGroups.has(a.TaskGroup))
-                continue;
-            const now = allocIsTerminal(a) && a.DeploymentStatus.Healthy ? null : a.DeploymentStatus.Healthy;
-            const before = this.health.get(a.ID);
-            if (before === now || (before === undefined && now === null)) {
-                this.health.set(a.ID, now);
-                continue;
-            }
-            this.health.set(a.ID, now);
-            const g = r.groups.find((x) => x.name === a.TaskGroup);
-            const state = now === true
-                ? 'healthy'
-                : now === false
-                    ? 'unhealthy'
-                    : `no longer healthy (${a.ClientStatus})`;
-            this.event(`${a.TaskGroup}: canary ${gate_short(a.ID)} is ${state} (${g ? `${g.healthyCanaries}/${g.desiredCanaries} healthy` : ''})`);
-        }
-    }
-    noteIndex(meta) {
-        this.index = meta.lastIndex;
     }
     event(text) {
         const atMs = performance.now() - this.started;
         this.timeline.push({ atMs, text });
         this.deps.log.info(`[${(0,duration/* formatDuration */.a)(atMs).padStart(6)}] ${text}`);
     }
-    finish(decision) {
-        const elapsedMs = performance.now() - this.started;
-        const would = this.planned && WOULD[decision.result];
+    finish(verdict) {
+        const view = this.view;
+        const would = this.planned && DRY_RUN_RESULT[verdict.result];
         return {
-            ok: decision.ok,
-            result: would || decision.result,
-            message: would ? `Dry run, nothing sent: ${decision.message}` : decision.message,
-            deployment: this.deployment,
-            groups: this.readiness?.groups ?? [],
+            ok: verdict.ok,
+            result: would || verdict.result,
+            message: would ? `Dry run, nothing sent: ${verdict.message}` : verdict.message,
+            deployment: view?.deployment,
+            groups: view?.allocsRead ? view.readiness().groups : [],
             write: this.write,
-            index: this.index,
-            elapsedMs,
+            index: Math.max(view?.lastIndex ?? 0, this.writeIndex),
+            elapsedMs: performance.now() - this.started,
             timeline: this.timeline,
             checks: this.checkRuns,
         };
     }
 }
-function gate_short(id) {
-    return id.slice(0, 8);
-}
+const NEVER = new Promise(() => { });
 function cancelled() {
     return { result: 'cancelled', ok: false, message: 'Cancelled by a signal; nothing was sent' };
-}
-function onFailureWrite(onFailure) {
-    return onFailure === 'none' ? undefined : onFailure;
-}
-function terminalDecision(d, r) {
-    if (d.Status === 'successful') {
-        return {
-            result: 'already-promoted',
-            ok: true,
-            message: `Deployment already successful: ${describeGroups(r.groups)}`,
-        };
-    }
-    const superseded = /newer/i.test(d.StatusDescription)
-        ? ' (superseded by a newer deployment of the job)'
-        : '';
-    return {
-        result: 'deployment-failed',
-        ok: false,
-        message: `Deployment ${gate_short(d.ID)} is ${d.Status}${superseded}: "${d.StatusDescription}"; ${describeGroups(r.groups)}`,
-    };
-}
-/** The canaries to mark in health mode, once every selected group has them placed and running. */
-function runningCanaries(d, allocs, selected) {
-    const byId = new Map(allocs.map((a) => [a.ID, a]));
-    const out = [];
-    for (const name of selected) {
-        const state = d.TaskGroups[name];
-        const live = (state.PlacedCanaries ?? [])
-            .map((id) => byId.get(id))
-            .filter((a) => !!a && !allocIsTerminal(a));
-        if (live.length < state.DesiredCanaries || live.some((a) => a.ClientStatus !== 'running'))
-            return undefined;
-        out.push(...live);
-    }
-    return out;
 }
 
 ;// CONCATENATED MODULE: ./src/front.ts
@@ -31282,7 +31818,15 @@ function outputs(o) {
         'reverted-job-version': str(w?.RevertedJobVersion),
         'healthy-canaries': String(o.groups.reduce((n, g) => n + g.healthyCanaries, 0)),
         'desired-canaries': String(o.groups.reduce((n, g) => n + g.desiredCanaries, 0)),
-        groups: JSON.stringify(o.groups),
+        // Exactly the interface's fields, whatever else the gate keeps per group.
+        groups: JSON.stringify(o.groups.map((g) => ({
+            name: g.name,
+            desiredCanaries: g.desiredCanaries,
+            placedCanaries: g.placedCanaries,
+            healthyCanaries: g.healthyCanaries,
+            unhealthyCanaries: g.unhealthyCanaries,
+            promoted: g.promoted,
+        }))),
         checks: JSON.stringify(o.checks),
         'elapsed-ms': String(Math.round(o.elapsedMs)),
     };
@@ -31382,7 +31926,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   P$: () => (/* binding */ parseSettings)
 });
 
-// UNUSED EXPORTS: DEFAULT_ADDRESS, DEFAULT_TIMEOUT, MAX_TIMEOUT_MS, ON_FAILURE
+// UNUSED EXPORTS: DEFAULT_ADDRESS, DEFAULT_TIMEOUT, MAX_TIMEOUT_MS, ON_FAILURE, ON_UNHEALTHY_CANARY
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
@@ -31401,6 +31945,7 @@ var duration = __nccwpck_require__(7607);
 
 const MODES = ['promote', 'wait', 'fail', 'pause', 'resume', 'health'];
 const ON_FAILURE = ['none', 'fail', 'pause'];
+const ON_UNHEALTHY_CANARY = ['fail-fast', 'wait-for-replacement'];
 // ---------------------------------------------------------------------------
 // Parsing. Pure except for reading PEM files (ca-cert, client-cert,
 // client-key, NOMAD_CAPATH). Every check runs before the first request.
@@ -31423,6 +31968,7 @@ const INPUT_NAMES = [
     'groups',
     'timeout',
     'on-failure',
+    'on-unhealthy-canary',
     'healthy-allocs',
     'unhealthy-allocs',
     'wait-for-completion',
@@ -31993,6 +32539,8 @@ function parseSettings(input, env) {
     const groups = groupsRaw ? splitList(groupsRaw, 'task group names') : [];
     const timeoutMs = parseTimeout(pick('timeout'));
     const onFailure = oneOf(pick('on-failure'), ON_FAILURE, 'none');
+    // Like on-failure, allowed with every mode: the runner fills in action.yml's default.
+    const onUnhealthyCanary = oneOf(pick('on-unhealthy-canary'), ON_UNHEALTHY_CANARY, 'fail-fast');
     const healthyRaw = pick('healthy-allocs');
     const unhealthyRaw = pick('unhealthy-allocs');
     const healthyAllocs = parseAllocs(healthyRaw);
@@ -32021,6 +32569,7 @@ function parseSettings(input, env) {
         groups,
         timeoutMs,
         onFailure,
+        onUnhealthyCanary,
         waitForCompletion,
         soakMs,
         checks,

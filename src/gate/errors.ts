@@ -1,4 +1,4 @@
-import type { Result } from './gate.js'
+import type { Result } from './outcome.js'
 
 /** A failure of the gate's own (bad target, unknown group, refused version): reported, not retried. */
 export class GateError extends Error {

@@ -1,93 +1,42 @@
-// The gate: resolve the deployment, watch it with blocking queries until the
-// canaries decide, then send the one mutation the mode asks for. Knows nothing
-// of GitHub: main.ts and cli.ts are thin fronts on runGate().
+// The gate's orchestration: resolve the deployment, follow it until the
+// decisions (decide.ts) end the step, and send the one write they ask for.
+// Knows nothing of GitHub: action.ts and cli.ts are thin fronts on runGate().
+//
+// One loop owns everything that changes: the view (written only by the
+// follower's watches), the phase, the soak's clock and the write. It asks
+// decide() after every change; a wait ends at the next change, the soak's end
+// or the deadline, whichever comes first.
 
 import { formatDuration } from '../duration.js'
-import { hasChecks, runChecks, type CheckRun } from '../checks.js'
-import { sleep, type NomadClient, type QueryMeta } from '../nomad/client.js'
+import type { CheckRun } from '../checks.js'
+import type { NomadClient } from '../nomad/client.js'
 import { NomadError } from '../nomad/errors.js'
 import {
   TERMINAL_DEPLOYMENT_STATUSES,
-  allocIsTerminal,
   type AllocView,
-  type Deployment,
   type DeploymentUpdateResponse,
 } from '../nomad/types.js'
-import { watch } from '../nomad/watch.js'
 import type { AllocSelector, Settings } from '../settings.js'
+import { decide, timeoutVerdict, type Phase, type Policy, type Situation } from './decide.js'
 import { GateError } from './errors.js'
-import { resolveDeployment } from './resolve.js'
-import { applyWrite, writeRequest, type WriteKind } from './mutate.js'
+import { followBlocking, type Follower } from './follow.js'
 import {
-  describeGroups,
-  evaluate,
-  readinessKey,
-  selectGroups,
-  unknownGroups,
-  type GroupReadiness,
-  type Readiness,
-} from './readiness.js'
+  DRY_RUN_RESULT,
+  shortId,
+  type Log,
+  type Outcome,
+  type TimelineEvent,
+  type Verdict,
+  type WriteKind,
+} from './outcome.js'
+import { CanaryLog } from './progress.js'
+import { describeGroups, selectGroups, unknownGroups } from './readiness.js'
+import { resolveDeployment } from './resolve.js'
+import { startSoak, type Soak } from './soak.js'
+import { RolloutView } from './view.js'
+import { applyWrite, writeRequest } from './write.js'
 
-export type Result =
-  | 'promoted'
-  | 'already-promoted'
-  | 'promotable'
-  | 'failed'
-  | 'paused'
-  | 'resumed'
-  | 'health-set'
-  | 'timed-out'
-  | 'unhealthy'
-  | 'deployment-failed'
-  /** A check failed during the soak more often than failure-limit allows. */
-  | 'check-failed'
-  /** dry-run: what the write would have been. */
-  | 'would-promote'
-  | 'would-fail'
-  | 'would-pause'
-  | 'would-resume'
-  | 'would-set-health'
-  /** A request failed for good, or the target cannot be gated (not found, no canaries, ...). */
-  | 'error'
-  /** SIGINT/SIGTERM: the runner cancelled the step. */
-  | 'cancelled'
-
-export interface Log {
-  info(line: string): void
-  warning(line: string): void
-}
-
-export interface TimelineEvent {
-  /** Milliseconds since the step started. */
-  atMs: number
-  text: string
-}
-
-export interface Outcome {
-  ok: boolean
-  result: Result
-  /** One line: what happened, with the per-group counts. */
-  message: string
-  deployment?: Deployment
-  groups: GroupReadiness[]
-  /** The answer to the mutation, when one was sent and answered. */
-  write?: DeploymentUpdateResponse
-  /** X-Nomad-Index of the last response. */
-  index: number
-  elapsedMs: number
-  timeline: TimelineEvent[]
-  /** Check runs during the soak. */
-  checks: CheckRun[]
-}
-
-/** What a dry run reports instead of the result of a write it did not send. */
-const WOULD: Partial<Record<Result, Result>> = {
-  promoted: 'would-promote',
-  failed: 'would-fail',
-  paused: 'would-pause',
-  resumed: 'would-resume',
-  'health-set': 'would-set-health',
-}
+export type { Log, Outcome, Result, TimelineEvent } from './outcome.js'
 
 export interface GateDeps {
   client: NomadClient
@@ -96,41 +45,27 @@ export interface GateDeps {
   signal?: AbortSignal
 }
 
-/** Lets a decide function start work beside the watch (the soak's clock) that may end it. */
-interface Side {
-  start(task: (finish: (d: Decision) => void, signal: AbortSignal) => Promise<void>): void
+export function runGate(settings: Settings, deps: GateDeps): Promise<Outcome> {
+  return new GateRun(settings, deps).run()
 }
 
-/** A decision reached while watching: the outcome, and what to write first. */
-interface Decision {
-  result: Result
-  ok: boolean
-  message: string
-  write?: WriteKind
-}
+/** After a write: how long the watches get to show its effect before one plain read does. */
+const SETTLE_MS = 5_000
 
-export async function runGate(settings: Settings, deps: GateDeps): Promise<Outcome> {
-  return new Gate(settings, deps).run()
-}
-
-class Gate {
+class GateRun {
   private readonly started = performance.now()
   private readonly deadline: number
   private readonly signal: AbortSignal
-  private deployment?: Deployment
-  private allocs?: AllocView[]
-  private readiness?: Readiness
-  private selected: string[] = []
-  private index = 0
-  private write?: DeploymentUpdateResponse
   private readonly timeline: TimelineEvent[] = []
-  private readonly health = new Map<string, boolean | null>()
-  private allocsIndex = 0
   private readonly checkRuns: CheckRun[] = []
+  private readonly canaries = new CanaryLog()
+  private view?: RolloutView
+  private follower?: Follower
+  private write?: DeploymentUpdateResponse
+  private writeIndex = 0
   /** dry-run: the write that was planned (and only logged). */
   private planned?: WriteKind
-  /** health mode: the full IDs to mark, resolved once the canaries run. */
-  private healthIds: { healthy: string[]; unhealthy: string[] } = { healthy: [], unhealthy: [] }
+  private health = { healthy: [] as string[], unhealthy: [] as string[] }
 
   constructor(
     private readonly settings: Settings,
@@ -142,163 +77,278 @@ class Gate {
 
   async run(): Promise<Outcome> {
     try {
-      return this.finish(await this.decide())
+      return this.finish(await this.gate())
     } catch (err) {
       if (this.signal.aborted) return this.finish(cancelled())
-      if (err instanceof GateError) {
+      if (err instanceof GateError)
         return this.finish({ result: err.result, ok: false, message: err.message })
-      }
-      if (err instanceof NomadError) {
+      if (err instanceof NomadError)
         return this.finish({ result: 'error', ok: false, message: err.message })
-      }
       throw err
+    } finally {
+      this.follower?.stop()
     }
   }
 
-  private async decide(): Promise<Decision> {
+  private async gate(): Promise<Verdict> {
     const { settings, deps } = this
     const resolved = await resolveDeployment(settings.target, deps.client, {
       deadline: this.deadline,
       signal: this.signal,
       log: (line) => this.event(line),
     })
-    this.deployment = resolved.deployment
-    this.noteIndex(resolved.meta)
     const d = resolved.deployment
     this.event(
       `Deployment ${d.ID} of job "${d.JobID}" version ${d.JobVersion} (namespace ${d.Namespace}): ${d.Status}, "${d.StatusDescription}"`,
     )
-
     const mode = settings.mode
-    if (mode === 'fail' || mode === 'pause' || mode === 'resume') return this.actNow(mode)
-
-    const missing = unknownGroups(d, settings.groups)
-    if (missing.length > 0) {
+    const gating = mode === 'promote' || mode === 'wait' || mode === 'health'
+    if (gating) {
+      const missing = unknownGroups(d, settings.groups)
+      if (missing.length > 0) {
+        throw new GateError(
+          `Input 'groups': deployment ${shortId(d.ID)} has no task group ${missing.map((g) => `"${g}"`).join(', ')}; its groups are ${Object.keys(d.TaskGroups).sort().join(', ') || '(none)'}`,
+        )
+      }
+    }
+    const selected = selectGroups(d, settings.groups)
+    if (gating && !selected.some((g) => d.TaskGroups[g].DesiredCanaries > 0)) {
       throw new GateError(
-        `Input 'groups': deployment ${short(d.ID)} has no task group ${missing.map((g) => `"${g}"`).join(', ')}; its groups are ${Object.keys(d.TaskGroups).sort().join(', ') || '(none)'}`,
+        `Deployment ${shortId(d.ID)} has no canaries to gate in ${settings.groups.length ? `groups ${selected.join(', ')}` : 'any group'} (job "${d.JobID}" version ${d.JobVersion}); add a canary count to the job's update block`,
       )
     }
-    this.selected = selectGroups(d, settings.groups)
-    if (!this.selected.some((g) => d.TaskGroups[g].DesiredCanaries > 0)) {
-      throw new GateError(
-        `Deployment ${short(d.ID)} has no canaries to gate in ${settings.groups.length ? `groups ${this.selected.join(', ')}` : 'any group'} (job "${d.JobID}" version ${d.JobVersion}); add a canary count to the job's update block`,
-      )
-    }
+    const view = (this.view = new RolloutView(d, resolved.meta.lastIndex, selected))
+    this.follower = followBlocking(deps.client, view, {
+      deadline: this.deadline,
+      signal: this.signal,
+    })
+    if (!gating) return this.actNow(mode)
     this.event(
-      `Gating on ${this.selected.join(', ')} (${mode}); deadline ${formatDuration(settings.timeoutMs)}`,
+      `Gating on ${selected.join(', ')} (${mode}); deadline ${formatDuration(settings.timeoutMs)}`,
     )
-    const decision = mode === 'health' ? await this.watchForHealth() : await this.watchCanaries()
-    if (decision.write) await this.mutate(decision.write)
-    if (
-      mode === 'promote' &&
-      settings.waitForCompletion &&
-      !settings.dryRun &&
-      (decision.result === 'promoted' || decision.result === 'already-promoted')
-    ) {
-      return this.watchCompletion(decision)
+    const verdict = await this.watch()
+    return verdict.write ? this.onFailure(verdict.write, verdict) : verdict
+  }
+
+  /** on-failure's write after a failed gate; a deployment that ended meanwhile needs none. */
+  private async onFailure(kind: WriteKind, verdict: Verdict): Promise<Verdict> {
+    if ((await this.send(kind)) === 'sent') return verdict
+    await this.follower!.refresh({ signal: AbortSignal.timeout(SETTLE_MS) }).catch(() => undefined)
+    const d = this.view!.deployment
+    return {
+      ...verdict,
+      message: `${verdict.message}; on-failure ${kind} not applied: the deployment is ${d.Status}`,
     }
-    return decision
+  }
+
+  /** promote / wait / health: decide after every change until a verdict. */
+  private async watch(): Promise<Verdict> {
+    const { settings } = this
+    const view = this.view!
+    const follower = this.follower!
+    const policy: Policy = {
+      mode: settings.mode as Policy['mode'],
+      onFailure: settings.onFailure,
+      onUnhealthyCanary: settings.onUnhealthyCanary,
+      soak: settings.soakMs > 0,
+    }
+    let phase: Phase = 'gating'
+    let soak: Soak | undefined
+    /** view.version when Nomad refused the promote: not sent again before the next change. */
+    let heldAt: number | undefined
+    let promotedAs: Verdict | undefined
+    let said = ''
+    let timer: NodeJS.Timeout | undefined
+    const timeUp = new Promise<'deadline'>((resolve) => {
+      timer = setTimeout(() => resolve('deadline'), Math.max(0, this.deadline - performance.now()))
+    })
+    try {
+      for (;;) {
+        const version = view.version
+        // Nothing is judged before the allocations are read.
+        if (view.allocsRead) {
+          const readiness = view.readiness()
+          for (const line of this.canaries.changes(view, readiness.groups)) this.event(line)
+          const situation: Situation = {
+            readiness,
+            deployment: view.deployment,
+            phase,
+            promoteHeld: heldAt === version,
+            canariesRunning: policy.mode === 'health' && view.runningCanaries() !== undefined,
+            promotedAs,
+          }
+          const step = decide(situation, policy)
+          if (step.kind === 'end' && !view.consistent) {
+            await follower.catchUp()
+            continue
+          }
+          if (step.kind === 'end') {
+            if (step.verdict.write !== 'promote') return step.verdict
+            if ((await this.send('promote')) === 'refused') {
+              heldAt = view.version
+              continue
+            }
+            const { write: _sent, ...promoted } = step.verdict
+            const verdict = this.promotedBySomeoneElse() ?? promoted
+            if (!settings.waitForCompletion || settings.dryRun) return verdict
+            promotedAs = verdict
+            phase = 'completing'
+            this.event('Waiting for the deployment to complete')
+            continue
+          }
+          if (step.kind === 'soak') {
+            phase = 'soaking'
+            const options = { ...settings, started: this.started, runs: this.checkRuns }
+            soak = startSoak({ ...options, event: (l) => this.event(l) }, this.signal)
+            continue
+          }
+          if (step.kind === 'set-health') {
+            const verdict = this.healthVerdict(view.runningCanaries()!)
+            if ((await this.send('health')) === 'sent') return verdict
+
+            continue
+          }
+          if (step.phase) {
+            phase = step.phase
+            soak?.stop()
+            soak = undefined
+          }
+          if (step.why !== said && step.why !== 'soaking') this.event(step.why)
+          said = step.why
+        }
+        const woke = await Promise.race([follower.changed(version), timeUp, soak?.done ?? NEVER])
+        if (woke === 'passed') {
+          phase = 'soaked'
+          soak = undefined
+        } else if (woke !== undefined && woke !== 'deadline') {
+          return woke
+        }
+        if (woke === 'deadline' || follower.ended) {
+          // The watches stop at the same deadline: a read that was failing until
+          // then is the answer, not a quiet timeout.
+          await follower.done
+          if (this.signal.aborted) return cancelled()
+          const readiness = view.readiness()
+          const s: Situation = { readiness, deployment: view.deployment, phase, promotedAs }
+          return timeoutVerdict(s, policy, formatDuration(settings.timeoutMs))
+        }
+      }
+    } finally {
+      clearTimeout(timer)
+      soak?.stop()
+    }
   }
 
   /** fail / pause / resume: one write, no waiting. */
-  private async actNow(mode: 'fail' | 'pause' | 'resume'): Promise<Decision> {
-    const d = this.deployment!
+  private async actNow(mode: 'fail' | 'pause' | 'resume'): Promise<Verdict> {
+    const view = this.view!
     const done = { fail: 'failed', pause: 'paused', resume: 'running' } as const
     const result = { fail: 'failed', pause: 'paused', resume: 'resumed' } as const
-    if (d.Status === done[mode]) {
-      return {
+    for (let tries = 0; ; tries++) {
+      const d = view.deployment
+      if (d.Status === done[mode]) {
+        const verdict: Verdict = {
+          result: result[mode],
+          ok: true,
+          message: `Deployment ${shortId(d.ID)} is already ${d.Status}; nothing sent`,
+        }
+        if (tries === 0 || !this.write) return verdict
+      }
+      if (TERMINAL_DEPLOYMENT_STATUSES.includes(d.Status)) {
+        throw new GateError(
+          `Cannot ${mode} deployment ${shortId(d.ID)}: it is ${d.Status} ("${d.StatusDescription}")`,
+        )
+      }
+      const verdict: Verdict = {
         result: result[mode],
         ok: true,
-        message: `Deployment ${short(d.ID)} is already ${d.Status}; nothing sent`,
+        message: `Deployment ${shortId(d.ID)} ${result[mode]}`,
       }
+      if ((await this.send(mode)) === 'sent') return verdict
+      // Refused because the deployment ended meanwhile: say how it ended.
+      await this.follower!.refresh()
+      if (tries > 2) throw new GateError(`Nomad refused to ${mode} deployment ${shortId(d.ID)}`)
     }
-    if (TERMINAL_DEPLOYMENT_STATUSES.includes(d.Status)) {
-      throw new GateError(
-        `Cannot ${mode} deployment ${short(d.ID)}: it is ${d.Status} ("${d.StatusDescription}")`,
+  }
+
+  /** Sends a write (or, in a dry run, logs it), then waits until the view shows the state after it. */
+  private async send(kind: WriteKind): Promise<'sent' | 'refused'> {
+    const view = this.view!
+    const ctx = {
+      client: this.deps.client,
+      view,
+      follower: this.follower!,
+      groups: this.settings.groups.length ? [...view.selected] : [],
+      ...this.health,
+      deadline: this.deadline,
+      signal: this.signal,
+      log: (line: string) => this.deps.log.warning(line),
+    }
+    if (this.settings.dryRun) {
+      this.planned = kind
+      this.event(
+        `Dry run: would send ${this.deps.client.describe(writeRequest(kind, view.deployment.ID, ctx))}`,
       )
+      return 'sent'
     }
-    await this.mutate(mode)
-    return { result: result[mode], ok: true, message: `Deployment ${short(d.ID)} ${result[mode]}` }
+    const out = await applyWrite(kind, ctx)
+    if (out.kind === 'refused') {
+      this.event(
+        `Nomad refused the ${kind} (${out.reason}): the deployment changed after the gate read it; reading it again`,
+      )
+      return 'refused'
+    }
+    if (out.kind === 'seen') {
+      this.event(
+        `The ${kind} took effect although its answer was lost (seen by re-reading the deployment)`,
+      )
+      return 'sent'
+    }
+    const r = out.response
+    this.write = r
+    this.writeIndex = Math.max(out.index, r.DeploymentModifyIndex)
+    this.event(
+      `Sent ${kind}: EvalID ${r.EvalID || '(none)'}, DeploymentModifyIndex ${r.DeploymentModifyIndex}` +
+        (r.RevertedJobVersion != null ? `, reverted to job version ${r.RevertedJobVersion}` : ''),
+    )
+    await this.settle(kind)
+    return 'sent'
   }
 
-  /**
-   * promote / wait: until every selected group passes the server's promotion
-   * rule; then, with a soak, until the canaries stayed passing (and the checks
-   * passed) for the whole soak. One watch for both phases: the held queries go
-   * on through the soak, so it costs no request beyond the changes and checks.
-   */
-  private watchCanaries(): Promise<Decision> {
-    const { mode, onFailure, soakMs } = this.settings
-    const onFail = onFailureWrite(onFailure)
-    let soaking = false
-    return this.watchDeployment((r, d, _allocs, side) => {
-      if (r.verdict === 'terminal') return terminalDecision(d, r)
-      if (r.verdict === 'promoted') {
-        return {
-          result: 'already-promoted',
-          ok: true,
-          message: `Already promoted${soaking ? ' (by someone else during the soak)' : ''}: ${describeGroups(r.groups)}`,
-        }
-      }
-      if (soaking && r.verdict !== 'ready') {
-        // Unhealthy, or a healthy canary gone (terminal): either fails the soak.
-        const which = r.unhealthyAllocs.length
-          ? ` (${r.unhealthyAllocs.map(short).join(', ')} unhealthy)`
-          : ''
-        return {
-          result: 'unhealthy',
-          ok: false,
-          message: `Canaries stopped passing during the soak${which}: ${describeGroups(r.groups)}`,
-          write: onFail,
-        }
-      }
-      if (r.verdict === 'unhealthy') {
-        return {
-          result: 'unhealthy',
-          ok: false,
-          message: `Canary ${r.unhealthyAllocs.map(short).join(', ')} reported unhealthy: ${describeGroups(r.groups)}`,
-          write: onFail,
-        }
-      }
-      if (r.verdict !== 'ready' || soaking) return undefined
-      const passed: Decision =
-        mode === 'promote'
-          ? {
-              result: 'promoted',
-              ok: true,
-              message: `Promoted: ${describeGroups(r.groups)}`,
-              write: 'promote',
-            }
-          : { result: 'promotable', ok: true, message: `Promotable: ${describeGroups(r.groups)}` }
-      if (soakMs === 0) return passed
-      soaking = true
-      side.start((finish, signal) => this.soak(passed, finish, signal))
-      return undefined
-    }, onFail)
+  /** Until the view is at or past the write's index (the outputs describe the state after it). */
+  private async settle(kind: WriteKind): Promise<void> {
+    const allocs = kind === 'promote' || kind === 'health'
+    // After a promote with wait-for-completion the watches go on; after any other write the step ends.
+    const last = !(kind === 'promote' && this.settings.waitForCompletion)
+    const until = performance.now() + SETTLE_MS
+    if (await this.follower!.settle(this.writeIndex, { allocs, last, until })) return
+    // Best effort: the write stands whatever this read says.
+    await this.follower!.refresh({ signal: AbortSignal.timeout(SETTLE_MS) }).catch(() => undefined)
   }
 
-  /** health: until the selected canaries are placed and running, then set their health. */
-  private watchForHealth(): Promise<Decision> {
-    return this.watchDeployment((r, d, allocs) => {
-      if (r.verdict === 'terminal') return terminalDecision(d, r)
-      const canaries = runningCanaries(d, allocs, this.selected)
-      if (!canaries) return undefined
-      const healthy = this.pickAllocs('healthy-allocs', this.settings.healthyAllocs, canaries)
-      const unhealthy = this.pickAllocs('unhealthy-allocs', this.settings.unhealthyAllocs, canaries)
-      this.healthIds = { healthy, unhealthy }
-      const parts = [
-        healthy.length ? `${healthy.length} healthy (${healthy.map(short).join(', ')})` : '',
-        unhealthy.length
-          ? `${unhealthy.length} unhealthy (${unhealthy.map(short).join(', ')})`
-          : '',
-      ].filter(Boolean)
-      return {
-        result: 'health-set',
-        ok: true,
-        message: `Marked ${parts.join(' and ')}`,
-        write: 'health',
-      }
-    }, onFailureWrite(this.settings.onFailure))
+  /** Another actor's promotion landed before this gate's own (which Nomad then applied again). */
+  private promotedBySomeoneElse(): Verdict | undefined {
+    const at = this.view!.promotedAt
+    if (at === undefined || this.writeIndex === 0 || at >= this.writeIndex) return undefined
+    const groups = this.view!.readiness().groups
+    return {
+      result: 'already-promoted',
+      ok: true,
+      message: `Already promoted by someone else (index ${at}) before this gate's promote (index ${this.writeIndex}) reached Nomad: ${describeGroups(groups)}`,
+    }
+  }
+
+  private healthVerdict(canaries: AllocView[]): Verdict {
+    const healthy = this.pickAllocs('healthy-allocs', this.settings.healthyAllocs, canaries)
+    const unhealthy = this.pickAllocs('unhealthy-allocs', this.settings.unhealthyAllocs, canaries)
+    this.health = { healthy, unhealthy }
+    const parts = [
+      healthy.length ? `${healthy.length} healthy (${healthy.map(shortId).join(', ')})` : '',
+      unhealthy.length
+        ? `${unhealthy.length} unhealthy (${unhealthy.map(shortId).join(', ')})`
+        : '',
+    ].filter(Boolean)
+    return { result: 'health-set', ok: true, message: `Marked ${parts.join(' and ')}` }
   }
 
   private pickAllocs(
@@ -313,7 +363,7 @@ class Gate {
       if (matches.length === 1) return matches[0].ID
       if (matches.length === 0) {
         throw new GateError(
-          `Input '${input}': "${prefix}" is not a placed canary of deployment ${short(this.deployment!.ID)} in ${this.selected.join(', ')}; its canaries are ${canaries.map((a) => short(a.ID)).join(', ')}`,
+          `Input '${input}': "${prefix}" is not a placed canary of deployment ${shortId(this.view!.deployment.ID)} in ${this.view!.selected.join(', ')}; its canaries are ${canaries.map((a) => shortId(a.ID)).join(', ')}`,
         )
       }
       throw new GateError(
@@ -322,290 +372,32 @@ class Gate {
     })
   }
 
-  /** The soak's clock: runs the checks every check-interval, then passes the soak. */
-  private async soak(
-    passed: Decision,
-    finish: (d: Decision) => void,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const { soakMs, checks, onFailure } = this.settings
-    const withChecks = hasChecks(checks)
-    this.event(
-      `Canaries pass the gate; soaking for ${formatDuration(soakMs)}` +
-        (withChecks ? ` with checks every ${formatDuration(checks.intervalMs)}` : ''),
-    )
-    const end = performance.now() + soakMs
-    let failures = 0
-    for (;;) {
-      if (withChecks) {
-        const run = await runChecks(checks, signal)
-        if (signal.aborted) return
-        this.checkRuns.push({ ...run, atMs: run.atMs - this.started })
-        const detail = run.results.map((c) => `${c.name} ${c.ok ? 'ok' : c.detail}`).join('; ')
-        this.event(
-          `Check run ${this.checkRuns.length}: ${run.ok ? 'passed' : 'failed'} (${detail})`,
-        )
-        if (!run.ok && ++failures > checks.failureLimit) {
-          return finish({
-            result: 'check-failed',
-            ok: false,
-            message: `Checks failed ${failures} time(s) during the soak (failure-limit ${checks.failureLimit}): ${detail}`,
-            write: onFailureWrite(onFailure),
-          })
-        }
-      }
-      const left = end - performance.now()
-      if (left <= 0) break
-      try {
-        await sleep(withChecks ? Math.min(left, checks.intervalMs) : left, signal)
-      } catch {
-        return
-      }
-    }
-    this.event(`Soak of ${formatDuration(soakMs)} passed`)
-    finish(passed)
-  }
-
-  /** After a promotion: until the deployment is successful, failed or cancelled. */
-  private async watchCompletion(promoted: Decision): Promise<Decision> {
-    this.event('Waiting for the deployment to complete')
-    const decision = await this.watchDeployment((r, d) => {
-      if (d.Status === 'successful') {
-        return { ...promoted, message: `${promoted.message}; deployment successful` }
-      }
-      if (r.verdict === 'terminal') return terminalDecision(d, r)
-      return undefined
-    }, undefined)
-    return decision.result === 'timed-out'
-      ? {
-          ...decision,
-          message: `${promoted.result}, but the deployment did not complete in time: ${decision.message}`,
-        }
-      : decision
-  }
-
-  /**
-   * Blocking queries on the deployment and on its allocations at once: either can
-   * change alone (a canary that dies after being healthy leaves the deployment's
-   * ModifyIndex as it was). `decide` runs on every change of either.
-   */
-  private async watchDeployment(
-    decide: (r: Readiness, d: Deployment, allocs: AllocView[], side: Side) => Decision | undefined,
-    onTimeout: WriteKind | undefined,
-  ): Promise<Decision> {
-    const id = this.deployment!.ID
-    const stop = new AbortController()
-    const signal = AbortSignal.any([stop.signal, this.signal])
-    let decision: Decision | undefined
-    let failure: unknown
-    const run = (p: Promise<void>) =>
-      p.catch((err) => {
-        failure ??= err
-        stop.abort()
-      })
-    const check = () => {
-      if (decision || !this.deployment || !this.allocs) return
-      const r = evaluate(this.deployment, this.allocs, this.selected)
-      this.readiness = r
-      this.logHealthChanges(r)
-      decision = decide(r, this.deployment, this.allocs, side)
-      if (decision) stop.abort()
-    }
-    const finish = (d: Decision) => {
-      decision ??= d
-      stop.abort()
-    }
-    const tasks: Promise<void>[] = []
-    const side: Side = { start: (task) => void tasks.push(run(task(finish, signal))) }
-    // What is known already is judged at once; the queries then block from there.
-    check()
-    const options = { deadline: this.deadline, signal }
-    await Promise.all([
-      run(
-        watch(
-          (q) => this.deps.client.deployment(id, q),
-          (body, meta) => {
-            const before = this.deployment && readinessKey(this.deployment)
-            this.deployment = body
-            this.noteIndex(meta)
-            if (readinessKey(body) !== before) check()
-          },
-          { ...options, index: this.deployment!.ModifyIndex },
-        ),
-      ),
-      run(
-        watch(
-          (q) => this.deps.client.deploymentAllocations(id, q),
-          (body, meta) => {
-            this.allocs = body
-            this.allocsIndex = meta.lastIndex
-            this.noteIndex(meta)
-            check()
-          },
-          { ...options, index: this.allocs ? this.allocsIndex : 0 },
-        ),
-      ),
-    ])
-    await Promise.all(tasks)
-    if (decision) return decision
-    if (this.signal.aborted) return cancelled()
-    if (failure) throw failure
-    return {
-      result: 'timed-out',
-      ok: false,
-      message: `Timed out after ${formatDuration(this.settings.timeoutMs)}: ${describeGroups(this.readiness?.groups ?? [])}`,
-      write: onTimeout,
-    }
-  }
-
-  private async mutate(kind: WriteKind): Promise<void> {
-    const d = this.deployment!
-    const ctx = {
-      client: this.deps.client,
-      deployment: d,
-      groups: this.settings.groups.length ? this.selected : [],
-      healthy: this.healthIds.healthy,
-      unhealthy: this.healthIds.unhealthy,
-      deadline: this.deadline,
-      signal: this.signal,
-      log: (line: string) => this.deps.log.warning(line),
-    }
-    if (this.settings.dryRun) {
-      this.planned = kind
-      this.event(`Dry run: would send ${this.deps.client.describe(writeRequest(kind, ctx))}`)
-      return
-    }
-    const res = await applyWrite(kind, ctx)
-    if (res.response) {
-      this.write = res.response
-      this.index = res.index
-      const r = res.response
-      this.event(
-        `Sent ${kind}: EvalID ${r.EvalID || '(none)'}, DeploymentModifyIndex ${r.DeploymentModifyIndex}` +
-          (r.RevertedJobVersion != null ? `, reverted to job version ${r.RevertedJobVersion}` : ''),
-      )
-    } else {
-      this.event(
-        `The ${kind} took effect although its answer was lost (seen by re-reading the deployment)`,
-      )
-    }
-    this.deployment = res.deployment ?? (await this.reread()) ?? d
-    if (this.allocs) this.readiness = evaluate(this.deployment, this.allocs, this.selected)
-  }
-
-  /** The deployment after a write, for the outputs; best effort (the write already stands). */
-  private async reread(): Promise<Deployment | undefined> {
-    try {
-      const { body, meta } = await this.deps.client.deployment(this.deployment!.ID, {
-        deadline: performance.now() + 5_000,
-      })
-      this.noteIndex(meta)
-      return body
-    } catch {
-      return undefined
-    }
-  }
-
-  private logHealthChanges(r: Readiness): void {
-    if (!this.allocs || !this.deployment) return
-    const inGroups = new Set(this.selected)
-    for (const a of this.allocs) {
-      if (!a.DeploymentStatus?.Canary || !inGroups.has(a.TaskGroup)) continue
-      const now =
-        allocIsTerminal(a) && a.DeploymentStatus.Healthy ? null : a.DeploymentStatus.Healthy
-      const before = this.health.get(a.ID)
-      if (before === now || (before === undefined && now === null)) {
-        this.health.set(a.ID, now)
-        continue
-      }
-      this.health.set(a.ID, now)
-      const g = r.groups.find((x) => x.name === a.TaskGroup)
-      const state =
-        now === true
-          ? 'healthy'
-          : now === false
-            ? 'unhealthy'
-            : `no longer healthy (${a.ClientStatus})`
-      this.event(
-        `${a.TaskGroup}: canary ${short(a.ID)} is ${state} (${g ? `${g.healthyCanaries}/${g.desiredCanaries} healthy` : ''})`,
-      )
-    }
-  }
-
-  private noteIndex(meta: QueryMeta): void {
-    this.index = meta.lastIndex
-  }
-
   private event(text: string): void {
     const atMs = performance.now() - this.started
     this.timeline.push({ atMs, text })
     this.deps.log.info(`[${formatDuration(atMs).padStart(6)}] ${text}`)
   }
 
-  private finish(decision: Decision): Outcome {
-    const elapsedMs = performance.now() - this.started
-    const would = this.planned && WOULD[decision.result]
+  private finish(verdict: Verdict): Outcome {
+    const view = this.view
+    const would = this.planned && DRY_RUN_RESULT[verdict.result]
     return {
-      ok: decision.ok,
-      result: would || decision.result,
-      message: would ? `Dry run, nothing sent: ${decision.message}` : decision.message,
-      deployment: this.deployment,
-      groups: this.readiness?.groups ?? [],
+      ok: verdict.ok,
+      result: would || verdict.result,
+      message: would ? `Dry run, nothing sent: ${verdict.message}` : verdict.message,
+      deployment: view?.deployment,
+      groups: view?.allocsRead ? view.readiness().groups : [],
       write: this.write,
-      index: this.index,
-      elapsedMs,
+      index: Math.max(view?.lastIndex ?? 0, this.writeIndex),
+      elapsedMs: performance.now() - this.started,
       timeline: this.timeline,
       checks: this.checkRuns,
     }
   }
 }
 
-export function short(id: string): string {
-  return id.slice(0, 8)
-}
+const NEVER = new Promise<never>(() => {})
 
-function cancelled(): Decision {
+function cancelled(): Verdict {
   return { result: 'cancelled', ok: false, message: 'Cancelled by a signal; nothing was sent' }
-}
-
-function onFailureWrite(onFailure: Settings['onFailure']): WriteKind | undefined {
-  return onFailure === 'none' ? undefined : onFailure
-}
-
-function terminalDecision(d: Deployment, r: Readiness): Decision {
-  if (d.Status === 'successful') {
-    return {
-      result: 'already-promoted',
-      ok: true,
-      message: `Deployment already successful: ${describeGroups(r.groups)}`,
-    }
-  }
-  const superseded = /newer/i.test(d.StatusDescription)
-    ? ' (superseded by a newer deployment of the job)'
-    : ''
-  return {
-    result: 'deployment-failed',
-    ok: false,
-    message: `Deployment ${short(d.ID)} is ${d.Status}${superseded}: "${d.StatusDescription}"; ${describeGroups(r.groups)}`,
-  }
-}
-
-/** The canaries to mark in health mode, once every selected group has them placed and running. */
-function runningCanaries(
-  d: Deployment,
-  allocs: readonly AllocView[],
-  selected: readonly string[],
-): AllocView[] | undefined {
-  const byId = new Map(allocs.map((a) => [a.ID, a]))
-  const out: AllocView[] = []
-  for (const name of selected) {
-    const state = d.TaskGroups[name]
-    const live = (state.PlacedCanaries ?? [])
-      .map((id) => byId.get(id))
-      .filter((a): a is AllocView => !!a && !allocIsTerminal(a))
-    if (live.length < state.DesiredCanaries || live.some((a) => a.ClientStatus !== 'running'))
-      return undefined
-    out.push(...live)
-  }
-  return out
 }

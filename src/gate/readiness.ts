@@ -1,9 +1,16 @@
-// The product in one pure function: is this deployment promotable, by the
-// server's own rule? (nomad/state/state_store.go UpdateDeploymentPromotion:
-// for every group with DesiredCanaries > 0, the allocations in PlacedCanaries
-// that are not terminal and report Healthy == true must number at least
-// DesiredCanaries.) The HealthyAllocs counter is never used: it is not lowered
-// when a healthy canary dies.
+// The product in pure functions: what the deployment's canaries say, read the
+// way Nomad's server reads them.
+//
+// The promotion rule is nomad/state/state_store.go UpdateDeploymentPromotion:
+// for every group being promoted with DesiredCanaries > 0, *already promoted
+// groups included*, the allocations listed in the deployment's PlacedCanaries
+// that are not terminal (Allocation.TerminalStatus) and report
+// DeploymentStatus.IsHealthy() must number at least DesiredCanaries. Unhealthy
+// canaries do not count against it: enough healthy ones pass (a failed canary
+// that Nomad replaced leaves its replacement in PlacedCanaries too). The
+// HealthyAllocs counter is never read: it is not lowered when a healthy canary
+// dies. The alloc's DeploymentStatus.Canary flag is not read either: Nomad
+// clears it on promotion, while the canary stays in PlacedCanaries.
 
 import {
   TERMINAL_DEPLOYMENT_STATUSES,
@@ -12,6 +19,7 @@ import {
   type Deployment,
 } from '../nomad/types.js'
 
+/** One selected group: the `groups` output's fields (interface.md), then what the progress lines add. */
 export interface GroupReadiness {
   name: string
   desiredCanaries: number
@@ -19,26 +27,35 @@ export interface GroupReadiness {
   healthyCanaries: number
   unhealthyCanaries: number
   promoted: boolean
+  /** Placed canaries the client has not started yet. */
+  pending: number
+  /** Running canaries with no health reported yet. */
+  awaitingHealth: number
+  /** Canaries that stopped (terminal) without being unhealthy: lost, or healthy and then gone. */
+  stopped: number
 }
-
-export type Verdict =
-  /** Every selected group passes the promotion rule; none promoted yet. */
-  | 'ready'
-  /** Some selected group still lacks healthy canaries. */
-  | 'waiting'
-  /** A selected canary was reported unhealthy. */
-  | 'unhealthy'
-  /** Every selected group with canaries is promoted already. */
-  | 'promoted'
-  /** The deployment is failed, cancelled or successful: nothing can change it. */
-  | 'terminal'
 
 export interface Readiness {
-  verdict: Verdict
   groups: GroupReadiness[]
+  /** The deployment is failed, cancelled or successful: nothing can change it. */
+  terminal: boolean
+  /** Every selected group passes the server's promotion rule: a promote now would be applied. */
+  promotable: boolean
+  /** Every selected group with canaries is promoted. */
+  promoted: boolean
   /** IDs of the selected canaries reported unhealthy. */
   unhealthyAllocs: string[]
+  /** Nomad's deployment watcher will promote by itself (auto_promote), now or at its next look. */
+  autoPromotes: boolean
+  /**
+   * The allocations show a promotion (Canary cleared) that the deployment as
+   * read does not: the deployment's answer is older than the allocations'.
+   */
+  behind: boolean
 }
+
+/** What readiness reads of the allocations: by ID, as a Map or a list. */
+export type Allocs = ReadonlyMap<string, AllocView> | readonly AllocView[]
 
 /** The groups the gate acts on: the given ones, else every group that has canaries. */
 export function selectGroups(d: Deployment, groups: readonly string[]): string[] {
@@ -53,63 +70,99 @@ export function unknownGroups(d: Deployment, groups: readonly string[]): string[
   return groups.filter((g) => !(g in d.TaskGroups))
 }
 
-export function evaluate(
-  d: Deployment,
-  allocs: readonly AllocView[],
-  selected: readonly string[],
-): Readiness {
-  const byId = new Map<string, AllocView>()
-  for (const a of allocs) byId.set(a.ID, a)
-
+export function evaluate(d: Deployment, allocs: Allocs, selected: readonly string[]): Readiness {
+  const byId = toMap(allocs)
   const unhealthyAllocs: string[] = []
+  let behind = false
   const groups = selected.map((name): GroupReadiness => {
     const state = d.TaskGroups[name]
     const placed = state?.PlacedCanaries ?? []
-    let healthy = 0
-    let unhealthy = 0
-    for (const id of placed) {
-      const a = byId.get(id)
-      const health = a?.DeploymentStatus?.Healthy
-      if (health === false) {
-        unhealthy++
-        unhealthyAllocs.push(id)
-      } else if (health === true && a && !allocIsTerminal(a)) {
-        healthy++
-      }
-    }
-    return {
+    const g: GroupReadiness = {
       name,
       desiredCanaries: state?.DesiredCanaries ?? 0,
       placedCanaries: placed.length,
-      healthyCanaries: healthy,
-      unhealthyCanaries: unhealthy,
+      healthyCanaries: 0,
+      unhealthyCanaries: 0,
       promoted: state?.Promoted ?? false,
+      pending: 0,
+      awaitingHealth: 0,
+      stopped: 0,
     }
+    for (const id of placed) {
+      const a = byId.get(id)
+      if (!a) continue
+      const health = a.DeploymentStatus?.Healthy ?? null
+      // UpdateDeploymentPromotion clears Canary on the canaries it promotes.
+      if (a.DeploymentStatus?.Canary === false && !g.promoted) behind = true
+      if (health === false) {
+        g.unhealthyCanaries++
+        unhealthyAllocs.push(id)
+      } else if (allocIsTerminal(a)) {
+        g.stopped++
+      } else if (health === true) {
+        g.healthyCanaries++
+      } else if (a.ClientStatus === 'pending') {
+        g.pending++
+      } else {
+        g.awaitingHealth++
+      }
+    }
+    return g
   })
-
   const withCanaries = groups.filter((g) => g.desiredCanaries > 0)
-  let verdict: Verdict
-  if (TERMINAL_DEPLOYMENT_STATUSES.includes(d.Status)) verdict = 'terminal'
-  else if (withCanaries.length > 0 && withCanaries.every((g) => g.promoted)) verdict = 'promoted'
-  else if (unhealthyAllocs.length > 0) verdict = 'unhealthy'
-  else if (withCanaries.every((g) => g.promoted || g.healthyCanaries >= g.desiredCanaries))
-    verdict = 'ready'
-  else verdict = 'waiting'
-  return { verdict, groups, unhealthyAllocs }
+  return {
+    groups,
+    terminal: TERMINAL_DEPLOYMENT_STATUSES.includes(d.Status),
+    promotable: withCanaries.every((g) => g.healthyCanaries >= g.desiredCanaries),
+    promoted: withCanaries.length > 0 && withCanaries.every((g) => g.promoted),
+    unhealthyAllocs,
+    autoPromotes: autoPromotes(d, byId),
+    behind,
+  }
 }
 
 /**
- * What evaluate() and the decisions read of a deployment. Nomad raises the
- * deployment's index on every health change (its counters move), so the
- * deployment's answer usually brings nothing new: when this key is unchanged,
- * the verdict cannot have changed and the evaluation is skipped.
+ * nomad/deploymentwatcher/deployment_watcher.go autoPromoteDeployment: a
+ * running deployment that still requires promotion, with canaries placed, in
+ * which every group with canaries has auto_promote and exactly DesiredCanaries
+ * of its PlacedCanaries healthy (terminal or not: the watcher does not look).
  */
-export function readinessKey(d: Deployment): string {
-  let key = d.Status
-  for (const [name, g] of Object.entries(d.TaskGroups)) {
-    key += `|${name}:${g.Promoted}:${g.DesiredCanaries}:${(g.PlacedCanaries ?? []).join(',')}`
+export function autoPromotes(d: Deployment, allocs: Allocs): boolean {
+  const groups = Object.values(d.TaskGroups)
+  if (d.Status !== 'running') return false
+  if (!groups.some((g) => (g.PlacedCanaries ?? []).length > 0)) return false
+  if (!groups.some((g) => g.DesiredCanaries > 0 && !g.Promoted)) return false
+  const byId = toMap(allocs)
+  return groups.every((g) => {
+    if (g.DesiredCanaries < 1) return true
+    const placed = g.PlacedCanaries ?? []
+    if (!g.AutoPromote || placed.length < g.DesiredCanaries) return false
+    const healthy = placed.filter((id) => byId.get(id)?.DeploymentStatus?.Healthy === true)
+    return healthy.length === g.DesiredCanaries
+  })
+}
+
+/** The selected canaries that are placed, live and running, or undefined until every group has its DesiredCanaries so. */
+export function runningCanaries(
+  d: Deployment,
+  allocs: Allocs,
+  selected: readonly string[],
+): AllocView[] | undefined {
+  const byId = toMap(allocs)
+  const out: AllocView[] = []
+  for (const name of selected) {
+    const state = d.TaskGroups[name]
+    const live = (state?.PlacedCanaries ?? [])
+      .map((id) => byId.get(id))
+      .filter((a): a is AllocView => !!a && !allocIsTerminal(a))
+    if (
+      live.length < (state?.DesiredCanaries ?? 0) ||
+      live.some((a) => a.ClientStatus !== 'running')
+    )
+      return undefined
+    out.push(...live)
   }
-  return key
+  return out
 }
 
 /** `web 1/2 healthy, api 1/1 healthy (1 unhealthy)`: the counts every message carries. */
@@ -119,8 +172,41 @@ export function describeGroups(groups: readonly GroupReadiness[]): string {
     .map((g) => {
       let s = `${g.name} ${g.healthyCanaries}/${g.desiredCanaries} healthy`
       if (g.unhealthyCanaries > 0) s += ` (${g.unhealthyCanaries} unhealthy)`
+      if (g.stopped > 0) s += ` (${g.stopped} stopped)`
       if (g.promoted) s += ' (promoted)'
       return s
     })
     .join(', ')
+}
+
+/**
+ * The state of each group in plain words, for the progress lines:
+ * `web: 1/2 healthy, 1 running with no health yet; api: waiting for placement`.
+ */
+export function describeProgress(groups: readonly GroupReadiness[]): string {
+  return groups
+    .map((g) => {
+      if (g.desiredCanaries === 0) return `${g.name}: no canaries`
+      if (g.placedCanaries === 0) return `${g.name}: waiting for placement`
+      const parts = [`${g.healthyCanaries}/${g.desiredCanaries} healthy`]
+      if (g.unhealthyCanaries) parts.push(`${g.unhealthyCanaries} unhealthy`)
+      if (g.awaitingHealth) parts.push(`${g.awaitingHealth} running with no health yet`)
+      if (g.pending) parts.push(`${g.pending} placed, not started yet`)
+      if (g.stopped) parts.push(`${g.stopped} stopped`)
+      const live = g.placedCanaries - g.unhealthyCanaries - g.stopped
+      const missing = g.desiredCanaries - live
+      if (missing > 0 && g.healthyCanaries < g.desiredCanaries) {
+        parts.push(`${missing} to be placed`)
+      }
+      if (g.promoted) parts.push('promoted')
+      return `${g.name}: ${parts.join(', ')}`
+    })
+    .join('; ')
+}
+
+function toMap(allocs: Allocs): ReadonlyMap<string, AllocView> {
+  if (!Array.isArray(allocs)) return allocs as ReadonlyMap<string, AllocView>
+  const m = new Map<string, AllocView>()
+  for (const a of allocs as readonly AllocView[]) m.set(a.ID, a)
+  return m
 }

@@ -1,10 +1,19 @@
-// Which deployment to gate: a full ID, a unique ID prefix, or a job's latest
-// deployment (with job-version: waiting, within the deadline, for that
-// version's deployment to exist).
+// Which deployment to gate: a full ID, a unique ID prefix, or a job's.
+//
+// For a job, the deployment of one version: job-version, else the job's
+// current version as read now. Right after `nomad job run` that version has
+// no deployment yet: Nomad creates it when the scheduler processes the
+// registration's evaluation (scheduler/reconciler/reconcile_cluster.go
+// createDeployment), and until then the job's latest deployment is the
+// previous version's. So wait for that version's deployment within the
+// deadline, and never take another version's. Say so as soon as it is certain
+// that none will come: the evaluation of that version completed without
+// creating one (no update block, count 0, nothing to update), or the job moved
+// on to a newer version first.
 
 import type { NomadClient, QueryMeta } from '../nomad/client.js'
 import { NomadError } from '../nomad/errors.js'
-import type { Deployment } from '../nomad/types.js'
+import type { Deployment, Evaluation, Job } from '../nomad/types.js'
 import { watch } from '../nomad/watch.js'
 import type { Target } from '../settings.js'
 import { GateError } from './errors.js'
@@ -25,108 +34,55 @@ export async function resolveDeployment(
   client: NomadClient,
   options: ResolveOptions,
 ): Promise<Resolved> {
-  const where = client.namespace ? ` in namespace "${client.namespace}"` : ''
-  const q = { signal: options.signal, deadline: options.deadline }
-  if ('deploymentId' in target) {
-    const id = target.deploymentId
-    if (id.length === 36) {
-      try {
-        const { body, meta } = await client.deployment(id, q)
-        // Without ACLs Nomad serves a deployment by ID whatever ?namespace= says
-        // (nomad/deployment_endpoint.go GetDeployment): never act on another
-        // namespace's deployment than the one the user named.
-        const wanted = client.namespace ?? 'default'
-        if (body.Namespace !== wanted) {
-          throw new GateError(
-            `Deployment ${id} is in namespace "${body.Namespace}", not "${wanted}": set namespace to "${body.Namespace}" if that is the one to gate`,
-          )
-        }
-        return { deployment: body, meta }
-      } catch (err) {
-        if (err instanceof NomadError && err.status === 404) {
-          throw new GateError(
-            `Deployment ${id} not found${where}: check deployment-id and namespace`,
-          )
-        }
-        throw err
-      }
-    }
-    const { body, meta } = await client.listDeployments(evenPrefix(id), q)
-    const matches = body.filter((d) => d.ID.startsWith(id))
-    if (matches.length === 1) return { deployment: matches[0], meta }
-    if (matches.length === 0) {
-      throw new GateError(
-        `No deployment ID starts with "${id}"${where}: check deployment-id and namespace`,
-      )
-    }
-    const list = matches
-      .slice(0, 10)
-      .map((d) => `${d.ID} (job "${d.JobID}" version ${d.JobVersion}, ${d.Status})`)
-      .join('; ')
-    throw new GateError(
-      `Input 'deployment-id': "${id}" matches ${matches.length} deployments${where}: ${list}; give more characters`,
-    )
-  }
-  return resolveJob(target.job, target.jobVersion, client, options)
+  if ('deploymentId' in target) return resolveId(target.deploymentId, client, options)
+  return new JobResolver(target.job, target.jobVersion, client, options).resolve()
 }
 
-async function resolveJob(
-  job: string,
-  version: number | undefined,
+function inNamespace(client: NomadClient): string {
+  return client.namespace ? ` in namespace "${client.namespace}"` : ''
+}
+
+async function resolveId(
+  id: string,
   client: NomadClient,
   options: ResolveOptions,
 ): Promise<Resolved> {
-  const where = client.namespace ? ` in namespace "${client.namespace}"` : ''
-  const stop = new AbortController()
-  let found: Resolved | undefined
-  let refused: GateError | undefined
-  let told = false
-  try {
-    await watch(
-      (q) => client.jobLatestDeployment(job, q),
-      (d, meta) => {
-        if (d && (version === undefined || d.JobVersion === version)) {
-          found = { deployment: d, meta }
-        } else if (d && version !== undefined && d.JobVersion > version) {
-          refused = new GateError(
-            `Job "${job}"${where} has a deployment of version ${d.JobVersion} (${d.ID}), newer than job-version ${version}: refusing to gate another version`,
-            'deployment-failed',
-          )
-        } else if (version === undefined) {
-          refused = new GateError(
-            `Job "${job}"${where} has no deployment: was it registered with an update block?`,
-          )
-        } else if (!told) {
-          told = true
-          options.log(
-            `Waiting for job "${job}" version ${version} to get a deployment (latest: ${d ? `version ${d.JobVersion}` : 'none'})`,
-          )
-        }
-        if (found || refused) stop.abort()
-      },
-      { deadline: options.deadline, signal: AbortSignal.any([stop.signal, options.signal]) },
+  const where = inNamespace(client)
+  const q = { signal: options.signal, deadline: options.deadline }
+  if (id.length === 36) {
+    try {
+      const { body, meta } = await client.deployment(id, q)
+      // Without ACLs Nomad serves a deployment by ID whatever ?namespace= says
+      // (nomad/deployment_endpoint.go GetDeployment): never act on another
+      // namespace's deployment than the one the user named.
+      const wanted = client.namespace ?? 'default'
+      if (body.Namespace !== wanted) {
+        throw new GateError(
+          `Deployment ${id} is in namespace "${body.Namespace}", not "${wanted}": set namespace to "${body.Namespace}" if that is the one to gate`,
+        )
+      }
+      return { deployment: body, meta }
+    } catch (err) {
+      if (err instanceof NomadError && err.status === 404) {
+        throw new GateError(`Deployment ${id} not found${where}: check deployment-id and namespace`)
+      }
+      throw err
+    }
+  }
+  const { body, meta } = await client.listDeployments(evenPrefix(id), q)
+  const matches = body.filter((d) => d.ID.startsWith(id))
+  if (matches.length === 1) return { deployment: matches[0], meta }
+  if (matches.length === 0) {
+    throw new GateError(
+      `No deployment ID starts with "${id}"${where}: check deployment-id and namespace`,
     )
-  } catch (err) {
-    if (err instanceof NomadError && err.status === 404) {
-      throw new GateError(`Job "${job}" not found${where}: check job and namespace`)
-    }
-    throw err
   }
-  if (!found && !refused && !(await jobExists(client, job, options))) {
-    throw new GateError(`Job "${job}" not found${where}: check job and namespace`)
-  }
-  if (found) return found
-  if (refused) {
-    // Nomad answers `null` for a job that does not exist too: tell the two apart.
-    if (refused.result === 'error' && !(await jobExists(client, job, options))) {
-      throw new GateError(`Job "${job}" not found${where}: check job and namespace`)
-    }
-    throw refused
-  }
-  if (options.signal.aborted) throw options.signal.reason
+  const list = matches
+    .slice(0, 10)
+    .map((d) => `${d.ID} (job "${d.JobID}" version ${d.JobVersion}, ${d.Status})`)
+    .join('; ')
   throw new GateError(
-    `Timed out waiting for job "${job}" version ${version} to get a deployment${where}`,
-    'timed-out',
+    `Input 'deployment-id': "${id}" matches ${matches.length} deployments${where}: ${list}; give more characters`,
   )
 }
 
@@ -140,16 +96,180 @@ function evenPrefix(prefix: string): string {
   return digits % 2 === 0 ? prefix : prefix.slice(0, -1)
 }
 
-async function jobExists(
-  client: NomadClient,
-  job: string,
-  options: ResolveOptions,
-): Promise<boolean> {
-  try {
-    await client.job(job, { signal: options.signal, deadline: options.deadline })
-    return true
-  } catch (err) {
-    if (err instanceof NomadError && err.status === 404) return false
-    throw err
+const TERMINAL_EVAL = ['complete', 'failed', 'canceled']
+
+class JobResolver {
+  private readonly where: string
+  private readonly stop = new AbortController()
+  private readonly signal: AbortSignal
+  private job!: Job
+  /** The version to gate: job-version, else the job's version when the step started. */
+  private version!: number
+  private found?: Resolved
+  private refused?: GateError
+  private told = false
+
+  constructor(
+    private readonly jobId: string,
+    private readonly jobVersion: number | undefined,
+    private readonly client: NomadClient,
+    private readonly options: ResolveOptions,
+  ) {
+    this.where = inNamespace(client)
+    this.signal = AbortSignal.any([this.stop.signal, options.signal])
+  }
+
+  async resolve(): Promise<Resolved> {
+    try {
+      const { body, meta } = await this.client.job(this.jobId, this.query())
+      this.job = body
+      this.version = this.jobVersion ?? body.Version
+      if (body.Type === 'batch' || body.Type === 'sysbatch') {
+        throw new GateError(
+          `Job "${this.jobId}"${this.where} is a ${body.Type} job: Nomad makes no deployments for it`,
+        )
+      }
+      if (this.version > body.Version) await this.untilVersion(meta.lastIndex)
+      if (!this.found && !this.refused) await this.untilDeployment()
+    } catch (err) {
+      if (
+        err instanceof NomadError &&
+        err.status === 404 &&
+        err.path === `/v1/job/${encodeURIComponent(this.jobId)}`
+      ) {
+        throw new GateError(`Job "${this.jobId}" not found${this.where}: check job and namespace`)
+      }
+      throw err
+    }
+    if (this.found) return this.found
+    if (this.refused) throw this.refused
+    if (this.options.signal.aborted) throw this.options.signal.reason
+    throw new GateError(
+      `Timed out waiting for job "${this.jobId}" version ${this.version} to get a deployment${this.where}`,
+      'timed-out',
+    )
+  }
+
+  private query() {
+    return { signal: this.signal, deadline: this.options.deadline }
+  }
+
+  /** job-version names a version not registered yet: wait for the job to get it. */
+  private async untilVersion(index: number): Promise<void> {
+    this.options.log(
+      `Waiting for job "${this.jobId}" to get version ${this.version} (now version ${this.job.Version})`,
+    )
+    this.told = true
+    const reached = new AbortController()
+    await watch(
+      (q) => this.client.job(this.jobId, q),
+      (job) => {
+        this.job = job
+        if (job.Version >= this.version) reached.abort()
+      },
+      {
+        deadline: this.options.deadline,
+        signal: AbortSignal.any([reached.signal, this.signal]),
+        index,
+      },
+    )
+  }
+
+  /** The deployments and the evaluations of the job, until the version's deployment shows or cannot come. */
+  private async untilDeployment(): Promise<void> {
+    const options = { deadline: this.options.deadline, signal: this.signal }
+    const tasks = [
+      watch(
+        (q) => this.client.jobDeployments(this.jobId, q),
+        (list, meta) => this.onDeployments(list, meta),
+        options,
+      ),
+    ]
+    // Only the current version's evaluation is known by its JobModifyIndex.
+    if (this.job.Version === this.version && !this.job.Stop) {
+      const evaluations = watch(
+        (q) => this.client.jobEvaluations(this.jobId, q),
+        (evals) => this.onEvaluations(evals),
+        options,
+      )
+      // Only a shortcut to a clear failure: without it, the deadline still ends the wait.
+      tasks.push(
+        evaluations.catch((err: unknown) => {
+          if (!(err instanceof NomadError) || this.signal.aborted) throw err
+          this.options.log(
+            `Cannot read the job's evaluations (${err.detail}); waiting for the deployment without them`,
+          )
+        }),
+      )
+    } else if (this.job.Stop) {
+      this.refuse(
+        `Job "${this.jobId}"${this.where} is stopped: version ${this.version} will not get a deployment`,
+      )
+    }
+    try {
+      await Promise.all(tasks)
+    } catch (err) {
+      if (!this.found && !this.refused) throw err
+    }
+  }
+
+  private onDeployments(list: Deployment[], meta: QueryMeta): void {
+    // This incarnation of the job only: a job purged and registered again starts its versions over.
+    const mine = list.filter((d) => d.JobCreateIndex === this.job.CreateIndex)
+    const exact = mine
+      .filter((d) => d.JobVersion === this.version)
+      .sort((a, b) => b.CreateIndex - a.CreateIndex)
+    if (exact.length > 0) {
+      this.found = { deployment: exact[0], meta }
+      return this.stop.abort()
+    }
+    const latest = [...mine].sort((a, b) => b.CreateIndex - a.CreateIndex)[0]
+    if (latest && latest.JobVersion > this.version) {
+      const than =
+        this.jobVersion === undefined
+          ? `version ${this.version}, the job's version when this step started`
+          : `job-version ${this.version}`
+      return this.refuse(
+        `Job "${this.jobId}"${this.where} has a deployment of version ${latest.JobVersion} (${latest.ID}), newer than ${than}: refusing to gate another version`,
+        'deployment-failed',
+      )
+    }
+    if (!this.told) {
+      this.told = true
+      const now = latest ? `version ${latest.JobVersion}, ${latest.Status}` : 'none'
+      this.options.log(
+        `Waiting for job "${this.jobId}" version ${this.version} to get a deployment (latest: ${now})`,
+      )
+    }
+  }
+
+  private onEvaluations(evals: Evaluation[]): void {
+    // nomad/fsm.go applyUpsertJob: the registration's evaluation carries the job's JobModifyIndex.
+    const done = evals.filter(
+      (e) => e.JobModifyIndex === this.job.JobModifyIndex && TERMINAL_EVAL.includes(e.Status),
+    )
+    if (done.length === 0 || this.found) return
+    // The scheduler writes the deployment before it completes the evaluation: a
+    // fresh read after seeing it complete tells for sure.
+    void this.client
+      .jobDeployments(this.jobId, this.query())
+      .then(({ body, meta }) => {
+        this.onDeployments(body, meta)
+        if (this.found || this.refused) return
+        const e = done[0]
+        const why =
+          e.Status === 'complete'
+            ? 'completed without creating one (the job has no update block, a count of 0, or nothing that needs a deployment changed)'
+            : `${e.Status === 'failed' ? 'failed' : 'was canceled'}${e.StatusDescription ? ` (${e.StatusDescription})` : ''}`
+        this.refuse(
+          `Job "${this.jobId}"${this.where} version ${this.version} will not get a deployment: its evaluation ${e.ID.slice(0, 8)} ${why}; nothing to gate`,
+        )
+      })
+      .catch(() => undefined)
+  }
+
+  private refuse(message: string, result: GateError['result'] = 'error'): void {
+    this.refused ??= new GateError(message, result)
+    this.stop.abort()
   }
 }

@@ -17,6 +17,8 @@ import {
   type DeploymentPauseRequest,
   type DeploymentPromoteRequest,
   type DeploymentUpdateResponse,
+  type Evaluation,
+  type Job,
 } from './types.js'
 
 export interface QueryMeta {
@@ -140,12 +142,14 @@ export class NomadClient {
     return this.read<AllocView[]>(path, q, {}, () => new ArrayStream(allocView))
   }
 
-  /** The job's latest version (only its identity is typed: the gate needs no more). */
+  /** The job's latest version. */
   job(jobId: string, q: QueryOptions = {}) {
-    return this.read<{ ID: string; Namespace: string; Version: number }>(
-      `/v1/job/${encodeURIComponent(jobId)}`,
-      q,
-    )
+    return this.read<Job>(`/v1/job/${encodeURIComponent(jobId)}`, q)
+  }
+
+  /** The job's evaluations (Job.Evaluations). */
+  jobEvaluations(jobId: string, q: QueryOptions = {}) {
+    return this.read<Evaluation[]>(`/v1/job/${encodeURIComponent(jobId)}/evaluations`, q)
   }
 
   /** The job's latest deployment, or null when it has none (or no such job exists). */

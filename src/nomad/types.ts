@@ -150,3 +150,36 @@ export function allocIsTerminal(a: Pick<AllocListStub, 'DesiredStatus' | 'Client
     a.ClientStatus === 'lost'
   )
 }
+
+/** A job version as GET /v1/job/:job_id serves it: the fields the gate reads (nomad/structs Job). */
+export interface Job {
+  ID: string
+  Namespace: string
+  Type: 'service' | 'batch' | 'system' | 'sysbatch'
+  Version: number
+  Stop: boolean
+  Status: string
+  /** The index of the registration that made this version (the registration's evaluation carries it). */
+  JobModifyIndex: number
+  /** Fixed for the life of the job; a job purged and registered again gets a new one. */
+  CreateIndex: number
+  ModifyIndex: number
+}
+
+/** An evaluation as GET /v1/job/:job_id/evaluations lists it (nomad/structs/eval.go Evaluation). */
+export interface Evaluation {
+  ID: string
+  Namespace: string
+  JobID: string
+  /** For a registration's evaluation: the JobModifyIndex of the version it registered (nomad/fsm.go applyUpsertJob). */
+  JobModifyIndex: number
+  TriggeredBy: string
+  /** pending, blocked, complete, failed, canceled. */
+  Status: string
+  StatusDescription: string
+  DeploymentID: string
+  BlockedEval: string
+  NextEval: string
+  CreateIndex: number
+  ModifyIndex: number
+}

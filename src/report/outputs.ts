@@ -1,6 +1,6 @@
 // Step outputs (interface.md), on success and on failure, as far as known.
 
-import type { Outcome } from '../gate/gate.js'
+import type { Outcome } from '../gate/outcome.js'
 
 export function outputs(o: Outcome): Record<string, string> {
   const d = o.deployment
@@ -23,7 +23,17 @@ export function outputs(o: Outcome): Record<string, string> {
     'reverted-job-version': str(w?.RevertedJobVersion),
     'healthy-canaries': String(o.groups.reduce((n, g) => n + g.healthyCanaries, 0)),
     'desired-canaries': String(o.groups.reduce((n, g) => n + g.desiredCanaries, 0)),
-    groups: JSON.stringify(o.groups),
+    // Exactly the interface's fields, whatever else the gate keeps per group.
+    groups: JSON.stringify(
+      o.groups.map((g) => ({
+        name: g.name,
+        desiredCanaries: g.desiredCanaries,
+        placedCanaries: g.placedCanaries,
+        healthyCanaries: g.healthyCanaries,
+        unhealthyCanaries: g.unhealthyCanaries,
+        promoted: g.promoted,
+      })),
+    ),
     checks: JSON.stringify(o.checks),
     'elapsed-ms': String(Math.round(o.elapsedMs)),
   }

@@ -1,7 +1,7 @@
 // The job summary (Markdown, for GitHub) and the same facts as plain text (CLI).
 
 import { formatDuration } from '../duration.js'
-import type { Outcome } from '../gate/gate.js'
+import type { Outcome } from '../gate/outcome.js'
 
 const MAX_TIMELINE = 200
 

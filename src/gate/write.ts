@@ -1,7 +1,8 @@
-// The one write of a step. Never sent twice blindly: after any failure the
-// deployment is read back, and only a write that visibly did not take effect,
-// and failed in a way that can pass on a second try, is sent again
-// (nomad-api.md: "read the deployment before writing again").
+// The one write of a step. Never sent twice blindly: after a failure whose
+// answer was lost, the deployment is read back (the follower's view), and only
+// a write that visibly did not take effect, and failed in a way that can pass
+// on a second try, is sent again (nomad-api.md: "read the deployment before
+// writing again").
 
 import {
   allocHealthRequest,
@@ -16,12 +17,14 @@ import {
 import { NomadError } from '../nomad/errors.js'
 import type { Deployment, DeploymentUpdateResponse } from '../nomad/types.js'
 import { GateError } from './errors.js'
-
-export type WriteKind = 'promote' | 'fail' | 'pause' | 'resume' | 'health'
+import type { Follower } from './follow.js'
+import type { WriteKind } from './outcome.js'
+import type { RolloutView } from './view.js'
 
 export interface WriteContext {
   client: NomadClient
-  deployment: Deployment
+  view: RolloutView
+  follower: Follower
   /** Groups to promote; empty: `All: true`. */
   groups: string[]
   healthy: string[]
@@ -32,40 +35,46 @@ export interface WriteContext {
   log: (line: string) => void
 }
 
-export interface WriteOutcome {
-  /** The server's answer; absent when the effect was seen by re-reading instead. */
-  response?: DeploymentUpdateResponse
-  index: number
-  /** The deployment as re-read, when it was. */
-  deployment?: Deployment
-}
+export type WriteOutcome =
+  /** Nomad answered: applied at `response.Index`. */
+  | { kind: 'applied'; response: DeploymentUpdateResponse; index: number }
+  /** The answer was lost, but the view shows the effect. */
+  | { kind: 'seen' }
+  /** Nomad refused it for a reason the deployment's state explains: the state changed since the gate read it. */
+  | { kind: 'refused'; reason: string }
 
 /** A write that has started gets this long to finish even past the step's deadline. */
-const WRITE_GRACE_MS = 15_000
+export const WRITE_GRACE_MS = 15_000
+
+/**
+ * Refusals that the state explains (nomad/state/state_store.go
+ * UpdateDeploymentPromotion, nomad/deployment_endpoint.go): too few healthy
+ * canaries now, or a deployment that ended meanwhile. Re-reading and deciding
+ * again is the answer; sending again is not.
+ */
+const REFUSED_BY_STATE = /has \d+\/\d+ healthy allocations|terminal (deployment|status)/i
 
 export async function applyWrite(kind: WriteKind, ctx: WriteContext): Promise<WriteOutcome> {
   const deadline = Math.max(ctx.deadline, performance.now() + WRITE_GRACE_MS)
+  const request = writeRequest(kind, ctx.view.deployment.ID, ctx)
   for (let attempt = 1; ; attempt++) {
     try {
       // No abort signal: a cancellation that arrives now waits for the answer, so
       // the outputs say what the server did.
-      const { body, meta } = await ctx.client.write(writeRequest(kind, ctx))
-      return { response: body, index: meta.lastIndex }
+      const { body, meta } = await ctx.client.write(request)
+      return { kind: 'applied', response: body, index: meta.lastIndex }
     } catch (err) {
       if (!(err instanceof NomadError)) throw err
+      if (err.kind === 'http' && !err.retryable && REFUSED_BY_STATE.test(err.detail)) {
+        return { kind: 'refused', reason: err.detail }
+      }
       // A 4xx is the server refusing the request as sent: nothing was applied.
       if (err.kind === 'http' && err.status !== undefined && err.status < 500) throw err
-      // A write that timed out may still be queued on the server, which applies
-      // it whether or not we still listen: watch for it as long again as we
-      // waited for the answer before sending it a second time.
-      const settle =
-        err.kind === 'timeout' ? performance.now() + ctx.client.requestTimeoutMs : undefined
-      const seen = await readBack(kind, ctx, deadline, err, settle)
-      if (seen.done) {
+      if (await readBack(kind, ctx, err, deadline)) {
         ctx.log(
           `The ${kind} request failed (${err.detail}), but the deployment shows it in effect: not sending it again`,
         )
-        return { index: seen.index, deployment: seen.deployment }
+        return { kind: 'seen' }
       }
       if (!err.retryable && !err.ambiguous) throw err
       const delayMs = backoffMs({ baseMs: 200, maxMs: 2_000 }, attempt)
@@ -83,9 +92,9 @@ export async function applyWrite(kind: WriteKind, ctx: WriteContext): Promise<Wr
 /** The request a write of this kind sends. */
 export function writeRequest(
   kind: WriteKind,
-  ctx: Omit<WriteContext, 'client' | 'deadline' | 'signal' | 'log'>,
+  id: string,
+  ctx: Pick<WriteContext, 'groups' | 'healthy' | 'unhealthy'>,
 ): WriteRequest {
-  const id = ctx.deployment.ID
   switch (kind) {
     case 'promote':
       return promoteRequest(id, ctx.groups)
@@ -101,47 +110,48 @@ export function writeRequest(
 }
 
 /**
- * Read the deployment (and, for health, its allocations): is the write's effect
- * there? With `settleUntil`, keep watching (blocking queries) until it is, or
- * until then.
+ * Is the write's effect there? Read the deployment and its allocations now; a
+ * write that timed out may still be queued on the server, which applies it
+ * whether or not we still listen: then watch for it as long again as we
+ * waited for the answer before sending it a second time.
  */
 async function readBack(
   kind: WriteKind,
   ctx: WriteContext,
-  deadline: number,
   cause: NomadError,
-  settleUntil?: number,
-): Promise<{ done: boolean; index: number; deployment?: Deployment }> {
-  const id = ctx.deployment.ID
-  let index = 0
+  deadline: number,
+): Promise<boolean> {
   try {
-    for (;;) {
-      const waitMs = (settleUntil ?? 0) - performance.now()
-      const q = { deadline, signal: ctx.signal, ...(index > 0 ? { index, waitMs } : {}) }
-      let seen: { done: boolean; index: number; deployment?: Deployment }
-      if (kind === 'health') {
-        const { body, meta } = await ctx.client.deploymentAllocations(id, q)
-        const health = new Map(body.map((a) => [a.ID, a.DeploymentStatus?.Healthy ?? null]))
-        const done =
-          ctx.healthy.every((a) => health.get(a) === true) &&
-          ctx.unhealthy.every((a) => health.get(a) === false)
-        seen = { done, index: meta.lastIndex }
-      } else {
-        const { body: d, meta } = await ctx.client.deployment(id, q)
-        seen = { done: inEffect(kind, d, ctx.groups), index: meta.lastIndex, deployment: d }
-      }
-      if (seen.done || settleUntil === undefined || performance.now() >= settleUntil) return seen
-      index = Math.max(1, seen.index)
+    await ctx.follower.refresh({ deadline })
+    if (cause.kind !== 'timeout') return inEffect(kind, ctx)
+    const until = performance.now() + ctx.client.requestTimeoutMs
+    while (!inEffect(kind, ctx) && performance.now() < until && !ctx.signal.aborted) {
+      if (!ctx.follower.ended) await ctx.follower.changed(ctx.view.version, until)
+      else
+        await sleep(Math.min(250, until - performance.now())).then(() =>
+          ctx.follower.refresh({ deadline }),
+        )
     }
+    return inEffect(kind, ctx)
   } catch (err) {
     if (!(err instanceof NomadError)) throw err
+    const id = ctx.view.deployment.ID
     throw new GateError(
       `The ${kind} of deployment ${id} may or may not have been applied: its answer was lost (${cause.detail}) and reading the deployment back failed (${err.detail}); check it with 'nomad deployment status ${id}' before running the step again`,
     )
   }
 }
 
-export function inEffect(
+function inEffect(kind: WriteKind, ctx: WriteContext): boolean {
+  const d = ctx.view.deployment
+  if (kind !== 'health') return deploymentShows(kind, d, ctx.groups)
+  const health = (id: string) => ctx.view.allocs.get(id)?.DeploymentStatus?.Healthy ?? null
+  return (
+    ctx.healthy.every((a) => health(a) === true) && ctx.unhealthy.every((a) => health(a) === false)
+  )
+}
+
+export function deploymentShows(
   kind: Exclude<WriteKind, 'health'>,
   d: Deployment,
   groups: string[],

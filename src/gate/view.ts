@@ -1,0 +1,83 @@
+// What the gate knows of its deployment: the deployment as last read, its
+// allocations by ID, and the index each was read at. Watches (blocking queries,
+// or the event stream) write into it; decisions read it. One writer at a time:
+// the watches call in on the event loop, never concurrently.
+
+import type { AllocView, Deployment } from '../nomad/types.js'
+import { evaluate, runningCanaries, type Readiness } from './readiness.js'
+
+export class RolloutView {
+  deployment: Deployment
+  readonly allocs = new Map<string, AllocView>()
+  /** X-Nomad-Index of the deployment's last answer (its ModifyIndex for a read by ID). */
+  deploymentIndex: number
+  /** Index of the allocations' last answer; 0 until they are read. */
+  allocsIndex = 0
+  /** The deployment index at which a plain read last confirmed the allocations current. */
+  allocsCurrentAt = 0
+  /** X-Nomad-Index of the last answer of either. */
+  lastIndex: number
+  /** Bumped on every change, so a waiter can tell whether one happened since it looked. */
+  version = 0
+  /** ModifyIndex of the first answer that showed every selected group with canaries promoted. */
+  promotedAt?: number
+
+  constructor(
+    deployment: Deployment,
+    index: number,
+    readonly selected: readonly string[],
+  ) {
+    this.deployment = deployment
+    this.deploymentIndex = index
+    this.lastIndex = index
+    this.notePromotion()
+  }
+
+  get allocsRead(): boolean {
+    return this.allocsIndex > 0
+  }
+
+  /**
+   * The allocations are as recent as the deployment: read at an index at or
+   * past its own, or confirmed by a read made after it. (The two watches answer
+   * apart: a deployment changed by someone else, auto-promoted or paused, can
+   * arrive before the allocations' answer of the same change, or without one.)
+   */
+  get consistent(): boolean {
+    return this.allocsIndex >= this.deploymentIndex || this.allocsCurrentAt >= this.deploymentIndex
+  }
+
+  setDeployment(d: Deployment, index: number): void {
+    this.deployment = d
+    this.deploymentIndex = index
+    this.lastIndex = index
+    this.notePromotion()
+    this.version++
+  }
+
+  /** A full list of the deployment's allocations (a blocking query's answer). */
+  setAllocs(list: readonly AllocView[], index: number): void {
+    this.allocs.clear()
+    for (const a of list) this.allocs.set(a.ID, a)
+    this.allocsIndex = Math.max(1, index)
+    this.lastIndex = index
+    this.version++
+  }
+
+  readiness(): Readiness {
+    return evaluate(this.deployment, this.allocs, this.selected)
+  }
+
+  runningCanaries(): AllocView[] | undefined {
+    return runningCanaries(this.deployment, this.allocs, this.selected)
+  }
+
+  private notePromotion(): void {
+    if (this.promotedAt !== undefined) return
+    const groups = this.selected
+      .map((g) => this.deployment.TaskGroups[g])
+      .filter((g) => g && g.DesiredCanaries > 0)
+    if (groups.length > 0 && groups.every((g) => g.Promoted))
+      this.promotedAt = this.deployment.ModifyIndex
+  }
+}
