@@ -321,3 +321,40 @@ describe('another actor promotes at the same moment', () => {
     )
   })
 })
+
+describe('progress while waiting', () => {
+  it('says what each group waits for and the time left, on each change and while nothing changes', async (ctx) => {
+    const lab = new Lab(ctx)
+    const s = await lab.sim()
+    s.registerJob({
+      id: 'web',
+      groups: [
+        { name: 'web', count: 3, canaries: 2 },
+        { name: 'api', count: 2, canaries: 1 },
+      ],
+      spec: 'v0',
+      stable: true,
+    })
+    const { deploymentId } = s.rollout('web', { spec: 'v1' })
+    const web = s.placeCanaries(deploymentId, 'web', 2, { clientStatus: 'pending' })
+    const gate = startGate(
+      { address: s.address, 'deployment-id': deploymentId, timeout: '2s' },
+      { progressMs: 150 },
+    )
+    await holding(s)
+    s.setClientStatus(web[0], 'running')
+    const { outcome, lines } = await gate.done
+    const log = lines.join('\n')
+    expect(outcome.result).toBe('timed-out')
+    expect(log).toMatch(
+      /api: waiting for placement; web: 0\/2 healthy, 2 placed, not started yet \(\d.*s left\)/,
+    )
+    expect(log).toMatch(/web: canary [0-9a-f]{8} is running, no health yet \(0\/2 healthy\)/)
+    expect(log).toMatch(
+      /api: waiting for placement; web: 0\/2 healthy, 1 running with no health yet, 1 placed, not started yet \(\d.*s left\)/,
+    )
+    // Nothing changed after that: repeated lines, at least one every 150 ms.
+    const waiting = lines.filter((l) => l.includes('1 running with no health yet, 1 placed'))
+    expect(waiting.length).toBeGreaterThanOrEqual(5)
+  })
+})

@@ -25,7 +25,7 @@ export interface GateRun {
 /** runGate with a real NomadClient; `inputs` by their action.yml names, validated by parseSettings. */
 export function startGate(
   inputs: Record<string, string>,
-  options: { client?: ClientOptions; signal?: AbortSignal } = {},
+  options: { client?: ClientOptions; signal?: AbortSignal; progressMs?: number } = {},
 ): GateRun {
   const settings = parseSettings((name) => inputs[name] ?? '', {})
   const retries: NomadError[] = []
@@ -45,7 +45,12 @@ export function startGate(
     info: (l: string) => lines.push(l),
     warning: (l: string) => lines.push(`warning: ${l}`),
   }
-  const done = runGate(settings, { client, log, signal: options.signal })
+  const done = runGate(settings, {
+    client,
+    log,
+    signal: options.signal,
+    progressMs: options.progressMs,
+  })
     .then((outcome) => ({ outcome, retries, lines }))
     .finally(() => client.close())
   return {

@@ -31410,6 +31410,7 @@ function runGate(settings, deps) {
 }
 /** After a write: how long the watches get to show its effect before one plain read does. */
 const SETTLE_MS = 5_000;
+const PROGRESS_MS = 60_000;
 class GateRun {
     settings;
     deps;
@@ -31426,6 +31427,8 @@ class GateRun {
     /** dry-run: the write that was planned (and only logged). */
     planned;
     health = { healthy: [], unhealthy: [] };
+    /** performance.now() of the last waiting line. */
+    lastProgressAt = performance.now();
     constructor(settings, deps) {
         this.settings = settings;
         this.deps = deps;
@@ -31471,9 +31474,11 @@ class GateRun {
             throw new GateError(`Deployment ${shortId(d.ID)} has no canaries to gate in ${settings.groups.length ? `groups ${selected.join(', ')}` : 'any group'} (job "${d.JobID}" version ${d.JobVersion}); add a canary count to the job's update block`);
         }
         const view = (this.view = new RolloutView(d, resolved.meta.lastIndex, selected));
+        // fail / pause / resume read no allocations: their outputs have no group counts.
         this.follower = followBlocking(deps.client, view, {
             deadline: this.deadline,
             signal: this.signal,
+            allocs: gating,
         });
         if (!gating)
             return this.actNow(mode);
@@ -31568,10 +31573,21 @@ class GateRun {
                         soak = undefined;
                     }
                     if (step.why !== said && step.why !== 'soaking')
-                        this.event(step.why);
+                        this.progress(step.why);
                     said = step.why;
                 }
-                const woke = await Promise.race([follower.changed(version), timeUp, soak?.done ?? NEVER]);
+                // While nothing changes, a line at least every minute: a long wait must not look hung.
+                const quiet = this.lastProgressAt + (this.deps.progressMs ?? PROGRESS_MS);
+                const woke = await Promise.race([
+                    follower.changed(version, quiet),
+                    timeUp,
+                    soak?.done ?? NEVER,
+                ]);
+                if (woke === undefined && view.version === version && !follower.ended) {
+                    if (performance.now() >= quiet && said !== 'soaking')
+                        this.progress(said || 'Waiting for the allocations');
+                    continue;
+                }
                 if (woke === 'passed') {
                     phase = 'soaked';
                     soak = undefined;
@@ -31601,31 +31617,26 @@ class GateRun {
         const view = this.view;
         const done = { fail: 'failed', pause: 'paused', resume: 'running' };
         const result = { fail: 'failed', pause: 'paused', resume: 'resumed' };
-        for (let tries = 0;; tries++) {
+        // A refusal means the deployment changed meanwhile: read it, and judge again.
+        for (let tries = 1;; tries++) {
             const d = view.deployment;
             if (d.Status === done[mode]) {
-                const verdict = {
-                    result: result[mode],
-                    ok: true,
-                    message: `Deployment ${shortId(d.ID)} is already ${d.Status}; nothing sent`,
-                };
-                if (tries === 0 || !this.write)
-                    return verdict;
+                const message = `Deployment ${shortId(d.ID)} is already ${d.Status}; nothing sent`;
+                return { result: result[mode], ok: true, message };
             }
             if (TERMINAL_DEPLOYMENT_STATUSES.includes(d.Status)) {
                 throw new GateError(`Cannot ${mode} deployment ${shortId(d.ID)}: it is ${d.Status} ("${d.StatusDescription}")`);
             }
-            const verdict = {
-                result: result[mode],
-                ok: true,
-                message: `Deployment ${shortId(d.ID)} ${result[mode]}`,
-            };
-            if ((await this.send(mode)) === 'sent')
-                return verdict;
-            // Refused because the deployment ended meanwhile: say how it ended.
+            if ((await this.send(mode)) === 'sent') {
+                return {
+                    result: result[mode],
+                    ok: true,
+                    message: `Deployment ${shortId(d.ID)} ${result[mode]}`,
+                };
+            }
+            if (tries === 3)
+                throw new GateError(`Nomad refused to ${mode} deployment ${shortId(d.ID)} ${tries} times`);
             await this.follower.refresh();
-            if (tries > 2)
-                throw new GateError(`Nomad refused to ${mode} deployment ${shortId(d.ID)}`);
         }
     }
     /** Sends a write (or, in a dry run, logs it), then waits until the view shows the state after it. */
@@ -31712,6 +31723,12 @@ class GateRun {
             }
             throw new GateError(`Input '${input}': "${prefix}" matches several canaries (${matches.map((a) => a.ID).join(', ')}); give more characters`);
         });
+    }
+    /** A waiting line: what the canaries wait for, and the time left. */
+    progress(why) {
+        this.lastProgressAt = performance.now();
+        const left = Math.max(0, this.deadline - this.lastProgressAt);
+        this.event(`${why} (${(0,duration/* formatDuration */.a)(left)} left)`);
     }
     event(text) {
         const atMs = performance.now() - this.started;

@@ -45,6 +45,8 @@ export interface FollowOptions {
   /** performance.now() value at which following stops. */
   deadline: number
   signal: AbortSignal
+  /** Follow the allocations too (default true). */
+  allocs?: boolean
 }
 
 export function followBlocking(

@@ -43,6 +43,8 @@ export interface GateDeps {
   log: Log
   /** Aborts held requests at once (runner cancellation). */
   signal?: AbortSignal
+  /** While nothing changes, a waiting line at least this often (default 60 s). */
+  progressMs?: number
 }
 
 export function runGate(settings: Settings, deps: GateDeps): Promise<Outcome> {
@@ -51,6 +53,8 @@ export function runGate(settings: Settings, deps: GateDeps): Promise<Outcome> {
 
 /** After a write: how long the watches get to show its effect before one plain read does. */
 const SETTLE_MS = 5_000
+
+const PROGRESS_MS = 60_000
 
 class GateRun {
   private readonly started = performance.now()
@@ -66,6 +70,8 @@ class GateRun {
   /** dry-run: the write that was planned (and only logged). */
   private planned?: WriteKind
   private health = { healthy: [] as string[], unhealthy: [] as string[] }
+  /** performance.now() of the last waiting line. */
+  private lastProgressAt = performance.now()
 
   constructor(
     private readonly settings: Settings,
@@ -118,9 +124,11 @@ class GateRun {
       )
     }
     const view = (this.view = new RolloutView(d, resolved.meta.lastIndex, selected))
+    // fail / pause / resume read no allocations: their outputs have no group counts.
     this.follower = followBlocking(deps.client, view, {
       deadline: this.deadline,
       signal: this.signal,
+      allocs: gating,
     })
     if (!gating) return this.actNow(mode)
     this.event(
@@ -205,7 +213,6 @@ class GateRun {
           if (step.kind === 'set-health') {
             const verdict = this.healthVerdict(view.runningCanaries()!)
             if ((await this.send('health')) === 'sent') return verdict
-
             continue
           }
           if (step.phase) {
@@ -213,10 +220,21 @@ class GateRun {
             soak?.stop()
             soak = undefined
           }
-          if (step.why !== said && step.why !== 'soaking') this.event(step.why)
+          if (step.why !== said && step.why !== 'soaking') this.progress(step.why)
           said = step.why
         }
-        const woke = await Promise.race([follower.changed(version), timeUp, soak?.done ?? NEVER])
+        // While nothing changes, a line at least every minute: a long wait must not look hung.
+        const quiet = this.lastProgressAt + (this.deps.progressMs ?? PROGRESS_MS)
+        const woke = await Promise.race([
+          follower.changed(version, quiet),
+          timeUp,
+          soak?.done ?? NEVER,
+        ])
+        if (woke === undefined && view.version === version && !follower.ended) {
+          if (performance.now() >= quiet && said !== 'soaking')
+            this.progress(said || 'Waiting for the allocations')
+          continue
+        }
         if (woke === 'passed') {
           phase = 'soaked'
           soak = undefined
@@ -244,30 +262,28 @@ class GateRun {
     const view = this.view!
     const done = { fail: 'failed', pause: 'paused', resume: 'running' } as const
     const result = { fail: 'failed', pause: 'paused', resume: 'resumed' } as const
-    for (let tries = 0; ; tries++) {
+    // A refusal means the deployment changed meanwhile: read it, and judge again.
+    for (let tries = 1; ; tries++) {
       const d = view.deployment
       if (d.Status === done[mode]) {
-        const verdict: Verdict = {
-          result: result[mode],
-          ok: true,
-          message: `Deployment ${shortId(d.ID)} is already ${d.Status}; nothing sent`,
-        }
-        if (tries === 0 || !this.write) return verdict
+        const message = `Deployment ${shortId(d.ID)} is already ${d.Status}; nothing sent`
+        return { result: result[mode], ok: true, message }
       }
       if (TERMINAL_DEPLOYMENT_STATUSES.includes(d.Status)) {
         throw new GateError(
           `Cannot ${mode} deployment ${shortId(d.ID)}: it is ${d.Status} ("${d.StatusDescription}")`,
         )
       }
-      const verdict: Verdict = {
-        result: result[mode],
-        ok: true,
-        message: `Deployment ${shortId(d.ID)} ${result[mode]}`,
+      if ((await this.send(mode)) === 'sent') {
+        return {
+          result: result[mode],
+          ok: true,
+          message: `Deployment ${shortId(d.ID)} ${result[mode]}`,
+        }
       }
-      if ((await this.send(mode)) === 'sent') return verdict
-      // Refused because the deployment ended meanwhile: say how it ended.
+      if (tries === 3)
+        throw new GateError(`Nomad refused to ${mode} deployment ${shortId(d.ID)} ${tries} times`)
       await this.follower!.refresh()
-      if (tries > 2) throw new GateError(`Nomad refused to ${mode} deployment ${shortId(d.ID)}`)
     }
   }
 
@@ -370,6 +386,13 @@ class GateRun {
         `Input '${input}': "${prefix}" matches several canaries (${matches.map((a) => a.ID).join(', ')}); give more characters`,
       )
     })
+  }
+
+  /** A waiting line: what the canaries wait for, and the time left. */
+  private progress(why: string): void {
+    this.lastProgressAt = performance.now()
+    const left = Math.max(0, this.deadline - this.lastProgressAt)
+    this.event(`${why} (${formatDuration(left)} left)`)
   }
 
   private event(text: string): void {
