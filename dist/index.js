@@ -32718,7 +32718,9 @@ class JobResolver {
     version;
     found;
     refused;
-    told = false;
+    /** The version had no deployment at the first look: waiting (and said so). */
+    waiting = false;
+    evaluations;
     constructor(jobId, jobVersion, client, options) {
         this.jobId = jobId;
         this.jobVersion = jobVersion;
@@ -32762,7 +32764,6 @@ class JobResolver {
     /** job-version names a version not registered yet: wait for the job to get it. */
     async untilVersion(index) {
         this.options.log(`Waiting for job "${this.jobId}" to get version ${this.version} (now version ${this.job.Version})`);
-        this.told = true;
         const reached = new AbortController();
         await watch((q) => this.client.job(this.jobId, q), (job) => {
             this.job = job;
@@ -32777,29 +32778,33 @@ class JobResolver {
     /** The deployments and the evaluations of the job, until the version's deployment shows or cannot come. */
     async untilDeployment() {
         const options = { deadline: this.options.deadline, signal: this.signal };
-        const tasks = [
-            watch((q) => this.client.jobDeployments(this.jobId, q), (list, meta) => this.onDeployments(list, meta), options),
-        ];
-        // Only the current version's evaluation is known by its JobModifyIndex.
-        if (this.job.Version === this.version && !this.job.Stop) {
-            const evaluations = watch((q) => this.client.jobEvaluations(this.jobId, q), (evals) => this.onEvaluations(evals), options);
-            // Only a shortcut to a clear failure: without it, the deadline still ends the wait.
-            tasks.push(evaluations.catch((err) => {
-                if (!(err instanceof NomadError) || this.signal.aborted)
-                    throw err;
-                this.options.log(`Cannot read the job's evaluations (${err.detail}); waiting for the deployment without them`);
-            }));
-        }
-        else if (this.job.Stop) {
-            this.refuse(`Job "${this.jobId}"${this.where} is stopped: version ${this.version} will not get a deployment`);
-        }
         try {
-            await Promise.all(tasks);
+            await watch((q) => this.client.jobDeployments(this.jobId, q), (list, meta) => this.onDeployments(list, meta), options);
+            await this.evaluations;
         }
         catch (err) {
             if (!this.found && !this.refused)
                 throw err;
         }
+    }
+    /**
+     * The version has no deployment yet: watch the job's evaluations too, to
+     * know when none will come. Only the current version's registration is
+     * known by its JobModifyIndex.
+     */
+    startWaiting() {
+        if (this.job.Stop) {
+            return this.refuse(`Job "${this.jobId}"${this.where} is stopped: version ${this.version} will not get a deployment`);
+        }
+        if (this.job.Version !== this.version)
+            return;
+        const options = { deadline: this.options.deadline, signal: this.signal };
+        this.evaluations = watch((q) => this.client.jobEvaluations(this.jobId, q), (evals) => this.onEvaluations(evals), options).catch((err) => {
+            // Only a shortcut to a clear failure: without it, the deadline still ends the wait.
+            if (!(err instanceof NomadError) || this.signal.aborted)
+                throw err;
+            this.options.log(`Cannot read the job's evaluations (${err.detail}); waiting for the deployment without them`);
+        });
     }
     onDeployments(list, meta) {
         // This incarnation of the job only: a job purged and registered again starts its versions over.
@@ -32818,11 +32823,12 @@ class JobResolver {
                 : `job-version ${this.version}`;
             return this.refuse(`Job "${this.jobId}"${this.where} has a deployment of version ${latest.JobVersion} (${latest.ID}), newer than ${than}: refusing to gate another version`, 'deployment-failed');
         }
-        if (!this.told) {
-            this.told = true;
-            const now = latest ? `version ${latest.JobVersion}, ${latest.Status}` : 'none';
-            this.options.log(`Waiting for job "${this.jobId}" version ${this.version} to get a deployment (latest: ${now})`);
-        }
+        if (this.waiting)
+            return;
+        this.waiting = true;
+        const now = latest ? `version ${latest.JobVersion}, ${latest.Status}` : 'none';
+        this.options.log(`Waiting for job "${this.jobId}" version ${this.version} to get a deployment (latest: ${now})`);
+        this.startWaiting();
     }
     onEvaluations(evals) {
         // nomad/fsm.go applyUpsertJob: the registration's evaluation carries the job's JobModifyIndex.

@@ -107,7 +107,9 @@ class JobResolver {
   private version!: number
   private found?: Resolved
   private refused?: GateError
-  private told = false
+  /** The version had no deployment at the first look: waiting (and said so). */
+  private waiting = false
+  private evaluations?: Promise<void>
 
   constructor(
     private readonly jobId: string,
@@ -159,7 +161,6 @@ class JobResolver {
     this.options.log(
       `Waiting for job "${this.jobId}" to get version ${this.version} (now version ${this.job.Version})`,
     )
-    this.told = true
     const reached = new AbortController()
     await watch(
       (q) => this.client.job(this.jobId, q),
@@ -178,39 +179,42 @@ class JobResolver {
   /** The deployments and the evaluations of the job, until the version's deployment shows or cannot come. */
   private async untilDeployment(): Promise<void> {
     const options = { deadline: this.options.deadline, signal: this.signal }
-    const tasks = [
-      watch(
+    try {
+      await watch(
         (q) => this.client.jobDeployments(this.jobId, q),
         (list, meta) => this.onDeployments(list, meta),
         options,
-      ),
-    ]
-    // Only the current version's evaluation is known by its JobModifyIndex.
-    if (this.job.Version === this.version && !this.job.Stop) {
-      const evaluations = watch(
-        (q) => this.client.jobEvaluations(this.jobId, q),
-        (evals) => this.onEvaluations(evals),
-        options,
       )
-      // Only a shortcut to a clear failure: without it, the deadline still ends the wait.
-      tasks.push(
-        evaluations.catch((err: unknown) => {
-          if (!(err instanceof NomadError) || this.signal.aborted) throw err
-          this.options.log(
-            `Cannot read the job's evaluations (${err.detail}); waiting for the deployment without them`,
-          )
-        }),
-      )
-    } else if (this.job.Stop) {
-      this.refuse(
-        `Job "${this.jobId}"${this.where} is stopped: version ${this.version} will not get a deployment`,
-      )
-    }
-    try {
-      await Promise.all(tasks)
+      await this.evaluations
     } catch (err) {
       if (!this.found && !this.refused) throw err
     }
+  }
+
+  /**
+   * The version has no deployment yet: watch the job's evaluations too, to
+   * know when none will come. Only the current version's registration is
+   * known by its JobModifyIndex.
+   */
+  private startWaiting(): void {
+    if (this.job.Stop) {
+      return this.refuse(
+        `Job "${this.jobId}"${this.where} is stopped: version ${this.version} will not get a deployment`,
+      )
+    }
+    if (this.job.Version !== this.version) return
+    const options = { deadline: this.options.deadline, signal: this.signal }
+    this.evaluations = watch(
+      (q) => this.client.jobEvaluations(this.jobId, q),
+      (evals) => this.onEvaluations(evals),
+      options,
+    ).catch((err: unknown) => {
+      // Only a shortcut to a clear failure: without it, the deadline still ends the wait.
+      if (!(err instanceof NomadError) || this.signal.aborted) throw err
+      this.options.log(
+        `Cannot read the job's evaluations (${err.detail}); waiting for the deployment without them`,
+      )
+    })
   }
 
   private onDeployments(list: Deployment[], meta: QueryMeta): void {
@@ -234,13 +238,13 @@ class JobResolver {
         'deployment-failed',
       )
     }
-    if (!this.told) {
-      this.told = true
-      const now = latest ? `version ${latest.JobVersion}, ${latest.Status}` : 'none'
-      this.options.log(
-        `Waiting for job "${this.jobId}" version ${this.version} to get a deployment (latest: ${now})`,
-      )
-    }
+    if (this.waiting) return
+    this.waiting = true
+    const now = latest ? `version ${latest.JobVersion}, ${latest.Status}` : 'none'
+    this.options.log(
+      `Waiting for job "${this.jobId}" version ${this.version} to get a deployment (latest: ${now})`,
+    )
+    this.startWaiting()
   }
 
   private onEvaluations(evals: Evaluation[]): void {
