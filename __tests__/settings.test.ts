@@ -154,23 +154,26 @@ describe('address', () => {
   it('takes user:password@ as basic auth and keeps it out of the address', () => {
     const s = parse({ ...JOB, address: 'https://alice:s3cr3t@nomad:4646/' })
     expect(s.nomad.address).toBe('https://nomad:4646')
-    expect(s.nomad.httpAuth).toBe('alice:s3cr3t')
+    expect(s.nomad.httpAuth).toEqual({ username: 'alice', password: 's3cr3t' })
     expect(s.secrets).toEqual(['s3cr3t'])
   })
 
   it('decodes a percent-encoded password and masks both forms', () => {
     const s = parse({ ...JOB, address: 'https://alice:p%40ss@nomad' })
-    expect(s.nomad.httpAuth).toBe('alice:p@ss')
+    expect(s.nomad.httpAuth).toEqual({ username: 'alice', password: 'p@ss' })
     expect(s.secrets).toEqual(['p@ss', 'p%40ss'])
   })
 
   it('accepts a user without a password', () => {
-    expect(parse({ ...JOB, address: 'https://alice@nomad' }).nomad.httpAuth).toBe('alice:')
+    expect(parse({ ...JOB, address: 'https://alice@nomad' }).nomad.httpAuth).toEqual({
+      username: 'alice',
+      password: '',
+    })
   })
 
   it('prefers userinfo in the address over NOMAD_HTTP_AUTH', () => {
     const s = parse({ ...JOB, address: 'https://alice:a@nomad' }, { NOMAD_HTTP_AUTH: 'bob:b' })
-    expect(s.nomad.httpAuth).toBe('alice:a')
+    expect(s.nomad.httpAuth).toEqual({ username: 'alice', password: 'a' })
     expect(s.secrets).toEqual(['a'])
   })
 
@@ -198,12 +201,12 @@ describe('address', () => {
 
 describe('NOMAD_HTTP_AUTH', () => {
   it.each([
-    ['bob:pw1', 'bob:pw1', ['pw1']],
-    ['bob:pa:ss', 'bob:pa:ss', ['pa:ss']],
-    ['bob', 'bob:', []],
-  ])('%s -> %s', (value, httpAuth, secrets) => {
+    ['bob:pw1', 'bob', 'pw1', ['pw1']],
+    ['bob:pa:ss', 'bob', 'pa:ss', ['pa:ss']],
+    ['bob', 'bob', '', []],
+  ])('%s -> user %s, password %j', (value, username, password, secrets) => {
     const s = parse(JOB, { NOMAD_HTTP_AUTH: value })
-    expect(s.nomad.httpAuth).toBe(httpAuth)
+    expect(s.nomad.httpAuth).toEqual({ username, password })
     expect(s.secrets).toEqual(secrets)
   })
 

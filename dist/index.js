@@ -449,7 +449,7 @@ module.exports.MockPool = MockPool
 module.exports.MockAgent = MockAgent
 module.exports.mockErrors = mockErrors
 
-const { EventSource } = __nccwpck_require__(8857)
+const { EventSource } = __nccwpck_require__(1238)
 
 module.exports.EventSource = EventSource
 
@@ -14709,7 +14709,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8857:
+/***/ 1238:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -28368,7 +28368,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1238:
+/***/ 45:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31660,12 +31660,118 @@ function cut(text, max = 200) {
     return t.length > max ? `${t.slice(0, max)}…` : t;
 }
 
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+;// CONCATENATED MODULE: ./src/network-error.ts
+// What a failed connection was, read off the error that Node's http module or
+// fetch (undici) throws: one classification for the Nomad client and the soak
+// checks, each of which words it for its own reader.
+const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|EPROTO|ERR_OSSL)/;
+function classifyNetworkError(err) {
+    const top = err;
+    const source = (typeof top?.code === 'string' ? top : (top?.cause ?? top));
+    // A connection tried on several addresses fails with an AggregateError of them.
+    const found = source?.code ?? source?.errors?.find((e) => typeof e.code === 'string')?.code;
+    const code = typeof found === 'string' ? found : '';
+    return { kind: kindOf(code), code, source: source ?? err };
+}
+function kindOf(code) {
+    switch (code) {
+        case 'ECONNREFUSED':
+            return 'refused';
+        case 'ENOTFOUND':
+        case 'EAI_AGAIN':
+            return 'dns';
+        case 'ECONNRESET':
+        case 'UND_ERR_SOCKET':
+            return 'reset';
+        case 'EHOSTUNREACH':
+        case 'ENETUNREACH':
+            return 'unreachable';
+        case 'UND_ERR_HEADERS_TIMEOUT':
+        case 'UND_ERR_BODY_TIMEOUT':
+            return 'timeout';
+    }
+    return TLS_CODES.test(code) ? 'tls' : 'other';
+}
+
+;// CONCATENATED MODULE: ./src/redact.ts
+// How a URL that may carry credentials is shown. Every place that prints a URL
+// a user gave (an address, a check URL) or a server answered with (a redirect's
+// Location) goes through here, so none of them prints a password.
+/** Query parameters whose values are hidden: `?token=`, `?api_key=`, `?X-Amz-Signature=`... */
+const redact_SECRET_PARAM = /token|key|secret|pass|auth|sig|credential|session/i;
+/**
+ * The URL to show. `mask` (for URLs the user gave): `user:password@` becomes
+ * `***@` and the values of secret-looking query parameters become `***`, so the
+ * user still recognises the URL. `strip` (for a place a server points to): no
+ * userinfo and no query at all. Text that is no URL gets redactUserinfo().
+ */
+function redact_redactUrl(url, how = 'mask') {
+    let u;
+    try {
+        u = new URL(url);
+    }
+    catch {
+        return redactUserinfo(url);
+    }
+    if (how === 'strip') {
+        u.username = '';
+        u.password = '';
+        u.search = '';
+        return u.toString();
+    }
+    const userinfo = u.username || u.password ? '***@' : '';
+    // Edit the raw query rather than through searchParams, which would re-encode all of it.
+    const search = u.search.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep, key) => redact_SECRET_PARAM.test(redact_safeDecode(key)) ? `${sep}${key}=***` : whole);
+    return `${u.protocol}//${userinfo}${u.host}${u.pathname}${search}${u.hash}`;
+}
+/**
+ * Text as written with everything between `scheme://` (or the start) and the
+ * last `@` hidden: that part may hold a password, and a value that does not
+ * parse as a URL cannot be trusted to put its `@` where a parser would.
+ */
+function redactUserinfo(text) {
+    const span = userinfoSpan(text);
+    return span ? `${text.slice(0, span.start)}***${text.slice(span.end)}` : text;
+}
+/**
+ * The password part of `scheme://user:password@host` as written, and decoded
+ * when percent-encoding makes the two differ: what must be masked even in an
+ * address that is otherwise invalid. Empty when there is no `:password`.
+ */
+function userinfoPasswords(text) {
+    const span = userinfoSpan(text);
+    if (!span)
+        return [];
+    const info = text.slice(span.start, span.end);
+    const colon = info.indexOf(':');
+    if (colon < 0 || colon === info.length - 1)
+        return [];
+    const written = info.slice(colon + 1);
+    const decoded = redact_safeDecode(written, false);
+    return decoded === written ? [written] : [decoded, written];
+}
+function userinfoSpan(text) {
+    const at = text.lastIndexOf('@');
+    if (at < 0)
+        return undefined;
+    const scheme = text.indexOf('://');
+    return { start: scheme >= 0 && scheme < at ? scheme + 3 : 0, end: at };
+}
+function redact_safeDecode(text, plusIsSpace = true) {
+    try {
+        return decodeURIComponent(plusIsSpace ? text.replace(/\+/g, ' ') : text);
+    }
+    catch {
+        return text;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/nomad/errors.ts
-// One error type for everything that can go wrong talking to Nomad.
+// One error type for everything that can go wrong talking to Nomad, and the
+// functions that make one from what went wrong: a status, a broken connection,
+// an answer that is not JSON, an abort, a time limit.
+
+
 class NomadError extends Error {
     kind;
     method;
@@ -31738,384 +31844,116 @@ function errors_describeStatus(status, text, namespace) {
     }
     return cleaned;
 }
-const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|EPROTO|ERR_OSSL)/;
-/** Turn a Node.js socket/TLS error into a NomadError that says where and what to do. */
-function fromNetworkError(err, method, path, address) {
-    const e = err;
-    const code = e?.code ?? '';
-    const base = { method, path, cause: err };
-    if (code === 'ECONNREFUSED') {
+/** A non-2xx answer: a redirect (never followed) or Nomad's error text. */
+function fromStatus(method, path, status, text, location, namespace) {
+    if (status >= 300 && status < 400) {
+        const to = !location
+            ? '(no Location header)'
+            : URL.canParse(location)
+                ? redact_redactUrl(location, 'strip')
+                : '(an invalid Location header)';
         return new NomadError({
-            ...base,
-            kind: 'refused',
-            detail: `cannot connect to Nomad at ${address} (connection refused): check the address and that the agent is running`,
-            retryable: true,
-            ambiguous: false,
-        });
-    }
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-        return new NomadError({
-            ...base,
-            kind: 'network',
-            detail: `cannot resolve the host of ${address} (${code})`,
-            retryable: code === 'EAI_AGAIN',
-            ambiguous: false,
-        });
-    }
-    if (TLS_CODES.test(code)) {
-        return new NomadError({
-            ...base,
-            kind: 'tls',
-            detail: `TLS with ${address} failed: ${e.message} (${code}); set ca-cert to the CA that signed Nomad's certificate, tls-server-name to the name in it, or client-cert/client-key if Nomad requires mTLS`,
+            kind: 'protocol',
+            method,
+            path,
+            status,
+            detail: `Nomad answered with a redirect to ${to}, which is not followed so that the token is never sent elsewhere; set the address to the final URL`,
             retryable: false,
             ambiguous: false,
         });
     }
     return new NomadError({
+        kind: 'http',
+        method,
+        path,
+        status,
+        detail: errors_describeStatus(status, text, namespace),
+        retryable: isTransientStatus(status, text),
+        // A gateway error may hide a write the server applied.
+        ambiguous: status >= 502 && status <= 504,
+    });
+}
+/** Turn a Node.js socket/TLS error into a NomadError that says where and what to do. */
+function fromNetworkError(err, method, path, address) {
+    const { kind, code } = classifyNetworkError(err);
+    const message = err?.message ?? String(err);
+    const base = { method, path, cause: err };
+    switch (kind) {
+        case 'refused':
+            return new NomadError({
+                ...base,
+                kind: 'refused',
+                detail: `cannot connect to Nomad at ${address} (connection refused): check the address and that the agent is running`,
+                retryable: true,
+                ambiguous: false,
+            });
+        case 'dns':
+            return new NomadError({
+                ...base,
+                kind: 'network',
+                detail: `cannot resolve the host of ${address} (${code})`,
+                retryable: code === 'EAI_AGAIN',
+                ambiguous: false,
+            });
+        case 'tls':
+            return new NomadError({
+                ...base,
+                kind: 'tls',
+                detail: `TLS with ${address} failed: ${message} (${code}); set ca-cert to the CA that signed Nomad's certificate, tls-server-name to the name in it, or client-cert/client-key if Nomad requires mTLS`,
+                retryable: false,
+                ambiguous: false,
+            });
+    }
+    return new NomadError({
         ...base,
         kind: 'network',
-        detail: `connection to ${address} broke: ${e?.message ?? String(err)}${code ? ` (${code})` : ''}`,
+        detail: `connection to ${address} broke: ${message}${code ? ` (${code})` : ''}`,
+        retryable: true,
+        ambiguous: true,
+    });
+}
+/** No answer within the request's own time limit. */
+function timeoutError(method, path, address, timeoutMs, cause) {
+    return new NomadError({
+        kind: 'timeout',
+        method,
+        path,
+        detail: `no answer from ${address} within ${timeoutMs} ms`,
+        retryable: true,
+        ambiguous: true,
+        cause,
+    });
+}
+/** The caller's signal ended the request (or the back-off before it). */
+function abortedError(method, path, cause, ambiguous = false) {
+    return new NomadError({
+        kind: 'aborted',
+        method,
+        path,
+        detail: 'aborted',
+        retryable: false,
+        ambiguous,
+        cause,
+    });
+}
+/** A 2xx answer that is not the JSON Nomad sends (cut short, or from a proxy). */
+function invalidJsonError(method, path, what) {
+    return new NomadError({
+        kind: 'protocol',
+        method,
+        path,
+        detail: `the answer is not valid JSON (${what})`,
         retryable: true,
         ambiguous: true,
     });
 }
 
-;// CONCATENATED MODULE: ./src/nomad/types.ts
-// The Nomad objects the gate reads and writes, with Nomad's own field names
-// (nomad/structs/structs.go, api/deployments.go). Only the fields we use or the
-// simulator serves are typed; Nomad sends more.
-/** Statuses after which a deployment never changes again (structs.Deployment.Active). */
-const TERMINAL_DEPLOYMENT_STATUSES = [
-    'failed',
-    'successful',
-    'cancelled',
-];
-function allocView(a) {
-    const { ID, Name, TaskGroup, DesiredStatus, ClientStatus, DeploymentStatus } = a;
-    return { ID, Name, TaskGroup, DesiredStatus, ClientStatus, DeploymentStatus };
-}
-/** An allocation is terminal once the server wants it stopped or the client reports it ended (structs.Allocation.TerminalStatus). */
-function allocIsTerminal(a) {
-    return (a.DesiredStatus === 'stop' ||
-        a.DesiredStatus === 'evict' ||
-        a.ClientStatus === 'complete' ||
-        a.ClientStatus === 'failed' ||
-        a.ClientStatus === 'lost');
-}
+;// CONCATENATED MODULE: ./src/nomad/json-stream.ts
+// A JSON array of objects read as it arrives, each element parsed and mapped on
+// its own: neither the whole text nor every full element is ever held at once.
+// The list of a deployment's allocations is megabytes with thousands of them,
+// on every change; this keeps the gate's memory to what it keeps.
 
-;// CONCATENATED MODULE: ./src/nomad/client.ts
-// One client for the Nomad endpoints the gate uses, shaped like Nomad's Go API
-// client (api/api.go): every read takes QueryOptions and returns the body with a
-// QueryMeta; every write returns the body with a WriteMeta.
-
-
-
-
-
-/** The server adds up to wait/16 of jitter to a blocking query (nomad/rpc.go); allow that plus a margin. */
-function blockingTimeoutMs(waitMs) {
-    return waitMs + Math.ceil(waitMs / 16) + 5_000;
-}
-const MAX_WAIT_MS = 5 * 60_000;
-const DEFAULT_RETRY = { baseMs: 200, maxMs: 5_000 };
-class NomadClient {
-    address;
-    namespace;
-    settings;
-    agent;
-    /** Time limit of a request that is not a blocking query (a write's too). */
-    requestTimeoutMs;
-    retry;
-    onRetry;
-    userAgent;
-    constructor(settings, options = {}) {
-        const url = new URL(settings.address);
-        if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-            throw new Error(`Nomad address must start with http:// or https:// (got "${url.protocol}//${url.host}")`);
-        }
-        this.settings = settings;
-        this.address = settings.address;
-        this.namespace = settings.namespace;
-        this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-        this.retry = options.retry ?? DEFAULT_RETRY;
-        this.onRetry = options.onRetry;
-        this.userAgent = options.userAgent ?? 'nomad-canary-gate';
-        const tls = settings.tls;
-        // Keep-alive: the blocking loop sends a request per change; a warm socket
-        // saves the TCP (and TLS) handshake on the path that decides the latency.
-        this.agent =
-            url.protocol === 'https:'
-                ? new external_node_https_namespaceObject.Agent({
-                    keepAlive: true,
-                    ca: tls.caCert,
-                    cert: tls.clientCert,
-                    key: tls.clientKey,
-                    servername: tls.serverName,
-                    rejectUnauthorized: !tls.skipVerify,
-                })
-                : new external_node_http_.Agent({ keepAlive: true });
-    }
-    /** Close idle keep-alive sockets so the process can exit. */
-    close() {
-        this.agent.destroy();
-    }
-    // Reads -------------------------------------------------------------------
-    listDeployments(prefix, q = {}) {
-        return this.read('/v1/deployments', q, { prefix });
-    }
-    deployment(id, q = {}) {
-        return this.read(`/v1/deployment/${encodeURIComponent(id)}`, q);
-    }
-    /**
-     * The deployment's allocations as AllocViews. With thousands of allocations
-     * the answer is megabytes on every change: each stub is parsed and cut down
-     * on its own, so the full stubs (task states and all) never all live at once.
-     */
-    deploymentAllocations(id, q = {}) {
-        const path = `/v1/deployment/allocations/${encodeURIComponent(id)}`;
-        return this.read(path, q, {}, () => new ArrayStream(allocView));
-    }
-    /** The job's latest version (only its identity is typed: the gate needs no more). */
-    job(jobId, q = {}) {
-        return this.read(`/v1/job/${encodeURIComponent(jobId)}`, q);
-    }
-    /** The job's latest deployment, or null when it has none (or no such job exists). */
-    jobLatestDeployment(jobId, q = {}) {
-        return this.read(`/v1/job/${encodeURIComponent(jobId)}/deployment`, q);
-    }
-    /** The job's deployments, newest first. */
-    jobDeployments(jobId, q = {}) {
-        return this.read(`/v1/job/${encodeURIComponent(jobId)}/deployments`, q);
-    }
-    // Writes: never retried here; see gate/mutate.ts for the re-read rule ------
-    promote(id, groups, w = {}) {
-        return this.write(promoteRequest(id, groups), w);
-    }
-    pause(id, pause, w = {}) {
-        return this.write(pauseRequest(id, pause), w);
-    }
-    fail(id, w = {}) {
-        return this.write(failRequest(id), w);
-    }
-    setAllocHealth(id, healthy, unhealthy, w = {}) {
-        return this.write(allocHealthRequest(id, healthy, unhealthy), w);
-    }
-    /** The exact request a write sends, as one line (for dry runs and logs). */
-    describe(req) {
-        return `PUT ${this.url(req.path, {}).toString()} ${JSON.stringify(req.body)}`;
-    }
-    // Transport -----------------------------------------------------------------
-    async read(path, q, extra = {}, 
-    /** Reads a 2xx answer as it arrives instead of parsing its whole text. */
-    stream) {
-        const query = { ...extra };
-        let timeoutMs = this.requestTimeoutMs;
-        if (q.index && q.index > 0) {
-            const waitMs = Math.max(1, Math.round(Math.min(q.waitMs ?? MAX_WAIT_MS, MAX_WAIT_MS)));
-            query.index = String(q.index);
-            query.wait = `${waitMs}ms`;
-            timeoutMs = blockingTimeoutMs(waitMs);
-        }
-        let failed;
-        for (let attempt = 1;; attempt++) {
-            try {
-                const sink = stream?.();
-                const res = await this.send('GET', path, query, undefined, timeoutMs, q.signal, sink);
-                const meta = {
-                    lastIndex: headerNumber(res.message, 'x-nomad-index'),
-                    knownLeader: res.message.headers['x-nomad-knownleader'] === 'true',
-                    lastContact: headerNumber(res.message, 'x-nomad-lastcontact'),
-                };
-                const body = sink ? sink.end('GET', path) : parseJson(res.text, 'GET', path);
-                return { body, meta };
-            }
-            catch (err) {
-                // Aborted on a retry: say why it was being retried.
-                if (failed && err instanceof NomadError && err.kind === 'aborted') {
-                    throw abortedError('GET', path, failed);
-                }
-                if (!(err instanceof NomadError) || !err.retryable)
-                    throw err;
-                failed = err;
-                // Retry until the deadline itself (the last try is at the deadline): the
-                // read fails for good only once the deadline has passed.
-                const left = q.deadline === undefined ? Infinity : q.deadline - performance.now();
-                if (left <= 0)
-                    throw err;
-                const delayMs = Math.min(backoffMs(this.retry, attempt), Math.ceil(left));
-                this.onRetry?.(err, attempt, delayMs);
-                await sleep(delayMs, q.signal).catch(() => {
-                    throw abortedError('GET', path, err);
-                });
-            }
-        }
-    }
-    async write({ path, body }, w = {}) {
-        const res = await this.send('PUT', path, {}, JSON.stringify(body), this.requestTimeoutMs, w.signal);
-        const parsed = parseJson(res.text, 'PUT', path);
-        const lastIndex = headerNumber(res.message, 'x-nomad-index') || parsed.Index;
-        return { body: parsed, meta: { lastIndex } };
-    }
-    url(path, query) {
-        const url = new URL(path, this.address);
-        for (const [k, v] of Object.entries(query))
-            url.searchParams.set(k, v);
-        if (this.settings.namespace)
-            url.searchParams.set('namespace', this.settings.namespace);
-        if (this.settings.region)
-            url.searchParams.set('region', this.settings.region);
-        return url;
-    }
-    /** One HTTP exchange: resolves with a 2xx answer, rejects with a NomadError otherwise. */
-    async send(method, path, query, data, timeoutMs, signal, sink) {
-        const url = this.url(path, query);
-        const timeout = AbortSignal.timeout(timeoutMs);
-        const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-        const headers = { accept: 'application/json' };
-        if (this.settings.token)
-            headers['x-nomad-token'] = this.settings.token;
-        if (this.settings.httpAuth) {
-            headers.authorization = `Basic ${Buffer.from(this.settings.httpAuth).toString('base64')}`;
-        }
-        if (data !== undefined)
-            headers['content-type'] = 'application/json';
-        const handler = {
-            prepareRequest: (options) => Object.assign(options, { agent: this.agent, signal: combined }),
-            canHandleAuthentication: () => false,
-            handleAuthentication: () => Promise.reject(new Error('unreachable')),
-        };
-        const client = new lib_HttpClient(this.userAgent, [handler], {
-            allowRedirects: false,
-            allowRetries: false,
-            // Our AbortSignal.timeout ends the request; this is only a backstop.
-            socketTimeout: timeoutMs + 1_000,
-        });
-        const fail = (err) => {
-            if (err instanceof NomadError)
-                throw err;
-            if (signal?.aborted)
-                throw abortedError(method, path, err, data !== undefined);
-            if (timeout.aborted) {
-                throw new NomadError({
-                    kind: 'timeout',
-                    method,
-                    path,
-                    detail: `no answer from ${this.address} within ${timeoutMs} ms`,
-                    retryable: true,
-                    ambiguous: true,
-                    cause: err,
-                });
-            }
-            throw fromNetworkError(err, method, path, this.address);
-        };
-        let message;
-        let text;
-        try {
-            const res = await client.request(method, url.toString(), data ?? null, headers);
-            message = res.message;
-            const ok = (message.statusCode ?? 0) >= 200 && (message.statusCode ?? 0) < 300;
-            text = await readText(message, sink && ok ? (c) => sink.feed(c, method, path) : undefined);
-        }
-        catch (err) {
-            return fail(err);
-        }
-        const status = message.statusCode ?? 0;
-        if (status >= 200 && status < 300)
-            return { message, text };
-        if (status >= 300 && status < 400) {
-            throw new NomadError({
-                kind: 'protocol',
-                method,
-                path,
-                status,
-                detail: `Nomad answered with a redirect to ${client_redactUrl(message.headers.location)}, which is not followed so that the token is never sent elsewhere; set the address to the final URL`,
-                retryable: false,
-                ambiguous: false,
-            });
-        }
-        const retryable = isTransientStatus(status, text);
-        throw new NomadError({
-            kind: 'http',
-            method,
-            path,
-            status,
-            detail: errors_describeStatus(status, text, this.settings.namespace),
-            retryable,
-            // A gateway error may hide a write the server applied.
-            ambiguous: status >= 502 && status <= 504,
-        });
-    }
-}
-const deploymentPath = (verb, id) => `/v1/deployment/${verb}/${encodeURIComponent(id)}`;
-/** No groups: `All: true`. Nomad ignores unknown groups silently, so callers check them first. */
-function promoteRequest(id, groups) {
-    return {
-        path: deploymentPath('promote', id),
-        body: groups.length === 0
-            ? { DeploymentID: id, All: true, Groups: null }
-            : { DeploymentID: id, All: false, Groups: groups },
-    };
-}
-function pauseRequest(id, pause) {
-    return { path: deploymentPath('pause', id), body: { DeploymentID: id, Pause: pause } };
-}
-function failRequest(id) {
-    return { path: deploymentPath('fail', id), body: { DeploymentID: id } };
-}
-function allocHealthRequest(id, healthy, unhealthy) {
-    return {
-        path: deploymentPath('allocation-health', id),
-        body: { DeploymentID: id, HealthyAllocationIDs: healthy, UnhealthyAllocationIDs: unhealthy },
-    };
-}
-function readText(message, sink) {
-    // Not HttpClientResponse.readBody(): it never settles when the connection
-    // breaks mid-body, which would hang the gate until its deadline.
-    return new Promise((resolve, reject) => {
-        // Decoded as it arrives; with a sink (see ArrayStream) the text is handed
-        // on instead of kept, so an answer of megabytes is never held whole.
-        let text = '';
-        message.setEncoding('utf8');
-        message.on('data', (c) => {
-            if (!sink)
-                return void (text += c);
-            try {
-                sink(c);
-            }
-            catch (err) {
-                message.destroy();
-                reject(err);
-            }
-        });
-        message.on('end', () => resolve(text));
-        message.on('error', reject);
-        message.on('close', () => {
-            if (!message.complete)
-                reject(Object.assign(new Error('connection closed mid-answer'), { code: 'ECONNRESET' }));
-        });
-    });
-}
-function parseJson(text, method, path) {
-    try {
-        return JSON.parse(text);
-    }
-    catch {
-        throw new NomadError({
-            kind: 'protocol',
-            method,
-            path,
-            detail: `the answer is not valid JSON (${text.length} bytes: ${JSON.stringify(text.slice(0, 60))})`,
-            retryable: true,
-            ambiguous: true,
-        });
-    }
-}
-/**
- * A JSON array of objects read as it arrives, each element parsed and mapped on
- * its own: neither the whole text nor every full element is ever held at once.
- * The list of a deployment's allocations is megabytes with thousands of them,
- * on every change; this keeps the gate's memory to what it keeps.
- */
 class ArrayStream {
     each;
     out = [];
@@ -32220,71 +32058,470 @@ class ArrayStream {
     }
 }
 function malformed(method, path, err) {
-    return new NomadError({
-        kind: 'protocol',
-        method,
-        path,
-        detail: `the answer is not valid JSON (${err instanceof Error ? err.message : String(err)})`,
-        retryable: true,
-        ambiguous: true,
-    });
+    return invalidJsonError(method, path, err instanceof Error ? err.message : String(err));
 }
-function headerNumber(message, name) {
-    const raw = message.headers[name];
+
+;// CONCATENATED MODULE: ./src/nomad/types.ts
+// The Nomad objects the gate reads and writes, with Nomad's own field names
+// (nomad/structs/structs.go, api/deployments.go). Only the fields we use or the
+// simulator serves are typed; Nomad sends more.
+/** Statuses after which a deployment never changes again (structs.Deployment.Active). */
+const TERMINAL_DEPLOYMENT_STATUSES = [
+    'failed',
+    'successful',
+    'cancelled',
+];
+function allocView(a) {
+    const { ID, Name, TaskGroup, DesiredStatus, ClientStatus, DeploymentStatus } = a;
+    return { ID, Name, TaskGroup, DesiredStatus, ClientStatus, DeploymentStatus };
+}
+/** An allocation is terminal once the server wants it stopped or the client reports it ended (structs.Allocation.TerminalStatus). */
+function allocIsTerminal(a) {
+    return (a.DesiredStatus === 'stop' ||
+        a.DesiredStatus === 'evict' ||
+        a.ClientStatus === 'complete' ||
+        a.ClientStatus === 'failed' ||
+        a.ClientStatus === 'lost');
+}
+
+;// CONCATENATED MODULE: ./src/nomad/deployments.ts
+// The deployment endpoints (api/deployments.go): what each read asks and how
+// its answer is read, and the path and body of each write.
+
+
+const id = (deploymentId) => encodeURIComponent(deploymentId);
+/** GET /v1/deployments?prefix=: Nomad matches whole bytes of the ID (see gate/resolve.ts). */
+function deploymentListRequest(prefix) {
+    return { path: '/v1/deployments', params: { prefix } };
+}
+/** GET /v1/deployment/:id: the full ID only. */
+function deploymentRequest(deploymentId) {
+    return { path: `/v1/deployment/${id(deploymentId)}` };
+}
+/**
+ * GET /v1/deployment/allocations/:id, as AllocViews. With thousands of
+ * allocations the answer is megabytes on every change: each stub is parsed and
+ * cut down on its own, so the full stubs (task states and all) never all live at once.
+ */
+function deploymentAllocationsRequest(deploymentId) {
+    return {
+        path: `/v1/deployment/allocations/${id(deploymentId)}`,
+        reader: () => new ArrayStream(allocView),
+    };
+}
+const writePath = (verb, deploymentId) => `/v1/deployment/${verb}/${id(deploymentId)}`;
+/** No groups: `All: true`. Nomad ignores unknown groups silently, so callers check them first. */
+function promoteRequest(deploymentId, groups) {
+    return {
+        path: writePath('promote', deploymentId),
+        body: groups.length === 0
+            ? { DeploymentID: deploymentId, All: true, Groups: null }
+            : { DeploymentID: deploymentId, All: false, Groups: groups },
+    };
+}
+/** `pause: false` resumes. */
+function pauseRequest(deploymentId, pause) {
+    return {
+        path: writePath('pause', deploymentId),
+        body: { DeploymentID: deploymentId, Pause: pause },
+    };
+}
+function failRequest(deploymentId) {
+    return { path: writePath('fail', deploymentId), body: { DeploymentID: deploymentId } };
+}
+/** Full allocation IDs only: the server does not resolve prefixes here. */
+function allocHealthRequest(deploymentId, healthy, unhealthy) {
+    return {
+        path: writePath('allocation-health', deploymentId),
+        body: {
+            DeploymentID: deploymentId,
+            HealthyAllocationIDs: healthy,
+            UnhealthyAllocationIDs: unhealthy,
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/nomad/jobs.ts
+// The job endpoints the gate reads (api/jobs.go).
+const jobs_path = (jobId, rest = '') => `/v1/job/${encodeURIComponent(jobId)}${rest}`;
+/** GET /v1/job/:job_id: the job's current version; 404 `job not found`. */
+function jobRequest(jobId) {
+    return { path: jobs_path(jobId) };
+}
+/** GET /v1/job/:job_id/deployment: the latest deployment, or `null` when none (or no such job). */
+function jobLatestDeploymentRequest(jobId) {
+    return { path: jobs_path(jobId, '/deployment') };
+}
+/** GET /v1/job/:job_id/deployments: in the server's order, by deployment ID, not by age. */
+function jobDeploymentsRequest(jobId) {
+    return { path: jobs_path(jobId, '/deployments') };
+}
+/** GET /v1/job/:job_id/evaluations: every evaluation of the job, in the server's order. */
+function jobEvaluationsRequest(jobId) {
+    return { path: jobs_path(jobId, '/evaluations') };
+}
+/** Highest CreateIndex first, as the Go client sorts them (api/evaluations.go EvalIndexSort). */
+function newestEvaluationsFirst(evaluations) {
+    return evaluations.sort((a, b) => b.CreateIndex - a.CreateIndex);
+}
+
+;// CONCATENATED MODULE: ./src/nomad/query.ts
+// The shape of every read and write, as in Nomad's Go API client (api/api.go
+// QueryOptions, QueryMeta, WriteOptions, WriteMeta), and what turns a read into
+// a blocking query. One shape for every endpoint keeps blocking queries uniform.
+/** The server caps a blocking query's wait at 5 minutes (nomad/rpc.go). */
+const MAX_WAIT_MS = 5 * 60_000;
+/** The server adds up to wait/16 of jitter to a blocking query (nomad/rpc.go); allow that plus a margin. */
+function blockingTimeoutMs(waitMs) {
+    return waitMs + Math.ceil(waitMs / 16) + 5_000;
+}
+/**
+ * The query parameters that make a read block (`index`, `wait`) and the time
+ * limit that fits them; a read without an index gets `requestTimeoutMs`.
+ */
+function blockingParams(q, requestTimeoutMs) {
+    if (!q.index || q.index <= 0)
+        return { params: {}, timeoutMs: requestTimeoutMs };
+    const waitMs = Math.max(1, Math.round(Math.min(q.waitMs ?? MAX_WAIT_MS, MAX_WAIT_MS)));
+    return {
+        params: { index: String(q.index), wait: `${waitMs}ms` },
+        timeoutMs: blockingTimeoutMs(waitMs),
+    };
+}
+/** X-Nomad-Index, X-Nomad-KnownLeader and X-Nomad-LastContact of an answer. */
+function queryMeta(headers) {
+    return {
+        lastIndex: headerNumber(headers, 'x-nomad-index'),
+        knownLeader: headers['x-nomad-knownleader'] === 'true',
+        lastContact: headerNumber(headers, 'x-nomad-lastcontact'),
+    };
+}
+function headerNumber(headers, name) {
+    const raw = headers[name];
     const n = Number(Array.isArray(raw) ? raw[0] : raw);
     return Number.isFinite(n) ? n : 0;
 }
-function client_redactUrl(location) {
-    if (!location)
-        return '(no Location header)';
-    try {
-        const u = new URL(location);
-        u.username = '';
-        u.password = '';
-        u.search = '';
-        return u.toString();
-    }
-    catch {
-        return '(an invalid Location header)';
-    }
-}
-function abortedError(method, path, cause, ambiguous = false) {
-    return new NomadError({
-        kind: 'aborted',
-        method,
-        path,
-        detail: 'aborted',
-        retryable: false,
-        ambiguous,
-        cause,
-    });
-}
+
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./src/nomad/retry.ts
+// When a failed read is sent again: capped exponential back-off (as the Go
+// client's api/retry.go calculateDelay, plus jitter), until the caller's
+// deadline, never after its signal. Writes are never retried here: a write whose
+// answer was lost is re-read first (gate/mutate.ts).
+
+
+const DEFAULT_RETRY = { baseMs: 200, maxMs: 5_000 };
 /** Capped exponential back-off with "equal jitter": half fixed, half random. */
 function backoffMs(policy, attempt) {
     const cap = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(attempt - 1, 20));
     return Math.round(cap / 2 + Math.random() * (cap / 2));
 }
-/** Sleep that ends early, rejecting with the signal's reason, when the signal fires. */
+/** Waits `ms`; rejects at once (an AbortError) when the signal fires. */
 function sleep(ms, signal) {
-    return new Promise((resolve, reject) => {
-        if (signal?.aborted)
-            return reject(signal.reason);
-        const timer = setTimeout(() => {
-            signal?.removeEventListener('abort', abort);
-            resolve();
-        }, ms);
-        const abort = () => {
-            clearTimeout(timer);
-            reject(signal?.reason);
+    return (0,promises_namespaceObject.setTimeout)(ms, undefined, { signal });
+}
+/**
+ * Runs `attempt` until it resolves, or fails in a way a retry cannot change,
+ * or the deadline has passed: then the last failure is thrown.
+ */
+async function retrying(attempt, o) {
+    let failed;
+    for (let n = 1;; n++) {
+        try {
+            return await attempt();
+        }
+        catch (err) {
+            // Aborted on a retry: say why it was being retried.
+            if (failed && err instanceof NomadError && err.kind === 'aborted') {
+                throw abortedError(o.method, o.path, failed);
+            }
+            if (!(err instanceof NomadError) || !err.retryable)
+                throw err;
+            failed = err;
+            // Retry until the deadline itself (the last try is at the deadline): the
+            // read fails for good only once the deadline has passed.
+            const left = o.deadline === undefined ? Infinity : o.deadline - performance.now();
+            if (left <= 0)
+                throw err;
+            const delayMs = Math.min(backoffMs(o.policy, n), Math.ceil(left));
+            o.onRetry?.(err, n, delayMs);
+            await sleep(delayMs, o.signal).catch(() => {
+                throw abortedError(o.method, o.path, err);
+            });
+        }
+    }
+}
+
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+;// CONCATENATED MODULE: ./src/nomad/transport.ts
+// One HTTP exchange with Nomad: the keep-alive agent with the TLS settings, the
+// headers, the time limit and the caller's abort, reading the body as it
+// arrives, and every failure as a NomadError. Retries are the client's
+// (retry.ts); paths are the endpoints' (deployments.ts, jobs.ts).
+
+
+
+
+class Transport {
+    address;
+    config;
+    agent;
+    userAgent;
+    constructor(config, userAgent) {
+        const url = new URL(config.address);
+        if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+            throw new Error(`Nomad address must start with http:// or https:// (got "${url.protocol}//${url.host}")`);
+        }
+        this.config = config;
+        this.address = config.address;
+        this.userAgent = userAgent;
+        const tls = config.tls;
+        // Keep-alive: the blocking loop sends a request per change; a warm socket
+        // saves the TCP (and TLS) handshake on the path that decides the latency.
+        this.agent =
+            url.protocol === 'https:'
+                ? new external_node_https_namespaceObject.Agent({
+                    keepAlive: true,
+                    ca: tls.caCert,
+                    cert: tls.clientCert,
+                    key: tls.clientKey,
+                    servername: tls.serverName,
+                    rejectUnauthorized: !tls.skipVerify,
+                })
+                : new external_node_http_.Agent({ keepAlive: true });
+    }
+    /** Close idle keep-alive sockets so the process can exit. */
+    close() {
+        this.agent.destroy();
+    }
+    url(path, params = {}) {
+        const url = new URL(path, this.address);
+        for (const [k, v] of Object.entries(params))
+            url.searchParams.set(k, v);
+        if (this.config.namespace)
+            url.searchParams.set('namespace', this.config.namespace);
+        if (this.config.region)
+            url.searchParams.set('region', this.config.region);
+        return url;
+    }
+    /** Resolves with a 2xx answer's JSON body, rejects with a NomadError otherwise. */
+    async exchange(x) {
+        const { method, path, data, signal, reader } = x;
+        const timeout = AbortSignal.timeout(x.timeoutMs);
+        const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+        const headers = { accept: 'application/json' };
+        if (this.config.token)
+            headers['x-nomad-token'] = this.config.token;
+        if (this.config.httpAuth) {
+            const { username, password } = this.config.httpAuth;
+            headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+        }
+        if (data !== undefined)
+            headers['content-type'] = 'application/json';
+        const handler = {
+            prepareRequest: (options) => Object.assign(options, { agent: this.agent, signal: combined }),
+            canHandleAuthentication: () => false,
+            handleAuthentication: () => Promise.reject(new Error('unreachable')),
         };
-        signal?.addEventListener('abort', abort, { once: true });
+        const client = new lib_HttpClient(this.userAgent, [handler], {
+            allowRedirects: false,
+            allowRetries: false,
+            // Our AbortSignal.timeout ends the request; this is only a backstop.
+            socketTimeout: x.timeoutMs + 1_000,
+        });
+        let message;
+        let text;
+        try {
+            const url = this.url(path, x.params).toString();
+            const res = await client.request(method, url, data ?? null, headers);
+            message = res.message;
+            const ok = (message.statusCode ?? 0) >= 200 && (message.statusCode ?? 0) < 300;
+            text = await readText(message, reader && ok ? (c) => reader.feed(c, method, path) : undefined);
+        }
+        catch (err) {
+            if (err instanceof NomadError)
+                throw err;
+            if (signal?.aborted)
+                throw abortedError(method, path, err, data !== undefined);
+            if (timeout.aborted)
+                throw timeoutError(method, path, this.address, x.timeoutMs, err);
+            throw fromNetworkError(err, method, path, this.address);
+        }
+        const status = message.statusCode ?? 0;
+        if (status < 200 || status >= 300) {
+            throw fromStatus(method, path, status, text, message.headers.location, this.config.namespace);
+        }
+        const body = reader ? reader.end(method, path) : parseJson(text, method, path);
+        return { body, headers: message.headers };
+    }
+}
+function readText(message, sink) {
+    // Not HttpClientResponse.readBody(): it never settles when the connection
+    // breaks mid-body, which would hang the gate until its deadline.
+    return new Promise((resolve, reject) => {
+        // Decoded as it arrives; with a sink (see ArrayStream) the text is handed
+        // on instead of kept, so an answer of megabytes is never held whole.
+        let text = '';
+        message.setEncoding('utf8');
+        message.on('data', (c) => {
+            if (!sink)
+                return void (text += c);
+            try {
+                sink(c);
+            }
+            catch (err) {
+                message.destroy();
+                reject(err);
+            }
+        });
+        message.on('end', () => resolve(text));
+        message.on('error', reject);
+        message.on('close', () => {
+            if (!message.complete)
+                reject(Object.assign(new Error('connection closed mid-answer'), { code: 'ECONNRESET' }));
+        });
     });
+}
+function parseJson(text, method, path) {
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        const what = `${text.length} bytes: ${JSON.stringify(text.slice(0, 60))}`;
+        throw invalidJsonError(method, path, what);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/nomad/client.ts
+// NomadClient: the endpoints the gate uses over one transport, shaped like
+// Nomad's Go API client (api/api.go): every read takes QueryOptions and returns
+// the body with a QueryMeta, retried on transient failures until the caller's
+// deadline; every write returns the body with a WriteMeta and is never retried
+// here (see gate/mutate.ts for the re-read rule).
+//
+// This module is the Nomad package's one door: besides NomadClient it passes on
+// what a caller of it needs (the query shapes, the write requests, the back-off
+// and sleep), so the gate imports from here only.
+
+
+
+
+
+
+
+
+class NomadClient {
+    address;
+    namespace;
+    /** Time limit of a request that is not a blocking query (a write's too). */
+    requestTimeoutMs;
+    transport;
+    retry;
+    onRetry;
+    constructor(config, options = {}) {
+        this.transport = new Transport(config, options.userAgent ?? 'nomad-canary-gate');
+        this.address = config.address;
+        this.namespace = config.namespace;
+        this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+        this.retry = options.retry ?? DEFAULT_RETRY;
+        this.onRetry = options.onRetry;
+    }
+    /** Close idle keep-alive sockets so the process can exit. */
+    close() {
+        this.transport.close();
+    }
+    // Reads -------------------------------------------------------------------
+    listDeployments(prefix, q = {}) {
+        return this.query(deploymentListRequest(prefix), q);
+    }
+    deployment(id, q = {}) {
+        return this.query(deploymentRequest(id), q);
+    }
+    /** The deployment's allocations, each cut down to an AllocView as it arrives. */
+    deploymentAllocations(id, q = {}) {
+        return this.query(deploymentAllocationsRequest(id), q);
+    }
+    /** The job at its current version. */
+    job(jobId, q = {}) {
+        return this.query(jobRequest(jobId), q);
+    }
+    /** The job's latest deployment, or null when it has none (or no such job exists). */
+    jobLatestDeployment(jobId, q = {}) {
+        return this.query(jobLatestDeploymentRequest(jobId), q);
+    }
+    /** The job's deployments, in the server's order (by ID): sort by CreateIndex for age. */
+    jobDeployments(jobId, q = {}) {
+        return this.query(jobDeploymentsRequest(jobId), q);
+    }
+    /** The job's evaluations, newest (highest CreateIndex) first. */
+    async jobEvaluations(jobId, q = {}) {
+        const res = await this.query(jobEvaluationsRequest(jobId), q);
+        return { body: newestEvaluationsFirst(res.body), meta: res.meta };
+    }
+    // Writes: never retried here; see gate/mutate.ts for the re-read rule ------
+    promote(id, groups, w = {}) {
+        return this.write(promoteRequest(id, groups), w);
+    }
+    pause(id, pause, w = {}) {
+        return this.write(pauseRequest(id, pause), w);
+    }
+    fail(id, w = {}) {
+        return this.write(failRequest(id), w);
+    }
+    setAllocHealth(id, healthy, unhealthy, w = {}) {
+        return this.write(allocHealthRequest(id, healthy, unhealthy), w);
+    }
+    /** The exact request a write sends, as one line (for dry runs and logs). */
+    describe(req) {
+        return `PUT ${this.transport.url(req.path).toString()} ${JSON.stringify(req.body)}`;
+    }
+    // The two shapes every endpoint above is sent in ---------------------------
+    /** A read, as a blocking query when `q.index` is set, retried until `q.deadline`. */
+    async query(req, q = {}) {
+        const blocking = blockingParams(q, this.requestTimeoutMs);
+        const params = { ...req.params, ...blocking.params };
+        const attempt = async () => {
+            const { body, headers } = await this.transport.exchange({
+                method: 'GET',
+                path: req.path,
+                params,
+                timeoutMs: blocking.timeoutMs,
+                signal: q.signal,
+                reader: req.reader?.(),
+            });
+            return { body, meta: queryMeta(headers) };
+        };
+        return retrying(attempt, {
+            policy: this.retry,
+            deadline: q.deadline,
+            signal: q.signal,
+            onRetry: this.onRetry,
+            method: 'GET',
+            path: req.path,
+        });
+    }
+    async write({ path, body }, w = {}) {
+        const res = await this.transport.exchange({
+            method: 'PUT',
+            path,
+            data: JSON.stringify(body),
+            timeoutMs: this.requestTimeoutMs,
+            signal: w.signal,
+        });
+        const lastIndex = headerNumber(res.headers, 'x-nomad-index') || res.body.Index;
+        return { body: res.body, meta: { lastIndex } };
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/nomad/watch.ts
 // The blocking-query loop (after Nomad's CLI monitor and consul-template's
 // watcher): send the last index, reset to 0 when the server's index goes
 // backwards, never spin, stop on the deadline or a signal.
+
 
 
 /**
@@ -33464,9 +33701,17 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: ./src/nomad/config.ts
+// The client's own configuration, as Nomad's Go API client owns its Config and
+// TLSConfig (api/api.go). src/config/ fills it from the inputs and the NOMAD_*
+// environment; the client never learns where a value came from.
+/** Where the nomad CLI connects when NOMAD_ADDR is unset (api/api.go DefaultConfig). */
+const DEFAULT_ADDRESS = 'http://127.0.0.1:4646';
+
 ;// CONCATENATED MODULE: ./src/settings.ts
 // Settings: the one typed, validated shape of the gate's inputs. The action
 // (core.getInput) and the CLI (util.parseArgs) both feed parseSettings().
+
 
 
 
@@ -33511,7 +33756,6 @@ const INPUT_NAMES = (/* unused pure expression or super */ null && ([
     'environment',
     'dry-run',
 ]));
-const DEFAULT_ADDRESS = 'http://127.0.0.1:4646';
 const DEFAULT_TIMEOUT = '10m';
 const MAX_TIMEOUT_MS = 24 * 3_600_000;
 /** A bad input value. `input` is the action.yml input name (or the env var for NOMAD_HTTP_AUTH). */
@@ -33601,7 +33845,7 @@ function noWhitespace(raw, what) {
 }
 // --- address and basic auth ------------------------------------------------
 /** Hide everything between `scheme://` and the last `@`: that part may hold a password. */
-function redactUserinfo(value) {
+function settings_redactUserinfo(value) {
     const at = value.lastIndexOf('@');
     if (at < 0)
         return value;
@@ -33619,7 +33863,7 @@ function decode(s) {
 }
 function parseAddress(raw) {
     const must = 'must be an http:// or https:// URL such as https://nomad.example.com:4646, with no path, query or fragment';
-    const bad = (reason) => fail(raw, `${must}; ${reason} (got ${shown(redactUserinfo(raw.value))})`);
+    const bad = (reason) => fail(raw, `${must}; ${reason} (got ${shown(settings_redactUserinfo(raw.value))})`);
     if (WHITESPACE_OR_CONTROL.test(raw.value))
         bad('it contains whitespace');
     // WHATWG URL also accepts `http:host` and `http:\\host`; insist on the plain form.
@@ -33639,7 +33883,7 @@ function parseAddress(raw) {
         bad('it has no host');
     if (url.pathname !== '/')
         bad('it has a path');
-    const afterHost = redactUserinfo(raw.value).slice(scheme[0].length);
+    const afterHost = settings_redactUserinfo(raw.value).slice(scheme[0].length);
     if (url.search !== '' || url.hash !== '' || /[?#]/.test(afterHost)) {
         bad('it has a query or fragment');
     }
@@ -34032,7 +34276,7 @@ function parseSettings(input, env) {
             secrets.push(addr.password);
         if (addr.rawPassword)
             secrets.push(addr.rawPassword);
-        httpAuth = `${addr.user}:${addr.password ?? ''}`;
+        httpAuth = { username: addr.user, password: addr.password ?? '' };
     }
     else {
         const authEnv = envValue(env, 'NOMAD_HTTP_AUTH');
@@ -34040,7 +34284,7 @@ function parseSettings(input, env) {
             const auth = parseHttpAuth(authEnv);
             if (auth.password)
                 secrets.push(auth.password);
-            httpAuth = `${auth.user}:${auth.password ?? ''}`;
+            httpAuth = { username: auth.user, password: auth.password ?? '' };
         }
     }
     const nomad = { address: addr.address, tls: parseTls(pick, env, secrets) };
@@ -34183,7 +34427,7 @@ function userinfoPassword(address) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1238);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(45);
 // Entry of the action's bundle (dist/index.js).
 
 await (0,_action_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

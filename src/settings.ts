@@ -6,6 +6,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import type { CheckSettings } from './checks.js'
 import { parseDuration } from './duration.js'
+import { DEFAULT_ADDRESS, type Config, type HttpBasicAuth, type TLSConfig } from './nomad/config.js'
 
 export const MODES = ['promote', 'wait', 'fail', 'pause', 'resume', 'health'] as const
 export type Mode = (typeof MODES)[number]
@@ -13,33 +14,13 @@ export type Mode = (typeof MODES)[number]
 export const ON_FAILURE = ['none', 'fail', 'pause'] as const
 export type OnFailure = (typeof ON_FAILURE)[number]
 
-export interface TlsSettings {
-  /** PEM text (read from the file when a path was given). */
-  caCert?: string
-  clientCert?: string
-  clientKey?: string
-  serverName?: string
-  skipVerify: boolean
-}
-
-export interface NomadSettings {
-  /** scheme://host[:port], without userinfo, path, query or trailing slash. */
-  address: string
-  token?: string
-  namespace?: string
-  region?: string
-  /** `user:password` for HTTP basic auth (NOMAD_HTTP_AUTH or userinfo in the address). */
-  httpAuth?: string
-  tls: TlsSettings
-}
-
 export type Target = { deploymentId: string } | { job: string; jobVersion?: number }
 
 /** Which allocations `health` mode marks: every placed canary of the selected groups, or IDs/prefixes. */
 export type AllocSelector = { canaries: true } | { ids: string[] }
 
 export interface Settings {
-  nomad: NomadSettings
+  nomad: Config
   target: Target
   mode: Mode
   /** Empty: every group that has canaries. */
@@ -101,7 +82,6 @@ export const INPUT_NAMES = [
 ] as const
 export type InputName = (typeof INPUT_NAMES)[number]
 
-export const DEFAULT_ADDRESS = 'http://127.0.0.1:4646'
 export const DEFAULT_TIMEOUT = '10m'
 export const MAX_TIMEOUT_MS = 24 * 3_600_000
 
@@ -414,8 +394,8 @@ function parseTls(
   pick: (name: InputName, env?: string) => Raw | undefined,
   env: Env,
   secrets: string[],
-): TlsSettings {
-  const tls: TlsSettings = { skipVerify: parseBool(pick('tls-skip-verify', 'NOMAD_SKIP_VERIFY')) }
+): TLSConfig {
+  const tls: TLSConfig = { skipVerify: parseBool(pick('tls-skip-verify', 'NOMAD_SKIP_VERIFY')) }
 
   let caRaw = pick('ca-cert', 'NOMAD_CACERT')
   const caPath = envValue(env, 'NOMAD_CAPATH')
@@ -698,22 +678,22 @@ export function parseSettings(input: (name: string) => string, env: Env): Settin
 
   const addressRaw = pick('address', 'NOMAD_ADDR') ?? { input: 'address', value: DEFAULT_ADDRESS }
   const addr = parseAddress(addressRaw)
-  let httpAuth: string | undefined
+  let httpAuth: HttpBasicAuth | undefined
   if (addr.user !== undefined) {
     // Credentials in the address are more specific than NOMAD_HTTP_AUTH.
     if (addr.password) secrets.push(addr.password)
     if (addr.rawPassword) secrets.push(addr.rawPassword)
-    httpAuth = `${addr.user}:${addr.password ?? ''}`
+    httpAuth = { username: addr.user, password: addr.password ?? '' }
   } else {
     const authEnv = envValue(env, 'NOMAD_HTTP_AUTH')
     if (authEnv) {
       const auth = parseHttpAuth(authEnv)
       if (auth.password) secrets.push(auth.password)
-      httpAuth = `${auth.user}:${auth.password ?? ''}`
+      httpAuth = { username: auth.user, password: auth.password ?? '' }
     }
   }
 
-  const nomad: NomadSettings = { address: addr.address, tls: parseTls(pick, env, secrets) }
+  const nomad: Config = { address: addr.address, tls: parseTls(pick, env, secrets) }
   if (tokenRaw) nomad.token = tokenRaw.value
   if (httpAuth !== undefined) nomad.httpAuth = httpAuth
   const namespaceRaw = pick('namespace', 'NOMAD_NAMESPACE')
