@@ -31408,12 +31408,120 @@ function pad2(n) {
     return String(n).padStart(2, '0');
 }
 
+;// CONCATENATED MODULE: ./src/network-error.ts
+// What a failed connection was, read off the error that Node's http module or
+// fetch (undici) throws: one classification for the Nomad client and the soak
+// checks, each of which words it for its own reader.
+const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|EPROTO|ERR_OSSL)/;
+function classifyNetworkError(err) {
+    const top = err;
+    const source = (typeof top?.code === 'string' ? top : (top?.cause ?? top));
+    // A connection tried on several addresses fails with an AggregateError of them.
+    const found = source?.code ?? source?.errors?.find((e) => typeof e.code === 'string')?.code;
+    const code = typeof found === 'string' ? found : '';
+    return { kind: kindOf(code), code, source: source ?? err };
+}
+function kindOf(code) {
+    switch (code) {
+        case 'ECONNREFUSED':
+            return 'refused';
+        case 'ENOTFOUND':
+        case 'EAI_AGAIN':
+            return 'dns';
+        case 'ECONNRESET':
+        case 'UND_ERR_SOCKET':
+            return 'reset';
+        case 'EHOSTUNREACH':
+        case 'ENETUNREACH':
+            return 'unreachable';
+        case 'UND_ERR_HEADERS_TIMEOUT':
+        case 'UND_ERR_BODY_TIMEOUT':
+            return 'timeout';
+    }
+    return TLS_CODES.test(code) ? 'tls' : 'other';
+}
+
+;// CONCATENATED MODULE: ./src/redact.ts
+// How a URL that may carry credentials is shown. Every place that prints a URL
+// a user gave (an address, a check URL) or a server answered with (a redirect's
+// Location) goes through here, so none of them prints a password.
+/** Query parameters whose values are hidden: `?token=`, `?api_key=`, `?X-Amz-Signature=`... */
+const SECRET_PARAM = /token|key|secret|pass|auth|sig|credential|session/i;
+/**
+ * The URL to show. `mask` (for URLs the user gave): `user:password@` becomes
+ * `***@` and the values of secret-looking query parameters become `***`, so the
+ * user still recognises the URL. `strip` (for a place a server points to): no
+ * userinfo and no query at all. Text that is no URL gets redactUserinfo().
+ */
+function redactUrl(url, how = 'mask') {
+    let u;
+    try {
+        u = new URL(url);
+    }
+    catch {
+        return redactUserinfo(url);
+    }
+    if (how === 'strip') {
+        u.username = '';
+        u.password = '';
+        u.search = '';
+        return u.toString();
+    }
+    const userinfo = u.username || u.password ? '***@' : '';
+    // Edit the raw query rather than through searchParams, which would re-encode all of it.
+    const search = u.search.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep, key) => SECRET_PARAM.test(safeDecode(key)) ? `${sep}${key}=***` : whole);
+    return `${u.protocol}//${userinfo}${u.host}${u.pathname}${search}${u.hash}`;
+}
+/**
+ * Text as written with everything between `scheme://` (or the start) and the
+ * last `@` hidden: that part may hold a password, and a value that does not
+ * parse as a URL cannot be trusted to put its `@` where a parser would.
+ */
+function redactUserinfo(text) {
+    const span = userinfoSpan(text);
+    return span ? `${text.slice(0, span.start)}***${text.slice(span.end)}` : text;
+}
+/**
+ * The password part of `scheme://user:password@host` as written, and decoded
+ * when percent-encoding makes the two differ: what must be masked even in an
+ * address that is otherwise invalid. Empty when there is no `:password`.
+ */
+function userinfoPasswords(text) {
+    const span = userinfoSpan(text);
+    if (!span)
+        return [];
+    const info = text.slice(span.start, span.end);
+    const colon = info.indexOf(':');
+    if (colon < 0 || colon === info.length - 1)
+        return [];
+    const written = info.slice(colon + 1);
+    const decoded = safeDecode(written, false);
+    return decoded === written ? [written] : [decoded, written];
+}
+function userinfoSpan(text) {
+    const at = text.lastIndexOf('@');
+    if (at < 0)
+        return undefined;
+    const scheme = text.indexOf('://');
+    return { start: scheme >= 0 && scheme < at ? scheme + 3 : 0, end: at };
+}
+function safeDecode(text, plusIsSpace = true) {
+    try {
+        return decodeURIComponent(plusIsSpace ? text.replace(/\+/g, ' ') : text);
+    }
+    catch {
+        return text;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/checks.ts
 // Analysis checks run during the soak: HTTP endpoints that must answer 2xx, and
 // one Prometheus instant query whose every sample must stay at or below a
 // threshold. A run never throws: whatever goes wrong becomes a failed result
 // whose detail says what, because the gate counts failed runs against
 // failure-limit and prints the details.
+
+
 
 function hasChecks(s) {
     return s.urls.length > 0 || s.prometheus !== undefined;
@@ -31429,32 +31537,6 @@ async function runChecks(s, signal) {
     ]);
     return { atMs, ok: results.every((r) => r.ok), results };
 }
-/**
- * The URL to show: `user:password@` becomes `***@`, and the values of query
- * parameters whose names look like secrets (`?token=`, `?api_key=`) become `***`.
- */
-function redactUrl(url) {
-    let u;
-    try {
-        u = new URL(url);
-    }
-    catch {
-        return url.replace(/\/\/[^/@]*@/, '//***@');
-    }
-    const userinfo = u.username || u.password ? '***@' : '';
-    // Edit the raw query rather than through searchParams, which would re-encode all of it.
-    const search = u.search.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep, key) => SECRET_PARAM.test(safeDecode(key)) ? `${sep}${key}=***` : whole);
-    return `${u.protocol}//${userinfo}${u.host}${u.pathname}${search}${u.hash}`;
-}
-function safeDecode(text) {
-    try {
-        return decodeURIComponent(text.replace(/\+/g, ' '));
-    }
-    catch {
-        return text;
-    }
-}
-const SECRET_PARAM = /token|key|secret|pass|auth|sig|credential|session/i;
 async function timed(name, check) {
     const start = performance.now();
     let verdict;
@@ -31474,7 +31556,7 @@ async function checkUrl(url, timeoutMs, signal) {
         await res.body?.cancel().catch(() => undefined);
         if (res.status >= 200 && res.status < 300)
             return { ok: true, detail: `HTTP ${res.status}` };
-        return { ok: false, detail: describeStatus(res, url) };
+        return { ok: false, detail: statusDetail(res, url) };
     });
 }
 async function checkPrometheus(p, timeoutMs, signal) {
@@ -31494,11 +31576,11 @@ async function checkPrometheus(p, timeoutMs, signal) {
         if (body?.status === 'error') {
             return {
                 ok: false,
-                detail: `query failed: ${cut(`${body.errorType ?? 'error'}: ${body.error ?? ''}`)}`,
+                detail: `query failed: ${oneLine(`${body.errorType ?? 'error'}: ${body.error ?? ''}`)}`,
             };
         }
         if (res.status < 200 || res.status >= 300)
-            return { ok: false, detail: describeStatus(res, u.href) };
+            return { ok: false, detail: statusDetail(res, u.href) };
         if (!body || typeof body !== 'object') {
             return {
                 ok: false,
@@ -31506,7 +31588,7 @@ async function checkPrometheus(p, timeoutMs, signal) {
             };
         }
         if (body.status !== 'success' || !body.data) {
-            return { ok: false, detail: `unexpected answer from Prometheus: ${cut(text)}` };
+            return { ok: false, detail: `unexpected answer from Prometheus: ${oneLine(text)}` };
         }
         return judge(body.data, p.threshold);
     });
@@ -31558,7 +31640,8 @@ async function request(url, timeoutMs, signal, accept, read) {
         signal?.removeEventListener('abort', onAbort);
     }
 }
-function describeStatus(res, url) {
+/** A non-2xx answer of a check: its status, and where a redirect (never followed) pointed. */
+function statusDetail(res, url) {
     if (res.status >= 300 && res.status < 400) {
         const location = res.headers.get('location');
         if (!location)
@@ -31574,31 +31657,24 @@ function describeStatus(res, url) {
     }
     return `HTTP ${res.status}`;
 }
-/** undici throws `TypeError: fetch failed` with the socket error as its cause. */
+/** A failed fetch in a few words (undici throws `TypeError: fetch failed` with the socket error as its cause). */
 function describeNetworkError(err) {
-    const cause = err?.cause ?? err;
-    const c = cause;
-    const code = c?.code ?? c?.errors?.find((e) => e.code)?.code ?? '';
-    switch (code) {
-        case 'ECONNREFUSED':
+    const { kind, code, source } = classifyNetworkError(err);
+    const message = source instanceof Error ? source.message : String(source);
+    switch (kind) {
+        case 'refused':
             return 'connection refused';
-        case 'ECONNRESET':
-        case 'UND_ERR_SOCKET':
+        case 'reset':
             return 'connection reset';
-        case 'ENOTFOUND':
-        case 'EAI_AGAIN':
+        case 'dns':
             return `cannot resolve host (${code})`;
-        case 'EHOSTUNREACH':
-        case 'ENETUNREACH':
+        case 'unreachable':
             return `host unreachable (${code})`;
-        case 'UND_ERR_HEADERS_TIMEOUT':
-        case 'UND_ERR_BODY_TIMEOUT':
+        case 'timeout':
             return 'timed out';
+        case 'tls':
+            return `TLS failed: ${message} (${code})`;
     }
-    if (/^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(code)) {
-        return `TLS failed: ${c.message} (${code})`;
-    }
-    const message = c instanceof Error ? c.message : String(cause);
     return code ? `${message} (${code})` : message;
 }
 function judge(data, threshold) {
@@ -31655,115 +31731,10 @@ function formatLabels(metric) {
         .join(', ');
     return `${name}{${inner}}`;
 }
-function cut(text, max = 200) {
+/** Whitespace folded, at most `max` characters and an ellipsis. */
+function oneLine(text, max = 200) {
     const t = text.trim().replace(/\s+/g, ' ');
     return t.length > max ? `${t.slice(0, max)}…` : t;
-}
-
-;// CONCATENATED MODULE: ./src/network-error.ts
-// What a failed connection was, read off the error that Node's http module or
-// fetch (undici) throws: one classification for the Nomad client and the soak
-// checks, each of which words it for its own reader.
-const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|EPROTO|ERR_OSSL)/;
-function classifyNetworkError(err) {
-    const top = err;
-    const source = (typeof top?.code === 'string' ? top : (top?.cause ?? top));
-    // A connection tried on several addresses fails with an AggregateError of them.
-    const found = source?.code ?? source?.errors?.find((e) => typeof e.code === 'string')?.code;
-    const code = typeof found === 'string' ? found : '';
-    return { kind: kindOf(code), code, source: source ?? err };
-}
-function kindOf(code) {
-    switch (code) {
-        case 'ECONNREFUSED':
-            return 'refused';
-        case 'ENOTFOUND':
-        case 'EAI_AGAIN':
-            return 'dns';
-        case 'ECONNRESET':
-        case 'UND_ERR_SOCKET':
-            return 'reset';
-        case 'EHOSTUNREACH':
-        case 'ENETUNREACH':
-            return 'unreachable';
-        case 'UND_ERR_HEADERS_TIMEOUT':
-        case 'UND_ERR_BODY_TIMEOUT':
-            return 'timeout';
-    }
-    return TLS_CODES.test(code) ? 'tls' : 'other';
-}
-
-;// CONCATENATED MODULE: ./src/redact.ts
-// How a URL that may carry credentials is shown. Every place that prints a URL
-// a user gave (an address, a check URL) or a server answered with (a redirect's
-// Location) goes through here, so none of them prints a password.
-/** Query parameters whose values are hidden: `?token=`, `?api_key=`, `?X-Amz-Signature=`... */
-const redact_SECRET_PARAM = /token|key|secret|pass|auth|sig|credential|session/i;
-/**
- * The URL to show. `mask` (for URLs the user gave): `user:password@` becomes
- * `***@` and the values of secret-looking query parameters become `***`, so the
- * user still recognises the URL. `strip` (for a place a server points to): no
- * userinfo and no query at all. Text that is no URL gets redactUserinfo().
- */
-function redact_redactUrl(url, how = 'mask') {
-    let u;
-    try {
-        u = new URL(url);
-    }
-    catch {
-        return redactUserinfo(url);
-    }
-    if (how === 'strip') {
-        u.username = '';
-        u.password = '';
-        u.search = '';
-        return u.toString();
-    }
-    const userinfo = u.username || u.password ? '***@' : '';
-    // Edit the raw query rather than through searchParams, which would re-encode all of it.
-    const search = u.search.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep, key) => redact_SECRET_PARAM.test(redact_safeDecode(key)) ? `${sep}${key}=***` : whole);
-    return `${u.protocol}//${userinfo}${u.host}${u.pathname}${search}${u.hash}`;
-}
-/**
- * Text as written with everything between `scheme://` (or the start) and the
- * last `@` hidden: that part may hold a password, and a value that does not
- * parse as a URL cannot be trusted to put its `@` where a parser would.
- */
-function redactUserinfo(text) {
-    const span = userinfoSpan(text);
-    return span ? `${text.slice(0, span.start)}***${text.slice(span.end)}` : text;
-}
-/**
- * The password part of `scheme://user:password@host` as written, and decoded
- * when percent-encoding makes the two differ: what must be masked even in an
- * address that is otherwise invalid. Empty when there is no `:password`.
- */
-function userinfoPasswords(text) {
-    const span = userinfoSpan(text);
-    if (!span)
-        return [];
-    const info = text.slice(span.start, span.end);
-    const colon = info.indexOf(':');
-    if (colon < 0 || colon === info.length - 1)
-        return [];
-    const written = info.slice(colon + 1);
-    const decoded = redact_safeDecode(written, false);
-    return decoded === written ? [written] : [decoded, written];
-}
-function userinfoSpan(text) {
-    const at = text.lastIndexOf('@');
-    if (at < 0)
-        return undefined;
-    const scheme = text.indexOf('://');
-    return { start: scheme >= 0 && scheme < at ? scheme + 3 : 0, end: at };
-}
-function redact_safeDecode(text, plusIsSpace = true) {
-    try {
-        return decodeURIComponent(plusIsSpace ? text.replace(/\+/g, ' ') : text);
-    }
-    catch {
-        return text;
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/nomad/errors.ts
@@ -31836,7 +31807,7 @@ function isTransientStatus(status, text) {
     return TRANSIENT_TEXT.test(text) || !FINAL_TEXT.test(text);
 }
 /** Explain an HTTP error status the way a user needs to act on it. */
-function errors_describeStatus(status, text, namespace) {
+function describeStatus(status, text, namespace) {
     const cleaned = cleanNomadText(text) || '(empty body)';
     if (status === 403) {
         const ns = namespace ?? 'default';
@@ -31850,7 +31821,7 @@ function fromStatus(method, path, status, text, location, namespace) {
         const to = !location
             ? '(no Location header)'
             : URL.canParse(location)
-                ? redact_redactUrl(location, 'strip')
+                ? redactUrl(location, 'strip')
                 : '(an invalid Location header)';
         return new NomadError({
             kind: 'protocol',
@@ -31867,7 +31838,7 @@ function fromStatus(method, path, status, text, location, namespace) {
         method,
         path,
         status,
-        detail: errors_describeStatus(status, text, namespace),
+        detail: describeStatus(status, text, namespace),
         retryable: isTransientStatus(status, text),
         // A gateway error may hide a write the server applied.
         ambiguous: status >= 502 && status <= 504,
@@ -33716,6 +33687,7 @@ const DEFAULT_ADDRESS = 'http://127.0.0.1:4646';
 
 
 
+
 const MODES = ['promote', 'wait', 'fail', 'pause', 'resume', 'health'];
 const ON_FAILURE = ['none', 'fail', 'pause'];
 // ---------------------------------------------------------------------------
@@ -33844,15 +33816,6 @@ function noWhitespace(raw, what) {
     return raw.value;
 }
 // --- address and basic auth ------------------------------------------------
-/** Hide everything between `scheme://` and the last `@`: that part may hold a password. */
-function settings_redactUserinfo(value) {
-    const at = value.lastIndexOf('@');
-    if (at < 0)
-        return value;
-    const scheme = value.indexOf('://');
-    const start = scheme >= 0 && scheme < at ? scheme + 3 : 0;
-    return `${value.slice(0, start)}***${value.slice(at)}`;
-}
 function decode(s) {
     try {
         return decodeURIComponent(s);
@@ -33863,7 +33826,7 @@ function decode(s) {
 }
 function parseAddress(raw) {
     const must = 'must be an http:// or https:// URL such as https://nomad.example.com:4646, with no path, query or fragment';
-    const bad = (reason) => fail(raw, `${must}; ${reason} (got ${shown(settings_redactUserinfo(raw.value))})`);
+    const bad = (reason) => fail(raw, `${must}; ${reason} (got ${shown(redactUserinfo(raw.value))})`);
     if (WHITESPACE_OR_CONTROL.test(raw.value))
         bad('it contains whitespace');
     // WHATWG URL also accepts `http:host` and `http:\\host`; insist on the plain form.
@@ -33883,7 +33846,7 @@ function parseAddress(raw) {
         bad('it has no host');
     if (url.pathname !== '/')
         bad('it has a path');
-    const afterHost = settings_redactUserinfo(raw.value).slice(scheme[0].length);
+    const afterHost = redactUserinfo(raw.value).slice(scheme[0].length);
     if (url.search !== '' || url.hash !== '' || /[?#]/.test(afterHost)) {
         bad('it has a query or fragment');
     }
@@ -34138,7 +34101,7 @@ function parseUrl(raw, value) {
     if (!url ||
         (url.protocol !== 'http:' && url.protocol !== 'https:') ||
         !/^https?:\/\//i.test(value)) {
-        fail(raw, `must be http:// or https:// URLs (got ${shown(value.replace(/\/\/[^/@]*@/, '//***@'))})`);
+        fail(raw, `must be http:// or https:// URLs (got ${shown(redactUserinfo(value))})`);
     }
     return value;
 }

@@ -6,6 +6,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import type { CheckSettings } from './checks.js'
 import { parseDuration } from './duration.js'
+import { redactUserinfo } from './redact.js'
 import { DEFAULT_ADDRESS, type Config, type HttpBasicAuth, type TLSConfig } from './nomad/config.js'
 
 export const MODES = ['promote', 'wait', 'fail', 'pause', 'resume', 'health'] as const
@@ -179,15 +180,6 @@ function noWhitespace(raw: Raw | undefined, what: string): string | undefined {
 }
 
 // --- address and basic auth ------------------------------------------------
-
-/** Hide everything between `scheme://` and the last `@`: that part may hold a password. */
-function redactUserinfo(value: string): string {
-  const at = value.lastIndexOf('@')
-  if (at < 0) return value
-  const scheme = value.indexOf('://')
-  const start = scheme >= 0 && scheme < at ? scheme + 3 : 0
-  return `${value.slice(0, start)}***${value.slice(at)}`
-}
 
 function decode(s: string): string {
   try {
@@ -526,10 +518,7 @@ function parseUrl(raw: Raw, value: string): string {
     (url.protocol !== 'http:' && url.protocol !== 'https:') ||
     !/^https?:\/\//i.test(value)
   ) {
-    fail(
-      raw,
-      `must be http:// or https:// URLs (got ${shown(value.replace(/\/\/[^/@]*@/, '//***@'))})`,
-    )
+    fail(raw, `must be http:// or https:// URLs (got ${shown(redactUserinfo(value))})`)
   }
   return value
 }
