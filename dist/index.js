@@ -28368,7 +28368,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 45:
+/***/ 5597:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -33402,7 +33402,7 @@ async function execute(settings, log) {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     const client = new NomadClient(settings.nomad, {
-        requestTimeoutMs: requestTimeoutMs(process.env),
+        requestTimeoutMs: settings.requestTimeoutMs,
         onRetry: (err, attempt, delayMs) => log.warning(`${err.message}; retry ${attempt} in ${formatDuration(delayMs)}`),
     });
     try {
@@ -33413,20 +33413,6 @@ async function execute(settings, log) {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
     }
-}
-/**
- * NOMAD_CANARY_GATE_REQUEST_TIMEOUT: the time limit of a request that is not a
- * blocking query (default 30s). Undocumented; it exists so that tests of a slow
- * server do not take 30 seconds each.
- */
-function requestTimeoutMs(env) {
-    const raw = env.NOMAD_CANARY_GATE_REQUEST_TIMEOUT;
-    if (!raw)
-        return undefined;
-    const ms = parseDuration(raw);
-    if (!(ms > 0))
-        throw new Error(`NOMAD_CANARY_GATE_REQUEST_TIMEOUT must be a positive duration (got "${raw}")`);
-    return ms;
 }
 
 ;// CONCATENATED MODULE: ./src/github.ts
@@ -33446,19 +33432,19 @@ const REQUEST_TIMEOUT_MS = 10_000;
  * its statuses. Never rejects: when no deployment can be had, `log` says why
  * and the reporter does nothing.
  */
-async function startDeploymentReporter(s, log = (line) => process.stderr.write(`${line}\n`), env = process.env) {
+async function startDeploymentReporter(s, log) {
     const scrub = (text) => (s.token ? text.split(s.token).join('***') : text);
     const warn = (line) => log(scrub(line));
     const none = { deploymentId: 0, status: async () => undefined };
-    const repository = s.repository ?? env.GITHUB_REPOSITORY ?? '';
+    const repository = s.repository;
     const [owner, repo, extra] = repository.split('/');
     if (!owner || !repo || extra !== undefined) {
         warn(`GitHub deployment statuses not posted: the repository must be owner/repo (got ${JSON.stringify(repository)}; GITHUB_REPOSITORY is set by the runner)`);
         return none;
     }
     const environment = s.environment;
-    const logUrl = s.logUrl ?? runUrl(env);
-    const baseUrl = (s.apiUrl ?? env.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, '');
+    const logUrl = s.logUrl;
+    const baseUrl = s.apiUrl.replace(/\/+$/, '');
     let octokit;
     try {
         const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
@@ -33470,7 +33456,7 @@ async function startDeploymentReporter(s, log = (line) => process.stderr.write(`
     }
     let deploymentId = s.deploymentId ?? 0;
     if (!deploymentId) {
-        const ref = s.ref ?? env.GITHUB_SHA;
+        const ref = s.ref;
         if (!ref || !environment) {
             warn(`GitHub deployment not created: ${!ref ? 'no ref (GITHUB_SHA is set by the runner)' : 'no environment'}; give github-deployment-id, or environment and a ref`);
             return none;
@@ -33506,7 +33492,7 @@ async function startDeploymentReporter(s, log = (line) => process.stderr.write(`
                 repo,
                 deployment_id: deploymentId,
                 state,
-                description: cutDescription(description),
+                description: truncateDescription(description),
                 ...(logUrl ? { log_url: logUrl } : {}),
                 ...(environment ? { environment } : {}),
                 request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
@@ -33525,17 +33511,11 @@ async function startDeploymentReporter(s, log = (line) => process.stderr.write(`
     };
 }
 /** At most DESCRIPTION_LIMIT characters (code points, so no emoji is cut in half). */
-function cutDescription(text) {
+function truncateDescription(text) {
     const chars = Array.from(text.replace(/\s+/g, ' ').trim());
     if (chars.length <= DESCRIPTION_LIMIT)
         return chars.join('');
     return `${chars.slice(0, DESCRIPTION_LIMIT - 1).join('')}…`;
-}
-function runUrl(env) {
-    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: run } = env;
-    if (!server || !repository || !run)
-        return undefined;
-    return `${server.replace(/\/+$/, '')}/${repository}/actions/runs/${run}`;
 }
 /**
  * What went wrong, from Octokit's RequestError (status, GitHub's message) or
@@ -33666,12 +33646,6 @@ function cell(text) {
     return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: ./src/nomad/config.ts
 // The client's own configuration, as Nomad's Go API client owns its Config and
 // TLSConfig (api/api.go). src/config/ fills it from the inputs and the NOMAD_*
@@ -33679,58 +33653,349 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 /** Where the nomad CLI connects when NOMAD_ADDR is unset (api/api.go DefaultConfig). */
 const DEFAULT_ADDRESS = 'http://127.0.0.1:4646';
 
-;// CONCATENATED MODULE: ./src/settings.ts
-// Settings: the one typed, validated shape of the gate's inputs. The action
-// (core.getInput) and the CLI (util.parseArgs) both feed parseSettings().
-
-
-
-
-
-
+;// CONCATENATED MODULE: ./src/config/settings.ts
+// The one typed, validated shape of a step's configuration. parseSettings()
+// (parse.ts) fills it from the action's inputs or the CLI's options and the
+// environment; nothing after it reads an input or a variable.
 const MODES = ['promote', 'wait', 'fail', 'pause', 'resume', 'health'];
 const ON_FAILURE = ['none', 'fail', 'pause'];
-// ---------------------------------------------------------------------------
-// Parsing. Pure except for reading PEM files (ca-cert, client-cert,
-// client-key, NOMAD_CAPATH). Every check runs before the first request.
-// ---------------------------------------------------------------------------
-/** Input names as action.yml spells them; the CLI uses the same names as `--options`. */
-const INPUT_NAMES = (/* unused pure expression or super */ null && ([
-    'address',
-    'token',
-    'namespace',
-    'region',
-    'ca-cert',
-    'client-cert',
-    'client-key',
-    'tls-server-name',
-    'tls-skip-verify',
-    'deployment-id',
-    'job',
-    'job-version',
-    'mode',
-    'groups',
-    'timeout',
-    'on-failure',
-    'healthy-allocs',
-    'unhealthy-allocs',
-    'wait-for-completion',
-    'soak',
-    'check-url',
-    'check-interval',
-    'check-timeout',
-    'prometheus-url',
-    'prometheus-query',
-    'prometheus-threshold',
-    'failure-limit',
-    'github-token',
-    'github-deployment-id',
-    'environment',
-    'dry-run',
-]));
-const DEFAULT_TIMEOUT = '10m';
-const MAX_TIMEOUT_MS = 24 * 3_600_000;
-/** A bad input value. `input` is the action.yml input name (or the env var for NOMAD_HTTP_AUTH). */
+const ON_UNHEALTHY_CANARY = ['fail-fast', 'wait-for-replacement'];
+const WATCH_METHODS = ['auto', 'events', 'blocking'];
+
+;// CONCATENATED MODULE: ./src/config/spec.ts
+// The shape of the interface spec (inputs.ts, outputs.ts): what is said about
+// each input and output, once, for action.yml, the README, the CLI and the parser.
+/** The CLI's help groups options under these headings, in this order. */
+const CLI_SECTIONS = {
+    target: 'Target (exactly one):',
+    gate: 'Gate:',
+    soak: 'Soak (after the canaries pass, before the write):',
+    nomad: 'Nomad (defaults from the NOMAD_* environment, as the nomad CLI):',
+};
+/** `a, b or c` */
+function orList(words) {
+    return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
+}
+/**
+ * An input's default in words: `env NOMAD_ADDR, else http://127.0.0.1:4646`,
+ * `10m`, `all groups that have canaries`; undefined when it has none. `code`
+ * wraps names and values (Markdown backticks, or `$` for the CLI's variables).
+ */
+function defaultPhrase(spec, style = 'plain') {
+    const value = (v) => (style === 'markdown' ? `\`${v}\`` : v);
+    const variable = (v) => style === 'markdown' ? `\`${v}\`` : style === 'cli' ? `$${v}` : v;
+    const parts = [];
+    if (spec.env?.length) {
+        parts.push(`${style === 'cli' ? '' : 'env '}${spec.env.map(variable).join(', else ')}`);
+    }
+    if (spec.default !== undefined)
+        parts.push(value(spec.default));
+    else if (spec.defaultText !== undefined)
+        parts.push(spec.defaultText);
+    return parts.length ? parts.join(', else ') : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/config/inputs.ts
+// THE spec of the step's inputs: for each its name, description, default,
+// NOMAD_* variables, kind and CLI help. action.yml, the README's inputs table and
+// the CLI's --help are generated from it (docs.ts, help.ts; `npm run docs`);
+// parse.ts reads every input through it; __tests__/docs.test.ts fails on drift.
+// Names and meanings are fixed by the interface doc: add, never rename.
+
+
+
+const INPUTS = [
+    {
+        name: 'address',
+        description: 'Nomad HTTP API address, http:// or https://.',
+        env: ['NOMAD_ADDR'],
+        default: DEFAULT_ADDRESS,
+        kind: 'url',
+        example: 'https://nomad.example.internal:4646',
+        cli: { value: 'URL', help: 'Nomad HTTP API address', section: 'nomad' },
+    },
+    {
+        name: 'token',
+        description: 'Nomad ACL token, sent as X-Nomad-Token and masked before anything is logged.',
+        env: ['NOMAD_TOKEN'],
+        kind: 'text',
+        secret: true,
+        example: 'secrets.NOMAD_TOKEN',
+        cli: {
+            value: 'TOKEN',
+            help: 'ACL token (prefer the variable: arguments show in ps)',
+            section: 'nomad',
+        },
+    },
+    {
+        name: 'namespace',
+        description: 'Nomad namespace, sent as ?namespace= on every request; without one Nomad uses "default".',
+        env: ['NOMAD_NAMESPACE'],
+        kind: 'text',
+        example: 'prod',
+        cli: { value: 'NS', help: 'namespace of the job and its deployment', section: 'nomad' },
+    },
+    {
+        name: 'region',
+        description: 'Nomad region, sent as ?region= on every request.',
+        env: ['NOMAD_REGION'],
+        kind: 'text',
+        example: 'eu-west',
+        cli: { value: 'REGION', help: 'region to ask', section: 'nomad' },
+    },
+    {
+        name: 'ca-cert',
+        description: "CA bundle to verify Nomad's certificate: PEM text, a file path, or a directory of PEM files.",
+        env: ['NOMAD_CACERT', 'NOMAD_CAPATH'],
+        kind: 'pem',
+        example: 'secrets.NOMAD_CACERT',
+        cli: { value: 'PEM|PATH', help: "CA bundle to verify Nomad's certificate", section: 'nomad' },
+    },
+    {
+        name: 'client-cert',
+        description: 'Client certificate for mTLS: PEM text or a file path; needs client-key.',
+        env: ['NOMAD_CLIENT_CERT'],
+        kind: 'pem',
+        cli: { value: 'PEM|PATH', help: 'client certificate for mTLS', section: 'nomad' },
+    },
+    {
+        name: 'client-key',
+        description: 'Client key for mTLS: PEM text or a file path; masked.',
+        env: ['NOMAD_CLIENT_KEY'],
+        kind: 'pem',
+        secret: true,
+        cli: { value: 'PEM|PATH', help: 'client key for mTLS', section: 'nomad' },
+    },
+    {
+        name: 'tls-server-name',
+        description: "Name to send as SNI and to verify in Nomad's certificate.",
+        env: ['NOMAD_TLS_SERVER_NAME'],
+        kind: 'text',
+        example: 'server.global.nomad',
+        cli: { value: 'NAME', help: "name to verify in Nomad's certificate", section: 'nomad' },
+    },
+    {
+        name: 'tls-skip-verify',
+        description: 'Disable certificate verification (insecure; warns).',
+        env: ['NOMAD_SKIP_VERIFY'],
+        default: 'false',
+        kind: 'boolean',
+        cli: { help: "do not verify Nomad's certificate (insecure)", section: 'nomad' },
+    },
+    {
+        name: 'deployment-id',
+        description: 'Deployment to gate: a full UUID or a unique prefix. Exactly one of deployment-id and job is required.',
+        kind: 'text',
+        example: '5e7f2a1c',
+        cli: { value: 'ID', help: 'full deployment UUID or a unique prefix', section: 'target' },
+    },
+    {
+        name: 'job',
+        description: 'Job ID: the gate acts on its latest deployment. Exactly one of deployment-id and job is required.',
+        kind: 'text',
+        example: 'web',
+        cli: { value: 'ID', help: "the job's latest deployment", section: 'target' },
+    },
+    {
+        name: 'job-version',
+        description: 'With job: gate exactly the deployment of this job version, waiting within timeout for it to appear; a newer version fails the step.',
+        kind: 'count',
+        example: '7',
+        cli: {
+            value: 'N',
+            help: "with --job: gate exactly this version's deployment",
+            section: 'target',
+        },
+    },
+    {
+        name: 'mode',
+        description: `What the step does: ${orList(MODES)}.`,
+        default: 'promote',
+        kind: 'choice',
+        choices: MODES,
+    },
+    {
+        name: 'groups',
+        description: 'Task groups to gate on and promote, comma, space or newline separated; each must exist in the deployment.',
+        defaultText: 'all groups that have canaries',
+        kind: 'list',
+        example: 'web,api',
+        cli: { value: 'a,b', help: 'task groups to gate and promote', section: 'gate' },
+    },
+    {
+        name: 'timeout',
+        description: 'Deadline for the whole step: Go-style duration or bare seconds.',
+        default: '10m',
+        kind: 'duration',
+        example: '1h30m',
+        cli: {
+            value: 'DURATION',
+            help: 'deadline for the whole step (90s, 10m, 1h30m, or seconds)',
+            section: 'gate',
+        },
+    },
+    {
+        name: 'on-failure',
+        description: `What to do to the deployment when a canary turns unhealthy or the deadline passes: ${orList(ON_FAILURE)}.`,
+        default: 'none',
+        kind: 'choice',
+        choices: ON_FAILURE,
+        cli: { value: 'ACTION', help: 'on timeout or an unhealthy canary', section: 'gate' },
+    },
+    {
+        name: 'on-unhealthy-canary',
+        description: 'fail-fast: a selected canary reported unhealthy ends the step at once (result unhealthy, then on-failure). wait-for-replacement: keep waiting, as Nomad does, while it replaces the canary; a replacement that turns healthy passes.',
+        default: 'fail-fast',
+        kind: 'choice',
+        choices: ON_UNHEALTHY_CANARY,
+        cli: { value: 'POLICY', help: 'when a selected canary is reported unhealthy', section: 'gate' },
+    },
+    {
+        name: 'watch',
+        description: "How changes are followed: auto (Nomad's event stream, falling back to blocking queries within a second or two when it is refused, silent or drops), events (the stream only; the step fails without it) or blocking (blocking queries only).",
+        default: 'auto',
+        kind: 'choice',
+        choices: WATCH_METHODS,
+        cli: { value: 'METHOD', help: 'how changes are followed', section: 'gate' },
+    },
+    {
+        name: 'healthy-allocs',
+        description: 'health mode: allocation IDs (or unique prefixes) to mark healthy, or "canaries" for every placed canary of the selected groups.',
+        kind: 'list',
+        example: 'canaries',
+        cli: { value: 'IDS', help: 'health mode: alloc IDs/prefixes, or "canaries"', section: 'gate' },
+    },
+    {
+        name: 'unhealthy-allocs',
+        description: 'health mode: allocation IDs (or unique prefixes) to mark unhealthy, or "canaries".',
+        kind: 'list',
+        example: '9a3b1c2d',
+        cli: { value: 'IDS', help: 'health mode: alloc IDs/prefixes, or "canaries"', section: 'gate' },
+    },
+    {
+        name: 'wait-for-completion',
+        description: 'After promote: keep watching until the deployment is successful (pass) or failed/cancelled (fail), within timeout.',
+        default: 'false',
+        kind: 'boolean',
+        cli: { help: 'after promoting, wait until the deployment is successful', section: 'gate' },
+    },
+    {
+        name: 'soak',
+        description: 'After the canaries pass: keep watching them this long before promoting (0: no soak); an unhealthy canary or failed check during the soak fails the step at once.',
+        default: '0',
+        kind: 'duration',
+        example: '5m',
+        cli: {
+            value: 'DURATION',
+            help: 'keep watching this long; an unhealthy canary fails at once',
+            section: 'soak',
+        },
+    },
+    {
+        name: 'check-url',
+        description: 'During the soak: URLs checked every check-interval; a check passes on HTTP 2xx within check-timeout. Comma, space or newline separated.',
+        kind: 'list',
+        example: 'https://canary.web.internal/healthz',
+        cli: {
+            value: 'URL',
+            help: 'checked every check-interval during the soak: 2xx passes',
+            section: 'soak',
+        },
+    },
+    {
+        name: 'check-interval',
+        description: 'How often the checks run during the soak.',
+        default: '10s',
+        kind: 'duration',
+        cli: { value: 'DURATION', help: 'how often the checks run', section: 'soak' },
+    },
+    {
+        name: 'check-timeout',
+        description: 'Time limit of one check.',
+        default: '5s',
+        kind: 'duration',
+        cli: { value: 'DURATION', help: 'time limit of one check', section: 'soak' },
+    },
+    {
+        name: 'prometheus-url',
+        description: 'During the soak: Prometheus base URL for prometheus-query (an instant query via /api/v1/query).',
+        kind: 'url',
+        example: 'http://prometheus:9090',
+        cli: { value: 'URL', help: 'Prometheus to send prometheus-query to', section: 'soak' },
+    },
+    {
+        name: 'prometheus-query',
+        description: 'PromQL instant query; the check passes when every returned sample is at or below prometheus-threshold.',
+        kind: 'text',
+        example: 'sum(rate(http_errors_total{job="web",version="canary"}[1m])) / sum(rate(http_requests_total{job="web",version="canary"}[1m]))',
+        cli: {
+            value: 'Q',
+            help: 'passes when every sample is <= prometheus-threshold',
+            section: 'soak',
+        },
+    },
+    {
+        name: 'prometheus-threshold',
+        description: 'Highest value a sample of prometheus-query may have.',
+        kind: 'number',
+        example: '0.05',
+        cli: { value: 'N', help: 'highest value a sample may have', section: 'soak' },
+    },
+    {
+        name: 'failure-limit',
+        description: 'How many failed check runs are tolerated during the soak before the step fails (result check-failed).',
+        default: '0',
+        kind: 'count',
+        cli: { value: 'N', help: 'failed check runs tolerated before the gate fails', section: 'soak' },
+    },
+    {
+        name: 'github-token',
+        description: 'With it, post GitHub deployment statuses: in_progress while gating, success after promotion, failure (or inactive when cancelled) otherwise. Needs permissions: deployments: write.',
+        kind: 'text',
+        secret: true,
+        example: 'github.token',
+    },
+    {
+        name: 'github-deployment-id',
+        description: 'GitHub deployment to post statuses to; without it (and with github-token) the action creates one for environment.',
+        kind: 'count',
+    },
+    {
+        name: 'environment',
+        description: 'GitHub environment of the deployment the action creates when github-deployment-id is not given.',
+        kind: 'text',
+        example: 'production',
+    },
+    {
+        name: 'dry-run',
+        description: 'Do everything up to the write, which is logged as the exact request instead; result becomes would-promote, would-fail, would-pause, would-resume or would-set-health.',
+        default: 'false',
+        kind: 'boolean',
+        cli: { help: 'do everything but the write, which is printed instead', section: 'gate' },
+    },
+];
+const BY_NAME = new Map(INPUTS.map((i) => [i.name, i]));
+function inputSpec(name) {
+    return BY_NAME.get(name);
+}
+/** What each mode does, for the CLI's help. */
+const MODE_HELP = {
+    promote: "wait until the canaries are healthy (the server's own rule), then promote",
+    wait: 'the same gate, no promotion: exit 0 once a promotion could pass',
+    fail: 'mark the deployment failed now (auto-revert applies)',
+    pause: 'pause the deployment now',
+    resume: 'resume a paused deployment now',
+    health: 'wait until the canaries run, then set their health by hand',
+};
+
+;// CONCATENATED MODULE: ./src/config/values.ts
+// One input value, where it came from, and the small parsers every input uses.
+// Each failure is an InputError whose message names the input (and the
+// variable it came from), quotes the value unless it is secret, and says what
+// is accepted. Pure: nothing here reads a file or the network.
+
+
+/** A bad input value. `input` is the action.yml input name (or the variable, for NOMAD_HTTP_AUTH). */
 class InputError extends Error {
     input;
     constructor(input, message) {
@@ -33739,41 +34004,115 @@ class InputError extends Error {
         this.input = input;
     }
 }
-const WHITESPACE_OR_CONTROL = /[\s\p{Cc}]/u;
-// A token travels in an HTTP header: visible ASCII only.
-const HEADER_SAFE = /^[\x21-\x7e]+$/;
-const UUID_PREFIX_HINT = 'a deployment UUID or a prefix of one, such as 5e7f2a1c';
-function label(raw) {
-    return `Input '${raw.input}'${raw.env ? ` (from ${raw.env})` : ''}`;
+/** A variable's value, trimmed; blank is unset. */
+function envValue(env, name) {
+    const v = env[name]?.trim();
+    return v ? v : undefined;
 }
+/**
+ * Inputs by name from `input` (the action's inputs or the CLI's options; ''
+ * when unset) and the environment. The defaults are action.yml's, so the CLI
+ * gets what the runner fills in for the action.
+ */
+function readInputs(input, env) {
+    const get = (name) => {
+        const value = (input(name) ?? '').trim();
+        if (value)
+            return { input: name, value };
+        const spec = inputSpec(name);
+        for (const variable of spec.env ?? []) {
+            const fromEnv = envValue(env, variable);
+            if (fromEnv)
+                return { input: name, value: fromEnv, env: variable };
+        }
+        return spec.default === undefined ? undefined : { input: name, value: spec.default };
+    };
+    return {
+        get,
+        withDefault: (name) => {
+            const v = get(name);
+            if (!v)
+                throw new Error(`input ${name} has no default in src/config/inputs.ts`);
+            return v;
+        },
+    };
+}
+// Messages -------------------------------------------------------------------
+function label(v) {
+    return `Input '${v.input}'${v.env ? ` (from ${v.env})` : ''}`;
+}
+/** A value quoted for a message, at most 120 characters. */
 function shown(value) {
-    const cut = value.length > 120 ? `${value.slice(0, 117)}...` : value;
-    return JSON.stringify(cut);
+    const short = value.length > 120 ? `${value.slice(0, 117)}...` : value;
+    return JSON.stringify(short);
 }
-function fail(raw, rest) {
-    throw new InputError(raw.input, `${label(raw)} ${rest}`);
+/** `Input 'x' <rest>`. */
+function fail(v, rest) {
+    throw new InputError(v.input, `${label(v)} ${rest}`);
 }
-/** `must …` plus the offending value, unless it is secret. */
-function invalid(raw, must, secret = false) {
-    fail(raw, secret ? `${must} (value not shown)` : `${must} (got ${shown(raw.value)})`);
+/** `must …` and the offending value, unless it is secret. */
+function invalid(v, must, secret = false) {
+    fail(v, secret ? `${must} (value not shown)` : `${must} (got ${shown(v.value)})`);
 }
+// Parsers --------------------------------------------------------------------
 // Action booleans are what @actions/core's getBooleanInput accepts (YAML 1.2
 // core schema); NOMAD_SKIP_VERIFY is read by Nomad with Go's strconv.ParseBool,
-// so the env var also takes 1/0/t/f like the Nomad CLI does.
+// so a variable also takes 1/0/t/f like the Nomad CLI does.
 const TRUE_WORDS = ['true', 'True', 'TRUE'];
 const FALSE_WORDS = ['false', 'False', 'FALSE'];
 const GO_TRUE = [...TRUE_WORDS, '1', 't', 'T'];
 const GO_FALSE = [...FALSE_WORDS, '0', 'f', 'F'];
-function parseBool(raw) {
-    if (!raw)
+function parseBoolean(v) {
+    if (!v)
         return false;
-    const yes = raw.env ? GO_TRUE : TRUE_WORDS;
-    const no = raw.env ? GO_FALSE : FALSE_WORDS;
-    if (yes.includes(raw.value))
+    const yes = v.env ? GO_TRUE : TRUE_WORDS;
+    const no = v.env ? GO_FALSE : FALSE_WORDS;
+    if (yes.includes(v.value))
         return true;
-    if (no.includes(raw.value))
+    if (no.includes(v.value))
         return false;
-    invalid(raw, `must be true or false${raw.env ? ' (or 1, 0)' : ''}`);
+    invalid(v, `must be true or false${v.env ? ' (or 1, 0)' : ''}`);
+}
+function oneOf(v, allowed) {
+    if (allowed.includes(v.value))
+        return v.value;
+    return invalid(v, `must be one of ${allowed.join(', ')}`);
+}
+/**
+ * Split on commas, spaces and newlines. One trailing comma is allowed (a YAML
+ * block scalar written `web,\napi,`); any other empty entry (`web,,api`, `,web`)
+ * is a mistake worth reporting. Duplicates are dropped, first one wins.
+ */
+function splitList(v, what) {
+    const pieces = v.value.split(',');
+    if (pieces.length > 1 && pieces[pieces.length - 1].trim() === '')
+        pieces.pop();
+    const out = [];
+    for (const piece of pieces) {
+        const words = piece.split(/\s+/).filter((w) => w !== '');
+        if (words.length === 0) {
+            invalid(v, `must be ${what} separated by commas, spaces or newlines, with no empty entry`);
+        }
+        for (const w of words)
+            if (!out.includes(w))
+                out.push(w);
+    }
+    return out;
+}
+const WHITESPACE_OR_CONTROL = /[\s\p{Cc}]/u;
+function hasWhitespace(text) {
+    return WHITESPACE_OR_CONTROL.test(text);
+}
+function noWhitespace(v, what) {
+    if (!v)
+        return undefined;
+    if (hasWhitespace(v.value))
+        invalid(v, `must be ${what} without whitespace`);
+    return v.value;
+}
+/** A token travels in an HTTP header: visible ASCII only. */
+function isHeaderSafe(text) {
+    return /^[\x21-\x7e]+$/.test(text);
 }
 /** Each char in a UUID position: hex digits, and hyphens at 8, 13, 18, 23. */
 function isUuidPrefix(s) {
@@ -33787,57 +34126,181 @@ function isUuidPrefix(s) {
     }
     return true;
 }
+/** A whole number, 0 or more, that is exact as a JavaScript number. */
+function parseCount(v, must) {
+    if (!/^\d+$/.test(v.value) || !Number.isSafeInteger(Number(v.value)))
+        invalid(v, must);
+    return Number(v.value);
+}
+/** Longest duration any input takes. */
+const MAX_DURATION_MS = 24 * 3_600_000;
 /**
- * Split on commas, spaces and newlines. One trailing comma is allowed (a YAML
- * block scalar written `web,\napi,`); any other empty entry (`web,,api`, `,web`)
- * is a mistake worth reporting. Duplicates are dropped, first one wins.
+ * Milliseconds of a Go-style duration or bare seconds, above 0 (or at 0 with
+ * `allowZero`) and at most 24h. `must` says what is accepted; ", at most 24h"
+ * is added when the value is over it, and with `boundAlways` for any value out
+ * of range.
  */
-function splitList(raw, what) {
-    const pieces = raw.value.split(',');
-    if (pieces.length > 1 && pieces[pieces.length - 1].trim() === '')
-        pieces.pop();
-    const out = [];
-    for (const piece of pieces) {
-        const words = piece.split(/\s+/).filter((w) => w !== '');
-        if (words.length === 0) {
-            invalid(raw, `must be ${what} separated by commas, spaces or newlines, with no empty entry`);
+function parseDurationValue(v, must, options = {}) {
+    let ms = 0;
+    try {
+        ms = parseDuration(v.value);
+    }
+    catch {
+        invalid(v, must);
+    }
+    const low = ms < 0 || (!options.allowZero && ms === 0);
+    if (ms > MAX_DURATION_MS || (low && options.boundAlways))
+        invalid(v, `${must}, at most 24h`);
+    if (low)
+        invalid(v, must);
+    return ms;
+}
+/**
+ * Every value that must never be printed, in the order found. `onSecret` hears
+ * of each at once, before anything later can fail: the action masks them.
+ */
+class SecretList {
+    onSecret;
+    values = [];
+    constructor(onSecret) {
+        this.onSecret = onSecret;
+    }
+    add(secret) {
+        if (!secret || this.values.includes(secret))
+            return;
+        this.values.push(secret);
+        this.onSecret?.(secret);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/config/allocs.ts
+// health mode's allocation lists: IDs (or prefixes) or the word `canaries`,
+// only with mode health, at least one of them, and never naming one
+// allocation in both.
+
+function parseAllocs(inputs, mode) {
+    const healthyValue = inputs.get('healthy-allocs');
+    const unhealthyValue = inputs.get('unhealthy-allocs');
+    const healthy = healthyValue && parseSelector(healthyValue);
+    const unhealthy = unhealthyValue && parseSelector(unhealthyValue);
+    if (mode !== 'health') {
+        const set = healthyValue ?? unhealthyValue;
+        if (set)
+            fail(set, `is only used with mode 'health' (mode is '${mode}')`);
+        return {};
+    }
+    if (!healthy && !unhealthy) {
+        throw new InputError('healthy-allocs', "Input 'healthy-allocs' or 'unhealthy-allocs' is required with mode 'health': allocation IDs, or the word 'canaries'");
+    }
+    const out = {
+        ...(healthy && { healthyAllocs: healthy }),
+        ...(unhealthy && { unhealthyAllocs: unhealthy }),
+    };
+    if (!healthy || !unhealthy)
+        return out;
+    if ('canaries' in healthy || 'canaries' in unhealthy) {
+        fail(unhealthyValue, "cannot be set when the other list is 'canaries' (every canary would be marked twice); list allocation IDs in both");
+    }
+    for (const a of healthy.ids) {
+        // Prefixes that nest can name the same allocation.
+        const b = unhealthy.ids.find((u) => u.startsWith(a) || a.startsWith(u));
+        if (b !== undefined) {
+            fail(unhealthyValue, `must not name an allocation that healthy-allocs also names (${shown(b)} and ${shown(a)} overlap)`);
         }
-        for (const w of words)
-            if (!out.includes(w))
-                out.push(w);
     }
     return out;
 }
-function noWhitespace(raw, what) {
-    if (!raw)
+function parseSelector(v) {
+    if (v.value === 'canaries')
+        return { canaries: true };
+    const what = "allocation IDs or ID prefixes, or the word 'canaries'";
+    const ids = [...new Set(splitList(v, what).map((id) => id.toLowerCase()))];
+    for (const id of ids) {
+        if (!isUuidPrefix(id))
+            fail(v, `must be ${what}; ${shown(id)} is neither (got ${shown(v.value)})`);
+    }
+    return { ids };
+}
+
+;// CONCATENATED MODULE: ./src/config/github.ts
+// The GitHub inputs (a token, and the deployment to post statuses to or the
+// environment to create one in) with what the runner says about the run
+// (GITHUB_* variables): everything the reporter in src/github.ts needs.
+
+function parseGithub(inputs, env, secrets) {
+    const token = inputs.get('github-token');
+    const id = inputs.get('github-deployment-id');
+    const environment = inputs.get('environment');
+    if (!token) {
+        if (id || environment) {
+            fail((id ?? environment), 'needs github-token to post deployment statuses');
+        }
         return undefined;
-    if (WHITESPACE_OR_CONTROL.test(raw.value))
-        invalid(raw, `must be ${what} without whitespace`);
-    return raw.value;
-}
-// --- address and basic auth ------------------------------------------------
-function decode(s) {
-    try {
-        return decodeURIComponent(s);
     }
-    catch {
-        return s;
+    secrets.add(token.value);
+    if (!isHeaderSafe(token.value))
+        invalid(token, 'must be a GitHub token', true);
+    const github = { token: token.value, ...runnerContext(env) };
+    if (id) {
+        if (!/^[1-9]\d*$/.test(id.value)) {
+            invalid(id, 'must be a GitHub deployment ID (a positive number)');
+        }
+        github.deploymentId = Number(id.value);
     }
+    if (environment)
+        github.environment = environment.value;
+    if (!id && !environment) {
+        fail(token, 'needs github-deployment-id, or environment to create a deployment in (e.g. production)');
+    }
+    return github;
 }
-function parseAddress(raw) {
+/** The run as the runner describes it: the repository, the commit, the run's page, the API. */
+function runnerContext(env) {
+    const server = envValue(env, 'GITHUB_SERVER_URL');
+    const repository = envValue(env, 'GITHUB_REPOSITORY');
+    const run = envValue(env, 'GITHUB_RUN_ID');
+    return {
+        repository: repository ?? '',
+        ref: envValue(env, 'GITHUB_SHA'),
+        logUrl: server && repository && run
+            ? `${server.replace(/\/+$/, '')}/${repository}/actions/runs/${run}`
+            : undefined,
+        apiUrl: envValue(env, 'GITHUB_API_URL') ?? 'https://api.github.com',
+    };
+}
+
+;// CONCATENATED MODULE: ./src/config/address.ts
+// The address input and HTTP basic auth (userinfo in the address, or
+// NOMAD_HTTP_AUTH as the Nomad API reads it): the address part of the client's
+// Config, with every password found added to the secrets.
+
+
+/** `address` (or NOMAD_ADDR, or the default), and its credentials or NOMAD_HTTP_AUTH's. */
+function parseNomadAddress(v, env, secrets) {
+    const parsed = parseAddress(v, secrets);
+    // Credentials in the address are more specific than NOMAD_HTTP_AUTH.
+    if (parsed.httpAuth)
+        return parsed;
+    const authEnv = envValue(env, 'NOMAD_HTTP_AUTH');
+    return authEnv ? { ...parsed, httpAuth: parseHttpAuth(authEnv, secrets) } : parsed;
+}
+/** An http(s) URL with nothing after the host; `user:password@` becomes basic auth. */
+function parseAddress(v, secrets) {
+    // Masked before anything can fail: an invalid address is still a secret's carrier.
+    userinfoPasswords(v.value).forEach((p) => secrets.add(p));
     const must = 'must be an http:// or https:// URL such as https://nomad.example.com:4646, with no path, query or fragment';
-    const bad = (reason) => fail(raw, `${must}; ${reason} (got ${shown(redactUserinfo(raw.value))})`);
-    if (WHITESPACE_OR_CONTROL.test(raw.value))
+    const bad = (reason) => fail(v, `${must}; ${reason} (got ${shown(redactUserinfo(v.value))})`);
+    if (hasWhitespace(v.value))
         bad('it contains whitespace');
     // WHATWG URL also accepts `http:host` and `http:\\host`; insist on the plain form.
-    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(raw.value);
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(v.value);
     if (!scheme)
-        bad('it has no scheme');
+        return bad('it has no scheme');
     if (!/^https?$/i.test(scheme[1]))
         bad(`the scheme is ${scheme[1]}`);
     let url;
     try {
-        url = new URL(raw.value);
+        url = new URL(v.value);
     }
     catch {
         return bad('it is not a valid URL');
@@ -33846,34 +34309,82 @@ function parseAddress(raw) {
         bad('it has no host');
     if (url.pathname !== '/')
         bad('it has a path');
-    const afterHost = redactUserinfo(raw.value).slice(scheme[0].length);
+    const afterHost = redactUserinfo(v.value).slice(scheme[0].length);
     if (url.search !== '' || url.hash !== '' || /[?#]/.test(afterHost)) {
         bad('it has a query or fragment');
     }
-    const out = { address: `${url.protocol}//${url.host}` };
-    if (url.username !== '' || url.password !== '' || raw.value.includes('@')) {
-        if (url.username === '')
-            bad('its user:password@ part has no user name');
-        out.user = decode(url.username);
-        if (url.password !== '') {
-            out.password = decode(url.password);
-            if (out.password !== url.password)
-                out.rawPassword = url.password;
-        }
-    }
-    return out;
+    const address = `${url.protocol}//${url.host}`;
+    if (url.username === '' && url.password === '' && !v.value.includes('@'))
+        return { address };
+    if (url.username === '')
+        bad('its user:password@ part has no user name');
+    const password = decode(url.password);
+    secrets.add(password);
+    // The form as the URL keeps it too, where percent-encoding makes the two differ.
+    secrets.add(url.password);
+    return { address, httpAuth: { username: decode(url.username), password } };
 }
 /** NOMAD_HTTP_AUTH as the Nomad API reads it: `user:password`, or `user` alone. */
-function parseHttpAuth(value) {
+function parseHttpAuth(value, secrets) {
     const colon = value.indexOf(':');
-    const user = colon < 0 ? value : value.slice(0, colon);
-    const password = colon < 0 ? undefined : value.slice(colon + 1);
-    if (user === '' || /\p{Cc}/u.test(value)) {
+    const username = colon < 0 ? value : value.slice(0, colon);
+    const password = colon < 0 ? '' : value.slice(colon + 1);
+    secrets.add(password);
+    if (username === '' || /\p{Cc}/u.test(value)) {
         throw new InputError('NOMAD_HTTP_AUTH', 'Environment variable NOMAD_HTTP_AUTH must be user:password or user, with a non-empty user and no control characters (value not shown)');
     }
-    return password ? { user, password } : { user };
+    return { username, password };
 }
+function decode(s) {
+    try {
+        return decodeURIComponent(s);
+    }
+    catch {
+        return s;
+    }
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: ./src/config/pem.ts
+// PEM inputs: text pasted into a secret, or the path of a file, or (for a CA)
+// a directory of files as NOMAD_CAPATH names one. The only part of parsing that
+// reads files; each is checked to parse, so a bad one fails before any request.
+
+
+
+
 const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+/** The certificates of a `ca` or `cert` input, as PEM text holding only them. */
+function loadCertificates(v, kind) {
+    const { text, where } = pemText(v, kind);
+    return `${certBlocks(v, text, where).join('\n')}\n`;
+}
+/** The private key of a `key` input: its PEM text, and the key to check against a certificate. */
+function loadPrivateKey(v) {
+    const { text, where } = pemText(v, 'key');
+    if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(text)) {
+        fail(v, `must be an unencrypted PEM private key; ${where} holds an encrypted one`);
+    }
+    try {
+        return { text: `${text.trim()}\n`, key: external_node_crypto_.createPrivateKey(text) };
+    }
+    catch {
+        // The crypto error says nothing useful and the text is secret: say what is expected.
+        return fail(v, `must be a PEM private key (PKCS#8, PKCS#1 or SEC1); ${where} does not parse as one`);
+    }
+}
+/** The value itself when it is PEM text, else what the file (or directory) it names holds. */
+function pemText(v, kind) {
+    if (v.value.includes('-----BEGIN')) {
+        return { text: unescapeNewlines(v.value), where: 'the PEM text' };
+    }
+    return readPath(v, kind);
+}
 /** Some CI secret stores keep PEM on one line with literal `\n`s. */
 function unescapeNewlines(text) {
     return !text.includes('\n') && text.includes('\\n') ? text.replace(/\\n/g, '\n') : text;
@@ -33883,17 +34394,17 @@ function unescapeNewlines(text) {
  * are kept, so a combined cert+key file given as client-cert does not carry
  * the key into a non-secret field.
  */
-function certBlocks(raw, text, where) {
+function certBlocks(v, text, where) {
     const blocks = text.match(CERT_BLOCK) ?? [];
     if (blocks.length === 0) {
-        fail(raw, `must be PEM certificates (-----BEGIN CERTIFICATE-----); none found in ${where}`);
+        fail(v, `must be PEM certificates (-----BEGIN CERTIFICATE-----); none found in ${where}`);
     }
     blocks.forEach((block, i) => {
         try {
             new external_node_crypto_.X509Certificate(block);
         }
         catch (e) {
-            fail(raw, `has a certificate that does not parse (#${i + 1} in ${where}): ${errText(e)}`);
+            fail(v, `has a certificate that does not parse (#${i + 1} in ${where}): ${errText(e)}`);
         }
     });
     return blocks;
@@ -33902,32 +34413,32 @@ function errText(e) {
     return e instanceof Error ? e.message : String(e);
 }
 /** A path may be echoed; a value that cannot be a path may be a pasted secret. */
-function mayEcho(raw, kind) {
-    return kind !== 'key' || (raw.value.length <= 1024 && !/[\r\n]/.test(raw.value));
+function mayEcho(v, kind) {
+    return kind !== 'key' || (v.value.length <= 1024 && !/[\r\n]/.test(v.value));
 }
-function readPath(raw, kind) {
-    const path = raw.value;
-    const named = mayEcho(raw, kind) ? ` ${shown(path)}` : '';
+function readPath(v, kind) {
+    const file = v.value;
+    const named = mayEcho(v, kind) ? ` ${shown(file)}` : '';
     let stat;
     try {
-        stat = external_node_fs_namespaceObject.statSync(path);
+        stat = external_node_fs_namespaceObject.statSync(file);
     }
     catch (e) {
         const code = e.code;
         const why = code === 'ENOENT' ? 'no such file' : `cannot read it (${code ?? errText(e)})`;
-        return fail(raw, `must be PEM text (-----BEGIN ...) or the path of a readable file; ${why}:${named || ' (value not shown)'}`);
+        return fail(v, `must be PEM text (-----BEGIN ...) or the path of a readable file; ${why}:${named || ' (value not shown)'}`);
     }
     if (stat.isDirectory()) {
         if (kind !== 'ca')
-            fail(raw, `must be PEM text or a file path; it is a directory:${named}`);
-        return { text: readCaDir(raw, path), where: `directory ${shown(path)}` };
+            fail(v, `must be PEM text or a file path; it is a directory:${named}`);
+        return { text: readCaDir(v, file), where: `directory ${shown(file)}` };
     }
     try {
-        return { text: external_node_fs_namespaceObject.readFileSync(path, 'utf8'), where: `file${named}` };
+        return { text: external_node_fs_namespaceObject.readFileSync(file, 'utf8'), where: `file${named}` };
     }
     catch (e) {
         const code = e.code;
-        return fail(raw, `must be a readable file; cannot read${named}: ${code ?? errText(e)}`);
+        return fail(v, `must be a readable file; cannot read${named}: ${code ?? errText(e)}`);
     }
 }
 /**
@@ -33936,14 +34447,14 @@ function readPath(raw, kind) {
  * files and subdirectories are skipped, so /etc/ssl/certs works. Duplicates
  * (the hash-named symlinks) are dropped.
  */
-function readCaDir(raw, dir) {
+function readCaDir(v, dir) {
     const seen = new Set();
     let names;
     try {
         names = external_node_fs_namespaceObject.readdirSync(dir).sort();
     }
     catch (e) {
-        return fail(raw, `must be a readable directory of CA PEM files; cannot list ${shown(dir)}: ${errText(e)}`);
+        return fail(v, `must be a readable directory of CA PEM files; cannot list ${shown(dir)}: ${errText(e)}`);
     }
     for (const name of names) {
         const file = external_node_path_namespaceObject.join(dir, name);
@@ -33954,143 +34465,144 @@ function readCaDir(raw, dir) {
             text = external_node_fs_namespaceObject.readFileSync(file, 'utf8');
         }
         catch (e) {
-            return fail(raw, `must be a directory of readable CA PEM files; cannot read ${shown(file)}: ${errText(e)}`);
+            return fail(v, `must be a directory of readable CA PEM files; cannot read ${shown(file)}: ${errText(e)}`);
         }
         if (!CERT_BLOCK.test(text))
             continue;
         CERT_BLOCK.lastIndex = 0;
-        for (const block of certBlocks(raw, text, `file ${shown(file)}`))
+        for (const block of certBlocks(v, text, `file ${shown(file)}`))
             seen.add(block);
     }
     if (seen.size === 0)
-        fail(raw, `must name a directory holding PEM CA certificates; none found in ${shown(dir)}`);
+        fail(v, `must name a directory holding PEM CA certificates; none found in ${shown(dir)}`);
     return [...seen].join('\n');
 }
-function loadPem(raw, kind) {
-    let text;
-    let where;
-    if (raw.value.includes('-----BEGIN')) {
-        text = unescapeNewlines(raw.value);
-        where = 'the PEM text';
-    }
-    else {
-        ;
-        ({ text, where } = readPath(raw, kind));
-    }
-    if (kind !== 'key')
-        return { text: `${certBlocks(raw, text, where).join('\n')}\n` };
-    if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(text)) {
-        fail(raw, `must be an unencrypted PEM private key; ${where} holds an encrypted one`);
-    }
-    try {
-        return { text: `${text.trim()}\n`, key: external_node_crypto_.createPrivateKey(text) };
-    }
-    catch {
-        // The crypto error says nothing useful and the text is secret: say what is expected.
-        return fail(raw, `must be a PEM private key (PKCS#8, PKCS#1 or SEC1); ${where} does not parse as one`);
-    }
-}
-function parseTls(pick, env, secrets) {
-    const tls = { skipVerify: parseBool(pick('tls-skip-verify', 'NOMAD_SKIP_VERIFY')) };
-    let caRaw = pick('ca-cert', 'NOMAD_CACERT');
-    const caPath = envValue(env, 'NOMAD_CAPATH');
-    if (!caRaw && caPath)
-        caRaw = { input: 'ca-cert', value: caPath, env: 'NOMAD_CAPATH' };
-    if (caRaw)
-        tls.caCert = loadPem(caRaw, 'ca').text;
-    const certRaw = pick('client-cert', 'NOMAD_CLIENT_CERT');
-    const keyRaw = pick('client-key', 'NOMAD_CLIENT_KEY');
-    if (certRaw && !keyRaw) {
+
+;// CONCATENATED MODULE: ./src/config/tls.ts
+// The TLS inputs into the client's TLSConfig: the CA to trust, the mTLS pair
+// (checked to belong together), the name to verify, and skip-verify.
+
+
+
+function parseTls(inputs, secrets) {
+    const tls = { skipVerify: parseBoolean(inputs.get('tls-skip-verify')) };
+    // ca-cert, else NOMAD_CACERT, else NOMAD_CAPATH (a file or a directory).
+    const ca = inputs.get('ca-cert');
+    if (ca)
+        tls.caCert = loadCertificates(ca, 'ca');
+    const certValue = inputs.get('client-cert');
+    const keyValue = inputs.get('client-key');
+    if (certValue && !keyValue) {
         throw new InputError('client-key', "Input 'client-key' is required when client-cert is set (mTLS needs both)");
     }
-    if (keyRaw && !certRaw) {
+    if (keyValue && !certValue) {
         throw new InputError('client-cert', "Input 'client-cert' is required when client-key is set (mTLS needs both)");
     }
-    if (certRaw && keyRaw) {
-        const cert = loadPem(certRaw, 'cert');
-        const key = loadPem(keyRaw, 'key');
-        secrets.push(key.text.trim());
-        const leaf = new external_node_crypto_.X509Certificate(cert.text);
-        if (!leaf.checkPrivateKey(key.key)) {
-            fail(keyRaw, 'must be the private key of the first certificate in client-cert; it does not match');
+    if (certValue && keyValue) {
+        const cert = loadCertificates(certValue, 'cert');
+        const key = loadPrivateKey(keyValue);
+        secrets.add(key.text.trim());
+        if (!new external_node_crypto_.X509Certificate(cert).checkPrivateKey(key.key)) {
+            fail(keyValue, 'must be the private key of the first certificate in client-cert; it does not match');
         }
-        tls.clientCert = cert.text;
+        tls.clientCert = cert;
         tls.clientKey = key.text;
     }
-    const serverName = noWhitespace(pick('tls-server-name', 'NOMAD_TLS_SERVER_NAME'), 'a host name');
+    const serverName = noWhitespace(inputs.get('tls-server-name'), 'a host name');
     if (serverName)
         tls.serverName = serverName;
     return tls;
 }
-function envValue(env, name) {
-    const v = env[name]?.trim();
-    return v ? v : undefined;
-}
-function parseTarget(pick) {
-    const idRaw = pick('deployment-id');
-    const jobRaw = pick('job');
-    const versionRaw = pick('job-version');
-    if (!idRaw && !jobRaw) {
-        throw new InputError('deployment-id', "Input 'deployment-id' or input 'job' is required (exactly one of them)");
-    }
-    if (idRaw && jobRaw) {
-        throw new InputError('deployment-id', "Input 'deployment-id' and input 'job' are both set; give exactly one of them");
-    }
-    if (idRaw) {
-        if (versionRaw) {
-            fail(versionRaw, "can only be used with 'job', not with 'deployment-id'");
+
+;// CONCATENATED MODULE: ./src/config/nomad.ts
+// The inputs that say where Nomad is and how to talk to it, into the client's
+// own Config (src/nomad/config.ts): token, address and basic auth, TLS,
+// namespace, region.
+
+
+
+function parseNomadConfig(inputs, env, secrets) {
+    const token = inputs.get('token');
+    if (token) {
+        secrets.add(token.value);
+        if (!isHeaderSafe(token.value)) {
+            invalid(token, 'must be a Nomad ACL token: visible ASCII characters, no whitespace', true);
         }
-        const id = idRaw.value.toLowerCase();
-        if (!isUuidPrefix(id))
-            invalid(idRaw, `must be ${UUID_PREFIX_HINT} (hex digits, hyphens where a UUID has them, at most 36 characters)`);
-        return { deploymentId: id };
     }
-    const job = noWhitespace(jobRaw, 'a job ID');
-    if (!versionRaw)
-        return { job };
-    if (!/^\d+$/.test(versionRaw.value) || !Number.isSafeInteger(Number(versionRaw.value))) {
-        invalid(versionRaw, 'must be a job version: a whole number, 0 or more');
+    const { address, httpAuth } = parseNomadAddress(inputs.withDefault('address'), env, secrets);
+    const config = { address, tls: parseTls(inputs, secrets) };
+    if (token)
+        config.token = token.value;
+    if (httpAuth)
+        config.httpAuth = httpAuth;
+    const namespaceValue = inputs.get('namespace');
+    const namespace = noWhitespace(namespaceValue, 'a namespace name');
+    if (namespace !== undefined) {
+        // `*` (all namespaces) is for listing; the gate acts on one deployment.
+        if (namespace.includes('*'))
+            invalid(namespaceValue, 'must be one namespace name, not a wildcard');
+        config.namespace = namespace;
     }
-    return { job, jobVersion: Number(versionRaw.value) };
+    const region = noWhitespace(inputs.get('region'), 'a region name');
+    if (region !== undefined)
+        config.region = region;
+    return config;
 }
-function oneOf(raw, allowed, fallback) {
-    if (!raw)
-        return fallback;
-    if (allowed.includes(raw.value))
-        return raw.value;
-    return invalid(raw, `must be one of ${allowed.join(', ')}`);
+
+;// CONCATENATED MODULE: ./src/config/soak.ts
+// The soak and its checks: how long the canaries must stay healthy after they
+// pass, and the HTTP and Prometheus checks run meanwhile.
+
+
+const CHECK_DURATION = 'must be a positive duration such as 30s, 5m or 1h30m';
+function parseSoak(inputs, mode, timeoutMs) {
+    const soak = inputs.withDefault('soak');
+    const soakMs = parseDurationValue(soak, 'must be a non-negative duration such as 30s, 5m or 1h30m', { allowZero: true, boundAlways: true });
+    if (soakMs > 0 && mode !== 'promote' && mode !== 'wait') {
+        fail(soak, `only applies to modes 'promote' and 'wait' (mode is '${mode}')`);
+    }
+    if (soakMs >= timeoutMs) {
+        fail(soak, `must be shorter than timeout (${shown(soak.value)} is not less than the timeout)`);
+    }
+    return { soakMs, checks: parseChecks(inputs, soakMs) };
 }
-function parseTimeout(raw) {
-    if (!raw)
-        return parseDuration(DEFAULT_TIMEOUT);
-    const must = 'must be a positive duration such as 90s, 10m or 1h30m';
-    let ms = 0;
-    try {
-        ms = parseDuration(raw.value);
+function parseChecks(inputs, soakMs) {
+    const urlsValue = inputs.get('check-url');
+    const urls = urlsValue ? splitList(urlsValue, 'URLs').map((u) => parseHttpUrl(urlsValue, u)) : [];
+    const promUrl = inputs.get('prometheus-url');
+    const query = inputs.get('prometheus-query');
+    const thresholdValue = inputs.get('prometheus-threshold');
+    let prometheus;
+    if (promUrl || query || thresholdValue) {
+        const first = (promUrl ?? query ?? thresholdValue);
+        if (!promUrl || !query || !thresholdValue) {
+            fail(first, 'needs all three of prometheus-url, prometheus-query and prometheus-threshold');
+        }
+        const threshold = Number(thresholdValue.value);
+        if (!Number.isFinite(threshold))
+            invalid(thresholdValue, 'must be a number such as 0.05');
+        prometheus = {
+            url: parseHttpUrl(promUrl, promUrl.value).replace(/\/+$/, ''),
+            query: query.value,
+            threshold,
+        };
     }
-    catch {
-        invalid(raw, must);
+    const options = { boundAlways: true };
+    const checks = {
+        urls,
+        intervalMs: parseDurationValue(inputs.withDefault('check-interval'), CHECK_DURATION, options),
+        timeoutMs: parseDurationValue(inputs.withDefault('check-timeout'), CHECK_DURATION, options),
+        failureLimit: parseCount(inputs.withDefault('failure-limit'), 'must be a whole number of failed check runs, 0 or more'),
+    };
+    if (prometheus)
+        checks.prometheus = prometheus;
+    if ((urls.length > 0 || prometheus) && soakMs === 0) {
+        fail((urlsValue ?? promUrl), 'runs during the soak: set soak (e.g. 5m) as well');
     }
-    if (!(ms > 0))
-        invalid(raw, must);
-    if (ms > MAX_TIMEOUT_MS)
-        invalid(raw, `${must}, at most 24h`);
-    return ms;
+    return checks;
 }
-function parseDurationInput(raw, zeroAllowed = false) {
-    const must = `must be a ${zeroAllowed ? 'non-negative' : 'positive'} duration such as 30s, 5m or 1h30m`;
-    let ms = 0;
-    try {
-        ms = parseDuration(raw.value);
-    }
-    catch {
-        invalid(raw, must);
-    }
-    if (ms < 0 || (!zeroAllowed && ms === 0) || ms > MAX_TIMEOUT_MS)
-        invalid(raw, `${must}, at most 24h`);
-    return ms;
-}
-function parseUrl(raw, value) {
+/** One URL of the input `v` (which may hold several), as written. */
+function parseHttpUrl(v, value) {
     let url;
     try {
         url = new URL(value);
@@ -34101,198 +34613,85 @@ function parseUrl(raw, value) {
     if (!url ||
         (url.protocol !== 'http:' && url.protocol !== 'https:') ||
         !/^https?:\/\//i.test(value)) {
-        fail(raw, `must be http:// or https:// URLs (got ${shown(redactUserinfo(value))})`);
+        fail(v, `must be http:// or https:// URLs (got ${shown(redactUserinfo(value))})`);
     }
     return value;
 }
-function parseChecks(pick, soakMs) {
-    const urlsRaw = pick('check-url');
-    const urls = urlsRaw ? splitList(urlsRaw, 'URLs').map((u) => parseUrl(urlsRaw, u)) : [];
-    const promUrlRaw = pick('prometheus-url');
-    const queryRaw = pick('prometheus-query');
-    const thresholdRaw = pick('prometheus-threshold');
-    let prometheus;
-    if (promUrlRaw || queryRaw || thresholdRaw) {
-        const first = (promUrlRaw ?? queryRaw ?? thresholdRaw);
-        if (!promUrlRaw || !queryRaw || !thresholdRaw) {
-            fail(first, 'needs all three of prometheus-url, prometheus-query and prometheus-threshold');
-        }
-        const threshold = Number(thresholdRaw.value);
-        if (!Number.isFinite(threshold))
-            invalid(thresholdRaw, 'must be a number such as 0.05');
-        prometheus = {
-            url: parseUrl(promUrlRaw, promUrlRaw.value).replace(/\/+$/, ''),
-            query: queryRaw.value,
-            threshold,
-        };
+
+;// CONCATENATED MODULE: ./src/config/target.ts
+// Which deployment to gate: exactly one of deployment-id (a UUID or a prefix of
+// one) and job (with job-version, optionally).
+
+const UUID_PREFIX_HINT = 'a deployment UUID or a prefix of one, such as 5e7f2a1c';
+function parseTarget(inputs) {
+    const idValue = inputs.get('deployment-id');
+    const jobValue = inputs.get('job');
+    const versionValue = inputs.get('job-version');
+    if (!idValue && !jobValue) {
+        throw new InputError('deployment-id', "Input 'deployment-id' or input 'job' is required (exactly one of them)");
     }
-    const intervalRaw = pick('check-interval');
-    const timeoutRaw = pick('check-timeout');
-    const limitRaw = pick('failure-limit');
-    const checks = {
-        urls,
-        intervalMs: intervalRaw ? parseDurationInput(intervalRaw) : 10_000,
-        timeoutMs: timeoutRaw ? parseDurationInput(timeoutRaw) : 5_000,
-        failureLimit: 0,
-    };
-    if (prometheus)
-        checks.prometheus = prometheus;
-    if (limitRaw) {
-        if (!/^\d+$/.test(limitRaw.value))
-            invalid(limitRaw, 'must be a whole number of failed check runs, 0 or more');
-        checks.failureLimit = Number(limitRaw.value);
+    if (idValue && jobValue) {
+        throw new InputError('deployment-id', "Input 'deployment-id' and input 'job' are both set; give exactly one of them");
     }
-    if ((urls.length > 0 || prometheus) && soakMs === 0) {
-        fail((urlsRaw ?? promUrlRaw), 'runs during the soak: set soak (e.g. 5m) as well');
-    }
-    return checks;
-}
-function parseGithub(pick, secrets) {
-    const tokenRaw = pick('github-token');
-    const idRaw = pick('github-deployment-id');
-    const envRaw = pick('environment');
-    if (!tokenRaw) {
-        if (idRaw || envRaw)
-            fail((idRaw ?? envRaw), 'needs github-token to post deployment statuses');
-        return undefined;
-    }
-    secrets.push(tokenRaw.value);
-    if (!HEADER_SAFE.test(tokenRaw.value))
-        invalid(tokenRaw, 'must be a GitHub token', true);
-    const github = { token: tokenRaw.value };
-    if (idRaw) {
-        if (!/^[1-9]\d*$/.test(idRaw.value))
-            invalid(idRaw, 'must be a GitHub deployment ID (a positive number)');
-        github.deploymentId = Number(idRaw.value);
-    }
-    if (envRaw)
-        github.environment = envRaw.value;
-    if (!idRaw && !envRaw) {
-        fail(tokenRaw, 'needs github-deployment-id, or environment to create a deployment in (e.g. production)');
-    }
-    return github;
-}
-function parseAllocs(raw) {
-    if (!raw)
-        return undefined;
-    if (raw.value === 'canaries')
-        return { canaries: true };
-    const what = "allocation IDs or ID prefixes, or the word 'canaries'";
-    const ids = [...new Set(splitList(raw, what).map((id) => id.toLowerCase()))];
-    for (const id of ids) {
+    if (idValue) {
+        if (versionValue)
+            fail(versionValue, "can only be used with 'job', not with 'deployment-id'");
+        const id = idValue.value.toLowerCase();
         if (!isUuidPrefix(id)) {
-            fail(raw, `must be ${what}; ${shown(id)} is neither (got ${shown(raw.value)})`);
+            invalid(idValue, `must be ${UUID_PREFIX_HINT} (hex digits, hyphens where a UUID has them, at most 36 characters)`);
         }
+        return { deploymentId: id };
     }
-    return { ids };
-}
-function checkAllocs(mode, healthyRaw, healthy, unhealthyRaw, unhealthy) {
-    if (mode !== 'health') {
-        const set = healthyRaw ?? unhealthyRaw;
-        if (set)
-            fail(set, `is only used with mode 'health' (mode is '${mode}')`);
-        return;
-    }
-    if (!healthy && !unhealthy) {
-        throw new InputError('healthy-allocs', "Input 'healthy-allocs' or 'unhealthy-allocs' is required with mode 'health': allocation IDs, or the word 'canaries'");
-    }
-    if (!healthy || !unhealthy)
-        return;
-    if ('canaries' in healthy || 'canaries' in unhealthy) {
-        fail(unhealthyRaw, "cannot be set when the other list is 'canaries' (every canary would be marked twice); list allocation IDs in both");
-    }
-    for (const a of healthy.ids) {
-        // Prefixes that nest can name the same allocation.
-        const b = unhealthy.ids.find((u) => u.startsWith(a) || a.startsWith(u));
-        if (b !== undefined) {
-            fail(unhealthyRaw, `must not name an allocation that healthy-allocs also names (${shown(b)} and ${shown(a)} overlap)`);
-        }
-    }
-}
-/**
- * Raw inputs (action inputs or CLI options by their action.yml names, '' when
- * unset) and the NOMAD_* environment into one validated Settings. Throws
- * InputError at the first bad value; reads only PEM files named by the inputs.
- */
-function parseSettings(input, env) {
-    const secrets = [];
-    const pick = (name, envName) => {
-        const value = (input(name) ?? '').trim();
-        if (value)
-            return { input: name, value };
-        const fromEnv = envName ? envValue(env, envName) : undefined;
-        return fromEnv ? { input: name, value: fromEnv, env: envName } : undefined;
+    const job = noWhitespace(jobValue, 'a job ID');
+    if (!versionValue)
+        return { job };
+    return {
+        job,
+        jobVersion: parseCount(versionValue, 'must be a job version: a whole number, 0 or more'),
     };
-    const tokenRaw = pick('token', 'NOMAD_TOKEN');
-    if (tokenRaw) {
-        secrets.push(tokenRaw.value);
-        if (!HEADER_SAFE.test(tokenRaw.value)) {
-            invalid(tokenRaw, 'must be a Nomad ACL token: visible ASCII characters, no whitespace', true);
-        }
-    }
-    const addressRaw = pick('address', 'NOMAD_ADDR') ?? { input: 'address', value: DEFAULT_ADDRESS };
-    const addr = parseAddress(addressRaw);
-    let httpAuth;
-    if (addr.user !== undefined) {
-        // Credentials in the address are more specific than NOMAD_HTTP_AUTH.
-        if (addr.password)
-            secrets.push(addr.password);
-        if (addr.rawPassword)
-            secrets.push(addr.rawPassword);
-        httpAuth = { username: addr.user, password: addr.password ?? '' };
-    }
-    else {
-        const authEnv = envValue(env, 'NOMAD_HTTP_AUTH');
-        if (authEnv) {
-            const auth = parseHttpAuth(authEnv);
-            if (auth.password)
-                secrets.push(auth.password);
-            httpAuth = { username: auth.user, password: auth.password ?? '' };
-        }
-    }
-    const nomad = { address: addr.address, tls: parseTls(pick, env, secrets) };
-    if (tokenRaw)
-        nomad.token = tokenRaw.value;
-    if (httpAuth !== undefined)
-        nomad.httpAuth = httpAuth;
-    const namespaceRaw = pick('namespace', 'NOMAD_NAMESPACE');
-    const namespace = noWhitespace(namespaceRaw, 'a namespace name');
-    if (namespace !== undefined) {
-        // `*` (all namespaces) is for listing; the gate acts on one deployment.
-        if (namespace.includes('*'))
-            invalid(namespaceRaw, 'must be one namespace name, not a wildcard');
-        nomad.namespace = namespace;
-    }
-    const region = noWhitespace(pick('region', 'NOMAD_REGION'), 'a region name');
-    if (region !== undefined)
-        nomad.region = region;
-    const target = parseTarget(pick);
-    const mode = oneOf(pick('mode'), MODES, 'promote');
-    const groupsRaw = pick('groups');
-    const groups = groupsRaw ? splitList(groupsRaw, 'task group names') : [];
-    const timeoutMs = parseTimeout(pick('timeout'));
-    const onFailure = oneOf(pick('on-failure'), ON_FAILURE, 'none');
-    const healthyRaw = pick('healthy-allocs');
-    const unhealthyRaw = pick('unhealthy-allocs');
-    const healthyAllocs = parseAllocs(healthyRaw);
-    const unhealthyAllocs = parseAllocs(unhealthyRaw);
-    checkAllocs(mode, healthyRaw, healthyAllocs, unhealthyRaw, unhealthyAllocs);
-    const waitRaw = pick('wait-for-completion');
-    const waitForCompletion = parseBool(waitRaw);
+}
+
+;// CONCATENATED MODULE: ./src/config/parse.ts
+// parseSettings: the action's inputs or the CLI's options, and the environment,
+// into one validated Settings, by composing the parsers of each concern. The
+// rules that tie inputs together live here or in the parser of their concern;
+// every check runs before the first request.
+
+
+
+
+
+
+
+
+
+/**
+ * Inputs by their action.yml names ('' when unset) and the environment
+ * (NOMAD_*, GITHUB_*) into Settings. Throws an InputError at the first bad
+ * value; reads only the PEM files the inputs name.
+ */
+function parseSettings(input, env, options = {}) {
+    const secrets = new SecretList(options.onSecret);
+    const inputs = readInputs(input, env);
+    const nomad = parseNomadConfig(inputs, env, secrets);
+    const target = parseTarget(inputs);
+    const mode = oneOf(inputs.withDefault('mode'), MODES);
+    const groupsValue = inputs.get('groups');
+    const groups = groupsValue ? splitList(groupsValue, 'task group names') : [];
+    const timeoutMs = parseDurationValue(inputs.withDefault('timeout'), 'must be a positive duration such as 90s, 10m or 1h30m');
+    const onFailure = oneOf(inputs.withDefault('on-failure'), ON_FAILURE);
+    const onUnhealthyCanary = oneOf(inputs.withDefault('on-unhealthy-canary'), ON_UNHEALTHY_CANARY);
+    const watch = oneOf(inputs.withDefault('watch'), WATCH_METHODS);
+    const allocs = parseAllocs(inputs, mode);
+    const wait = inputs.withDefault('wait-for-completion');
+    const waitForCompletion = parseBoolean(wait);
     if (waitForCompletion && mode !== 'promote') {
-        fail(waitRaw, `only applies to mode 'promote' (mode is '${mode}')`);
+        fail(wait, `only applies to mode 'promote' (mode is '${mode}')`);
     }
-    const soakRaw = pick('soak');
-    const soakMs = soakRaw ? parseDurationInput(soakRaw, true) : 0;
-    if (soakMs > 0 && mode !== 'promote' && mode !== 'wait') {
-        fail(soakRaw, `only applies to modes 'promote' and 'wait' (mode is '${mode}')`);
-    }
-    if (soakMs >= timeoutMs) {
-        fail(soakRaw, `must be shorter than timeout (${shown(soakRaw.value)} is not less than the timeout)`);
-    }
-    const checks = parseChecks(pick, soakMs);
-    const github = parseGithub(pick, secrets);
-    const dryRun = parseBool(pick('dry-run'));
+    const { soakMs, checks } = parseSoak(inputs, mode, timeoutMs);
+    const github = parseGithub(inputs, env, secrets);
+    const dryRun = parseBoolean(inputs.withDefault('dry-run'));
+    const requestTimeoutMs = requestTimeoutFromEnv(env);
     const settings = {
         nomad,
         target,
@@ -34300,19 +34699,35 @@ function parseSettings(input, env) {
         groups,
         timeoutMs,
         onFailure,
+        onUnhealthyCanary,
+        watch,
+        ...allocs,
         waitForCompletion,
         soakMs,
         checks,
         dryRun,
-        secrets: [...new Set(secrets.filter((s) => s !== ''))],
+        secrets: secrets.values,
     };
     if (github)
         settings.github = github;
-    if (healthyAllocs)
-        settings.healthyAllocs = healthyAllocs;
-    if (unhealthyAllocs)
-        settings.unhealthyAllocs = unhealthyAllocs;
+    if (requestTimeoutMs !== undefined)
+        settings.requestTimeoutMs = requestTimeoutMs;
     return settings;
+}
+/**
+ * NOMAD_CANARY_GATE_REQUEST_TIMEOUT: the time limit of a request that is not a
+ * blocking query (default 30s). Undocumented; it exists so that tests of a slow
+ * server do not take 30 seconds each. Not an input, so a plain Error.
+ */
+function requestTimeoutFromEnv(env) {
+    const raw = env.NOMAD_CANARY_GATE_REQUEST_TIMEOUT;
+    if (!raw)
+        return undefined;
+    const ms = parseDuration(raw);
+    if (!(ms > 0)) {
+        throw new Error(`NOMAD_CANARY_GATE_REQUEST_TIMEOUT must be a positive duration (got "${raw}")`);
+    }
+    return ms;
 }
 
 ;// CONCATENATED MODULE: ./src/action.ts
@@ -34390,7 +34805,7 @@ function userinfoPassword(address) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(45);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5597);
 // Entry of the action's bundle (dist/index.js).
 
 await (0,_action_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

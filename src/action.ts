@@ -3,10 +3,10 @@
 import * as core from '@actions/core'
 import { execute } from './front.js'
 import type { Outcome } from './gate/gate.js'
-import { startDeploymentReporter, type DeploymentState } from './github.js'
+import { startDeploymentReporter, type GitHubDeploymentState } from './github.js'
 import { outputs } from './report/outputs.js'
 import { headline, summaryMarkdown } from './report/summary.js'
-import { parseSettings } from './settings.js'
+import { parseSettings } from './config/parse.js'
 
 export async function run(): Promise<void> {
   try {
@@ -40,7 +40,7 @@ export async function run(): Promise<void> {
 }
 
 /** success once promoted; still in progress while only promotable (a later step promotes). */
-function githubState(o: Outcome): DeploymentState {
+function githubState(o: Outcome): GitHubDeploymentState {
   if (o.result === 'cancelled') return 'inactive'
   if (!o.ok) return 'failure'
   return o.result === 'promotable' || o.result.startsWith('would-') ? 'in_progress' : 'success'

@@ -6,9 +6,10 @@ import { parseArgs } from 'node:util'
 import { execute } from './front.js'
 import { outputs } from './report/outputs.js'
 import { summaryText } from './report/summary.js'
-import { INPUT_NAMES, InputError, MODES, parseSettings } from './settings.js'
+import { INPUTS } from './config/inputs.js'
+import { InputError, parseSettings } from './config/parse.js'
+import { MODES } from './config/settings.js'
 
-const BOOLEAN_INPUTS = new Set(['tls-skip-verify', 'wait-for-completion', 'dry-run'])
 const VERSION = '0.1.0'
 
 export const HELP = `Usage: nomad-canary-gate <mode> (--job ID | --deployment-id ID) [options]
@@ -81,8 +82,8 @@ export async function main(argv: string[]): Promise<number> {
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
   }
-  for (const name of INPUT_NAMES) {
-    options[name] = { type: BOOLEAN_INPUTS.has(name) ? 'boolean' : 'string' }
+  for (const input of INPUTS) {
+    options[input.name] = { type: input.kind === 'boolean' ? 'boolean' : 'string' }
   }
   let values: Record<string, string | boolean | undefined>
   let positionals: string[]

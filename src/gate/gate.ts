@@ -14,7 +14,7 @@ import {
   type DeploymentUpdateResponse,
 } from '../nomad/types.js'
 import { watch } from '../nomad/watch.js'
-import type { AllocSelector, Settings } from '../settings.js'
+import type { AllocSelector, Settings } from '../config/settings.js'
 import { GateError } from './errors.js'
 import { resolveDeployment } from './resolve.js'
 import { applyWrite, writeRequest, type WriteKind } from './mutate.js'
