@@ -28368,7 +28368,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5597:
+/***/ 8814:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31408,37 +31408,627 @@ function pad2(n) {
     return String(n).padStart(2, '0');
 }
 
-;// CONCATENATED MODULE: ./src/network-error.ts
-// What a failed connection was, read off the error that Node's http module or
-// fetch (undici) throws: one classification for the Nomad client and the soak
-// checks, each of which words it for its own reader.
-const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|EPROTO|ERR_OSSL)/;
-function classifyNetworkError(err) {
-    const top = err;
-    const source = (typeof top?.code === 'string' ? top : (top?.cause ?? top));
-    // A connection tried on several addresses fails with an AggregateError of them.
-    const found = source?.code ?? source?.errors?.find((e) => typeof e.code === 'string')?.code;
-    const code = typeof found === 'string' ? found : '';
-    return { kind: kindOf(code), code, source: source ?? err };
+;// CONCATENATED MODULE: ./src/nomad/config.ts
+// The client's own configuration, as Nomad's Go API client owns its Config and
+// TLSConfig (api/api.go). src/config/ fills it from the inputs and the NOMAD_*
+// environment; the client never learns where a value came from.
+/** Where the nomad CLI connects when NOMAD_ADDR is unset (api/api.go DefaultConfig). */
+const DEFAULT_ADDRESS = 'http://127.0.0.1:4646';
+
+;// CONCATENATED MODULE: ./src/config/settings.ts
+// The one typed, validated shape of a step's configuration. parseSettings()
+// (parse.ts) fills it from the action's inputs or the CLI's options and the
+// environment; nothing after it reads an input or a variable.
+const MODES = ['promote', 'wait', 'fail', 'pause', 'resume', 'health'];
+const ON_FAILURE = ['none', 'fail', 'pause'];
+const ON_UNHEALTHY_CANARY = ['fail-fast', 'wait-for-replacement'];
+const WATCH_METHODS = ['auto', 'events', 'blocking'];
+
+;// CONCATENATED MODULE: ./src/config/spec.ts
+// The shape of the interface spec (inputs.ts, outputs.ts): what is said about
+// each input and output, once, for action.yml, the README, the CLI and the parser.
+/** The CLI's help groups options under these headings, in this order. */
+const CLI_SECTIONS = {
+    target: 'Target (exactly one):',
+    gate: 'Gate:',
+    soak: 'Soak (after the canaries pass, before the write):',
+    nomad: 'Nomad (defaults from the NOMAD_* environment, as the nomad CLI):',
+};
+/** `a, b or c` */
+function orList(words) {
+    return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
 }
-function kindOf(code) {
-    switch (code) {
-        case 'ECONNREFUSED':
-            return 'refused';
-        case 'ENOTFOUND':
-        case 'EAI_AGAIN':
-            return 'dns';
-        case 'ECONNRESET':
-        case 'UND_ERR_SOCKET':
-            return 'reset';
-        case 'EHOSTUNREACH':
-        case 'ENETUNREACH':
-            return 'unreachable';
-        case 'UND_ERR_HEADERS_TIMEOUT':
-        case 'UND_ERR_BODY_TIMEOUT':
-            return 'timeout';
+/**
+ * An input's default in words: `env NOMAD_ADDR, else http://127.0.0.1:4646`,
+ * `10m`, `all groups that have canaries`; undefined when it has none. `code`
+ * wraps names and values (Markdown backticks, or `$` for the CLI's variables).
+ */
+function defaultPhrase(spec, style = 'plain') {
+    const value = (v) => (style === 'markdown' ? `\`${v}\`` : v);
+    const variable = (v) => style === 'markdown' ? `\`${v}\`` : style === 'cli' ? `$${v}` : v;
+    const parts = [];
+    if (spec.env?.length) {
+        parts.push(`${style === 'cli' ? '' : 'env '}${spec.env.map(variable).join(', else ')}`);
     }
-    return TLS_CODES.test(code) ? 'tls' : 'other';
+    if (spec.default !== undefined)
+        parts.push(value(spec.default));
+    else if (spec.defaultText !== undefined)
+        parts.push(spec.defaultText);
+    return parts.length ? parts.join(', else ') : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/config/inputs.ts
+// THE spec of the step's inputs: for each its name, description, default,
+// NOMAD_* variables, kind and CLI help. action.yml, the README's inputs table and
+// the CLI's --help are generated from it (docs.ts, help.ts; `npm run docs`);
+// parse.ts reads every input through it; __tests__/docs.test.ts fails on drift.
+// Names and meanings are fixed by the interface doc: add, never rename.
+
+
+
+const INPUTS = [
+    {
+        name: 'address',
+        description: 'Nomad HTTP API address, http:// or https://.',
+        env: ['NOMAD_ADDR'],
+        default: DEFAULT_ADDRESS,
+        kind: 'url',
+        example: 'https://nomad.example.internal:4646',
+        cli: { value: 'URL', help: 'Nomad HTTP API address', section: 'nomad' },
+    },
+    {
+        name: 'token',
+        description: 'Nomad ACL token, sent as X-Nomad-Token and masked before anything is logged.',
+        env: ['NOMAD_TOKEN'],
+        kind: 'text',
+        secret: true,
+        example: 'secrets.NOMAD_TOKEN',
+        cli: {
+            value: 'TOKEN',
+            help: 'ACL token (prefer the variable: arguments show in ps)',
+            section: 'nomad',
+        },
+    },
+    {
+        name: 'namespace',
+        description: 'Nomad namespace, sent as ?namespace= on every request; without one Nomad uses "default".',
+        env: ['NOMAD_NAMESPACE'],
+        kind: 'text',
+        example: 'prod',
+        cli: { value: 'NS', help: 'namespace of the job and its deployment', section: 'nomad' },
+    },
+    {
+        name: 'region',
+        description: 'Nomad region, sent as ?region= on every request.',
+        env: ['NOMAD_REGION'],
+        kind: 'text',
+        example: 'eu-west',
+        cli: { value: 'REGION', help: 'region to ask', section: 'nomad' },
+    },
+    {
+        name: 'ca-cert',
+        description: "CA bundle to verify Nomad's certificate: PEM text, a file path, or a directory of PEM files.",
+        env: ['NOMAD_CACERT', 'NOMAD_CAPATH'],
+        kind: 'pem',
+        example: 'secrets.NOMAD_CACERT',
+        cli: { value: 'PEM|PATH', help: "CA bundle to verify Nomad's certificate", section: 'nomad' },
+    },
+    {
+        name: 'client-cert',
+        description: 'Client certificate for mTLS: PEM text or a file path; needs client-key.',
+        env: ['NOMAD_CLIENT_CERT'],
+        kind: 'pem',
+        cli: { value: 'PEM|PATH', help: 'client certificate for mTLS', section: 'nomad' },
+    },
+    {
+        name: 'client-key',
+        description: 'Client key for mTLS: PEM text or a file path; masked.',
+        env: ['NOMAD_CLIENT_KEY'],
+        kind: 'pem',
+        secret: true,
+        cli: { value: 'PEM|PATH', help: 'client key for mTLS', section: 'nomad' },
+    },
+    {
+        name: 'tls-server-name',
+        description: "Name to send as SNI and to verify in Nomad's certificate.",
+        env: ['NOMAD_TLS_SERVER_NAME'],
+        kind: 'text',
+        example: 'server.global.nomad',
+        cli: { value: 'NAME', help: "name to verify in Nomad's certificate", section: 'nomad' },
+    },
+    {
+        name: 'tls-skip-verify',
+        description: 'Disable certificate verification (insecure; warns).',
+        env: ['NOMAD_SKIP_VERIFY'],
+        default: 'false',
+        kind: 'boolean',
+        cli: { help: "do not verify Nomad's certificate (insecure)", section: 'nomad' },
+    },
+    {
+        name: 'deployment-id',
+        description: 'Deployment to gate: a full UUID or a unique prefix. Exactly one of deployment-id and job is required.',
+        kind: 'text',
+        example: '5e7f2a1c',
+        cli: { value: 'ID', help: 'full deployment UUID or a unique prefix', section: 'target' },
+    },
+    {
+        name: 'job',
+        description: 'Job ID: the gate acts on its latest deployment. Exactly one of deployment-id and job is required.',
+        kind: 'text',
+        example: 'web',
+        cli: { value: 'ID', help: "the job's latest deployment", section: 'target' },
+    },
+    {
+        name: 'job-version',
+        description: 'With job: gate exactly the deployment of this job version, waiting within timeout for it to appear; a newer version fails the step.',
+        kind: 'count',
+        example: '7',
+        cli: {
+            value: 'N',
+            help: "with --job: gate exactly this version's deployment",
+            section: 'target',
+        },
+    },
+    {
+        name: 'mode',
+        description: `What the step does: ${orList(MODES)}.`,
+        default: 'promote',
+        kind: 'choice',
+        choices: MODES,
+    },
+    {
+        name: 'groups',
+        description: 'Task groups to gate on and promote, comma, space or newline separated; each must exist in the deployment.',
+        defaultText: 'all groups that have canaries',
+        kind: 'list',
+        example: 'web,api',
+        cli: { value: 'a,b', help: 'task groups to gate and promote', section: 'gate' },
+    },
+    {
+        name: 'timeout',
+        description: 'Deadline for the whole step: Go-style duration or bare seconds.',
+        default: '10m',
+        kind: 'duration',
+        example: '1h30m',
+        cli: {
+            value: 'DURATION',
+            help: 'deadline for the whole step (90s, 10m, 1h30m, or seconds)',
+            section: 'gate',
+        },
+    },
+    {
+        name: 'on-failure',
+        description: `What to do to the deployment when a canary turns unhealthy or the deadline passes: ${orList(ON_FAILURE)}.`,
+        default: 'none',
+        kind: 'choice',
+        choices: ON_FAILURE,
+        cli: { value: 'ACTION', help: 'on timeout or an unhealthy canary', section: 'gate' },
+    },
+    {
+        name: 'on-unhealthy-canary',
+        description: 'fail-fast: a selected canary reported unhealthy ends the step at once (result unhealthy, then on-failure). wait-for-replacement: keep waiting, as Nomad does, while it replaces the canary; a replacement that turns healthy passes.',
+        default: 'fail-fast',
+        kind: 'choice',
+        choices: ON_UNHEALTHY_CANARY,
+        cli: { value: 'POLICY', help: 'when a selected canary is reported unhealthy', section: 'gate' },
+    },
+    {
+        name: 'watch',
+        description: "How changes are followed: auto (Nomad's event stream, falling back to blocking queries within a second or two when it is refused, silent or drops), events (the stream only; the step fails without it) or blocking (blocking queries only).",
+        default: 'auto',
+        kind: 'choice',
+        choices: WATCH_METHODS,
+        cli: { value: 'METHOD', help: 'how changes are followed', section: 'gate' },
+    },
+    {
+        name: 'healthy-allocs',
+        description: 'health mode: allocation IDs (or unique prefixes) to mark healthy, or "canaries" for every placed canary of the selected groups.',
+        kind: 'list',
+        example: 'canaries',
+        cli: { value: 'IDS', help: 'health mode: alloc IDs/prefixes, or "canaries"', section: 'gate' },
+    },
+    {
+        name: 'unhealthy-allocs',
+        description: 'health mode: allocation IDs (or unique prefixes) to mark unhealthy, or "canaries".',
+        kind: 'list',
+        example: '9a3b1c2d',
+        cli: { value: 'IDS', help: 'health mode: alloc IDs/prefixes, or "canaries"', section: 'gate' },
+    },
+    {
+        name: 'wait-for-completion',
+        description: 'After promote: keep watching until the deployment is successful (pass) or failed/cancelled (fail), within timeout.',
+        default: 'false',
+        kind: 'boolean',
+        cli: { help: 'after promoting, wait until the deployment is successful', section: 'gate' },
+    },
+    {
+        name: 'soak',
+        description: 'After the canaries pass: keep watching them this long before promoting (0: no soak); an unhealthy canary or failed check during the soak fails the step at once.',
+        default: '0',
+        kind: 'duration',
+        example: '5m',
+        cli: {
+            value: 'DURATION',
+            help: 'keep watching this long; an unhealthy canary fails at once',
+            section: 'soak',
+        },
+    },
+    {
+        name: 'check-url',
+        description: 'During the soak: URLs checked every check-interval; a check passes on HTTP 2xx within check-timeout. Comma, space or newline separated.',
+        kind: 'list',
+        example: 'https://canary.web.internal/healthz',
+        cli: {
+            value: 'URL',
+            help: 'checked every check-interval during the soak: 2xx passes',
+            section: 'soak',
+        },
+    },
+    {
+        name: 'check-interval',
+        description: 'How often the checks run during the soak.',
+        default: '10s',
+        kind: 'duration',
+        cli: { value: 'DURATION', help: 'how often the checks run', section: 'soak' },
+    },
+    {
+        name: 'check-timeout',
+        description: 'Time limit of one check.',
+        default: '5s',
+        kind: 'duration',
+        cli: { value: 'DURATION', help: 'time limit of one check', section: 'soak' },
+    },
+    {
+        name: 'prometheus-url',
+        description: 'During the soak: Prometheus base URL for prometheus-query (an instant query via /api/v1/query).',
+        kind: 'url',
+        example: 'http://prometheus:9090',
+        cli: { value: 'URL', help: 'Prometheus to send prometheus-query to', section: 'soak' },
+    },
+    {
+        name: 'prometheus-query',
+        description: 'PromQL instant query; the check passes when every returned sample is at or below prometheus-threshold.',
+        kind: 'text',
+        example: 'sum(rate(http_errors_total{job="web",version="canary"}[1m])) / sum(rate(http_requests_total{job="web",version="canary"}[1m]))',
+        cli: {
+            value: 'Q',
+            help: 'passes when every sample is <= prometheus-threshold',
+            section: 'soak',
+        },
+    },
+    {
+        name: 'prometheus-threshold',
+        description: 'Highest value a sample of prometheus-query may have.',
+        kind: 'number',
+        example: '0.05',
+        cli: { value: 'N', help: 'highest value a sample may have', section: 'soak' },
+    },
+    {
+        name: 'failure-limit',
+        description: 'How many failed check runs are tolerated during the soak before the step fails (result check-failed).',
+        default: '0',
+        kind: 'count',
+        cli: { value: 'N', help: 'failed check runs tolerated before the gate fails', section: 'soak' },
+    },
+    {
+        name: 'github-token',
+        description: 'With it, post GitHub deployment statuses: in_progress while gating, success after promotion, failure (or inactive when cancelled) otherwise. Needs permissions: deployments: write.',
+        kind: 'text',
+        secret: true,
+        example: 'github.token',
+    },
+    {
+        name: 'github-deployment-id',
+        description: 'GitHub deployment to post statuses to; without it (and with github-token) the action creates one for environment.',
+        kind: 'count',
+    },
+    {
+        name: 'environment',
+        description: 'GitHub environment of the deployment the action creates when github-deployment-id is not given.',
+        kind: 'text',
+        example: 'production',
+    },
+    {
+        name: 'dry-run',
+        description: 'Do everything up to the write, which is logged as the exact request instead; result becomes would-promote, would-fail, would-pause, would-resume or would-set-health.',
+        default: 'false',
+        kind: 'boolean',
+        cli: { help: 'do everything but the write, which is printed instead', section: 'gate' },
+    },
+];
+const BY_NAME = new Map(INPUTS.map((i) => [i.name, i]));
+function inputSpec(name) {
+    return BY_NAME.get(name);
+}
+/** What each mode does, for the CLI's help. */
+const MODE_HELP = {
+    promote: "wait until the canaries are healthy (the server's own rule), then promote",
+    wait: 'the same gate, no promotion: exit 0 once a promotion could pass',
+    fail: 'mark the deployment failed now (auto-revert applies)',
+    pause: 'pause the deployment now',
+    resume: 'resume a paused deployment now',
+    health: 'wait until the canaries run, then set their health by hand',
+};
+
+;// CONCATENATED MODULE: ./src/config/values.ts
+// One input value, where it came from, and the small parsers every input uses.
+// Each failure is an InputError whose message names the input (and the
+// variable it came from), quotes the value unless it is secret, and says what
+// is accepted. Pure: nothing here reads a file or the network.
+
+
+/** A bad input value. `input` is the action.yml input name (or the variable, for NOMAD_HTTP_AUTH). */
+class InputError extends Error {
+    input;
+    constructor(input, message) {
+        super(message);
+        this.name = 'InputError';
+        this.input = input;
+    }
+}
+/** A variable's value, trimmed; blank is unset. */
+function envValue(env, name) {
+    const v = env[name]?.trim();
+    return v ? v : undefined;
+}
+/**
+ * Inputs by name from `input` (the action's inputs or the CLI's options; ''
+ * when unset) and the environment. The defaults are action.yml's, so the CLI
+ * gets what the runner fills in for the action.
+ */
+function readInputs(input, env) {
+    const get = (name) => {
+        const value = (input(name) ?? '').trim();
+        if (value)
+            return { input: name, value };
+        const spec = inputSpec(name);
+        for (const variable of spec.env ?? []) {
+            const fromEnv = envValue(env, variable);
+            if (fromEnv)
+                return { input: name, value: fromEnv, env: variable };
+        }
+        return spec.default === undefined ? undefined : { input: name, value: spec.default };
+    };
+    return {
+        get,
+        withDefault: (name) => {
+            const v = get(name);
+            if (!v)
+                throw new Error(`input ${name} has no default in src/config/inputs.ts`);
+            return v;
+        },
+    };
+}
+// Messages -------------------------------------------------------------------
+function label(v) {
+    return `Input '${v.input}'${v.env ? ` (from ${v.env})` : ''}`;
+}
+/** A value quoted for a message, at most 120 characters. */
+function shown(value) {
+    const short = value.length > 120 ? `${value.slice(0, 117)}...` : value;
+    return JSON.stringify(short);
+}
+/** `Input 'x' <rest>`. */
+function fail(v, rest) {
+    throw new InputError(v.input, `${label(v)} ${rest}`);
+}
+/** `must …` and the offending value, unless it is secret. */
+function invalid(v, must, secret = false) {
+    fail(v, secret ? `${must} (value not shown)` : `${must} (got ${shown(v.value)})`);
+}
+// Parsers --------------------------------------------------------------------
+// Action booleans are what @actions/core's getBooleanInput accepts (YAML 1.2
+// core schema); NOMAD_SKIP_VERIFY is read by Nomad with Go's strconv.ParseBool,
+// so a variable also takes 1/0/t/f like the Nomad CLI does.
+const TRUE_WORDS = ['true', 'True', 'TRUE'];
+const FALSE_WORDS = ['false', 'False', 'FALSE'];
+const GO_TRUE = [...TRUE_WORDS, '1', 't', 'T'];
+const GO_FALSE = [...FALSE_WORDS, '0', 'f', 'F'];
+function parseBoolean(v) {
+    if (!v)
+        return false;
+    const yes = v.env ? GO_TRUE : TRUE_WORDS;
+    const no = v.env ? GO_FALSE : FALSE_WORDS;
+    if (yes.includes(v.value))
+        return true;
+    if (no.includes(v.value))
+        return false;
+    invalid(v, `must be true or false${v.env ? ' (or 1, 0)' : ''}`);
+}
+function oneOf(v, allowed) {
+    if (allowed.includes(v.value))
+        return v.value;
+    return invalid(v, `must be one of ${allowed.join(', ')}`);
+}
+/**
+ * Split on commas, spaces and newlines. One trailing comma is allowed (a YAML
+ * block scalar written `web,\napi,`); any other empty entry (`web,,api`, `,web`)
+ * is a mistake worth reporting. Duplicates are dropped, first one wins.
+ */
+function splitList(v, what) {
+    const pieces = v.value.split(',');
+    if (pieces.length > 1 && pieces[pieces.length - 1].trim() === '')
+        pieces.pop();
+    const out = [];
+    for (const piece of pieces) {
+        const words = piece.split(/\s+/).filter((w) => w !== '');
+        if (words.length === 0) {
+            invalid(v, `must be ${what} separated by commas, spaces or newlines, with no empty entry`);
+        }
+        for (const w of words)
+            if (!out.includes(w))
+                out.push(w);
+    }
+    return out;
+}
+const WHITESPACE_OR_CONTROL = /[\s\p{Cc}]/u;
+function hasWhitespace(text) {
+    return WHITESPACE_OR_CONTROL.test(text);
+}
+function noWhitespace(v, what) {
+    if (!v)
+        return undefined;
+    if (hasWhitespace(v.value))
+        invalid(v, `must be ${what} without whitespace`);
+    return v.value;
+}
+/** A token travels in an HTTP header: visible ASCII only. */
+function isHeaderSafe(text) {
+    return /^[\x21-\x7e]+$/.test(text);
+}
+/** Each char in a UUID position: hex digits, and hyphens at 8, 13, 18, 23. */
+function isUuidPrefix(s) {
+    if (s.length < 1 || s.length > 36)
+        return false;
+    for (let i = 0; i < s.length; i++) {
+        const c = s[i];
+        const ok = i === 8 || i === 13 || i === 18 || i === 23 ? c === '-' : /[0-9a-f]/.test(c);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+/** A whole number, 0 or more, that is exact as a JavaScript number. */
+function parseCount(v, must) {
+    if (!/^\d+$/.test(v.value) || !Number.isSafeInteger(Number(v.value)))
+        invalid(v, must);
+    return Number(v.value);
+}
+/** Longest duration any input takes. */
+const MAX_DURATION_MS = 24 * 3_600_000;
+/**
+ * Milliseconds of a Go-style duration or bare seconds, above 0 (or at 0 with
+ * `allowZero`) and at most 24h. `must` says what is accepted; ", at most 24h"
+ * is added when the value is over it, and with `boundAlways` for any value out
+ * of range.
+ */
+function parseDurationValue(v, must, options = {}) {
+    let ms = 0;
+    try {
+        ms = parseDuration(v.value);
+    }
+    catch {
+        invalid(v, must);
+    }
+    const low = ms < 0 || (!options.allowZero && ms === 0);
+    if (ms > MAX_DURATION_MS || (low && options.boundAlways))
+        invalid(v, `${must}, at most 24h`);
+    if (low)
+        invalid(v, must);
+    return ms;
+}
+/**
+ * Every value that must never be printed, in the order found. `onSecret` hears
+ * of each at once, before anything later can fail: the action masks them.
+ */
+class SecretList {
+    onSecret;
+    values = [];
+    constructor(onSecret) {
+        this.onSecret = onSecret;
+    }
+    add(secret) {
+        if (!secret || this.values.includes(secret))
+            return;
+        this.values.push(secret);
+        this.onSecret?.(secret);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/config/allocs.ts
+// health mode's allocation lists: IDs (or prefixes) or the word `canaries`,
+// only with mode health, at least one of them, and never naming one
+// allocation in both.
+
+function parseAllocs(inputs, mode) {
+    const healthyValue = inputs.get('healthy-allocs');
+    const unhealthyValue = inputs.get('unhealthy-allocs');
+    const healthy = healthyValue && parseSelector(healthyValue);
+    const unhealthy = unhealthyValue && parseSelector(unhealthyValue);
+    if (mode !== 'health') {
+        const set = healthyValue ?? unhealthyValue;
+        if (set)
+            fail(set, `is only used with mode 'health' (mode is '${mode}')`);
+        return {};
+    }
+    if (!healthy && !unhealthy) {
+        throw new InputError('healthy-allocs', "Input 'healthy-allocs' or 'unhealthy-allocs' is required with mode 'health': allocation IDs, or the word 'canaries'");
+    }
+    const out = {
+        ...(healthy && { healthyAllocs: healthy }),
+        ...(unhealthy && { unhealthyAllocs: unhealthy }),
+    };
+    if (!healthy || !unhealthy)
+        return out;
+    if ('canaries' in healthy || 'canaries' in unhealthy) {
+        fail(unhealthyValue, "cannot be set when the other list is 'canaries' (every canary would be marked twice); list allocation IDs in both");
+    }
+    for (const a of healthy.ids) {
+        // Prefixes that nest can name the same allocation.
+        const b = unhealthy.ids.find((u) => u.startsWith(a) || a.startsWith(u));
+        if (b !== undefined) {
+            fail(unhealthyValue, `must not name an allocation that healthy-allocs also names (${shown(b)} and ${shown(a)} overlap)`);
+        }
+    }
+    return out;
+}
+function parseSelector(v) {
+    if (v.value === 'canaries')
+        return { canaries: true };
+    const what = "allocation IDs or ID prefixes, or the word 'canaries'";
+    const ids = [...new Set(splitList(v, what).map((id) => id.toLowerCase()))];
+    for (const id of ids) {
+        if (!isUuidPrefix(id))
+            fail(v, `must be ${what}; ${shown(id)} is neither (got ${shown(v.value)})`);
+    }
+    return { ids };
+}
+
+;// CONCATENATED MODULE: ./src/config/github.ts
+// The GitHub inputs (a token, and the deployment to post statuses to or the
+// environment to create one in) with what the runner says about the run
+// (GITHUB_* variables): everything the reporter in src/github.ts needs.
+
+function parseGithub(inputs, env, secrets) {
+    const token = inputs.get('github-token');
+    const id = inputs.get('github-deployment-id');
+    const environment = inputs.get('environment');
+    if (!token) {
+        if (id || environment) {
+            fail((id ?? environment), 'needs github-token to post deployment statuses');
+        }
+        return undefined;
+    }
+    secrets.add(token.value);
+    if (!isHeaderSafe(token.value))
+        invalid(token, 'must be a GitHub token', true);
+    const github = { token: token.value, ...runnerContext(env) };
+    if (id) {
+        if (!/^[1-9]\d*$/.test(id.value)) {
+            invalid(id, 'must be a GitHub deployment ID (a positive number)');
+        }
+        github.deploymentId = Number(id.value);
+    }
+    if (environment)
+        github.environment = environment.value;
+    if (!id && !environment) {
+        fail(token, 'needs github-deployment-id, or environment to create a deployment in (e.g. production)');
+    }
+    return github;
+}
+/** The run as the runner describes it: the repository, the commit, the run's page, the API. */
+function runnerContext(env) {
+    const server = envValue(env, 'GITHUB_SERVER_URL');
+    const repository = envValue(env, 'GITHUB_REPOSITORY');
+    const run = envValue(env, 'GITHUB_RUN_ID');
+    return {
+        repository: repository ?? '',
+        ref: envValue(env, 'GITHUB_SHA'),
+        logUrl: server && repository && run
+            ? `${server.replace(/\/+$/, '')}/${repository}/actions/runs/${run}`
+            : undefined,
+        apiUrl: envValue(env, 'GITHUB_API_URL') ?? 'https://api.github.com',
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/redact.ts
@@ -31512,6 +32102,731 @@ function safeDecode(text, plusIsSpace = true) {
     catch {
         return text;
     }
+}
+
+;// CONCATENATED MODULE: ./src/config/address.ts
+// The address input and HTTP basic auth (userinfo in the address, or
+// NOMAD_HTTP_AUTH as the Nomad API reads it): the address part of the client's
+// Config, with every password found added to the secrets.
+
+
+/** `address` (or NOMAD_ADDR, or the default), and its credentials or NOMAD_HTTP_AUTH's. */
+function parseNomadAddress(v, env, secrets) {
+    const parsed = parseAddress(v, secrets);
+    // Credentials in the address are more specific than NOMAD_HTTP_AUTH.
+    if (parsed.httpAuth)
+        return parsed;
+    const authEnv = envValue(env, 'NOMAD_HTTP_AUTH');
+    return authEnv ? { ...parsed, httpAuth: parseHttpAuth(authEnv, secrets) } : parsed;
+}
+/** An http(s) URL with nothing after the host; `user:password@` becomes basic auth. */
+function parseAddress(v, secrets) {
+    // Masked before anything can fail: an invalid address is still a secret's carrier.
+    userinfoPasswords(v.value).forEach((p) => secrets.add(p));
+    const must = 'must be an http:// or https:// URL such as https://nomad.example.com:4646, with no path, query or fragment';
+    const bad = (reason) => fail(v, `${must}; ${reason} (got ${shown(redactUserinfo(v.value))})`);
+    if (hasWhitespace(v.value))
+        bad('it contains whitespace');
+    // WHATWG URL also accepts `http:host` and `http:\\host`; insist on the plain form.
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(v.value);
+    if (!scheme)
+        return bad('it has no scheme');
+    if (!/^https?$/i.test(scheme[1]))
+        bad(`the scheme is ${scheme[1]}`);
+    let url;
+    try {
+        url = new URL(v.value);
+    }
+    catch {
+        return bad('it is not a valid URL');
+    }
+    if (url.hostname === '')
+        bad('it has no host');
+    if (url.pathname !== '/')
+        bad('it has a path');
+    const afterHost = redactUserinfo(v.value).slice(scheme[0].length);
+    if (url.search !== '' || url.hash !== '' || /[?#]/.test(afterHost)) {
+        bad('it has a query or fragment');
+    }
+    const address = `${url.protocol}//${url.host}`;
+    if (url.username === '' && url.password === '' && !v.value.includes('@'))
+        return { address };
+    if (url.username === '')
+        bad('its user:password@ part has no user name');
+    const password = decode(url.password);
+    secrets.add(password);
+    // The form as the URL keeps it too, where percent-encoding makes the two differ.
+    secrets.add(url.password);
+    return { address, httpAuth: { username: decode(url.username), password } };
+}
+/** NOMAD_HTTP_AUTH as the Nomad API reads it: `user:password`, or `user` alone. */
+function parseHttpAuth(value, secrets) {
+    const colon = value.indexOf(':');
+    const username = colon < 0 ? value : value.slice(0, colon);
+    const password = colon < 0 ? '' : value.slice(colon + 1);
+    secrets.add(password);
+    if (username === '' || /\p{Cc}/u.test(value)) {
+        throw new InputError('NOMAD_HTTP_AUTH', 'Environment variable NOMAD_HTTP_AUTH must be user:password or user, with a non-empty user and no control characters (value not shown)');
+    }
+    return { username, password };
+}
+function decode(s) {
+    try {
+        return decodeURIComponent(s);
+    }
+    catch {
+        return s;
+    }
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: ./src/config/pem.ts
+// PEM inputs: text pasted into a secret, or the path of a file, or (for a CA)
+// a directory of files as NOMAD_CAPATH names one. The only part of parsing that
+// reads files; each is checked to parse, so a bad one fails before any request.
+
+
+
+
+const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+/** The certificates of a `ca` or `cert` input, as PEM text holding only them. */
+function loadCertificates(v, kind) {
+    const { text, where } = pemText(v, kind);
+    return `${certBlocks(v, text, where).join('\n')}\n`;
+}
+/** The private key of a `key` input: its PEM text, and the key to check against a certificate. */
+function loadPrivateKey(v) {
+    const { text, where } = pemText(v, 'key');
+    if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(text)) {
+        fail(v, `must be an unencrypted PEM private key; ${where} holds an encrypted one`);
+    }
+    try {
+        return { text: `${text.trim()}\n`, key: external_node_crypto_.createPrivateKey(text) };
+    }
+    catch {
+        // The crypto error says nothing useful and the text is secret: say what is expected.
+        return fail(v, `must be a PEM private key (PKCS#8, PKCS#1 or SEC1); ${where} does not parse as one`);
+    }
+}
+/** The value itself when it is PEM text, else what the file (or directory) it names holds. */
+function pemText(v, kind) {
+    if (v.value.includes('-----BEGIN')) {
+        return { text: unescapeNewlines(v.value), where: 'the PEM text' };
+    }
+    return readPath(v, kind);
+}
+/** Some CI secret stores keep PEM on one line with literal `\n`s. */
+function unescapeNewlines(text) {
+    return !text.includes('\n') && text.includes('\\n') ? text.replace(/\\n/g, '\n') : text;
+}
+/**
+ * The certificate blocks of a PEM text, each checked to parse. Only the blocks
+ * are kept, so a combined cert+key file given as client-cert does not carry
+ * the key into a non-secret field.
+ */
+function certBlocks(v, text, where) {
+    const blocks = text.match(CERT_BLOCK) ?? [];
+    if (blocks.length === 0) {
+        fail(v, `must be PEM certificates (-----BEGIN CERTIFICATE-----); none found in ${where}`);
+    }
+    blocks.forEach((block, i) => {
+        try {
+            new external_node_crypto_.X509Certificate(block);
+        }
+        catch (e) {
+            fail(v, `has a certificate that does not parse (#${i + 1} in ${where}): ${errText(e)}`);
+        }
+    });
+    return blocks;
+}
+function errText(e) {
+    return e instanceof Error ? e.message : String(e);
+}
+/** A path may be echoed; a value that cannot be a path may be a pasted secret. */
+function mayEcho(v, kind) {
+    return kind !== 'key' || (v.value.length <= 1024 && !/[\r\n]/.test(v.value));
+}
+function readPath(v, kind) {
+    const file = v.value;
+    const named = mayEcho(v, kind) ? ` ${shown(file)}` : '';
+    let stat;
+    try {
+        stat = external_node_fs_namespaceObject.statSync(file);
+    }
+    catch (e) {
+        const code = e.code;
+        const why = code === 'ENOENT' ? 'no such file' : `cannot read it (${code ?? errText(e)})`;
+        return fail(v, `must be PEM text (-----BEGIN ...) or the path of a readable file; ${why}:${named || ' (value not shown)'}`);
+    }
+    if (stat.isDirectory()) {
+        if (kind !== 'ca')
+            fail(v, `must be PEM text or a file path; it is a directory:${named}`);
+        return { text: readCaDir(v, file), where: `directory ${shown(file)}` };
+    }
+    try {
+        return { text: external_node_fs_namespaceObject.readFileSync(file, 'utf8'), where: `file${named}` };
+    }
+    catch (e) {
+        const code = e.code;
+        return fail(v, `must be a readable file; cannot read${named}: ${code ?? errText(e)}`);
+    }
+}
+/**
+ * A directory of CA files, as NOMAD_CAPATH (Go's rootcerts.LoadCAPath). Regular
+ * files (symlinks followed) holding at least one certificate are used; other
+ * files and subdirectories are skipped, so /etc/ssl/certs works. Duplicates
+ * (the hash-named symlinks) are dropped.
+ */
+function readCaDir(v, dir) {
+    const seen = new Set();
+    let names;
+    try {
+        names = external_node_fs_namespaceObject.readdirSync(dir).sort();
+    }
+    catch (e) {
+        return fail(v, `must be a readable directory of CA PEM files; cannot list ${shown(dir)}: ${errText(e)}`);
+    }
+    for (const name of names) {
+        const file = external_node_path_namespaceObject.join(dir, name);
+        let text;
+        try {
+            if (!external_node_fs_namespaceObject.statSync(file).isFile())
+                continue;
+            text = external_node_fs_namespaceObject.readFileSync(file, 'utf8');
+        }
+        catch (e) {
+            return fail(v, `must be a directory of readable CA PEM files; cannot read ${shown(file)}: ${errText(e)}`);
+        }
+        if (!CERT_BLOCK.test(text))
+            continue;
+        CERT_BLOCK.lastIndex = 0;
+        for (const block of certBlocks(v, text, `file ${shown(file)}`))
+            seen.add(block);
+    }
+    if (seen.size === 0)
+        fail(v, `must name a directory holding PEM CA certificates; none found in ${shown(dir)}`);
+    return [...seen].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/config/tls.ts
+// The TLS inputs into the client's TLSConfig: the CA to trust, the mTLS pair
+// (checked to belong together), the name to verify, and skip-verify.
+
+
+
+function parseTls(inputs, secrets) {
+    const tls = { skipVerify: parseBoolean(inputs.get('tls-skip-verify')) };
+    // ca-cert, else NOMAD_CACERT, else NOMAD_CAPATH (a file or a directory).
+    const ca = inputs.get('ca-cert');
+    if (ca)
+        tls.caCert = loadCertificates(ca, 'ca');
+    const certValue = inputs.get('client-cert');
+    const keyValue = inputs.get('client-key');
+    if (certValue && !keyValue) {
+        throw new InputError('client-key', "Input 'client-key' is required when client-cert is set (mTLS needs both)");
+    }
+    if (keyValue && !certValue) {
+        throw new InputError('client-cert', "Input 'client-cert' is required when client-key is set (mTLS needs both)");
+    }
+    if (certValue && keyValue) {
+        const cert = loadCertificates(certValue, 'cert');
+        const key = loadPrivateKey(keyValue);
+        secrets.add(key.text.trim());
+        if (!new external_node_crypto_.X509Certificate(cert).checkPrivateKey(key.key)) {
+            fail(keyValue, 'must be the private key of the first certificate in client-cert; it does not match');
+        }
+        tls.clientCert = cert;
+        tls.clientKey = key.text;
+    }
+    const serverName = noWhitespace(inputs.get('tls-server-name'), 'a host name');
+    if (serverName)
+        tls.serverName = serverName;
+    return tls;
+}
+
+;// CONCATENATED MODULE: ./src/config/nomad.ts
+// The inputs that say where Nomad is and how to talk to it, into the client's
+// own Config (src/nomad/config.ts): token, address and basic auth, TLS,
+// namespace, region.
+
+
+
+function parseNomadConfig(inputs, env, secrets) {
+    const token = inputs.get('token');
+    if (token) {
+        secrets.add(token.value);
+        if (!isHeaderSafe(token.value)) {
+            invalid(token, 'must be a Nomad ACL token: visible ASCII characters, no whitespace', true);
+        }
+    }
+    const { address, httpAuth } = parseNomadAddress(inputs.withDefault('address'), env, secrets);
+    const config = { address, tls: parseTls(inputs, secrets) };
+    if (token)
+        config.token = token.value;
+    if (httpAuth)
+        config.httpAuth = httpAuth;
+    const namespaceValue = inputs.get('namespace');
+    const namespace = noWhitespace(namespaceValue, 'a namespace name');
+    if (namespace !== undefined) {
+        // `*` (all namespaces) is for listing; the gate acts on one deployment.
+        if (namespace.includes('*'))
+            invalid(namespaceValue, 'must be one namespace name, not a wildcard');
+        config.namespace = namespace;
+    }
+    const region = noWhitespace(inputs.get('region'), 'a region name');
+    if (region !== undefined)
+        config.region = region;
+    return config;
+}
+
+;// CONCATENATED MODULE: ./src/config/soak.ts
+// The soak and its checks: how long the canaries must stay healthy after they
+// pass, and the HTTP and Prometheus checks run meanwhile.
+
+
+const CHECK_DURATION = 'must be a positive duration such as 30s, 5m or 1h30m';
+function parseSoak(inputs, mode, timeoutMs) {
+    const soak = inputs.withDefault('soak');
+    const soakMs = parseDurationValue(soak, 'must be a non-negative duration such as 30s, 5m or 1h30m', { allowZero: true, boundAlways: true });
+    if (soakMs > 0 && mode !== 'promote' && mode !== 'wait') {
+        fail(soak, `only applies to modes 'promote' and 'wait' (mode is '${mode}')`);
+    }
+    if (soakMs >= timeoutMs) {
+        fail(soak, `must be shorter than timeout (${shown(soak.value)} is not less than the timeout)`);
+    }
+    return { soakMs, checks: parseChecks(inputs, soakMs) };
+}
+function parseChecks(inputs, soakMs) {
+    const urlsValue = inputs.get('check-url');
+    const urls = urlsValue ? splitList(urlsValue, 'URLs').map((u) => parseHttpUrl(urlsValue, u)) : [];
+    const promUrl = inputs.get('prometheus-url');
+    const query = inputs.get('prometheus-query');
+    const thresholdValue = inputs.get('prometheus-threshold');
+    let prometheus;
+    if (promUrl || query || thresholdValue) {
+        const first = (promUrl ?? query ?? thresholdValue);
+        if (!promUrl || !query || !thresholdValue) {
+            fail(first, 'needs all three of prometheus-url, prometheus-query and prometheus-threshold');
+        }
+        const threshold = Number(thresholdValue.value);
+        if (!Number.isFinite(threshold))
+            invalid(thresholdValue, 'must be a number such as 0.05');
+        prometheus = {
+            url: parseHttpUrl(promUrl, promUrl.value).replace(/\/+$/, ''),
+            query: query.value,
+            threshold,
+        };
+    }
+    const options = { boundAlways: true };
+    const checks = {
+        urls,
+        intervalMs: parseDurationValue(inputs.withDefault('check-interval'), CHECK_DURATION, options),
+        timeoutMs: parseDurationValue(inputs.withDefault('check-timeout'), CHECK_DURATION, options),
+        failureLimit: parseCount(inputs.withDefault('failure-limit'), 'must be a whole number of failed check runs, 0 or more'),
+    };
+    if (prometheus)
+        checks.prometheus = prometheus;
+    if ((urls.length > 0 || prometheus) && soakMs === 0) {
+        fail((urlsValue ?? promUrl), 'runs during the soak: set soak (e.g. 5m) as well');
+    }
+    return checks;
+}
+/** One URL of the input `v` (which may hold several), as written. */
+function parseHttpUrl(v, value) {
+    let url;
+    try {
+        url = new URL(value);
+    }
+    catch {
+        // reported below
+    }
+    if (!url ||
+        (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+        !/^https?:\/\//i.test(value)) {
+        fail(v, `must be http:// or https:// URLs (got ${shown(redactUserinfo(value))})`);
+    }
+    return value;
+}
+
+;// CONCATENATED MODULE: ./src/config/target.ts
+// Which deployment to gate: exactly one of deployment-id (a UUID or a prefix of
+// one) and job (with job-version, optionally).
+
+const UUID_PREFIX_HINT = 'a deployment UUID or a prefix of one, such as 5e7f2a1c';
+function parseTarget(inputs) {
+    const idValue = inputs.get('deployment-id');
+    const jobValue = inputs.get('job');
+    const versionValue = inputs.get('job-version');
+    if (!idValue && !jobValue) {
+        throw new InputError('deployment-id', "Input 'deployment-id' or input 'job' is required (exactly one of them)");
+    }
+    if (idValue && jobValue) {
+        throw new InputError('deployment-id', "Input 'deployment-id' and input 'job' are both set; give exactly one of them");
+    }
+    if (idValue) {
+        if (versionValue)
+            fail(versionValue, "can only be used with 'job', not with 'deployment-id'");
+        const id = idValue.value.toLowerCase();
+        if (!isUuidPrefix(id)) {
+            invalid(idValue, `must be ${UUID_PREFIX_HINT} (hex digits, hyphens where a UUID has them, at most 36 characters)`);
+        }
+        return { deploymentId: id };
+    }
+    const job = noWhitespace(jobValue, 'a job ID');
+    if (!versionValue)
+        return { job };
+    return {
+        job,
+        jobVersion: parseCount(versionValue, 'must be a job version: a whole number, 0 or more'),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/config/parse.ts
+// parseSettings: the action's inputs or the CLI's options, and the environment,
+// into one validated Settings, by composing the parsers of each concern. The
+// rules that tie inputs together live here or in the parser of their concern;
+// every check runs before the first request.
+
+
+
+
+
+
+
+
+
+/**
+ * Inputs by their action.yml names ('' when unset) and the environment
+ * (NOMAD_*, GITHUB_*) into Settings. Throws an InputError at the first bad
+ * value; reads only the PEM files the inputs name.
+ */
+function parseSettings(input, env, options = {}) {
+    const secrets = new SecretList(options.onSecret);
+    const inputs = readInputs(input, env);
+    const nomad = parseNomadConfig(inputs, env, secrets);
+    const target = parseTarget(inputs);
+    const mode = oneOf(inputs.withDefault('mode'), MODES);
+    const groupsValue = inputs.get('groups');
+    const groups = groupsValue ? splitList(groupsValue, 'task group names') : [];
+    const timeoutMs = parseDurationValue(inputs.withDefault('timeout'), 'must be a positive duration such as 90s, 10m or 1h30m');
+    const onFailure = oneOf(inputs.withDefault('on-failure'), ON_FAILURE);
+    const onUnhealthyCanary = oneOf(inputs.withDefault('on-unhealthy-canary'), ON_UNHEALTHY_CANARY);
+    const watch = oneOf(inputs.withDefault('watch'), WATCH_METHODS);
+    const allocs = parseAllocs(inputs, mode);
+    const wait = inputs.withDefault('wait-for-completion');
+    const waitForCompletion = parseBoolean(wait);
+    if (waitForCompletion && mode !== 'promote') {
+        fail(wait, `only applies to mode 'promote' (mode is '${mode}')`);
+    }
+    const { soakMs, checks } = parseSoak(inputs, mode, timeoutMs);
+    const github = parseGithub(inputs, env, secrets);
+    const dryRun = parseBoolean(inputs.withDefault('dry-run'));
+    const requestTimeoutMs = requestTimeoutFromEnv(env);
+    const settings = {
+        nomad,
+        target,
+        mode,
+        groups,
+        timeoutMs,
+        onFailure,
+        onUnhealthyCanary,
+        watch,
+        ...allocs,
+        waitForCompletion,
+        soakMs,
+        checks,
+        dryRun,
+        secrets: secrets.values,
+    };
+    if (github)
+        settings.github = github;
+    if (requestTimeoutMs !== undefined)
+        settings.requestTimeoutMs = requestTimeoutMs;
+    return settings;
+}
+/**
+ * NOMAD_CANARY_GATE_REQUEST_TIMEOUT: the time limit of a request that is not a
+ * blocking query (default 30s). Undocumented; it exists so that tests of a slow
+ * server do not take 30 seconds each. Not an input, so a plain Error.
+ */
+function requestTimeoutFromEnv(env) {
+    const raw = env.NOMAD_CANARY_GATE_REQUEST_TIMEOUT;
+    if (!raw)
+        return undefined;
+    const ms = parseDuration(raw);
+    if (!(ms > 0)) {
+        throw new Error(`NOMAD_CANARY_GATE_REQUEST_TIMEOUT must be a positive duration (got "${raw}")`);
+    }
+    return ms;
+}
+
+;// CONCATENATED MODULE: ./src/github.ts
+// GitHub deployment statuses for the gate, so the environment page shows the
+// canary as in progress, then success or failure. Reporting is a side show: a
+// failure to talk to GitHub is logged and never fails the gate.
+//
+// @actions/github is imported only here and only when used: loading it (with
+// Octokit and undici) costs start-up time that runs without github-token
+// should not pay.
+/** GitHub rejects a deployment status description longer than this. */
+const DESCRIPTION_LIMIT = 140;
+/** A hung GitHub must not hold the gate. */
+const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * Creates the deployment (or takes the given one) and returns a reporter for
+ * its statuses. Never rejects: when no deployment can be had, `log` says why
+ * and the reporter does nothing.
+ */
+async function startDeploymentReporter(s, log) {
+    const scrub = (text) => (s.token ? text.split(s.token).join('***') : text);
+    const warn = (line) => log(scrub(line));
+    const none = { deploymentId: 0, status: async () => undefined };
+    const repository = s.repository;
+    const [owner, repo, extra] = repository.split('/');
+    if (!owner || !repo || extra !== undefined) {
+        warn(`GitHub deployment statuses not posted: the repository must be owner/repo (got ${JSON.stringify(repository)}; GITHUB_REPOSITORY is set by the runner)`);
+        return none;
+    }
+    const environment = s.environment;
+    const logUrl = s.logUrl;
+    const baseUrl = s.apiUrl.replace(/\/+$/, '');
+    let octokit;
+    try {
+        const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
+        octokit = getOctokit(s.token, { baseUrl });
+    }
+    catch (err) {
+        warn(`GitHub deployment statuses not posted: ${describeError(err)}`);
+        return none;
+    }
+    let deploymentId = s.deploymentId ?? 0;
+    if (!deploymentId) {
+        const ref = s.ref;
+        if (!ref || !environment) {
+            warn(`GitHub deployment not created: ${!ref ? 'no ref (GITHUB_SHA is set by the runner)' : 'no environment'}; give github-deployment-id, or environment and a ref`);
+            return none;
+        }
+        try {
+            const res = await octokit.rest.repos.createDeployment({
+                owner,
+                repo,
+                ref,
+                environment,
+                auto_merge: false,
+                // Without this GitHub refuses the deployment until every commit status is green.
+                required_contexts: [],
+                description: 'Nomad canary gate',
+                request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
+            });
+            const id = res.data.id;
+            if (typeof id !== 'number') {
+                throw new Error(`GitHub answered HTTP ${res.status} without a deployment ID`);
+            }
+            deploymentId = id;
+        }
+        catch (err) {
+            warn(`GitHub deployment not created in ${repository} for environment "${environment}": ${describeError(err)}`);
+            return none;
+        }
+    }
+    let last = Promise.resolve();
+    const post = async (state, description) => {
+        try {
+            await octokit.rest.repos.createDeploymentStatus({
+                owner,
+                repo,
+                deployment_id: deploymentId,
+                state,
+                description: truncateDescription(description),
+                ...(logUrl ? { log_url: logUrl } : {}),
+                ...(environment ? { environment } : {}),
+                request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
+            });
+        }
+        catch (err) {
+            warn(`GitHub deployment status "${state}" not posted to deployment ${deploymentId}: ${describeError(err)}`);
+        }
+    };
+    return {
+        deploymentId,
+        status(state, description) {
+            last = last.then(() => post(state, description));
+            return last;
+        },
+    };
+}
+/** At most DESCRIPTION_LIMIT characters (code points, so no emoji is cut in half). */
+function truncateDescription(text) {
+    const chars = Array.from(text.replace(/\s+/g, ' ').trim());
+    if (chars.length <= DESCRIPTION_LIMIT)
+        return chars.join('');
+    return `${chars.slice(0, DESCRIPTION_LIMIT - 1).join('')}…`;
+}
+/**
+ * What went wrong, from Octokit's RequestError (status, GitHub's message) or
+ * the socket error beneath it. Built from parts, never from the request, whose
+ * headers hold the token.
+ */
+function describeError(err) {
+    const e = err;
+    if (e?.name === 'TimeoutError' || e?.name === 'AbortError') {
+        return `no answer within ${REQUEST_TIMEOUT_MS / 1000}s`;
+    }
+    const code = e?.cause?.cause?.code ?? e?.cause?.code;
+    if (e?.response === undefined) {
+        if (code === 'ECONNREFUSED')
+            return 'connection refused';
+        return code ? `${e?.message ?? String(err)} (${code})` : (e?.message ?? String(err));
+    }
+    const data = e.response.data;
+    let text = typeof data === 'string' ? data : (data?.message ?? '');
+    if (typeof data === 'object' && Array.isArray(data?.errors)) {
+        const details = data.errors.map((x) => x.message ?? `${x.field ?? ''} ${x.code ?? ''}`.trim());
+        if (details.length)
+            text += `: ${details.join('; ')}`;
+    }
+    text = text.trim().replace(/\s+/g, ' ').slice(0, 300) || '(empty body)';
+    const hint = e.status === 401
+        ? ' (the token is invalid or expired)'
+        : e.status === 403 || e.status === 404
+            ? ' (the token needs the deployments: write permission on the repository)'
+            : '';
+    return `HTTP ${e.status}: ${text}${hint}`;
+}
+
+;// CONCATENATED MODULE: ./src/report/outputs.ts
+// Step outputs (interface.md), on success and on failure, as far as known.
+function outputs(o) {
+    const d = o.deployment;
+    const w = o.write;
+    const str = (v) => v === null || v === undefined ? '' : String(v);
+    return {
+        result: o.result,
+        message: o.message,
+        'deployment-id': str(d?.ID),
+        'job-id': str(d?.JobID),
+        'job-version': str(d?.JobVersion),
+        namespace: str(d?.Namespace),
+        status: str(d?.Status),
+        'status-description': str(d?.StatusDescription),
+        'eval-id': str(w?.EvalID),
+        'eval-create-index': str(w?.EvalCreateIndex),
+        'deployment-modify-index': str(w?.DeploymentModifyIndex),
+        index: o.index ? String(o.index) : '',
+        'reverted-job-version': str(w?.RevertedJobVersion),
+        'healthy-canaries': String(o.groups.reduce((n, g) => n + g.healthyCanaries, 0)),
+        'desired-canaries': String(o.groups.reduce((n, g) => n + g.desiredCanaries, 0)),
+        groups: JSON.stringify(o.groups),
+        checks: JSON.stringify(o.checks),
+        'elapsed-ms': String(Math.round(o.elapsedMs)),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/report/summary.ts
+// The job summary (Markdown, for GitHub) and the same facts as plain text (CLI).
+
+const MAX_TIMELINE = 200;
+function headline(o) {
+    return `${o.ok ? 'passed' : 'failed'}: ${o.result} in ${formatDuration(o.elapsedMs)}. ${o.message}`;
+}
+function summaryMarkdown(o) {
+    const d = o.deployment;
+    const lines = [];
+    lines.push(`### Nomad canary gate: \`${o.result}\` ${o.ok ? '✅' : '❌'}`, '');
+    if (d) {
+        lines.push(`Deployment \`${d.ID}\` of job \`${cell(d.JobID)}\` version ${d.JobVersion} (namespace \`${cell(d.Namespace)}\`): **${d.Status}**, ${cell(d.StatusDescription)}`, '');
+    }
+    if (o.groups.length > 0) {
+        lines.push('| Group | Desired canaries | Placed | Healthy | Unhealthy | Promoted |');
+        lines.push('|---|---:|---:|---:|---:|---|');
+        for (const g of o.groups) {
+            lines.push(`| ${cell(g.name)} | ${g.desiredCanaries} | ${g.placedCanaries} | ${g.healthyCanaries} | ${g.unhealthyCanaries} | ${g.promoted ? 'yes' : 'no'} |`);
+        }
+        lines.push('');
+    }
+    lines.push(`**${o.ok ? 'Passed' : 'Failed'}** in ${formatDuration(o.elapsedMs)}: ${cell(o.message)}`, '');
+    if (o.write) {
+        const w = o.write;
+        lines.push(`Write answer: EvalID \`${w.EvalID || '(none)'}\`, EvalCreateIndex ${w.EvalCreateIndex}, DeploymentModifyIndex ${w.DeploymentModifyIndex}` +
+            (w.RevertedJobVersion != null ? `, reverted to job version ${w.RevertedJobVersion}` : ''), '');
+    }
+    if (o.checks.length > 0) {
+        lines.push('| Check run | At | Result | Details |', '|---:|---:|---|---|');
+        o.checks.slice(-MAX_TIMELINE).forEach((run, i) => {
+            const details = run.results.map((c) => `${c.name}: ${c.ok ? 'ok' : c.detail}`).join('; ');
+            lines.push(`| ${i + 1} | ${formatDuration(run.atMs)} | ${run.ok ? 'passed' : 'failed'} | ${cell(details)} |`);
+        });
+        lines.push('');
+    }
+    if (o.timeline.length > 0) {
+        lines.push('<details><summary>Timeline</summary>', '', '| At | Event |', '|---:|---|');
+        for (const e of o.timeline.slice(-MAX_TIMELINE)) {
+            lines.push(`| ${formatDuration(e.atMs)} | ${cell(e.text)} |`);
+        }
+        lines.push('', '</details>', '');
+    }
+    return lines.join('\n');
+}
+function summaryText(o) {
+    const rows = [['GROUP', 'DESIRED', 'PLACED', 'HEALTHY', 'UNHEALTHY', 'PROMOTED']];
+    for (const g of o.groups) {
+        rows.push([
+            g.name,
+            String(g.desiredCanaries),
+            String(g.placedCanaries),
+            String(g.healthyCanaries),
+            String(g.unhealthyCanaries),
+            g.promoted ? 'yes' : 'no',
+        ]);
+    }
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    const table = rows.map((r) => r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd());
+    return [...(o.groups.length ? table : []), headline(o)].join('\n');
+}
+/** Table cells: no pipes or line breaks from Nomad's texts. */
+function cell(text) {
+    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+;// CONCATENATED MODULE: ./src/network-error.ts
+// What a failed connection was, read off the error that Node's http module or
+// fetch (undici) throws: one classification for the Nomad client and the soak
+// checks, each of which words it for its own reader.
+const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|EPROTO|ERR_OSSL)/;
+function classifyNetworkError(err) {
+    const top = err;
+    const source = (typeof top?.code === 'string' ? top : (top?.cause ?? top));
+    // A connection tried on several addresses fails with an AggregateError of them.
+    const found = source?.code ?? source?.errors?.find((e) => typeof e.code === 'string')?.code;
+    const code = typeof found === 'string' ? found : '';
+    return { kind: kindOf(code), code, source: source ?? err };
+}
+function kindOf(code) {
+    switch (code) {
+        case 'ECONNREFUSED':
+            return 'refused';
+        case 'ENOTFOUND':
+        case 'EAI_AGAIN':
+            return 'dns';
+        case 'ECONNRESET':
+        case 'UND_ERR_SOCKET':
+            return 'reset';
+        case 'EHOSTUNREACH':
+        case 'ENETUNREACH':
+            return 'unreachable';
+        case 'UND_ERR_HEADERS_TIMEOUT':
+        case 'UND_ERR_BODY_TIMEOUT':
+            return 'timeout';
+    }
+    return TLS_CODES.test(code) ? 'tls' : 'other';
 }
 
 ;// CONCATENATED MODULE: ./src/checks.ts
@@ -33381,15 +34696,15 @@ function runningCanaries(d, allocs, selected) {
     return out;
 }
 
-;// CONCATENATED MODULE: ./src/front.ts
-// What the action and the CLI share around the gate: the client's life, retry
-// notices, and cancellation by SIGINT/SIGTERM (the runner sends SIGINT, then
-// SIGTERM 7.5 s later, then kills).
+;// CONCATENATED MODULE: ./src/step.ts
+// One run of the gate as a CI step, shared by the action and the CLI: the
+// Nomad client's life, retry notices in the log, and cancellation by SIGINT or
+// SIGTERM (the runner sends SIGINT, then SIGTERM 7.5 s later, then kills).
 
 
 
 const SKIP_VERIFY_WARNING = 'tls-skip-verify is on: the certificate of Nomad is not checked, so anyone on the path can read the token and forge answers. Use ca-cert instead.';
-async function execute(settings, log) {
+async function runStep(settings, log) {
     if (settings.nomad.tls.skipVerify)
         log.warning(SKIP_VERIFY_WARNING);
     const cancel = new AbortController();
@@ -33415,1336 +34730,20 @@ async function execute(settings, log) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/github.ts
-// GitHub deployment statuses for the gate, so the environment page shows the
-// canary as in progress, then success or failure. Reporting is a side show: a
-// failure to talk to GitHub is logged and never fails the gate.
-//
-// @actions/github is imported only here and only when used: loading it (with
-// Octokit and undici) costs start-up time that runs without github-token
-// should not pay.
-/** GitHub rejects a deployment status description longer than this. */
-const DESCRIPTION_LIMIT = 140;
-/** A hung GitHub must not hold the gate. */
-const REQUEST_TIMEOUT_MS = 10_000;
-/**
- * Creates the deployment (or takes the given one) and returns a reporter for
- * its statuses. Never rejects: when no deployment can be had, `log` says why
- * and the reporter does nothing.
- */
-async function startDeploymentReporter(s, log) {
-    const scrub = (text) => (s.token ? text.split(s.token).join('***') : text);
-    const warn = (line) => log(scrub(line));
-    const none = { deploymentId: 0, status: async () => undefined };
-    const repository = s.repository;
-    const [owner, repo, extra] = repository.split('/');
-    if (!owner || !repo || extra !== undefined) {
-        warn(`GitHub deployment statuses not posted: the repository must be owner/repo (got ${JSON.stringify(repository)}; GITHUB_REPOSITORY is set by the runner)`);
-        return none;
-    }
-    const environment = s.environment;
-    const logUrl = s.logUrl;
-    const baseUrl = s.apiUrl.replace(/\/+$/, '');
-    let octokit;
-    try {
-        const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
-        octokit = getOctokit(s.token, { baseUrl });
-    }
-    catch (err) {
-        warn(`GitHub deployment statuses not posted: ${describeError(err)}`);
-        return none;
-    }
-    let deploymentId = s.deploymentId ?? 0;
-    if (!deploymentId) {
-        const ref = s.ref;
-        if (!ref || !environment) {
-            warn(`GitHub deployment not created: ${!ref ? 'no ref (GITHUB_SHA is set by the runner)' : 'no environment'}; give github-deployment-id, or environment and a ref`);
-            return none;
-        }
-        try {
-            const res = await octokit.rest.repos.createDeployment({
-                owner,
-                repo,
-                ref,
-                environment,
-                auto_merge: false,
-                // Without this GitHub refuses the deployment until every commit status is green.
-                required_contexts: [],
-                description: 'Nomad canary gate',
-                request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
-            });
-            const id = res.data.id;
-            if (typeof id !== 'number') {
-                throw new Error(`GitHub answered HTTP ${res.status} without a deployment ID`);
-            }
-            deploymentId = id;
-        }
-        catch (err) {
-            warn(`GitHub deployment not created in ${repository} for environment "${environment}": ${describeError(err)}`);
-            return none;
-        }
-    }
-    let last = Promise.resolve();
-    const post = async (state, description) => {
-        try {
-            await octokit.rest.repos.createDeploymentStatus({
-                owner,
-                repo,
-                deployment_id: deploymentId,
-                state,
-                description: truncateDescription(description),
-                ...(logUrl ? { log_url: logUrl } : {}),
-                ...(environment ? { environment } : {}),
-                request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
-            });
-        }
-        catch (err) {
-            warn(`GitHub deployment status "${state}" not posted to deployment ${deploymentId}: ${describeError(err)}`);
-        }
-    };
-    return {
-        deploymentId,
-        status(state, description) {
-            last = last.then(() => post(state, description));
-            return last;
-        },
-    };
-}
-/** At most DESCRIPTION_LIMIT characters (code points, so no emoji is cut in half). */
-function truncateDescription(text) {
-    const chars = Array.from(text.replace(/\s+/g, ' ').trim());
-    if (chars.length <= DESCRIPTION_LIMIT)
-        return chars.join('');
-    return `${chars.slice(0, DESCRIPTION_LIMIT - 1).join('')}…`;
-}
-/**
- * What went wrong, from Octokit's RequestError (status, GitHub's message) or
- * the socket error beneath it. Built from parts, never from the request, whose
- * headers hold the token.
- */
-function describeError(err) {
-    const e = err;
-    if (e?.name === 'TimeoutError' || e?.name === 'AbortError') {
-        return `no answer within ${REQUEST_TIMEOUT_MS / 1000}s`;
-    }
-    const code = e?.cause?.cause?.code ?? e?.cause?.code;
-    if (e?.response === undefined) {
-        if (code === 'ECONNREFUSED')
-            return 'connection refused';
-        return code ? `${e?.message ?? String(err)} (${code})` : (e?.message ?? String(err));
-    }
-    const data = e.response.data;
-    let text = typeof data === 'string' ? data : (data?.message ?? '');
-    if (typeof data === 'object' && Array.isArray(data?.errors)) {
-        const details = data.errors.map((x) => x.message ?? `${x.field ?? ''} ${x.code ?? ''}`.trim());
-        if (details.length)
-            text += `: ${details.join('; ')}`;
-    }
-    text = text.trim().replace(/\s+/g, ' ').slice(0, 300) || '(empty body)';
-    const hint = e.status === 401
-        ? ' (the token is invalid or expired)'
-        : e.status === 403 || e.status === 404
-            ? ' (the token needs the deployments: write permission on the repository)'
-            : '';
-    return `HTTP ${e.status}: ${text}${hint}`;
-}
-
-;// CONCATENATED MODULE: ./src/report/outputs.ts
-// Step outputs (interface.md), on success and on failure, as far as known.
-function outputs(o) {
-    const d = o.deployment;
-    const w = o.write;
-    const str = (v) => v === null || v === undefined ? '' : String(v);
-    return {
-        result: o.result,
-        message: o.message,
-        'deployment-id': str(d?.ID),
-        'job-id': str(d?.JobID),
-        'job-version': str(d?.JobVersion),
-        namespace: str(d?.Namespace),
-        status: str(d?.Status),
-        'status-description': str(d?.StatusDescription),
-        'eval-id': str(w?.EvalID),
-        'eval-create-index': str(w?.EvalCreateIndex),
-        'deployment-modify-index': str(w?.DeploymentModifyIndex),
-        index: o.index ? String(o.index) : '',
-        'reverted-job-version': str(w?.RevertedJobVersion),
-        'healthy-canaries': String(o.groups.reduce((n, g) => n + g.healthyCanaries, 0)),
-        'desired-canaries': String(o.groups.reduce((n, g) => n + g.desiredCanaries, 0)),
-        groups: JSON.stringify(o.groups),
-        checks: JSON.stringify(o.checks),
-        'elapsed-ms': String(Math.round(o.elapsedMs)),
-    };
-}
-
-;// CONCATENATED MODULE: ./src/report/summary.ts
-// The job summary (Markdown, for GitHub) and the same facts as plain text (CLI).
-
-const MAX_TIMELINE = 200;
-function headline(o) {
-    return `${o.ok ? 'passed' : 'failed'}: ${o.result} in ${formatDuration(o.elapsedMs)}. ${o.message}`;
-}
-function summaryMarkdown(o) {
-    const d = o.deployment;
-    const lines = [];
-    lines.push(`### Nomad canary gate: \`${o.result}\` ${o.ok ? '✅' : '❌'}`, '');
-    if (d) {
-        lines.push(`Deployment \`${d.ID}\` of job \`${cell(d.JobID)}\` version ${d.JobVersion} (namespace \`${cell(d.Namespace)}\`): **${d.Status}**, ${cell(d.StatusDescription)}`, '');
-    }
-    if (o.groups.length > 0) {
-        lines.push('| Group | Desired canaries | Placed | Healthy | Unhealthy | Promoted |');
-        lines.push('|---|---:|---:|---:|---:|---|');
-        for (const g of o.groups) {
-            lines.push(`| ${cell(g.name)} | ${g.desiredCanaries} | ${g.placedCanaries} | ${g.healthyCanaries} | ${g.unhealthyCanaries} | ${g.promoted ? 'yes' : 'no'} |`);
-        }
-        lines.push('');
-    }
-    lines.push(`**${o.ok ? 'Passed' : 'Failed'}** in ${formatDuration(o.elapsedMs)}: ${cell(o.message)}`, '');
-    if (o.write) {
-        const w = o.write;
-        lines.push(`Write answer: EvalID \`${w.EvalID || '(none)'}\`, EvalCreateIndex ${w.EvalCreateIndex}, DeploymentModifyIndex ${w.DeploymentModifyIndex}` +
-            (w.RevertedJobVersion != null ? `, reverted to job version ${w.RevertedJobVersion}` : ''), '');
-    }
-    if (o.checks.length > 0) {
-        lines.push('| Check run | At | Result | Details |', '|---:|---:|---|---|');
-        o.checks.slice(-MAX_TIMELINE).forEach((run, i) => {
-            const details = run.results.map((c) => `${c.name}: ${c.ok ? 'ok' : c.detail}`).join('; ');
-            lines.push(`| ${i + 1} | ${formatDuration(run.atMs)} | ${run.ok ? 'passed' : 'failed'} | ${cell(details)} |`);
-        });
-        lines.push('');
-    }
-    if (o.timeline.length > 0) {
-        lines.push('<details><summary>Timeline</summary>', '', '| At | Event |', '|---:|---|');
-        for (const e of o.timeline.slice(-MAX_TIMELINE)) {
-            lines.push(`| ${formatDuration(e.atMs)} | ${cell(e.text)} |`);
-        }
-        lines.push('', '</details>', '');
-    }
-    return lines.join('\n');
-}
-function summaryText(o) {
-    const rows = [['GROUP', 'DESIRED', 'PLACED', 'HEALTHY', 'UNHEALTHY', 'PROMOTED']];
-    for (const g of o.groups) {
-        rows.push([
-            g.name,
-            String(g.desiredCanaries),
-            String(g.placedCanaries),
-            String(g.healthyCanaries),
-            String(g.unhealthyCanaries),
-            g.promoted ? 'yes' : 'no',
-        ]);
-    }
-    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    const table = rows.map((r) => r
-        .map((c, i) => c.padEnd(widths[i]))
-        .join('  ')
-        .trimEnd());
-    return [...(o.groups.length ? table : []), headline(o)].join('\n');
-}
-/** Table cells: no pipes or line breaks from Nomad's texts. */
-function cell(text) {
-    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-}
-
-;// CONCATENATED MODULE: ./src/nomad/config.ts
-// The client's own configuration, as Nomad's Go API client owns its Config and
-// TLSConfig (api/api.go). src/config/ fills it from the inputs and the NOMAD_*
-// environment; the client never learns where a value came from.
-/** Where the nomad CLI connects when NOMAD_ADDR is unset (api/api.go DefaultConfig). */
-const DEFAULT_ADDRESS = 'http://127.0.0.1:4646';
-
-;// CONCATENATED MODULE: ./src/config/settings.ts
-// The one typed, validated shape of a step's configuration. parseSettings()
-// (parse.ts) fills it from the action's inputs or the CLI's options and the
-// environment; nothing after it reads an input or a variable.
-const MODES = ['promote', 'wait', 'fail', 'pause', 'resume', 'health'];
-const ON_FAILURE = ['none', 'fail', 'pause'];
-const ON_UNHEALTHY_CANARY = ['fail-fast', 'wait-for-replacement'];
-const WATCH_METHODS = ['auto', 'events', 'blocking'];
-
-;// CONCATENATED MODULE: ./src/config/spec.ts
-// The shape of the interface spec (inputs.ts, outputs.ts): what is said about
-// each input and output, once, for action.yml, the README, the CLI and the parser.
-/** The CLI's help groups options under these headings, in this order. */
-const CLI_SECTIONS = {
-    target: 'Target (exactly one):',
-    gate: 'Gate:',
-    soak: 'Soak (after the canaries pass, before the write):',
-    nomad: 'Nomad (defaults from the NOMAD_* environment, as the nomad CLI):',
-};
-/** `a, b or c` */
-function orList(words) {
-    return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
-}
-/**
- * An input's default in words: `env NOMAD_ADDR, else http://127.0.0.1:4646`,
- * `10m`, `all groups that have canaries`; undefined when it has none. `code`
- * wraps names and values (Markdown backticks, or `$` for the CLI's variables).
- */
-function defaultPhrase(spec, style = 'plain') {
-    const value = (v) => (style === 'markdown' ? `\`${v}\`` : v);
-    const variable = (v) => style === 'markdown' ? `\`${v}\`` : style === 'cli' ? `$${v}` : v;
-    const parts = [];
-    if (spec.env?.length) {
-        parts.push(`${style === 'cli' ? '' : 'env '}${spec.env.map(variable).join(', else ')}`);
-    }
-    if (spec.default !== undefined)
-        parts.push(value(spec.default));
-    else if (spec.defaultText !== undefined)
-        parts.push(spec.defaultText);
-    return parts.length ? parts.join(', else ') : undefined;
-}
-
-;// CONCATENATED MODULE: ./src/config/inputs.ts
-// THE spec of the step's inputs: for each its name, description, default,
-// NOMAD_* variables, kind and CLI help. action.yml, the README's inputs table and
-// the CLI's --help are generated from it (docs.ts, help.ts; `npm run docs`);
-// parse.ts reads every input through it; __tests__/docs.test.ts fails on drift.
-// Names and meanings are fixed by the interface doc: add, never rename.
-
-
-
-const INPUTS = [
-    {
-        name: 'address',
-        description: 'Nomad HTTP API address, http:// or https://.',
-        env: ['NOMAD_ADDR'],
-        default: DEFAULT_ADDRESS,
-        kind: 'url',
-        example: 'https://nomad.example.internal:4646',
-        cli: { value: 'URL', help: 'Nomad HTTP API address', section: 'nomad' },
-    },
-    {
-        name: 'token',
-        description: 'Nomad ACL token, sent as X-Nomad-Token and masked before anything is logged.',
-        env: ['NOMAD_TOKEN'],
-        kind: 'text',
-        secret: true,
-        example: 'secrets.NOMAD_TOKEN',
-        cli: {
-            value: 'TOKEN',
-            help: 'ACL token (prefer the variable: arguments show in ps)',
-            section: 'nomad',
-        },
-    },
-    {
-        name: 'namespace',
-        description: 'Nomad namespace, sent as ?namespace= on every request; without one Nomad uses "default".',
-        env: ['NOMAD_NAMESPACE'],
-        kind: 'text',
-        example: 'prod',
-        cli: { value: 'NS', help: 'namespace of the job and its deployment', section: 'nomad' },
-    },
-    {
-        name: 'region',
-        description: 'Nomad region, sent as ?region= on every request.',
-        env: ['NOMAD_REGION'],
-        kind: 'text',
-        example: 'eu-west',
-        cli: { value: 'REGION', help: 'region to ask', section: 'nomad' },
-    },
-    {
-        name: 'ca-cert',
-        description: "CA bundle to verify Nomad's certificate: PEM text, a file path, or a directory of PEM files.",
-        env: ['NOMAD_CACERT', 'NOMAD_CAPATH'],
-        kind: 'pem',
-        example: 'secrets.NOMAD_CACERT',
-        cli: { value: 'PEM|PATH', help: "CA bundle to verify Nomad's certificate", section: 'nomad' },
-    },
-    {
-        name: 'client-cert',
-        description: 'Client certificate for mTLS: PEM text or a file path; needs client-key.',
-        env: ['NOMAD_CLIENT_CERT'],
-        kind: 'pem',
-        cli: { value: 'PEM|PATH', help: 'client certificate for mTLS', section: 'nomad' },
-    },
-    {
-        name: 'client-key',
-        description: 'Client key for mTLS: PEM text or a file path; masked.',
-        env: ['NOMAD_CLIENT_KEY'],
-        kind: 'pem',
-        secret: true,
-        cli: { value: 'PEM|PATH', help: 'client key for mTLS', section: 'nomad' },
-    },
-    {
-        name: 'tls-server-name',
-        description: "Name to send as SNI and to verify in Nomad's certificate.",
-        env: ['NOMAD_TLS_SERVER_NAME'],
-        kind: 'text',
-        example: 'server.global.nomad',
-        cli: { value: 'NAME', help: "name to verify in Nomad's certificate", section: 'nomad' },
-    },
-    {
-        name: 'tls-skip-verify',
-        description: 'Disable certificate verification (insecure; warns).',
-        env: ['NOMAD_SKIP_VERIFY'],
-        default: 'false',
-        kind: 'boolean',
-        cli: { help: "do not verify Nomad's certificate (insecure)", section: 'nomad' },
-    },
-    {
-        name: 'deployment-id',
-        description: 'Deployment to gate: a full UUID or a unique prefix. Exactly one of deployment-id and job is required.',
-        kind: 'text',
-        example: '5e7f2a1c',
-        cli: { value: 'ID', help: 'full deployment UUID or a unique prefix', section: 'target' },
-    },
-    {
-        name: 'job',
-        description: 'Job ID: the gate acts on its latest deployment. Exactly one of deployment-id and job is required.',
-        kind: 'text',
-        example: 'web',
-        cli: { value: 'ID', help: "the job's latest deployment", section: 'target' },
-    },
-    {
-        name: 'job-version',
-        description: 'With job: gate exactly the deployment of this job version, waiting within timeout for it to appear; a newer version fails the step.',
-        kind: 'count',
-        example: '7',
-        cli: {
-            value: 'N',
-            help: "with --job: gate exactly this version's deployment",
-            section: 'target',
-        },
-    },
-    {
-        name: 'mode',
-        description: `What the step does: ${orList(MODES)}.`,
-        default: 'promote',
-        kind: 'choice',
-        choices: MODES,
-    },
-    {
-        name: 'groups',
-        description: 'Task groups to gate on and promote, comma, space or newline separated; each must exist in the deployment.',
-        defaultText: 'all groups that have canaries',
-        kind: 'list',
-        example: 'web,api',
-        cli: { value: 'a,b', help: 'task groups to gate and promote', section: 'gate' },
-    },
-    {
-        name: 'timeout',
-        description: 'Deadline for the whole step: Go-style duration or bare seconds.',
-        default: '10m',
-        kind: 'duration',
-        example: '1h30m',
-        cli: {
-            value: 'DURATION',
-            help: 'deadline for the whole step (90s, 10m, 1h30m, or seconds)',
-            section: 'gate',
-        },
-    },
-    {
-        name: 'on-failure',
-        description: `What to do to the deployment when a canary turns unhealthy or the deadline passes: ${orList(ON_FAILURE)}.`,
-        default: 'none',
-        kind: 'choice',
-        choices: ON_FAILURE,
-        cli: { value: 'ACTION', help: 'on timeout or an unhealthy canary', section: 'gate' },
-    },
-    {
-        name: 'on-unhealthy-canary',
-        description: 'fail-fast: a selected canary reported unhealthy ends the step at once (result unhealthy, then on-failure). wait-for-replacement: keep waiting, as Nomad does, while it replaces the canary; a replacement that turns healthy passes.',
-        default: 'fail-fast',
-        kind: 'choice',
-        choices: ON_UNHEALTHY_CANARY,
-        cli: { value: 'POLICY', help: 'when a selected canary is reported unhealthy', section: 'gate' },
-    },
-    {
-        name: 'watch',
-        description: "How changes are followed: auto (Nomad's event stream, falling back to blocking queries within a second or two when it is refused, silent or drops), events (the stream only; the step fails without it) or blocking (blocking queries only).",
-        default: 'auto',
-        kind: 'choice',
-        choices: WATCH_METHODS,
-        cli: { value: 'METHOD', help: 'how changes are followed', section: 'gate' },
-    },
-    {
-        name: 'healthy-allocs',
-        description: 'health mode: allocation IDs (or unique prefixes) to mark healthy, or "canaries" for every placed canary of the selected groups.',
-        kind: 'list',
-        example: 'canaries',
-        cli: { value: 'IDS', help: 'health mode: alloc IDs/prefixes, or "canaries"', section: 'gate' },
-    },
-    {
-        name: 'unhealthy-allocs',
-        description: 'health mode: allocation IDs (or unique prefixes) to mark unhealthy, or "canaries".',
-        kind: 'list',
-        example: '9a3b1c2d',
-        cli: { value: 'IDS', help: 'health mode: alloc IDs/prefixes, or "canaries"', section: 'gate' },
-    },
-    {
-        name: 'wait-for-completion',
-        description: 'After promote: keep watching until the deployment is successful (pass) or failed/cancelled (fail), within timeout.',
-        default: 'false',
-        kind: 'boolean',
-        cli: { help: 'after promoting, wait until the deployment is successful', section: 'gate' },
-    },
-    {
-        name: 'soak',
-        description: 'After the canaries pass: keep watching them this long before promoting (0: no soak); an unhealthy canary or failed check during the soak fails the step at once.',
-        default: '0',
-        kind: 'duration',
-        example: '5m',
-        cli: {
-            value: 'DURATION',
-            help: 'keep watching this long; an unhealthy canary fails at once',
-            section: 'soak',
-        },
-    },
-    {
-        name: 'check-url',
-        description: 'During the soak: URLs checked every check-interval; a check passes on HTTP 2xx within check-timeout. Comma, space or newline separated.',
-        kind: 'list',
-        example: 'https://canary.web.internal/healthz',
-        cli: {
-            value: 'URL',
-            help: 'checked every check-interval during the soak: 2xx passes',
-            section: 'soak',
-        },
-    },
-    {
-        name: 'check-interval',
-        description: 'How often the checks run during the soak.',
-        default: '10s',
-        kind: 'duration',
-        cli: { value: 'DURATION', help: 'how often the checks run', section: 'soak' },
-    },
-    {
-        name: 'check-timeout',
-        description: 'Time limit of one check.',
-        default: '5s',
-        kind: 'duration',
-        cli: { value: 'DURATION', help: 'time limit of one check', section: 'soak' },
-    },
-    {
-        name: 'prometheus-url',
-        description: 'During the soak: Prometheus base URL for prometheus-query (an instant query via /api/v1/query).',
-        kind: 'url',
-        example: 'http://prometheus:9090',
-        cli: { value: 'URL', help: 'Prometheus to send prometheus-query to', section: 'soak' },
-    },
-    {
-        name: 'prometheus-query',
-        description: 'PromQL instant query; the check passes when every returned sample is at or below prometheus-threshold.',
-        kind: 'text',
-        example: 'sum(rate(http_errors_total{job="web",version="canary"}[1m])) / sum(rate(http_requests_total{job="web",version="canary"}[1m]))',
-        cli: {
-            value: 'Q',
-            help: 'passes when every sample is <= prometheus-threshold',
-            section: 'soak',
-        },
-    },
-    {
-        name: 'prometheus-threshold',
-        description: 'Highest value a sample of prometheus-query may have.',
-        kind: 'number',
-        example: '0.05',
-        cli: { value: 'N', help: 'highest value a sample may have', section: 'soak' },
-    },
-    {
-        name: 'failure-limit',
-        description: 'How many failed check runs are tolerated during the soak before the step fails (result check-failed).',
-        default: '0',
-        kind: 'count',
-        cli: { value: 'N', help: 'failed check runs tolerated before the gate fails', section: 'soak' },
-    },
-    {
-        name: 'github-token',
-        description: 'With it, post GitHub deployment statuses: in_progress while gating, success after promotion, failure (or inactive when cancelled) otherwise. Needs permissions: deployments: write.',
-        kind: 'text',
-        secret: true,
-        example: 'github.token',
-    },
-    {
-        name: 'github-deployment-id',
-        description: 'GitHub deployment to post statuses to; without it (and with github-token) the action creates one for environment.',
-        kind: 'count',
-    },
-    {
-        name: 'environment',
-        description: 'GitHub environment of the deployment the action creates when github-deployment-id is not given.',
-        kind: 'text',
-        example: 'production',
-    },
-    {
-        name: 'dry-run',
-        description: 'Do everything up to the write, which is logged as the exact request instead; result becomes would-promote, would-fail, would-pause, would-resume or would-set-health.',
-        default: 'false',
-        kind: 'boolean',
-        cli: { help: 'do everything but the write, which is printed instead', section: 'gate' },
-    },
-];
-const BY_NAME = new Map(INPUTS.map((i) => [i.name, i]));
-function inputSpec(name) {
-    return BY_NAME.get(name);
-}
-/** What each mode does, for the CLI's help. */
-const MODE_HELP = {
-    promote: "wait until the canaries are healthy (the server's own rule), then promote",
-    wait: 'the same gate, no promotion: exit 0 once a promotion could pass',
-    fail: 'mark the deployment failed now (auto-revert applies)',
-    pause: 'pause the deployment now',
-    resume: 'resume a paused deployment now',
-    health: 'wait until the canaries run, then set their health by hand',
-};
-
-;// CONCATENATED MODULE: ./src/config/values.ts
-// One input value, where it came from, and the small parsers every input uses.
-// Each failure is an InputError whose message names the input (and the
-// variable it came from), quotes the value unless it is secret, and says what
-// is accepted. Pure: nothing here reads a file or the network.
-
-
-/** A bad input value. `input` is the action.yml input name (or the variable, for NOMAD_HTTP_AUTH). */
-class InputError extends Error {
-    input;
-    constructor(input, message) {
-        super(message);
-        this.name = 'InputError';
-        this.input = input;
-    }
-}
-/** A variable's value, trimmed; blank is unset. */
-function envValue(env, name) {
-    const v = env[name]?.trim();
-    return v ? v : undefined;
-}
-/**
- * Inputs by name from `input` (the action's inputs or the CLI's options; ''
- * when unset) and the environment. The defaults are action.yml's, so the CLI
- * gets what the runner fills in for the action.
- */
-function readInputs(input, env) {
-    const get = (name) => {
-        const value = (input(name) ?? '').trim();
-        if (value)
-            return { input: name, value };
-        const spec = inputSpec(name);
-        for (const variable of spec.env ?? []) {
-            const fromEnv = envValue(env, variable);
-            if (fromEnv)
-                return { input: name, value: fromEnv, env: variable };
-        }
-        return spec.default === undefined ? undefined : { input: name, value: spec.default };
-    };
-    return {
-        get,
-        withDefault: (name) => {
-            const v = get(name);
-            if (!v)
-                throw new Error(`input ${name} has no default in src/config/inputs.ts`);
-            return v;
-        },
-    };
-}
-// Messages -------------------------------------------------------------------
-function label(v) {
-    return `Input '${v.input}'${v.env ? ` (from ${v.env})` : ''}`;
-}
-/** A value quoted for a message, at most 120 characters. */
-function shown(value) {
-    const short = value.length > 120 ? `${value.slice(0, 117)}...` : value;
-    return JSON.stringify(short);
-}
-/** `Input 'x' <rest>`. */
-function fail(v, rest) {
-    throw new InputError(v.input, `${label(v)} ${rest}`);
-}
-/** `must …` and the offending value, unless it is secret. */
-function invalid(v, must, secret = false) {
-    fail(v, secret ? `${must} (value not shown)` : `${must} (got ${shown(v.value)})`);
-}
-// Parsers --------------------------------------------------------------------
-// Action booleans are what @actions/core's getBooleanInput accepts (YAML 1.2
-// core schema); NOMAD_SKIP_VERIFY is read by Nomad with Go's strconv.ParseBool,
-// so a variable also takes 1/0/t/f like the Nomad CLI does.
-const TRUE_WORDS = ['true', 'True', 'TRUE'];
-const FALSE_WORDS = ['false', 'False', 'FALSE'];
-const GO_TRUE = [...TRUE_WORDS, '1', 't', 'T'];
-const GO_FALSE = [...FALSE_WORDS, '0', 'f', 'F'];
-function parseBoolean(v) {
-    if (!v)
-        return false;
-    const yes = v.env ? GO_TRUE : TRUE_WORDS;
-    const no = v.env ? GO_FALSE : FALSE_WORDS;
-    if (yes.includes(v.value))
-        return true;
-    if (no.includes(v.value))
-        return false;
-    invalid(v, `must be true or false${v.env ? ' (or 1, 0)' : ''}`);
-}
-function oneOf(v, allowed) {
-    if (allowed.includes(v.value))
-        return v.value;
-    return invalid(v, `must be one of ${allowed.join(', ')}`);
-}
-/**
- * Split on commas, spaces and newlines. One trailing comma is allowed (a YAML
- * block scalar written `web,\napi,`); any other empty entry (`web,,api`, `,web`)
- * is a mistake worth reporting. Duplicates are dropped, first one wins.
- */
-function splitList(v, what) {
-    const pieces = v.value.split(',');
-    if (pieces.length > 1 && pieces[pieces.length - 1].trim() === '')
-        pieces.pop();
-    const out = [];
-    for (const piece of pieces) {
-        const words = piece.split(/\s+/).filter((w) => w !== '');
-        if (words.length === 0) {
-            invalid(v, `must be ${what} separated by commas, spaces or newlines, with no empty entry`);
-        }
-        for (const w of words)
-            if (!out.includes(w))
-                out.push(w);
-    }
-    return out;
-}
-const WHITESPACE_OR_CONTROL = /[\s\p{Cc}]/u;
-function hasWhitespace(text) {
-    return WHITESPACE_OR_CONTROL.test(text);
-}
-function noWhitespace(v, what) {
-    if (!v)
-        return undefined;
-    if (hasWhitespace(v.value))
-        invalid(v, `must be ${what} without whitespace`);
-    return v.value;
-}
-/** A token travels in an HTTP header: visible ASCII only. */
-function isHeaderSafe(text) {
-    return /^[\x21-\x7e]+$/.test(text);
-}
-/** Each char in a UUID position: hex digits, and hyphens at 8, 13, 18, 23. */
-function isUuidPrefix(s) {
-    if (s.length < 1 || s.length > 36)
-        return false;
-    for (let i = 0; i < s.length; i++) {
-        const c = s[i];
-        const ok = i === 8 || i === 13 || i === 18 || i === 23 ? c === '-' : /[0-9a-f]/.test(c);
-        if (!ok)
-            return false;
-    }
-    return true;
-}
-/** A whole number, 0 or more, that is exact as a JavaScript number. */
-function parseCount(v, must) {
-    if (!/^\d+$/.test(v.value) || !Number.isSafeInteger(Number(v.value)))
-        invalid(v, must);
-    return Number(v.value);
-}
-/** Longest duration any input takes. */
-const MAX_DURATION_MS = 24 * 3_600_000;
-/**
- * Milliseconds of a Go-style duration or bare seconds, above 0 (or at 0 with
- * `allowZero`) and at most 24h. `must` says what is accepted; ", at most 24h"
- * is added when the value is over it, and with `boundAlways` for any value out
- * of range.
- */
-function parseDurationValue(v, must, options = {}) {
-    let ms = 0;
-    try {
-        ms = parseDuration(v.value);
-    }
-    catch {
-        invalid(v, must);
-    }
-    const low = ms < 0 || (!options.allowZero && ms === 0);
-    if (ms > MAX_DURATION_MS || (low && options.boundAlways))
-        invalid(v, `${must}, at most 24h`);
-    if (low)
-        invalid(v, must);
-    return ms;
-}
-/**
- * Every value that must never be printed, in the order found. `onSecret` hears
- * of each at once, before anything later can fail: the action masks them.
- */
-class SecretList {
-    onSecret;
-    values = [];
-    constructor(onSecret) {
-        this.onSecret = onSecret;
-    }
-    add(secret) {
-        if (!secret || this.values.includes(secret))
-            return;
-        this.values.push(secret);
-        this.onSecret?.(secret);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/config/allocs.ts
-// health mode's allocation lists: IDs (or prefixes) or the word `canaries`,
-// only with mode health, at least one of them, and never naming one
-// allocation in both.
-
-function parseAllocs(inputs, mode) {
-    const healthyValue = inputs.get('healthy-allocs');
-    const unhealthyValue = inputs.get('unhealthy-allocs');
-    const healthy = healthyValue && parseSelector(healthyValue);
-    const unhealthy = unhealthyValue && parseSelector(unhealthyValue);
-    if (mode !== 'health') {
-        const set = healthyValue ?? unhealthyValue;
-        if (set)
-            fail(set, `is only used with mode 'health' (mode is '${mode}')`);
-        return {};
-    }
-    if (!healthy && !unhealthy) {
-        throw new InputError('healthy-allocs', "Input 'healthy-allocs' or 'unhealthy-allocs' is required with mode 'health': allocation IDs, or the word 'canaries'");
-    }
-    const out = {
-        ...(healthy && { healthyAllocs: healthy }),
-        ...(unhealthy && { unhealthyAllocs: unhealthy }),
-    };
-    if (!healthy || !unhealthy)
-        return out;
-    if ('canaries' in healthy || 'canaries' in unhealthy) {
-        fail(unhealthyValue, "cannot be set when the other list is 'canaries' (every canary would be marked twice); list allocation IDs in both");
-    }
-    for (const a of healthy.ids) {
-        // Prefixes that nest can name the same allocation.
-        const b = unhealthy.ids.find((u) => u.startsWith(a) || a.startsWith(u));
-        if (b !== undefined) {
-            fail(unhealthyValue, `must not name an allocation that healthy-allocs also names (${shown(b)} and ${shown(a)} overlap)`);
-        }
-    }
-    return out;
-}
-function parseSelector(v) {
-    if (v.value === 'canaries')
-        return { canaries: true };
-    const what = "allocation IDs or ID prefixes, or the word 'canaries'";
-    const ids = [...new Set(splitList(v, what).map((id) => id.toLowerCase()))];
-    for (const id of ids) {
-        if (!isUuidPrefix(id))
-            fail(v, `must be ${what}; ${shown(id)} is neither (got ${shown(v.value)})`);
-    }
-    return { ids };
-}
-
-;// CONCATENATED MODULE: ./src/config/github.ts
-// The GitHub inputs (a token, and the deployment to post statuses to or the
-// environment to create one in) with what the runner says about the run
-// (GITHUB_* variables): everything the reporter in src/github.ts needs.
-
-function parseGithub(inputs, env, secrets) {
-    const token = inputs.get('github-token');
-    const id = inputs.get('github-deployment-id');
-    const environment = inputs.get('environment');
-    if (!token) {
-        if (id || environment) {
-            fail((id ?? environment), 'needs github-token to post deployment statuses');
-        }
-        return undefined;
-    }
-    secrets.add(token.value);
-    if (!isHeaderSafe(token.value))
-        invalid(token, 'must be a GitHub token', true);
-    const github = { token: token.value, ...runnerContext(env) };
-    if (id) {
-        if (!/^[1-9]\d*$/.test(id.value)) {
-            invalid(id, 'must be a GitHub deployment ID (a positive number)');
-        }
-        github.deploymentId = Number(id.value);
-    }
-    if (environment)
-        github.environment = environment.value;
-    if (!id && !environment) {
-        fail(token, 'needs github-deployment-id, or environment to create a deployment in (e.g. production)');
-    }
-    return github;
-}
-/** The run as the runner describes it: the repository, the commit, the run's page, the API. */
-function runnerContext(env) {
-    const server = envValue(env, 'GITHUB_SERVER_URL');
-    const repository = envValue(env, 'GITHUB_REPOSITORY');
-    const run = envValue(env, 'GITHUB_RUN_ID');
-    return {
-        repository: repository ?? '',
-        ref: envValue(env, 'GITHUB_SHA'),
-        logUrl: server && repository && run
-            ? `${server.replace(/\/+$/, '')}/${repository}/actions/runs/${run}`
-            : undefined,
-        apiUrl: envValue(env, 'GITHUB_API_URL') ?? 'https://api.github.com',
-    };
-}
-
-;// CONCATENATED MODULE: ./src/config/address.ts
-// The address input and HTTP basic auth (userinfo in the address, or
-// NOMAD_HTTP_AUTH as the Nomad API reads it): the address part of the client's
-// Config, with every password found added to the secrets.
-
-
-/** `address` (or NOMAD_ADDR, or the default), and its credentials or NOMAD_HTTP_AUTH's. */
-function parseNomadAddress(v, env, secrets) {
-    const parsed = parseAddress(v, secrets);
-    // Credentials in the address are more specific than NOMAD_HTTP_AUTH.
-    if (parsed.httpAuth)
-        return parsed;
-    const authEnv = envValue(env, 'NOMAD_HTTP_AUTH');
-    return authEnv ? { ...parsed, httpAuth: parseHttpAuth(authEnv, secrets) } : parsed;
-}
-/** An http(s) URL with nothing after the host; `user:password@` becomes basic auth. */
-function parseAddress(v, secrets) {
-    // Masked before anything can fail: an invalid address is still a secret's carrier.
-    userinfoPasswords(v.value).forEach((p) => secrets.add(p));
-    const must = 'must be an http:// or https:// URL such as https://nomad.example.com:4646, with no path, query or fragment';
-    const bad = (reason) => fail(v, `${must}; ${reason} (got ${shown(redactUserinfo(v.value))})`);
-    if (hasWhitespace(v.value))
-        bad('it contains whitespace');
-    // WHATWG URL also accepts `http:host` and `http:\\host`; insist on the plain form.
-    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(v.value);
-    if (!scheme)
-        return bad('it has no scheme');
-    if (!/^https?$/i.test(scheme[1]))
-        bad(`the scheme is ${scheme[1]}`);
-    let url;
-    try {
-        url = new URL(v.value);
-    }
-    catch {
-        return bad('it is not a valid URL');
-    }
-    if (url.hostname === '')
-        bad('it has no host');
-    if (url.pathname !== '/')
-        bad('it has a path');
-    const afterHost = redactUserinfo(v.value).slice(scheme[0].length);
-    if (url.search !== '' || url.hash !== '' || /[?#]/.test(afterHost)) {
-        bad('it has a query or fragment');
-    }
-    const address = `${url.protocol}//${url.host}`;
-    if (url.username === '' && url.password === '' && !v.value.includes('@'))
-        return { address };
-    if (url.username === '')
-        bad('its user:password@ part has no user name');
-    const password = decode(url.password);
-    secrets.add(password);
-    // The form as the URL keeps it too, where percent-encoding makes the two differ.
-    secrets.add(url.password);
-    return { address, httpAuth: { username: decode(url.username), password } };
-}
-/** NOMAD_HTTP_AUTH as the Nomad API reads it: `user:password`, or `user` alone. */
-function parseHttpAuth(value, secrets) {
-    const colon = value.indexOf(':');
-    const username = colon < 0 ? value : value.slice(0, colon);
-    const password = colon < 0 ? '' : value.slice(colon + 1);
-    secrets.add(password);
-    if (username === '' || /\p{Cc}/u.test(value)) {
-        throw new InputError('NOMAD_HTTP_AUTH', 'Environment variable NOMAD_HTTP_AUTH must be user:password or user, with a non-empty user and no control characters (value not shown)');
-    }
-    return { username, password };
-}
-function decode(s) {
-    try {
-        return decodeURIComponent(s);
-    }
-    catch {
-        return s;
-    }
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-;// CONCATENATED MODULE: ./src/config/pem.ts
-// PEM inputs: text pasted into a secret, or the path of a file, or (for a CA)
-// a directory of files as NOMAD_CAPATH names one. The only part of parsing that
-// reads files; each is checked to parse, so a bad one fails before any request.
-
-
-
-
-const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
-/** The certificates of a `ca` or `cert` input, as PEM text holding only them. */
-function loadCertificates(v, kind) {
-    const { text, where } = pemText(v, kind);
-    return `${certBlocks(v, text, where).join('\n')}\n`;
-}
-/** The private key of a `key` input: its PEM text, and the key to check against a certificate. */
-function loadPrivateKey(v) {
-    const { text, where } = pemText(v, 'key');
-    if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(text)) {
-        fail(v, `must be an unencrypted PEM private key; ${where} holds an encrypted one`);
-    }
-    try {
-        return { text: `${text.trim()}\n`, key: external_node_crypto_.createPrivateKey(text) };
-    }
-    catch {
-        // The crypto error says nothing useful and the text is secret: say what is expected.
-        return fail(v, `must be a PEM private key (PKCS#8, PKCS#1 or SEC1); ${where} does not parse as one`);
-    }
-}
-/** The value itself when it is PEM text, else what the file (or directory) it names holds. */
-function pemText(v, kind) {
-    if (v.value.includes('-----BEGIN')) {
-        return { text: unescapeNewlines(v.value), where: 'the PEM text' };
-    }
-    return readPath(v, kind);
-}
-/** Some CI secret stores keep PEM on one line with literal `\n`s. */
-function unescapeNewlines(text) {
-    return !text.includes('\n') && text.includes('\\n') ? text.replace(/\\n/g, '\n') : text;
-}
-/**
- * The certificate blocks of a PEM text, each checked to parse. Only the blocks
- * are kept, so a combined cert+key file given as client-cert does not carry
- * the key into a non-secret field.
- */
-function certBlocks(v, text, where) {
-    const blocks = text.match(CERT_BLOCK) ?? [];
-    if (blocks.length === 0) {
-        fail(v, `must be PEM certificates (-----BEGIN CERTIFICATE-----); none found in ${where}`);
-    }
-    blocks.forEach((block, i) => {
-        try {
-            new external_node_crypto_.X509Certificate(block);
-        }
-        catch (e) {
-            fail(v, `has a certificate that does not parse (#${i + 1} in ${where}): ${errText(e)}`);
-        }
-    });
-    return blocks;
-}
-function errText(e) {
-    return e instanceof Error ? e.message : String(e);
-}
-/** A path may be echoed; a value that cannot be a path may be a pasted secret. */
-function mayEcho(v, kind) {
-    return kind !== 'key' || (v.value.length <= 1024 && !/[\r\n]/.test(v.value));
-}
-function readPath(v, kind) {
-    const file = v.value;
-    const named = mayEcho(v, kind) ? ` ${shown(file)}` : '';
-    let stat;
-    try {
-        stat = external_node_fs_namespaceObject.statSync(file);
-    }
-    catch (e) {
-        const code = e.code;
-        const why = code === 'ENOENT' ? 'no such file' : `cannot read it (${code ?? errText(e)})`;
-        return fail(v, `must be PEM text (-----BEGIN ...) or the path of a readable file; ${why}:${named || ' (value not shown)'}`);
-    }
-    if (stat.isDirectory()) {
-        if (kind !== 'ca')
-            fail(v, `must be PEM text or a file path; it is a directory:${named}`);
-        return { text: readCaDir(v, file), where: `directory ${shown(file)}` };
-    }
-    try {
-        return { text: external_node_fs_namespaceObject.readFileSync(file, 'utf8'), where: `file${named}` };
-    }
-    catch (e) {
-        const code = e.code;
-        return fail(v, `must be a readable file; cannot read${named}: ${code ?? errText(e)}`);
-    }
-}
-/**
- * A directory of CA files, as NOMAD_CAPATH (Go's rootcerts.LoadCAPath). Regular
- * files (symlinks followed) holding at least one certificate are used; other
- * files and subdirectories are skipped, so /etc/ssl/certs works. Duplicates
- * (the hash-named symlinks) are dropped.
- */
-function readCaDir(v, dir) {
-    const seen = new Set();
-    let names;
-    try {
-        names = external_node_fs_namespaceObject.readdirSync(dir).sort();
-    }
-    catch (e) {
-        return fail(v, `must be a readable directory of CA PEM files; cannot list ${shown(dir)}: ${errText(e)}`);
-    }
-    for (const name of names) {
-        const file = external_node_path_namespaceObject.join(dir, name);
-        let text;
-        try {
-            if (!external_node_fs_namespaceObject.statSync(file).isFile())
-                continue;
-            text = external_node_fs_namespaceObject.readFileSync(file, 'utf8');
-        }
-        catch (e) {
-            return fail(v, `must be a directory of readable CA PEM files; cannot read ${shown(file)}: ${errText(e)}`);
-        }
-        if (!CERT_BLOCK.test(text))
-            continue;
-        CERT_BLOCK.lastIndex = 0;
-        for (const block of certBlocks(v, text, `file ${shown(file)}`))
-            seen.add(block);
-    }
-    if (seen.size === 0)
-        fail(v, `must name a directory holding PEM CA certificates; none found in ${shown(dir)}`);
-    return [...seen].join('\n');
-}
-
-;// CONCATENATED MODULE: ./src/config/tls.ts
-// The TLS inputs into the client's TLSConfig: the CA to trust, the mTLS pair
-// (checked to belong together), the name to verify, and skip-verify.
-
-
-
-function parseTls(inputs, secrets) {
-    const tls = { skipVerify: parseBoolean(inputs.get('tls-skip-verify')) };
-    // ca-cert, else NOMAD_CACERT, else NOMAD_CAPATH (a file or a directory).
-    const ca = inputs.get('ca-cert');
-    if (ca)
-        tls.caCert = loadCertificates(ca, 'ca');
-    const certValue = inputs.get('client-cert');
-    const keyValue = inputs.get('client-key');
-    if (certValue && !keyValue) {
-        throw new InputError('client-key', "Input 'client-key' is required when client-cert is set (mTLS needs both)");
-    }
-    if (keyValue && !certValue) {
-        throw new InputError('client-cert', "Input 'client-cert' is required when client-key is set (mTLS needs both)");
-    }
-    if (certValue && keyValue) {
-        const cert = loadCertificates(certValue, 'cert');
-        const key = loadPrivateKey(keyValue);
-        secrets.add(key.text.trim());
-        if (!new external_node_crypto_.X509Certificate(cert).checkPrivateKey(key.key)) {
-            fail(keyValue, 'must be the private key of the first certificate in client-cert; it does not match');
-        }
-        tls.clientCert = cert;
-        tls.clientKey = key.text;
-    }
-    const serverName = noWhitespace(inputs.get('tls-server-name'), 'a host name');
-    if (serverName)
-        tls.serverName = serverName;
-    return tls;
-}
-
-;// CONCATENATED MODULE: ./src/config/nomad.ts
-// The inputs that say where Nomad is and how to talk to it, into the client's
-// own Config (src/nomad/config.ts): token, address and basic auth, TLS,
-// namespace, region.
-
-
-
-function parseNomadConfig(inputs, env, secrets) {
-    const token = inputs.get('token');
-    if (token) {
-        secrets.add(token.value);
-        if (!isHeaderSafe(token.value)) {
-            invalid(token, 'must be a Nomad ACL token: visible ASCII characters, no whitespace', true);
-        }
-    }
-    const { address, httpAuth } = parseNomadAddress(inputs.withDefault('address'), env, secrets);
-    const config = { address, tls: parseTls(inputs, secrets) };
-    if (token)
-        config.token = token.value;
-    if (httpAuth)
-        config.httpAuth = httpAuth;
-    const namespaceValue = inputs.get('namespace');
-    const namespace = noWhitespace(namespaceValue, 'a namespace name');
-    if (namespace !== undefined) {
-        // `*` (all namespaces) is for listing; the gate acts on one deployment.
-        if (namespace.includes('*'))
-            invalid(namespaceValue, 'must be one namespace name, not a wildcard');
-        config.namespace = namespace;
-    }
-    const region = noWhitespace(inputs.get('region'), 'a region name');
-    if (region !== undefined)
-        config.region = region;
-    return config;
-}
-
-;// CONCATENATED MODULE: ./src/config/soak.ts
-// The soak and its checks: how long the canaries must stay healthy after they
-// pass, and the HTTP and Prometheus checks run meanwhile.
-
-
-const CHECK_DURATION = 'must be a positive duration such as 30s, 5m or 1h30m';
-function parseSoak(inputs, mode, timeoutMs) {
-    const soak = inputs.withDefault('soak');
-    const soakMs = parseDurationValue(soak, 'must be a non-negative duration such as 30s, 5m or 1h30m', { allowZero: true, boundAlways: true });
-    if (soakMs > 0 && mode !== 'promote' && mode !== 'wait') {
-        fail(soak, `only applies to modes 'promote' and 'wait' (mode is '${mode}')`);
-    }
-    if (soakMs >= timeoutMs) {
-        fail(soak, `must be shorter than timeout (${shown(soak.value)} is not less than the timeout)`);
-    }
-    return { soakMs, checks: parseChecks(inputs, soakMs) };
-}
-function parseChecks(inputs, soakMs) {
-    const urlsValue = inputs.get('check-url');
-    const urls = urlsValue ? splitList(urlsValue, 'URLs').map((u) => parseHttpUrl(urlsValue, u)) : [];
-    const promUrl = inputs.get('prometheus-url');
-    const query = inputs.get('prometheus-query');
-    const thresholdValue = inputs.get('prometheus-threshold');
-    let prometheus;
-    if (promUrl || query || thresholdValue) {
-        const first = (promUrl ?? query ?? thresholdValue);
-        if (!promUrl || !query || !thresholdValue) {
-            fail(first, 'needs all three of prometheus-url, prometheus-query and prometheus-threshold');
-        }
-        const threshold = Number(thresholdValue.value);
-        if (!Number.isFinite(threshold))
-            invalid(thresholdValue, 'must be a number such as 0.05');
-        prometheus = {
-            url: parseHttpUrl(promUrl, promUrl.value).replace(/\/+$/, ''),
-            query: query.value,
-            threshold,
-        };
-    }
-    const options = { boundAlways: true };
-    const checks = {
-        urls,
-        intervalMs: parseDurationValue(inputs.withDefault('check-interval'), CHECK_DURATION, options),
-        timeoutMs: parseDurationValue(inputs.withDefault('check-timeout'), CHECK_DURATION, options),
-        failureLimit: parseCount(inputs.withDefault('failure-limit'), 'must be a whole number of failed check runs, 0 or more'),
-    };
-    if (prometheus)
-        checks.prometheus = prometheus;
-    if ((urls.length > 0 || prometheus) && soakMs === 0) {
-        fail((urlsValue ?? promUrl), 'runs during the soak: set soak (e.g. 5m) as well');
-    }
-    return checks;
-}
-/** One URL of the input `v` (which may hold several), as written. */
-function parseHttpUrl(v, value) {
-    let url;
-    try {
-        url = new URL(value);
-    }
-    catch {
-        // reported below
-    }
-    if (!url ||
-        (url.protocol !== 'http:' && url.protocol !== 'https:') ||
-        !/^https?:\/\//i.test(value)) {
-        fail(v, `must be http:// or https:// URLs (got ${shown(redactUserinfo(value))})`);
-    }
-    return value;
-}
-
-;// CONCATENATED MODULE: ./src/config/target.ts
-// Which deployment to gate: exactly one of deployment-id (a UUID or a prefix of
-// one) and job (with job-version, optionally).
-
-const UUID_PREFIX_HINT = 'a deployment UUID or a prefix of one, such as 5e7f2a1c';
-function parseTarget(inputs) {
-    const idValue = inputs.get('deployment-id');
-    const jobValue = inputs.get('job');
-    const versionValue = inputs.get('job-version');
-    if (!idValue && !jobValue) {
-        throw new InputError('deployment-id', "Input 'deployment-id' or input 'job' is required (exactly one of them)");
-    }
-    if (idValue && jobValue) {
-        throw new InputError('deployment-id', "Input 'deployment-id' and input 'job' are both set; give exactly one of them");
-    }
-    if (idValue) {
-        if (versionValue)
-            fail(versionValue, "can only be used with 'job', not with 'deployment-id'");
-        const id = idValue.value.toLowerCase();
-        if (!isUuidPrefix(id)) {
-            invalid(idValue, `must be ${UUID_PREFIX_HINT} (hex digits, hyphens where a UUID has them, at most 36 characters)`);
-        }
-        return { deploymentId: id };
-    }
-    const job = noWhitespace(jobValue, 'a job ID');
-    if (!versionValue)
-        return { job };
-    return {
-        job,
-        jobVersion: parseCount(versionValue, 'must be a job version: a whole number, 0 or more'),
-    };
-}
-
-;// CONCATENATED MODULE: ./src/config/parse.ts
-// parseSettings: the action's inputs or the CLI's options, and the environment,
-// into one validated Settings, by composing the parsers of each concern. The
-// rules that tie inputs together live here or in the parser of their concern;
-// every check runs before the first request.
-
-
-
-
-
-
-
-
-
-/**
- * Inputs by their action.yml names ('' when unset) and the environment
- * (NOMAD_*, GITHUB_*) into Settings. Throws an InputError at the first bad
- * value; reads only the PEM files the inputs name.
- */
-function parseSettings(input, env, options = {}) {
-    const secrets = new SecretList(options.onSecret);
-    const inputs = readInputs(input, env);
-    const nomad = parseNomadConfig(inputs, env, secrets);
-    const target = parseTarget(inputs);
-    const mode = oneOf(inputs.withDefault('mode'), MODES);
-    const groupsValue = inputs.get('groups');
-    const groups = groupsValue ? splitList(groupsValue, 'task group names') : [];
-    const timeoutMs = parseDurationValue(inputs.withDefault('timeout'), 'must be a positive duration such as 90s, 10m or 1h30m');
-    const onFailure = oneOf(inputs.withDefault('on-failure'), ON_FAILURE);
-    const onUnhealthyCanary = oneOf(inputs.withDefault('on-unhealthy-canary'), ON_UNHEALTHY_CANARY);
-    const watch = oneOf(inputs.withDefault('watch'), WATCH_METHODS);
-    const allocs = parseAllocs(inputs, mode);
-    const wait = inputs.withDefault('wait-for-completion');
-    const waitForCompletion = parseBoolean(wait);
-    if (waitForCompletion && mode !== 'promote') {
-        fail(wait, `only applies to mode 'promote' (mode is '${mode}')`);
-    }
-    const { soakMs, checks } = parseSoak(inputs, mode, timeoutMs);
-    const github = parseGithub(inputs, env, secrets);
-    const dryRun = parseBoolean(inputs.withDefault('dry-run'));
-    const requestTimeoutMs = requestTimeoutFromEnv(env);
-    const settings = {
-        nomad,
-        target,
-        mode,
-        groups,
-        timeoutMs,
-        onFailure,
-        onUnhealthyCanary,
-        watch,
-        ...allocs,
-        waitForCompletion,
-        soakMs,
-        checks,
-        dryRun,
-        secrets: secrets.values,
-    };
-    if (github)
-        settings.github = github;
-    if (requestTimeoutMs !== undefined)
-        settings.requestTimeoutMs = requestTimeoutMs;
-    return settings;
-}
-/**
- * NOMAD_CANARY_GATE_REQUEST_TIMEOUT: the time limit of a request that is not a
- * blocking query (default 30s). Undocumented; it exists so that tests of a slow
- * server do not take 30 seconds each. Not an input, so a plain Error.
- */
-function requestTimeoutFromEnv(env) {
-    const raw = env.NOMAD_CANARY_GATE_REQUEST_TIMEOUT;
-    if (!raw)
-        return undefined;
-    const ms = parseDuration(raw);
-    if (!(ms > 0)) {
-        throw new Error(`NOMAD_CANARY_GATE_REQUEST_TIMEOUT must be a positive duration (got "${raw}")`);
-    }
-    return ms;
-}
-
 ;// CONCATENATED MODULE: ./src/action.ts
-// The GitHub Action front: inputs -> gate -> outputs, summary, exit status.
+// The GitHub Action front: inputs in; outputs, the job summary, GitHub
+// deployment statuses and the exit status out. The gate does the rest.
 
 
 
 
 
 
-async function run() {
+async function run(env = process.env) {
     try {
-        // Mask before anything is logged, even a parse error (interface.md).
-        maskRaw(getInput('token') || process.env.NOMAD_TOKEN);
-        maskRaw(userinfoPassword(getInput('address') || process.env.NOMAD_ADDR));
-        const settings = parseSettings((name) => getInput(name), process.env);
-        settings.secrets.forEach(maskRaw);
+        // Each secret is masked as the parser reads it, before anything is logged,
+        // even when a later input turns out bad (interface.md).
+        const settings = parseSettings((name) => getInput(name), env, { onSecret: mask });
         // The GitHub side runs beside the gate, never in front of its first request.
         const reporter = settings.github
             ? startDeploymentReporter(settings.github, warning).then(async (r) => {
@@ -34752,7 +34751,7 @@ async function run() {
                 return r;
             })
             : undefined;
-        const outcome = await execute(settings, { info: info, warning: warning });
+        const outcome = await runStep(settings, { info: info, warning: warning });
         for (const [name, value] of Object.entries(outputs(outcome)))
             setOutput(name, value);
         if (reporter) {
@@ -34761,7 +34760,7 @@ async function run() {
                 setOutput('github-deployment-id', String(r.deploymentId));
             await r.status(githubState(outcome), outcome.message);
         }
-        if (process.env.GITHUB_STEP_SUMMARY)
+        if (env.GITHUB_STEP_SUMMARY)
             await summary.addRaw(summaryMarkdown(outcome)).write();
         if (outcome.ok)
             info(headline(outcome));
@@ -34782,20 +34781,11 @@ function githubState(o) {
     return o.result === 'promotable' || o.result.startsWith('would-') ? 'in_progress' : 'success';
 }
 /** The runner masks a multi-line secret line by line only when told each line. */
-function maskRaw(secret) {
-    if (!secret)
-        return;
+function mask(secret) {
     core_setSecret(secret);
     for (const line of secret.split(/\r?\n/))
         if (line.trim().length > 3)
             core_setSecret(line.trim());
-}
-function userinfoPassword(address) {
-    const m = /^[a-z]+:\/\/([^/@]*)@/i.exec(address ?? '');
-    if (!m)
-        return undefined;
-    const info = decodeURIComponent(m[1]);
-    return info.includes(':') ? info.slice(info.indexOf(':') + 1) : info;
 }
 
 
@@ -34805,7 +34795,7 @@ function userinfoPassword(address) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5597);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8814);
 // Entry of the action's bundle (dist/index.js).
 
 await (0,_action_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

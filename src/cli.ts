@@ -3,14 +3,14 @@
 // on stderr. Exit 0 when the step would pass, 1 when the gate fails, 2 for usage.
 
 import { parseArgs } from 'node:util'
-import { execute } from './front.js'
+// Only `version` is bundled (ncc keeps the fields used): one version, package.json's.
+import pkg from '../package.json' with { type: 'json' }
 import { outputs } from './report/outputs.js'
 import { summaryText } from './report/summary.js'
+import { runStep } from './step.js'
 import { INPUTS } from './config/inputs.js'
 import { InputError, parseSettings } from './config/parse.js'
 import { MODES } from './config/settings.js'
-
-const VERSION = '0.1.0'
 
 export const HELP = `Usage: nomad-canary-gate <mode> (--job ID | --deployment-id ID) [options]
 
@@ -76,7 +76,7 @@ Exit status: 0 the step passed, 1 the gate failed (timed out, unhealthy,
 deployment failed, request failed), 2 usage error (nothing was sent).
 `
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], env = process.env): Promise<number> {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -102,7 +102,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0
   }
   if (values.version) {
-    process.stdout.write(`${VERSION}\n`)
+    process.stdout.write(`${pkg.version}\n`)
     return 0
   }
   if (positionals.length > 1) return usage(`one mode expected, got ${positionals.join(' ')}`)
@@ -118,7 +118,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   let settings
   try {
-    settings = parseSettings(input, process.env)
+    settings = parseSettings(input, env)
   } catch (err) {
     if (err instanceof InputError)
       return usage(err.message.replace(/^Input '([^']+)'/, "Option '--$1'"))
@@ -129,7 +129,7 @@ export async function main(argv: string[]): Promise<number> {
     info: (line: string) => process.stderr.write(`${line}\n`),
     warning: (line: string) => process.stderr.write(`warning: ${line}\n`),
   }
-  const outcome = await execute(settings, log)
+  const outcome = await runStep(settings, log)
   process.stderr.write(`\n${summaryText(outcome)}\n`)
   const out = outputs(outcome)
   process.stdout.write(

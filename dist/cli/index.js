@@ -28380,23 +28380,25 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony export */ });
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7975);
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_util__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _front_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(519);
-/* harmony import */ var _report_outputs_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5468);
+/* harmony import */ var _package_json__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8330);
+/* harmony import */ var _report_outputs_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5468);
 /* harmony import */ var _report_summary_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7994);
-/* harmony import */ var _config_inputs_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9877);
-/* harmony import */ var _config_parse_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(9133);
-/* harmony import */ var _config_settings_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(4661);
+/* harmony import */ var _step_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8190);
+/* harmony import */ var _config_inputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(9877);
+/* harmony import */ var _config_parse_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(9133);
+/* harmony import */ var _config_settings_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(4661);
 // The command-line front (GitLab CI, Jenkins, shells): the same settings, the
 // same gate, outputs as key=value lines or one JSON object on stdout, progress
 // on stderr. Exit 0 when the step would pass, 1 when the gate fails, 2 for usage.
 
+// Only `version` is bundled (ncc keeps the fields used): one version, package.json's.
 
 
 
 
 
 
-const VERSION = '0.1.0';
+
 const HELP = `Usage: nomad-canary-gate <mode> (--job ID | --deployment-id ID) [options]
 
 Holds a pipeline at a Nomad canary deployment and acts on it.
@@ -28460,13 +28462,13 @@ Examples:
 Exit status: 0 the step passed, 1 the gate failed (timed out, unhealthy,
 deployment failed, request failed), 2 usage error (nothing was sent).
 `;
-async function main(argv) {
+async function main(argv, env = process.env) {
     const options = {
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
     };
-    for (const input of _config_inputs_js__WEBPACK_IMPORTED_MODULE_3__/* .INPUTS */ .mc) {
+    for (const input of _config_inputs_js__WEBPACK_IMPORTED_MODULE_4__/* .INPUTS */ .mc) {
         options[input.name] = { type: input.kind === 'boolean' ? 'boolean' : 'string' };
     }
     let values;
@@ -28488,7 +28490,7 @@ async function main(argv) {
         return 0;
     }
     if (values.version) {
-        process.stdout.write(`${VERSION}\n`);
+        process.stdout.write(`${_package_json__WEBPACK_IMPORTED_MODULE_1__/* .version */ .rE}\n`);
         return 0;
     }
     if (positionals.length > 1)
@@ -28497,7 +28499,7 @@ async function main(argv) {
         return usage('give the mode once: as <mode> or --mode');
     const mode = positionals[0] ?? values.mode;
     if (mode === undefined)
-        return usage(`a mode is required: ${_config_settings_js__WEBPACK_IMPORTED_MODULE_5__/* .MODES */ .FN.join(', ')}`);
+        return usage(`a mode is required: ${_config_settings_js__WEBPACK_IMPORTED_MODULE_6__/* .MODES */ .FN.join(', ')}`);
     const input = (name) => {
         if (name === 'mode')
             return String(mode);
@@ -28506,10 +28508,10 @@ async function main(argv) {
     };
     let settings;
     try {
-        settings = (0,_config_parse_js__WEBPACK_IMPORTED_MODULE_4__/* .parseSettings */ .P)(input, process.env);
+        settings = (0,_config_parse_js__WEBPACK_IMPORTED_MODULE_5__/* .parseSettings */ .P)(input, env);
     }
     catch (err) {
-        if (err instanceof _config_parse_js__WEBPACK_IMPORTED_MODULE_4__/* .InputError */ .d)
+        if (err instanceof _config_parse_js__WEBPACK_IMPORTED_MODULE_5__/* .InputError */ .d)
             return usage(err.message.replace(/^Input '([^']+)'/, "Option '--$1'"));
         throw err;
     }
@@ -28517,9 +28519,9 @@ async function main(argv) {
         info: (line) => process.stderr.write(`${line}\n`),
         warning: (line) => process.stderr.write(`warning: ${line}\n`),
     };
-    const outcome = await (0,_front_js__WEBPACK_IMPORTED_MODULE_1__/* .execute */ .g)(settings, log);
+    const outcome = await (0,_step_js__WEBPACK_IMPORTED_MODULE_3__/* .runStep */ .e)(settings, log);
     process.stderr.write(`\n${(0,_report_summary_js__WEBPACK_IMPORTED_MODULE_2__/* .summaryText */ .g5)(outcome)}\n`);
-    const out = (0,_report_outputs_js__WEBPACK_IMPORTED_MODULE_6__/* .outputs */ .V)(outcome);
+    const out = (0,_report_outputs_js__WEBPACK_IMPORTED_MODULE_7__/* .outputs */ .V)(outcome);
     process.stdout.write(values.json
         ? `${JSON.stringify(out)}\n`
         : Object.entries(out)
@@ -29764,13 +29766,211 @@ function pad2(n) {
 
 /***/ }),
 
-/***/ 519:
+/***/ 6670:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   BO: () => (/* binding */ redactUrl),
+/* harmony export */   PM: () => (/* binding */ redactUserinfo),
+/* harmony export */   Se: () => (/* binding */ userinfoPasswords)
+/* harmony export */ });
+// How a URL that may carry credentials is shown. Every place that prints a URL
+// a user gave (an address, a check URL) or a server answered with (a redirect's
+// Location) goes through here, so none of them prints a password.
+/** Query parameters whose values are hidden: `?token=`, `?api_key=`, `?X-Amz-Signature=`... */
+const SECRET_PARAM = /token|key|secret|pass|auth|sig|credential|session/i;
+/**
+ * The URL to show. `mask` (for URLs the user gave): `user:password@` becomes
+ * `***@` and the values of secret-looking query parameters become `***`, so the
+ * user still recognises the URL. `strip` (for a place a server points to): no
+ * userinfo and no query at all. Text that is no URL gets redactUserinfo().
+ */
+function redactUrl(url, how = 'mask') {
+    let u;
+    try {
+        u = new URL(url);
+    }
+    catch {
+        return redactUserinfo(url);
+    }
+    if (how === 'strip') {
+        u.username = '';
+        u.password = '';
+        u.search = '';
+        return u.toString();
+    }
+    const userinfo = u.username || u.password ? '***@' : '';
+    // Edit the raw query rather than through searchParams, which would re-encode all of it.
+    const search = u.search.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep, key) => SECRET_PARAM.test(safeDecode(key)) ? `${sep}${key}=***` : whole);
+    return `${u.protocol}//${userinfo}${u.host}${u.pathname}${search}${u.hash}`;
+}
+/**
+ * Text as written with everything between `scheme://` (or the start) and the
+ * last `@` hidden: that part may hold a password, and a value that does not
+ * parse as a URL cannot be trusted to put its `@` where a parser would.
+ */
+function redactUserinfo(text) {
+    const span = userinfoSpan(text);
+    return span ? `${text.slice(0, span.start)}***${text.slice(span.end)}` : text;
+}
+/**
+ * The password part of `scheme://user:password@host` as written, and decoded
+ * when percent-encoding makes the two differ: what must be masked even in an
+ * address that is otherwise invalid. Empty when there is no `:password`.
+ */
+function userinfoPasswords(text) {
+    const span = userinfoSpan(text);
+    if (!span)
+        return [];
+    const info = text.slice(span.start, span.end);
+    const colon = info.indexOf(':');
+    if (colon < 0 || colon === info.length - 1)
+        return [];
+    const written = info.slice(colon + 1);
+    const decoded = safeDecode(written, false);
+    return decoded === written ? [written] : [decoded, written];
+}
+function userinfoSpan(text) {
+    const at = text.lastIndexOf('@');
+    if (at < 0)
+        return undefined;
+    const scheme = text.indexOf('://');
+    return { start: scheme >= 0 && scheme < at ? scheme + 3 : 0, end: at };
+}
+function safeDecode(text, plusIsSpace = true) {
+    try {
+        return decodeURIComponent(plusIsSpace ? text.replace(/\+/g, ' ') : text);
+    }
+    catch {
+        return text;
+    }
+}
+
+
+/***/ }),
+
+/***/ 5468:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   V: () => (/* binding */ outputs)
+/* harmony export */ });
+// Step outputs (interface.md), on success and on failure, as far as known.
+function outputs(o) {
+    const d = o.deployment;
+    const w = o.write;
+    const str = (v) => v === null || v === undefined ? '' : String(v);
+    return {
+        result: o.result,
+        message: o.message,
+        'deployment-id': str(d?.ID),
+        'job-id': str(d?.JobID),
+        'job-version': str(d?.JobVersion),
+        namespace: str(d?.Namespace),
+        status: str(d?.Status),
+        'status-description': str(d?.StatusDescription),
+        'eval-id': str(w?.EvalID),
+        'eval-create-index': str(w?.EvalCreateIndex),
+        'deployment-modify-index': str(w?.DeploymentModifyIndex),
+        index: o.index ? String(o.index) : '',
+        'reverted-job-version': str(w?.RevertedJobVersion),
+        'healthy-canaries': String(o.groups.reduce((n, g) => n + g.healthyCanaries, 0)),
+        'desired-canaries': String(o.groups.reduce((n, g) => n + g.desiredCanaries, 0)),
+        groups: JSON.stringify(o.groups),
+        checks: JSON.stringify(o.checks),
+        'elapsed-ms': String(Math.round(o.elapsedMs)),
+    };
+}
+
+
+/***/ }),
+
+/***/ 7994:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   g5: () => (/* binding */ summaryText)
+/* harmony export */ });
+/* unused harmony exports headline, summaryMarkdown */
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7607);
+// The job summary (Markdown, for GitHub) and the same facts as plain text (CLI).
+
+const MAX_TIMELINE = 200;
+function headline(o) {
+    return `${o.ok ? 'passed' : 'failed'}: ${o.result} in ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_0__/* .formatDuration */ .a)(o.elapsedMs)}. ${o.message}`;
+}
+function summaryMarkdown(o) {
+    const d = o.deployment;
+    const lines = [];
+    lines.push(`### Nomad canary gate: \`${o.result}\` ${o.ok ? '✅' : '❌'}`, '');
+    if (d) {
+        lines.push(`Deployment \`${d.ID}\` of job \`${cell(d.JobID)}\` version ${d.JobVersion} (namespace \`${cell(d.Namespace)}\`): **${d.Status}**, ${cell(d.StatusDescription)}`, '');
+    }
+    if (o.groups.length > 0) {
+        lines.push('| Group | Desired canaries | Placed | Healthy | Unhealthy | Promoted |');
+        lines.push('|---|---:|---:|---:|---:|---|');
+        for (const g of o.groups) {
+            lines.push(`| ${cell(g.name)} | ${g.desiredCanaries} | ${g.placedCanaries} | ${g.healthyCanaries} | ${g.unhealthyCanaries} | ${g.promoted ? 'yes' : 'no'} |`);
+        }
+        lines.push('');
+    }
+    lines.push(`**${o.ok ? 'Passed' : 'Failed'}** in ${formatDuration(o.elapsedMs)}: ${cell(o.message)}`, '');
+    if (o.write) {
+        const w = o.write;
+        lines.push(`Write answer: EvalID \`${w.EvalID || '(none)'}\`, EvalCreateIndex ${w.EvalCreateIndex}, DeploymentModifyIndex ${w.DeploymentModifyIndex}` +
+            (w.RevertedJobVersion != null ? `, reverted to job version ${w.RevertedJobVersion}` : ''), '');
+    }
+    if (o.checks.length > 0) {
+        lines.push('| Check run | At | Result | Details |', '|---:|---:|---|---|');
+        o.checks.slice(-MAX_TIMELINE).forEach((run, i) => {
+            const details = run.results.map((c) => `${c.name}: ${c.ok ? 'ok' : c.detail}`).join('; ');
+            lines.push(`| ${i + 1} | ${formatDuration(run.atMs)} | ${run.ok ? 'passed' : 'failed'} | ${cell(details)} |`);
+        });
+        lines.push('');
+    }
+    if (o.timeline.length > 0) {
+        lines.push('<details><summary>Timeline</summary>', '', '| At | Event |', '|---:|---|');
+        for (const e of o.timeline.slice(-MAX_TIMELINE)) {
+            lines.push(`| ${formatDuration(e.atMs)} | ${cell(e.text)} |`);
+        }
+        lines.push('', '</details>', '');
+    }
+    return lines.join('\n');
+}
+function summaryText(o) {
+    const rows = [['GROUP', 'DESIRED', 'PLACED', 'HEALTHY', 'UNHEALTHY', 'PROMOTED']];
+    for (const g of o.groups) {
+        rows.push([
+            g.name,
+            String(g.desiredCanaries),
+            String(g.placedCanaries),
+            String(g.healthyCanaries),
+            String(g.unhealthyCanaries),
+            g.promoted ? 'yes' : 'no',
+        ]);
+    }
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    const table = rows.map((r) => r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd());
+    return [...(o.groups.length ? table : []), headline(o)].join('\n');
+}
+/** Table cells: no pipes or line breaks from Nomad's texts. */
+function cell(text) {
+    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+
+/***/ }),
+
+/***/ 8190:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  g: () => (/* binding */ execute)
+  e: () => (/* binding */ runStep)
 });
 
 // UNUSED EXPORTS: SKIP_VERIFY_WARNING
@@ -32477,15 +32677,15 @@ function runningCanaries(d, allocs, selected) {
     return out;
 }
 
-;// CONCATENATED MODULE: ./src/front.ts
-// What the action and the CLI share around the gate: the client's life, retry
-// notices, and cancellation by SIGINT/SIGTERM (the runner sends SIGINT, then
-// SIGTERM 7.5 s later, then kills).
+;// CONCATENATED MODULE: ./src/step.ts
+// One run of the gate as a CI step, shared by the action and the CLI: the
+// Nomad client's life, retry notices in the log, and cancellation by SIGINT or
+// SIGTERM (the runner sends SIGINT, then SIGTERM 7.5 s later, then kills).
 
 
 
 const SKIP_VERIFY_WARNING = 'tls-skip-verify is on: the certificate of Nomad is not checked, so anyone on the path can read the token and forge answers. Use ca-cert instead.';
-async function execute(settings, log) {
+async function runStep(settings, log) {
     if (settings.nomad.tls.skipVerify)
         log.warning(SKIP_VERIFY_WARNING);
     const cancel = new AbortController();
@@ -32509,204 +32709,6 @@ async function execute(settings, log) {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
     }
-}
-
-
-/***/ }),
-
-/***/ 6670:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   BO: () => (/* binding */ redactUrl),
-/* harmony export */   PM: () => (/* binding */ redactUserinfo),
-/* harmony export */   Se: () => (/* binding */ userinfoPasswords)
-/* harmony export */ });
-// How a URL that may carry credentials is shown. Every place that prints a URL
-// a user gave (an address, a check URL) or a server answered with (a redirect's
-// Location) goes through here, so none of them prints a password.
-/** Query parameters whose values are hidden: `?token=`, `?api_key=`, `?X-Amz-Signature=`... */
-const SECRET_PARAM = /token|key|secret|pass|auth|sig|credential|session/i;
-/**
- * The URL to show. `mask` (for URLs the user gave): `user:password@` becomes
- * `***@` and the values of secret-looking query parameters become `***`, so the
- * user still recognises the URL. `strip` (for a place a server points to): no
- * userinfo and no query at all. Text that is no URL gets redactUserinfo().
- */
-function redactUrl(url, how = 'mask') {
-    let u;
-    try {
-        u = new URL(url);
-    }
-    catch {
-        return redactUserinfo(url);
-    }
-    if (how === 'strip') {
-        u.username = '';
-        u.password = '';
-        u.search = '';
-        return u.toString();
-    }
-    const userinfo = u.username || u.password ? '***@' : '';
-    // Edit the raw query rather than through searchParams, which would re-encode all of it.
-    const search = u.search.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep, key) => SECRET_PARAM.test(safeDecode(key)) ? `${sep}${key}=***` : whole);
-    return `${u.protocol}//${userinfo}${u.host}${u.pathname}${search}${u.hash}`;
-}
-/**
- * Text as written with everything between `scheme://` (or the start) and the
- * last `@` hidden: that part may hold a password, and a value that does not
- * parse as a URL cannot be trusted to put its `@` where a parser would.
- */
-function redactUserinfo(text) {
-    const span = userinfoSpan(text);
-    return span ? `${text.slice(0, span.start)}***${text.slice(span.end)}` : text;
-}
-/**
- * The password part of `scheme://user:password@host` as written, and decoded
- * when percent-encoding makes the two differ: what must be masked even in an
- * address that is otherwise invalid. Empty when there is no `:password`.
- */
-function userinfoPasswords(text) {
-    const span = userinfoSpan(text);
-    if (!span)
-        return [];
-    const info = text.slice(span.start, span.end);
-    const colon = info.indexOf(':');
-    if (colon < 0 || colon === info.length - 1)
-        return [];
-    const written = info.slice(colon + 1);
-    const decoded = safeDecode(written, false);
-    return decoded === written ? [written] : [decoded, written];
-}
-function userinfoSpan(text) {
-    const at = text.lastIndexOf('@');
-    if (at < 0)
-        return undefined;
-    const scheme = text.indexOf('://');
-    return { start: scheme >= 0 && scheme < at ? scheme + 3 : 0, end: at };
-}
-function safeDecode(text, plusIsSpace = true) {
-    try {
-        return decodeURIComponent(plusIsSpace ? text.replace(/\+/g, ' ') : text);
-    }
-    catch {
-        return text;
-    }
-}
-
-
-/***/ }),
-
-/***/ 5468:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   V: () => (/* binding */ outputs)
-/* harmony export */ });
-// Step outputs (interface.md), on success and on failure, as far as known.
-function outputs(o) {
-    const d = o.deployment;
-    const w = o.write;
-    const str = (v) => v === null || v === undefined ? '' : String(v);
-    return {
-        result: o.result,
-        message: o.message,
-        'deployment-id': str(d?.ID),
-        'job-id': str(d?.JobID),
-        'job-version': str(d?.JobVersion),
-        namespace: str(d?.Namespace),
-        status: str(d?.Status),
-        'status-description': str(d?.StatusDescription),
-        'eval-id': str(w?.EvalID),
-        'eval-create-index': str(w?.EvalCreateIndex),
-        'deployment-modify-index': str(w?.DeploymentModifyIndex),
-        index: o.index ? String(o.index) : '',
-        'reverted-job-version': str(w?.RevertedJobVersion),
-        'healthy-canaries': String(o.groups.reduce((n, g) => n + g.healthyCanaries, 0)),
-        'desired-canaries': String(o.groups.reduce((n, g) => n + g.desiredCanaries, 0)),
-        groups: JSON.stringify(o.groups),
-        checks: JSON.stringify(o.checks),
-        'elapsed-ms': String(Math.round(o.elapsedMs)),
-    };
-}
-
-
-/***/ }),
-
-/***/ 7994:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   g5: () => (/* binding */ summaryText)
-/* harmony export */ });
-/* unused harmony exports headline, summaryMarkdown */
-/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7607);
-// The job summary (Markdown, for GitHub) and the same facts as plain text (CLI).
-
-const MAX_TIMELINE = 200;
-function headline(o) {
-    return `${o.ok ? 'passed' : 'failed'}: ${o.result} in ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_0__/* .formatDuration */ .a)(o.elapsedMs)}. ${o.message}`;
-}
-function summaryMarkdown(o) {
-    const d = o.deployment;
-    const lines = [];
-    lines.push(`### Nomad canary gate: \`${o.result}\` ${o.ok ? '✅' : '❌'}`, '');
-    if (d) {
-        lines.push(`Deployment \`${d.ID}\` of job \`${cell(d.JobID)}\` version ${d.JobVersion} (namespace \`${cell(d.Namespace)}\`): **${d.Status}**, ${cell(d.StatusDescription)}`, '');
-    }
-    if (o.groups.length > 0) {
-        lines.push('| Group | Desired canaries | Placed | Healthy | Unhealthy | Promoted |');
-        lines.push('|---|---:|---:|---:|---:|---|');
-        for (const g of o.groups) {
-            lines.push(`| ${cell(g.name)} | ${g.desiredCanaries} | ${g.placedCanaries} | ${g.healthyCanaries} | ${g.unhealthyCanaries} | ${g.promoted ? 'yes' : 'no'} |`);
-        }
-        lines.push('');
-    }
-    lines.push(`**${o.ok ? 'Passed' : 'Failed'}** in ${formatDuration(o.elapsedMs)}: ${cell(o.message)}`, '');
-    if (o.write) {
-        const w = o.write;
-        lines.push(`Write answer: EvalID \`${w.EvalID || '(none)'}\`, EvalCreateIndex ${w.EvalCreateIndex}, DeploymentModifyIndex ${w.DeploymentModifyIndex}` +
-            (w.RevertedJobVersion != null ? `, reverted to job version ${w.RevertedJobVersion}` : ''), '');
-    }
-    if (o.checks.length > 0) {
-        lines.push('| Check run | At | Result | Details |', '|---:|---:|---|---|');
-        o.checks.slice(-MAX_TIMELINE).forEach((run, i) => {
-            const details = run.results.map((c) => `${c.name}: ${c.ok ? 'ok' : c.detail}`).join('; ');
-            lines.push(`| ${i + 1} | ${formatDuration(run.atMs)} | ${run.ok ? 'passed' : 'failed'} | ${cell(details)} |`);
-        });
-        lines.push('');
-    }
-    if (o.timeline.length > 0) {
-        lines.push('<details><summary>Timeline</summary>', '', '| At | Event |', '|---:|---|');
-        for (const e of o.timeline.slice(-MAX_TIMELINE)) {
-            lines.push(`| ${formatDuration(e.atMs)} | ${cell(e.text)} |`);
-        }
-        lines.push('', '</details>', '');
-    }
-    return lines.join('\n');
-}
-function summaryText(o) {
-    const rows = [['GROUP', 'DESIRED', 'PLACED', 'HEALTHY', 'UNHEALTHY', 'PROMOTED']];
-    for (const g of o.groups) {
-        rows.push([
-            g.name,
-            String(g.desiredCanaries),
-            String(g.placedCanaries),
-            String(g.healthyCanaries),
-            String(g.unhealthyCanaries),
-            g.promoted ? 'yes' : 'no',
-        ]);
-    }
-    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    const table = rows.map((r) => r
-        .map((c, i) => c.padEnd(widths[i]))
-        .join('  ')
-        .trimEnd());
-    return [...(o.groups.length ? table : []), headline(o)].join('\n');
-}
-/** Table cells: no pipes or line breaks from Nomad's texts. */
-function cell(text) {
-    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
 
 
@@ -32905,6 +32907,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
+
+/***/ }),
+
+/***/ 8330:
+/***/ ((module) => {
+
+module.exports = {"rE":"0.1.0"};
 
 /***/ })
 

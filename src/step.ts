@@ -1,16 +1,16 @@
-// What the action and the CLI share around the gate: the client's life, retry
-// notices, and cancellation by SIGINT/SIGTERM (the runner sends SIGINT, then
-// SIGTERM 7.5 s later, then kills).
+// One run of the gate as a CI step, shared by the action and the CLI: the
+// Nomad client's life, retry notices in the log, and cancellation by SIGINT or
+// SIGTERM (the runner sends SIGINT, then SIGTERM 7.5 s later, then kills).
 
-import { runGate, type Log, type Outcome } from './gate/gate.js'
-import { formatDuration } from './duration.js'
-import { NomadClient } from './nomad/client.js'
 import type { Settings } from './config/settings.js'
+import { formatDuration } from './duration.js'
+import { runGate, type Log, type Outcome } from './gate/gate.js'
+import { NomadClient } from './nomad/client.js'
 
 export const SKIP_VERIFY_WARNING =
   'tls-skip-verify is on: the certificate of Nomad is not checked, so anyone on the path can read the token and forge answers. Use ca-cert instead.'
 
-export async function execute(settings: Settings, log: Log): Promise<Outcome> {
+export async function runStep(settings: Settings, log: Log): Promise<Outcome> {
   if (settings.nomad.tls.skipVerify) log.warning(SKIP_VERIFY_WARNING)
   const cancel = new AbortController()
   const onSignal = (sig: NodeJS.Signals) => {
