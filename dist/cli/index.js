@@ -28375,18 +28375,17 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   _: () => (/* binding */ HELP),
 /* harmony export */   i: () => (/* binding */ main)
 /* harmony export */ });
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7975);
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_util__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var _package_json__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8330);
-/* harmony import */ var _report_outputs_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5468);
-/* harmony import */ var _report_summary_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7994);
-/* harmony import */ var _step_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8190);
-/* harmony import */ var _config_inputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(9877);
-/* harmony import */ var _config_parse_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(9133);
+/* harmony import */ var _config_help_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7527);
+/* harmony import */ var _config_parse_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9133);
 /* harmony import */ var _config_settings_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(4661);
+/* harmony import */ var _report_outputs_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5468);
+/* harmony import */ var _report_summary_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7994);
+/* harmony import */ var _step_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8190);
 // The command-line front (GitLab CI, Jenkins, shells): the same settings, the
 // same gate, outputs as key=value lines or one JSON object on stdout, progress
 // on stderr. Exit 0 when the step would pass, 1 when the gate fails, 2 for usage.
@@ -28399,85 +28398,14 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 
 
-const HELP = `Usage: nomad-canary-gate <mode> (--job ID | --deployment-id ID) [options]
-
-Holds a pipeline at a Nomad canary deployment and acts on it.
-
-Modes:
-  promote   wait until the canaries are healthy (the server's own rule), then promote
-  wait      the same gate, no promotion: exit 0 once a promotion could pass
-  fail      mark the deployment failed now (auto-revert applies)
-  pause     pause the deployment now
-  resume    resume a paused deployment now
-  health    wait until the canaries run, then set their health by hand
-
-Target (exactly one):
-  --deployment-id ID      full deployment UUID or a unique prefix
-  --job ID                the job's latest deployment
-  --job-version N         with --job: gate exactly this version's deployment
-
-Gate:
-  --groups a,b            task groups to gate and promote (default: all with canaries)
-  --timeout 10m           deadline for the whole step (90s, 10m, 1h30m, or seconds)
-  --on-failure none       on timeout or an unhealthy canary: none, fail or pause
-  --wait-for-completion   after promoting, wait until the deployment is successful
-  --healthy-allocs IDS    health mode: alloc IDs/prefixes, or "canaries"
-  --unhealthy-allocs IDS  health mode: alloc IDs/prefixes, or "canaries"
-  --dry-run               do everything but the write, which is printed instead
-
-Soak (after the canaries pass, before the write):
-  --soak 5m               keep watching this long; an unhealthy canary fails at once
-  --check-url URL         checked every --check-interval (10s) during the soak: 2xx passes
-  --check-timeout 5s      time limit of one check
-  --prometheus-url URL    with --prometheus-query Q and --prometheus-threshold N:
-                          passes when every sample of the instant query is <= N
-  --failure-limit 0       failed check runs tolerated before the gate fails
-
-Nomad (defaults from the NOMAD_* environment, as the nomad CLI):
-  --address URL           NOMAD_ADDR, else http://127.0.0.1:4646
-  --token TOKEN           NOMAD_TOKEN (prefer the variable: arguments show in ps)
-  --namespace NS          NOMAD_NAMESPACE
-  --region REGION         NOMAD_REGION
-  --ca-cert PEM|PATH      NOMAD_CACERT (or a directory in NOMAD_CAPATH)
-  --client-cert PEM|PATH  NOMAD_CLIENT_CERT
-  --client-key PEM|PATH   NOMAD_CLIENT_KEY
-  --tls-server-name NAME  NOMAD_TLS_SERVER_NAME
-  --tls-skip-verify       NOMAD_SKIP_VERIFY (insecure)
-
-Output:
-  --json                  print the outputs as one JSON object instead of key=value lines
-  -h, --help              this text
-  --version               the version
-
-Examples:
-  # promote job "web" once its canaries are healthy; fail the deployment otherwise
-  nomad-canary-gate promote --job web --timeout 15m --on-failure fail
-
-  # wait for a promotable deployment, then let a human approve the promotion
-  nomad-canary-gate wait --job web --job-version "$VERSION" --json > gate.json
-
-  # roll back
-  nomad-canary-gate fail --deployment-id 5e7f2a1c
-
-Exit status: 0 the step passed, 1 the gate failed (timed out, unhealthy,
-deployment failed, request failed), 2 usage error (nothing was sent).
-`;
 async function main(argv, env = process.env) {
-    const options = {
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-    };
-    for (const input of _config_inputs_js__WEBPACK_IMPORTED_MODULE_4__/* .INPUTS */ .mc) {
-        options[input.name] = { type: input.kind === 'boolean' ? 'boolean' : 'string' };
-    }
     let values;
     let positionals;
     try {
         ;
         ({ values, positionals } = (0,node_util__WEBPACK_IMPORTED_MODULE_0__.parseArgs)({
             args: argv,
-            options,
+            options: (0,_config_help_js__WEBPACK_IMPORTED_MODULE_2__/* .cliOptions */ .$D)(),
             allowPositionals: true,
             strict: true,
         }));
@@ -28486,7 +28414,7 @@ async function main(argv, env = process.env) {
         return usage(err.message);
     }
     if (values.help) {
-        process.stdout.write(HELP);
+        process.stdout.write((0,_config_help_js__WEBPACK_IMPORTED_MODULE_2__/* .cliHelp */ .Qy)());
         return 0;
     }
     if (values.version) {
@@ -28508,10 +28436,10 @@ async function main(argv, env = process.env) {
     };
     let settings;
     try {
-        settings = (0,_config_parse_js__WEBPACK_IMPORTED_MODULE_5__/* .parseSettings */ .P)(input, env);
+        settings = (0,_config_parse_js__WEBPACK_IMPORTED_MODULE_3__/* .parseSettings */ .P)(input, env);
     }
     catch (err) {
-        if (err instanceof _config_parse_js__WEBPACK_IMPORTED_MODULE_5__/* .InputError */ .d)
+        if (err instanceof _config_parse_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .d)
             return usage(err.message.replace(/^Input '([^']+)'/, "Option '--$1'"));
         throw err;
     }
@@ -28519,8 +28447,8 @@ async function main(argv, env = process.env) {
         info: (line) => process.stderr.write(`${line}\n`),
         warning: (line) => process.stderr.write(`warning: ${line}\n`),
     };
-    const outcome = await (0,_step_js__WEBPACK_IMPORTED_MODULE_3__/* .runStep */ .e)(settings, log);
-    process.stderr.write(`\n${(0,_report_summary_js__WEBPACK_IMPORTED_MODULE_2__/* .summaryText */ .g5)(outcome)}\n`);
+    const outcome = await (0,_step_js__WEBPACK_IMPORTED_MODULE_5__/* .runStep */ .e)(settings, log);
+    process.stderr.write(`\n${(0,_report_summary_js__WEBPACK_IMPORTED_MODULE_4__/* .summaryText */ .g5)(outcome)}\n`);
     const out = (0,_report_outputs_js__WEBPACK_IMPORTED_MODULE_7__/* .outputs */ .V)(outcome);
     process.stdout.write(values.json
         ? `${JSON.stringify(out)}\n`
@@ -28530,7 +28458,7 @@ async function main(argv, env = process.env) {
     return outcome.ok ? 0 : 1;
 }
 function usage(message) {
-    process.stderr.write(`nomad-canary-gate: ${message}\nRun 'nomad-canary-gate --help' for usage.\n`);
+    process.stderr.write(`${_config_help_js__WEBPACK_IMPORTED_MODULE_2__/* .PROGRAM */ .RX}: ${message}\nRun '${_config_help_js__WEBPACK_IMPORTED_MODULE_2__/* .PROGRAM */ .RX} --help' for usage.\n`);
     return 2;
 }
 process.exitCode = await main(process.argv.slice(2));
@@ -28540,17 +28468,131 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9877:
+/***/ 7527:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $D: () => (/* binding */ cliOptions),
+/* harmony export */   Qy: () => (/* binding */ cliHelp),
+/* harmony export */   RX: () => (/* binding */ PROGRAM)
+/* harmony export */ });
+/* unused harmony exports MODE_HELP, CLI_OPTIONS, cliOptionType */
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8551);
+/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4661);
+/* harmony import */ var _spec_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3763);
+// The CLI's view of the input spec: its options (one per input, by the same
+// name) and its --help, generated so that names, defaults and variables are
+// the ones action.yml and the README show. The README carries a copy of the
+// help; __tests__/docs.test.ts fails when it drifts.
+
+
+
+const PROGRAM = 'nomad-canary-gate';
+/** What each mode does, for the CLI's help. */
+const MODE_HELP = {
+    promote: "wait until the canaries are healthy (the server's own rule), then promote",
+    wait: 'the same gate, no promotion: exit 0 once a promotion could pass',
+    fail: 'mark the deployment failed now (auto-revert applies)',
+    pause: 'pause the deployment now',
+    resume: 'resume a paused deployment now',
+    health: 'wait until the canaries run, then set their health by hand',
+};
+/** The CLI's own options, besides one per input. */
+const CLI_OPTIONS = [
+    {
+        name: 'json',
+        help: 'print the outputs as one JSON object instead of key=value lines',
+    },
+    { name: 'help', short: 'h', help: 'this text' },
+    { name: 'version', help: 'the version' },
+];
+/** Booleans are flags (`--dry-run`); everything else takes a value. */
+function cliOptionType(spec) {
+    return spec.kind === 'boolean' ? 'boolean' : 'string';
+}
+/** util.parseArgs's options: the CLI's own flags, and one option per input. */
+function cliOptions() {
+    const options = {};
+    for (const o of CLI_OPTIONS) {
+        options[o.name] = 'short' in o ? { type: 'boolean', short: o.short } : { type: 'boolean' };
+    }
+    for (const spec of _inputs_js__WEBPACK_IMPORTED_MODULE_0__/* .INPUTS */ .m)
+        options[spec.name] = { type: cliOptionType(spec) };
+    return options;
+}
+const WIDTH = 80;
+const COLUMN = 26;
+function cliHelp() {
+    const out = [
+        `Usage: ${PROGRAM} <mode> (--job ID | --deployment-id ID) [options]`,
+        '',
+        'Holds a pipeline at a Nomad canary deployment and acts on it.',
+        '',
+        'Modes:',
+        ..._settings_js__WEBPACK_IMPORTED_MODULE_2__/* .MODES */ .FN.map((m) => `  ${m.padEnd(10)}${MODE_HELP[m]}`),
+    ];
+    for (const [section, heading] of Object.entries(_spec_js__WEBPACK_IMPORTED_MODULE_1__/* .CLI_SECTIONS */ .mt)) {
+        out.push('', heading);
+        for (const spec of _inputs_js__WEBPACK_IMPORTED_MODULE_0__/* .INPUTS */ .m) {
+            if (spec.cli?.section !== section)
+                continue;
+            const value = cliOptionType(spec) === 'boolean' ? '' : ` ${spec.cli.value ?? 'VALUE'}`;
+            out.push(...row(`--${spec.name}${value}`, describe(spec)));
+        }
+    }
+    out.push('', 'Output:');
+    for (const o of CLI_OPTIONS) {
+        out.push(...row('short' in o ? `-${o.short}, --${o.name}` : `--${o.name}`, o.help));
+    }
+    out.push('', 'Examples:', '  # promote job "web" once its canaries are healthy; fail the deployment otherwise', `  ${PROGRAM} promote --job web --timeout 15m --on-failure fail`, '', '  # wait for a promotable deployment, then let a human approve the promotion', `  ${PROGRAM} wait --job web --job-version "$VERSION" --json > gate.json`, '', '  # roll back', `  ${PROGRAM} fail --deployment-id 5e7f2a1c`, '', 'Exit status: 0 the step passed, 1 the gate failed (timed out, unhealthy,', 'deployment failed, request failed), 2 usage error (nothing was sent).', '');
+    return out.join('\n');
+}
+/** The help line's text: the spec's few words, the accepted values, the default. */
+function describe(spec) {
+    const notes = [];
+    if (spec.choices)
+        notes.push((0,_spec_js__WEBPACK_IMPORTED_MODULE_1__/* .orList */ .A3)(spec.choices));
+    const byDefault = spec.kind === 'boolean' && !spec.env ? undefined : (0,_spec_js__WEBPACK_IMPORTED_MODULE_1__/* .defaultPhrase */ .Do)(spec, 'cli');
+    if (byDefault)
+        notes.push(`default: ${byDefault}`);
+    return notes.length ? `${spec.cli.help} (${notes.join('; ')})` : spec.cli.help;
+}
+/** `  --option VALUE          text`, the text wrapped at WIDTH under its column. */
+function row(option, text) {
+    const head = `  ${option}`;
+    const lines = [];
+    const indent = ' '.repeat(COLUMN);
+    let line = indent;
+    if (head.length < COLUMN)
+        line = head.padEnd(COLUMN);
+    else
+        lines.push(head);
+    let empty = true;
+    for (const word of text.split(' ')) {
+        if (!empty && line.length + 1 + word.length > WIDTH) {
+            lines.push(line);
+            line = indent;
+            empty = true;
+        }
+        line += empty ? word : ` ${word}`;
+        empty = false;
+    }
+    lines.push(line);
+    return lines;
+}
+
+
+/***/ }),
+
+/***/ 8551:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  mc: () => (/* binding */ INPUTS),
-  mm: () => (/* binding */ inputSpec)
+  m: () => (/* binding */ INPUTS),
+  V: () => (/* binding */ inputSpec)
 });
-
-// UNUSED EXPORTS: MODE_HELP
 
 ;// CONCATENATED MODULE: ./src/nomad/config.ts
 // The client's own configuration, as Nomad's Go API client owns its Config and
@@ -28561,39 +28603,8 @@ const DEFAULT_ADDRESS = 'http://127.0.0.1:4646';
 
 // EXTERNAL MODULE: ./src/config/settings.ts
 var settings = __nccwpck_require__(4661);
-;// CONCATENATED MODULE: ./src/config/spec.ts
-// The shape of the interface spec (inputs.ts, outputs.ts): what is said about
-// each input and output, once, for action.yml, the README, the CLI and the parser.
-/** The CLI's help groups options under these headings, in this order. */
-const CLI_SECTIONS = {
-    target: 'Target (exactly one):',
-    gate: 'Gate:',
-    soak: 'Soak (after the canaries pass, before the write):',
-    nomad: 'Nomad (defaults from the NOMAD_* environment, as the nomad CLI):',
-};
-/** `a, b or c` */
-function orList(words) {
-    return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
-}
-/**
- * An input's default in words: `env NOMAD_ADDR, else http://127.0.0.1:4646`,
- * `10m`, `all groups that have canaries`; undefined when it has none. `code`
- * wraps names and values (Markdown backticks, or `$` for the CLI's variables).
- */
-function defaultPhrase(spec, style = 'plain') {
-    const value = (v) => (style === 'markdown' ? `\`${v}\`` : v);
-    const variable = (v) => style === 'markdown' ? `\`${v}\`` : style === 'cli' ? `$${v}` : v;
-    const parts = [];
-    if (spec.env?.length) {
-        parts.push(`${style === 'cli' ? '' : 'env '}${spec.env.map(variable).join(', else ')}`);
-    }
-    if (spec.default !== undefined)
-        parts.push(value(spec.default));
-    else if (spec.defaultText !== undefined)
-        parts.push(spec.defaultText);
-    return parts.length ? parts.join(', else ') : undefined;
-}
-
+// EXTERNAL MODULE: ./src/config/spec.ts
+var spec = __nccwpck_require__(3763);
 ;// CONCATENATED MODULE: ./src/config/inputs.ts
 // THE spec of the step's inputs: for each its name, description, default,
 // NOMAD_* variables, kind and CLI help. action.yml, the README's inputs table and
@@ -28610,6 +28621,7 @@ const INPUTS = [
         env: ['NOMAD_ADDR'],
         default: DEFAULT_ADDRESS,
         kind: 'url',
+        parsedBy: 'address.ts',
         example: 'https://nomad.example.internal:4646',
         cli: { value: 'URL', help: 'Nomad HTTP API address', section: 'nomad' },
     },
@@ -28618,11 +28630,12 @@ const INPUTS = [
         description: 'Nomad ACL token, sent as X-Nomad-Token and masked before anything is logged.',
         env: ['NOMAD_TOKEN'],
         kind: 'text',
+        parsedBy: 'nomad.ts',
         secret: true,
         example: 'secrets.NOMAD_TOKEN',
         cli: {
             value: 'TOKEN',
-            help: 'ACL token (prefer the variable: arguments show in ps)',
+            help: 'ACL token; prefer the variable: arguments show in ps',
             section: 'nomad',
         },
     },
@@ -28631,6 +28644,7 @@ const INPUTS = [
         description: 'Nomad namespace, sent as ?namespace= on every request; without one Nomad uses "default".',
         env: ['NOMAD_NAMESPACE'],
         kind: 'text',
+        parsedBy: 'nomad.ts',
         example: 'prod',
         cli: { value: 'NS', help: 'namespace of the job and its deployment', section: 'nomad' },
     },
@@ -28639,6 +28653,7 @@ const INPUTS = [
         description: 'Nomad region, sent as ?region= on every request.',
         env: ['NOMAD_REGION'],
         kind: 'text',
+        parsedBy: 'nomad.ts',
         example: 'eu-west',
         cli: { value: 'REGION', help: 'region to ask', section: 'nomad' },
     },
@@ -28647,6 +28662,7 @@ const INPUTS = [
         description: "CA bundle to verify Nomad's certificate: PEM text, a file path, or a directory of PEM files.",
         env: ['NOMAD_CACERT', 'NOMAD_CAPATH'],
         kind: 'pem',
+        parsedBy: 'tls.ts',
         example: 'secrets.NOMAD_CACERT',
         cli: { value: 'PEM|PATH', help: "CA bundle to verify Nomad's certificate", section: 'nomad' },
     },
@@ -28655,6 +28671,7 @@ const INPUTS = [
         description: 'Client certificate for mTLS: PEM text or a file path; needs client-key.',
         env: ['NOMAD_CLIENT_CERT'],
         kind: 'pem',
+        parsedBy: 'tls.ts',
         cli: { value: 'PEM|PATH', help: 'client certificate for mTLS', section: 'nomad' },
     },
     {
@@ -28662,6 +28679,7 @@ const INPUTS = [
         description: 'Client key for mTLS: PEM text or a file path; masked.',
         env: ['NOMAD_CLIENT_KEY'],
         kind: 'pem',
+        parsedBy: 'tls.ts',
         secret: true,
         cli: { value: 'PEM|PATH', help: 'client key for mTLS', section: 'nomad' },
     },
@@ -28670,6 +28688,7 @@ const INPUTS = [
         description: "Name to send as SNI and to verify in Nomad's certificate.",
         env: ['NOMAD_TLS_SERVER_NAME'],
         kind: 'text',
+        parsedBy: 'tls.ts',
         example: 'server.global.nomad',
         cli: { value: 'NAME', help: "name to verify in Nomad's certificate", section: 'nomad' },
     },
@@ -28679,12 +28698,14 @@ const INPUTS = [
         env: ['NOMAD_SKIP_VERIFY'],
         default: 'false',
         kind: 'boolean',
-        cli: { help: "do not verify Nomad's certificate (insecure)", section: 'nomad' },
+        parsedBy: 'tls.ts',
+        cli: { help: "do not verify Nomad's certificate, insecure", section: 'nomad' },
     },
     {
         name: 'deployment-id',
         description: 'Deployment to gate: a full UUID or a unique prefix. Exactly one of deployment-id and job is required.',
         kind: 'text',
+        parsedBy: 'target.ts',
         example: '5e7f2a1c',
         cli: { value: 'ID', help: 'full deployment UUID or a unique prefix', section: 'target' },
     },
@@ -28692,6 +28713,7 @@ const INPUTS = [
         name: 'job',
         description: 'Job ID: the gate acts on its latest deployment. Exactly one of deployment-id and job is required.',
         kind: 'text',
+        parsedBy: 'target.ts',
         example: 'web',
         cli: { value: 'ID', help: "the job's latest deployment", section: 'target' },
     },
@@ -28699,6 +28721,7 @@ const INPUTS = [
         name: 'job-version',
         description: 'With job: gate exactly the deployment of this job version, waiting within timeout for it to appear; a newer version fails the step.',
         kind: 'count',
+        parsedBy: 'target.ts',
         example: '7',
         cli: {
             value: 'N',
@@ -28708,9 +28731,10 @@ const INPUTS = [
     },
     {
         name: 'mode',
-        description: `What the step does: ${orList(settings/* MODES */.FN)}.`,
+        description: `What the step does: ${(0,spec/* orList */.A3)(settings/* MODES */.FN)}.`,
         default: 'promote',
         kind: 'choice',
+        parsedBy: 'parse.ts',
         choices: settings/* MODES */.FN,
     },
     {
@@ -28718,6 +28742,7 @@ const INPUTS = [
         description: 'Task groups to gate on and promote, comma, space or newline separated; each must exist in the deployment.',
         defaultText: 'all groups that have canaries',
         kind: 'list',
+        parsedBy: 'parse.ts',
         example: 'web,api',
         cli: { value: 'a,b', help: 'task groups to gate and promote', section: 'gate' },
     },
@@ -28726,18 +28751,20 @@ const INPUTS = [
         description: 'Deadline for the whole step: Go-style duration or bare seconds.',
         default: '10m',
         kind: 'duration',
+        parsedBy: 'parse.ts',
         example: '1h30m',
         cli: {
             value: 'DURATION',
-            help: 'deadline for the whole step (90s, 10m, 1h30m, or seconds)',
+            help: 'deadline for the whole step: 90s, 10m, 1h30m or seconds',
             section: 'gate',
         },
     },
     {
         name: 'on-failure',
-        description: `What to do to the deployment when a canary turns unhealthy or the deadline passes: ${orList(settings/* ON_FAILURE */.hM)}.`,
+        description: `What to do to the deployment when a canary turns unhealthy or the deadline passes: ${(0,spec/* orList */.A3)(settings/* ON_FAILURE */.hM)}.`,
         default: 'none',
         kind: 'choice',
+        parsedBy: 'parse.ts',
         choices: settings/* ON_FAILURE */.hM,
         cli: { value: 'ACTION', help: 'on timeout or an unhealthy canary', section: 'gate' },
     },
@@ -28746,6 +28773,7 @@ const INPUTS = [
         description: 'fail-fast: a selected canary reported unhealthy ends the step at once (result unhealthy, then on-failure). wait-for-replacement: keep waiting, as Nomad does, while it replaces the canary; a replacement that turns healthy passes.',
         default: 'fail-fast',
         kind: 'choice',
+        parsedBy: 'parse.ts',
         choices: settings/* ON_UNHEALTHY_CANARY */.cF,
         cli: { value: 'POLICY', help: 'when a selected canary is reported unhealthy', section: 'gate' },
     },
@@ -28754,6 +28782,7 @@ const INPUTS = [
         description: "How changes are followed: auto (Nomad's event stream, falling back to blocking queries within a second or two when it is refused, silent or drops), events (the stream only; the step fails without it) or blocking (blocking queries only).",
         default: 'auto',
         kind: 'choice',
+        parsedBy: 'parse.ts',
         choices: settings/* WATCH_METHODS */.PB,
         cli: { value: 'METHOD', help: 'how changes are followed', section: 'gate' },
     },
@@ -28761,6 +28790,7 @@ const INPUTS = [
         name: 'healthy-allocs',
         description: 'health mode: allocation IDs (or unique prefixes) to mark healthy, or "canaries" for every placed canary of the selected groups.',
         kind: 'list',
+        parsedBy: 'allocs.ts',
         example: 'canaries',
         cli: { value: 'IDS', help: 'health mode: alloc IDs/prefixes, or "canaries"', section: 'gate' },
     },
@@ -28768,6 +28798,7 @@ const INPUTS = [
         name: 'unhealthy-allocs',
         description: 'health mode: allocation IDs (or unique prefixes) to mark unhealthy, or "canaries".',
         kind: 'list',
+        parsedBy: 'allocs.ts',
         example: '9a3b1c2d',
         cli: { value: 'IDS', help: 'health mode: alloc IDs/prefixes, or "canaries"', section: 'gate' },
     },
@@ -28776,6 +28807,7 @@ const INPUTS = [
         description: 'After promote: keep watching until the deployment is successful (pass) or failed/cancelled (fail), within timeout.',
         default: 'false',
         kind: 'boolean',
+        parsedBy: 'parse.ts',
         cli: { help: 'after promoting, wait until the deployment is successful', section: 'gate' },
     },
     {
@@ -28783,6 +28815,7 @@ const INPUTS = [
         description: 'After the canaries pass: keep watching them this long before promoting (0: no soak); an unhealthy canary or failed check during the soak fails the step at once.',
         default: '0',
         kind: 'duration',
+        parsedBy: 'soak.ts',
         example: '5m',
         cli: {
             value: 'DURATION',
@@ -28794,6 +28827,7 @@ const INPUTS = [
         name: 'check-url',
         description: 'During the soak: URLs checked every check-interval; a check passes on HTTP 2xx within check-timeout. Comma, space or newline separated.',
         kind: 'list',
+        parsedBy: 'soak.ts',
         example: 'https://canary.web.internal/healthz',
         cli: {
             value: 'URL',
@@ -28806,6 +28840,7 @@ const INPUTS = [
         description: 'How often the checks run during the soak.',
         default: '10s',
         kind: 'duration',
+        parsedBy: 'soak.ts',
         cli: { value: 'DURATION', help: 'how often the checks run', section: 'soak' },
     },
     {
@@ -28813,12 +28848,14 @@ const INPUTS = [
         description: 'Time limit of one check.',
         default: '5s',
         kind: 'duration',
+        parsedBy: 'soak.ts',
         cli: { value: 'DURATION', help: 'time limit of one check', section: 'soak' },
     },
     {
         name: 'prometheus-url',
         description: 'During the soak: Prometheus base URL for prometheus-query (an instant query via /api/v1/query).',
         kind: 'url',
+        parsedBy: 'soak.ts',
         example: 'http://prometheus:9090',
         cli: { value: 'URL', help: 'Prometheus to send prometheus-query to', section: 'soak' },
     },
@@ -28826,6 +28863,7 @@ const INPUTS = [
         name: 'prometheus-query',
         description: 'PromQL instant query; the check passes when every returned sample is at or below prometheus-threshold.',
         kind: 'text',
+        parsedBy: 'soak.ts',
         example: 'sum(rate(http_errors_total{job="web",version="canary"}[1m])) / sum(rate(http_requests_total{job="web",version="canary"}[1m]))',
         cli: {
             value: 'Q',
@@ -28837,6 +28875,7 @@ const INPUTS = [
         name: 'prometheus-threshold',
         description: 'Highest value a sample of prometheus-query may have.',
         kind: 'number',
+        parsedBy: 'soak.ts',
         example: '0.05',
         cli: { value: 'N', help: 'highest value a sample may have', section: 'soak' },
     },
@@ -28845,12 +28884,14 @@ const INPUTS = [
         description: 'How many failed check runs are tolerated during the soak before the step fails (result check-failed).',
         default: '0',
         kind: 'count',
+        parsedBy: 'soak.ts',
         cli: { value: 'N', help: 'failed check runs tolerated before the gate fails', section: 'soak' },
     },
     {
         name: 'github-token',
         description: 'With it, post GitHub deployment statuses: in_progress while gating, success after promotion, failure (or inactive when cancelled) otherwise. Needs permissions: deployments: write.',
         kind: 'text',
+        parsedBy: 'github.ts',
         secret: true,
         example: 'github.token',
     },
@@ -28858,11 +28899,13 @@ const INPUTS = [
         name: 'github-deployment-id',
         description: 'GitHub deployment to post statuses to; without it (and with github-token) the action creates one for environment.',
         kind: 'count',
+        parsedBy: 'github.ts',
     },
     {
         name: 'environment',
         description: 'GitHub environment of the deployment the action creates when github-deployment-id is not given.',
         kind: 'text',
+        parsedBy: 'github.ts',
         example: 'production',
     },
     {
@@ -28870,6 +28913,7 @@ const INPUTS = [
         description: 'Do everything up to the write, which is logged as the exact request instead; result becomes would-promote, would-fail, would-pause, would-resume or would-set-health.',
         default: 'false',
         kind: 'boolean',
+        parsedBy: 'parse.ts',
         cli: { help: 'do everything but the write, which is printed instead', section: 'gate' },
     },
 ];
@@ -28877,15 +28921,6 @@ const BY_NAME = new Map(INPUTS.map((i) => [i.name, i]));
 function inputSpec(name) {
     return BY_NAME.get(name);
 }
-/** What each mode does, for the CLI's help. */
-const MODE_HELP = {
-    promote: "wait until the canaries are healthy (the server's own rule), then promote",
-    wait: 'the same gate, no promotion: exit 0 once a promotion could pass',
-    fail: 'mark the deployment failed now (auto-revert applies)',
-    pause: 'pause the deployment now',
-    resume: 'resume a paused deployment now',
-    health: 'wait until the canaries run, then set their health by hand',
-};
 
 
 /***/ }),
@@ -28902,8 +28937,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: ./src/duration.ts
 var duration = __nccwpck_require__(7607);
-// EXTERNAL MODULE: ./src/config/inputs.ts + 2 modules
-var inputs = __nccwpck_require__(9877);
+// EXTERNAL MODULE: ./src/config/inputs.ts + 1 modules
+var inputs = __nccwpck_require__(8551);
 ;// CONCATENATED MODULE: ./src/config/values.ts
 // One input value, where it came from, and the small parsers every input uses.
 // Each failure is an InputError whose message names the input (and the
@@ -28935,7 +28970,7 @@ function readInputs(input, env) {
         const value = (input(name) ?? '').trim();
         if (value)
             return { input: name, value };
-        const spec = (0,inputs/* inputSpec */.mm)(name);
+        const spec = (0,inputs/* inputSpec */.V)(name);
         for (const variable of spec.env ?? []) {
             const fromEnv = envValue(env, variable);
             if (fromEnv)
@@ -29194,8 +29229,8 @@ var redact = __nccwpck_require__(6670);
 
 
 /** `address` (or NOMAD_ADDR, or the default), and its credentials or NOMAD_HTTP_AUTH's. */
-function parseNomadAddress(v, env, secrets) {
-    const parsed = parseAddress(v, secrets);
+function parseNomadAddress(inputs, env, secrets) {
+    const parsed = parseAddress(inputs.withDefault('address'), secrets);
     // Credentials in the address are more specific than NOMAD_HTTP_AUTH.
     if (parsed.httpAuth)
         return parsed;
@@ -29447,7 +29482,7 @@ function parseNomadConfig(inputs, env, secrets) {
             invalid(token, 'must be a Nomad ACL token: visible ASCII characters, no whitespace', true);
         }
     }
-    const { address, httpAuth } = parseNomadAddress(inputs.withDefault('address'), env, secrets);
+    const { address, httpAuth } = parseNomadAddress(inputs, env, secrets);
     const config = { address, tls: parseTls(inputs, secrets) };
     if (token)
         config.token = token.value;
@@ -29669,6 +29704,49 @@ const MODES = ['promote', 'wait', 'fail', 'pause', 'resume', 'health'];
 const ON_FAILURE = ['none', 'fail', 'pause'];
 const ON_UNHEALTHY_CANARY = ['fail-fast', 'wait-for-replacement'];
 const WATCH_METHODS = ['auto', 'events', 'blocking'];
+
+
+/***/ }),
+
+/***/ 3763:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   A3: () => (/* binding */ orList),
+/* harmony export */   Do: () => (/* binding */ defaultPhrase),
+/* harmony export */   mt: () => (/* binding */ CLI_SECTIONS)
+/* harmony export */ });
+// The shape of the interface spec (inputs.ts, outputs.ts): what is said about
+// each input and output, once, for action.yml, the README, the CLI and the parser.
+/** The CLI's help groups options under these headings, in this order. */
+const CLI_SECTIONS = {
+    target: 'Target (exactly one):',
+    gate: 'Gate:',
+    soak: 'Soak (after the canaries pass, before the write):',
+    nomad: 'Nomad (defaults from the NOMAD_* environment, as the nomad CLI):',
+};
+/** `a, b or c` */
+function orList(words) {
+    return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
+}
+/**
+ * An input's default in words: `env NOMAD_ADDR, else http://127.0.0.1:4646`,
+ * `10m`, `all groups that have canaries`; undefined when it has none. `code`
+ * wraps names and values (Markdown backticks, or `$` for the CLI's variables).
+ */
+function defaultPhrase(spec, style = 'plain') {
+    const value = (v) => (style === 'markdown' ? `\`${v}\`` : v);
+    const variable = (v) => style === 'markdown' ? `\`${v}\`` : style === 'cli' ? `$${v}` : v;
+    const parts = [];
+    if (spec.env?.length) {
+        parts.push(`${style === 'cli' ? '' : 'env '}${spec.env.map(variable).join(', else ')}`);
+    }
+    if (spec.default !== undefined)
+        parts.push(value(spec.default));
+    else if (spec.defaultText !== undefined)
+        parts.push(spec.defaultText);
+    return parts.length ? parts.join(', else ') : undefined;
+}
 
 
 /***/ }),
@@ -33099,7 +33177,6 @@ module.exports = {"rE":"0.1.0"};
 /******/ // This entry module used 'module' so it can't be inlined
 /******/ var __webpack_exports__ = __nccwpck_require__(5581);
 /******/ __webpack_exports__ = await __webpack_exports__;
-/******/ var __webpack_exports__HELP = __webpack_exports__._;
 /******/ var __webpack_exports__main = __webpack_exports__.i;
-/******/ export { __webpack_exports__HELP as HELP, __webpack_exports__main as main };
+/******/ export { __webpack_exports__main as main };
 /******/ 

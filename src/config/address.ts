@@ -12,6 +12,7 @@ import {
   shown,
   type Env,
   type InputValue,
+  type Inputs,
   type SecretList,
 } from './values.js'
 
@@ -22,8 +23,8 @@ export interface NomadAddress {
 }
 
 /** `address` (or NOMAD_ADDR, or the default), and its credentials or NOMAD_HTTP_AUTH's. */
-export function parseNomadAddress(v: InputValue, env: Env, secrets: SecretList): NomadAddress {
-  const parsed = parseAddress(v, secrets)
+export function parseNomadAddress(inputs: Inputs, env: Env, secrets: SecretList): NomadAddress {
+  const parsed = parseAddress(inputs.withDefault('address'), secrets)
   // Credentials in the address are more specific than NOMAD_HTTP_AUTH.
   if (parsed.httpAuth) return parsed
   const authEnv = envValue(env, 'NOMAD_HTTP_AUTH')

@@ -22,7 +22,7 @@ export function parseNomadConfig(inputs: Inputs, env: Env, secrets: SecretList):
       invalid(token, 'must be a Nomad ACL token: visible ASCII characters, no whitespace', true)
     }
   }
-  const { address, httpAuth } = parseNomadAddress(inputs.withDefault('address'), env, secrets)
+  const { address, httpAuth } = parseNomadAddress(inputs, env, secrets)
   const config: Config = { address, tls: parseTls(inputs, secrets) }
   if (token) config.token = token.value
   if (httpAuth) config.httpAuth = httpAuth

@@ -1,7 +1,11 @@
 // The shape of the interface spec (inputs.ts, outputs.ts): what is said about
 // each input and output, once, for action.yml, the README, the CLI and the parser.
 
-/** How a value is read; parse.ts has one parser per kind, and the CLI takes booleans as flags. */
+/**
+ * What sort of value an input takes, for the docs and the CLI (a boolean is a
+ * flag, `--dry-run`; anything else takes a value); values.ts has the parser of
+ * each sort, and `parsedBy` the rules of the input itself.
+ */
 export type InputKind =
   /** Free text, checked by its own rule (a name, a UUID prefix, a token). */
   | 'text'
@@ -18,6 +22,17 @@ export type InputKind =
   | 'url'
   /** PEM text, or the path of a file (or, for a CA, a directory) holding it. */
   | 'pem'
+
+/** The parsers of src/config/, one file per concern; parse.ts composes them. */
+export type ParserFile =
+  | 'parse.ts'
+  | 'nomad.ts'
+  | 'address.ts'
+  | 'tls.ts'
+  | 'target.ts'
+  | 'allocs.ts'
+  | 'soak.ts'
+  | 'github.ts'
 
 /** The CLI's help groups options under these headings, in this order. */
 export const CLI_SECTIONS = {
@@ -44,6 +59,8 @@ export interface InputSpec {
   /** Variables read, in this order, when the input is empty (the nomad CLI's names). */
   readonly env?: readonly string[]
   readonly kind: InputKind
+  /** The file of src/config/ whose parser reads it (the rules beyond its kind are there). */
+  readonly parsedBy: ParserFile
   readonly choices?: readonly string[]
   /** Must never be printed: masked as soon as it is read. */
   readonly secret?: boolean
