@@ -2,9 +2,10 @@
 // each input and output, once, for action.yml, the README, the CLI and the parser.
 
 /**
- * What sort of value an input takes, for the docs and the CLI (a boolean is a
- * flag, `--dry-run`; anything else takes a value); values.ts has the parser of
- * each sort, and `parsedBy` the rules of the input itself.
+ * What sort of value an input takes: for the docs, and for the CLI, where a
+ * boolean is a flag (`--dry-run`) and anything else takes a value. The sorts'
+ * parsers are in values.ts (boolean, choice, list, duration, count) and
+ * pem.ts; the rules of one input are in its `parsedBy` file.
  */
 export type InputKind =
   /** Free text, checked by its own rule (a name, a UUID prefix, a token). */
