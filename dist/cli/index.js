@@ -28476,7 +28476,7 @@ __webpack_async_result__();
 /* harmony export */   Qy: () => (/* binding */ cliHelp),
 /* harmony export */   RX: () => (/* binding */ PROGRAM)
 /* harmony export */ });
-/* unused harmony exports MODE_HELP, CLI_OPTIONS, cliOptionType */
+/* unused harmony exports MODE_HELP, CLI_OPTIONS */
 /* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8551);
 /* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4661);
 /* harmony import */ var _spec_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3763);

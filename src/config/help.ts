@@ -30,7 +30,7 @@ export const CLI_OPTIONS = [
 ] as const
 
 /** Booleans are flags (`--dry-run`); everything else takes a value. */
-export function cliOptionType(spec: InputSpec): 'boolean' | 'string' {
+function cliOptionType(spec: InputSpec): 'boolean' | 'string' {
   return spec.kind === 'boolean' ? 'boolean' : 'string'
 }
 
