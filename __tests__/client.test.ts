@@ -1,19 +1,28 @@
 // The Nomad client against the simulator over real HTTP: no mocked network.
 
+import { createServer, type IncomingMessage } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
-import { NomadClient, blockingTimeoutMs, type ClientOptions } from '../src/nomad/client.js'
+import {
+  NomadClient,
+  blockingTimeoutMs,
+  type ClientOptions,
+  type QueryOptions,
+} from '../src/nomad/client.js'
 import { NomadError, cleanNomadText } from '../src/nomad/errors.js'
 import { watch } from '../src/nomad/watch.js'
-import type { NomadSettings } from '../src/settings.js'
+import type { Config } from '../src/nomad/config.js'
+import { blockingParams } from '../src/nomad/query.js'
+import type { Evaluation } from '../src/nomad/types.js'
 import { runScenario } from '../sim/scenarios.js'
 import { until } from './helpers/run.js'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../sim/simulator.js'
 
 const sims: Simulator[] = []
 const clients: NomadClient[] = []
+const servers: Array<() => Promise<void>> = []
 afterEach(async () => {
   clients.splice(0).forEach((c) => c.close())
-  await Promise.all(sims.splice(0).map((s) => s.stop()))
+  await Promise.all([...sims.splice(0).map((s) => s.stop()), ...servers.splice(0).map((f) => f())])
 })
 
 async function sim(options: SimulatorOptions = {}): Promise<Simulator> {
@@ -24,7 +33,7 @@ async function sim(options: SimulatorOptions = {}): Promise<Simulator> {
 
 const FAST: ClientOptions = { retry: { baseMs: 5, maxMs: 20 } }
 
-function client(s: { address: string }, over: Partial<NomadSettings> = {}, options = FAST) {
+function client(s: { address: string }, over: Partial<Config> = {}, options = FAST) {
   const c = new NomadClient({ address: s.address, tls: { skipVerify: false }, ...over }, options)
   clients.push(c)
   return c
@@ -127,9 +136,85 @@ describe('reads', () => {
     expect(performance.now() - t0).toBeLessThan(200)
   })
 
+  it('reads the job at its current version, with its identity and state', async () => {
+    const s = await sim()
+    runScenario(s, 'manual')
+    const { body, meta } = await client(s).job('web')
+    expect(body).toMatchObject({
+      ID: 'web',
+      Namespace: 'default',
+      Type: 'service',
+      Stop: false,
+      Status: expect.any(String),
+    })
+    expect(body.Version).toBeGreaterThanOrEqual(1)
+    expect(body.JobModifyIndex).toBeGreaterThan(0)
+    expect(body.CreateIndex).toBeGreaterThan(0)
+    expect(meta.lastIndex).toBeGreaterThan(0)
+  })
+
+  it("reads a job's evaluations, newest first, with namespace and region", async () => {
+    const evaluation = (ID: string, CreateIndex: number): Evaluation => ({
+      ID,
+      Namespace: 'prod',
+      JobID: 'web/api',
+      JobModifyIndex: 7,
+      TriggeredBy: 'deployment-watcher',
+      Status: 'complete',
+      StatusDescription: '',
+      DeploymentID: '5e7f2a1c-9b3d-4e6f-8a0b-1c2d3e4f5a6b',
+      CreateIndex,
+      ModifyIndex: CreateIndex + 1,
+      BlockedEval: '',
+      NextEval: '',
+    })
+    const seen: IncomingMessage[] = []
+    const server = await answering((req) => {
+      seen.push(req)
+      return [evaluation('b', 12), evaluation('c', 30), evaluation('a', 5)]
+    })
+    const c = client(server, { namespace: 'prod', region: 'eu' })
+    const { body, meta } = await c.jobEvaluations('web/api')
+    expect(seen.map((r) => r.url)).toEqual([
+      '/v1/job/web%2Fapi/evaluations?namespace=prod&region=eu',
+    ])
+    expect(body.map((e) => [e.ID, e.CreateIndex])).toEqual([
+      ['c', 30],
+      ['b', 12],
+      ['a', 5],
+    ])
+    expect(body[0]).toEqual(evaluation('c', 30))
+    expect(meta.lastIndex).toBe(42)
+  })
+
+  it('sends basic auth from the config, and no token header without a token', async () => {
+    const seen: IncomingMessage[] = []
+    const server = await answering((req) => {
+      seen.push(req)
+      return []
+    })
+    await client(server, { httpAuth: { username: 'ci', password: 'p:w' } }).listDeployments('ab')
+    expect(seen[0].headers.authorization).toBe(`Basic ${Buffer.from('ci:p:w').toString('base64')}`)
+    expect(seen[0].headers['x-nomad-token']).toBeUndefined()
+    expect(seen[0].url).toBe('/v1/deployments?prefix=ab')
+  })
+
   it('socket timeout exceeds the wait plus the server jitter', () => {
     expect(blockingTimeoutMs(300_000)).toBeGreaterThan(300_000 + 300_000 / 16)
     expect(blockingTimeoutMs(1_000)).toBeGreaterThan(1_000 + 1_000 / 16)
+  })
+})
+
+describe('blocking parameters', () => {
+  it.each<[QueryOptions, Record<string, string>, number]>([
+    [{}, {}, 30_000],
+    [{ index: 0, waitMs: 1_000 }, {}, 30_000],
+    [{ index: 7 }, { index: '7', wait: '300000ms' }, blockingTimeoutMs(300_000)],
+    [{ index: 7, waitMs: 2_500 }, { index: '7', wait: '2500ms' }, blockingTimeoutMs(2_500)],
+    [{ index: 7, waitMs: 600_000 }, { index: '7', wait: '300000ms' }, blockingTimeoutMs(300_000)],
+    [{ index: 7, waitMs: 0.2 }, { index: '7', wait: '1ms' }, blockingTimeoutMs(1)],
+  ])('%j -> %j', (q, params, timeoutMs) => {
+    expect(blockingParams(q, 30_000)).toEqual({ params, timeoutMs })
   })
 })
 
@@ -366,6 +451,18 @@ describe('watch', () => {
     ])
   })
 })
+
+/** A loopback HTTP server answering every request with `answer(req)` as JSON, X-Nomad-Index 42. */
+async function answering(answer: (req: IncomingMessage) => unknown): Promise<{ address: string }> {
+  const server = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'x-nomad-index': '42' })
+    res.end(JSON.stringify(answer(req)))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  servers.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  const { port } = server.address() as { port: number }
+  return { address: `http://127.0.0.1:${port}` }
+}
 
 function sleep(ms: number) {
   return new Promise((r) => setTimeout(r, ms))

@@ -5,9 +5,10 @@ import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startGithubFake, type GithubFake, type GithubFakeOptions } from '../sim/github.js'
+import { runnerContext } from '../src/config/github.js'
 import {
-  cutDescription,
   startDeploymentReporter,
+  truncateDescription,
   type GithubDeploymentSettings,
 } from '../src/github.js'
 
@@ -25,7 +26,7 @@ async function fake(options: GithubFakeOptions = { token: TOKEN }): Promise<Gith
 }
 
 /** The variables the runner sets. */
-function runnerEnv(apiUrl: string): NodeJS.ProcessEnv {
+function runnerEnv(apiUrl: string): Record<string, string | undefined> {
   return {
     GITHUB_API_URL: apiUrl,
     GITHUB_SERVER_URL: 'https://github.example.com',
@@ -40,9 +41,8 @@ const RUN_URL = 'https://github.example.com/octo/app/actions/runs/4242'
 async function reporter(f: GithubFake, s: Partial<GithubDeploymentSettings> = {}) {
   const lines: string[] = []
   const r = await startDeploymentReporter(
-    { token: TOKEN, environment: 'production', ...s },
+    { ...runnerContext(runnerEnv(f.url)), token: TOKEN, environment: 'production', ...s },
     (line) => lines.push(line),
-    runnerEnv(f.url),
   )
   return { r, lines }
 }
@@ -98,7 +98,7 @@ describe('startDeploymentReporter', () => {
     expect(lines).toEqual([])
   })
 
-  it('takes ref, repository, log URL and API URL from the settings over the environment', async () => {
+  it('posts with the ref, repository, log URL and API URL of its settings', async () => {
     const f = await fake()
     const lines: string[] = []
     const r = await startDeploymentReporter(
@@ -111,7 +111,6 @@ describe('startDeploymentReporter', () => {
         apiUrl: `${f.url}/`,
       },
       (line) => lines.push(line),
-      {},
     )
     await r.status('failure', 'Canaries unhealthy')
     expect(lines).toEqual([])
@@ -233,9 +232,8 @@ describe('the token never shows', () => {
     const apiUrl = `http://127.0.0.1:${await closedPort()}`
     const lines: string[] = []
     const r = await startDeploymentReporter(
-      { token: TOKEN, environment: 'production', apiUrl },
+      { ...runnerContext(runnerEnv(apiUrl)), token: TOKEN, environment: 'production' },
       (line) => lines.push(line),
-      runnerEnv(apiUrl),
     )
     expect(r.deploymentId).toBe(0)
     expect(lines).toHaveLength(1)
@@ -250,9 +248,8 @@ describe('without what it needs', () => {
     const lines: string[] = []
     const env = { ...runnerEnv(f.url), GITHUB_REPOSITORY: undefined }
     const r = await startDeploymentReporter(
-      { token: TOKEN, environment: 'production' },
+      { ...runnerContext(env), token: TOKEN, environment: 'production' },
       (l) => lines.push(l),
-      env,
     )
     expect(r.deploymentId).toBe(0)
     await r.status('success', 'x')
@@ -267,9 +264,8 @@ describe('without what it needs', () => {
     const lines: string[] = []
     const env = { ...runnerEnv(f.url), GITHUB_SHA: undefined }
     const r = await startDeploymentReporter(
-      { token: TOKEN, environment: 'production' },
+      { ...runnerContext(env), token: TOKEN, environment: 'production' },
       (l) => lines.push(l),
-      env,
     )
     expect(r.deploymentId).toBe(0)
     expect(f.requests).toEqual([])
@@ -280,24 +276,23 @@ describe('without what it needs', () => {
     const f = await fake()
     const env = { ...runnerEnv(f.url), GITHUB_RUN_ID: undefined }
     const r = await startDeploymentReporter(
-      { token: TOKEN, environment: 'production' },
+      { ...runnerContext(env), token: TOKEN, environment: 'production' },
       () => undefined,
-      env,
     )
     await r.status('in_progress', 'x')
     expect(f.requests[1].body).not.toHaveProperty('log_url')
   })
 })
 
-describe('cutDescription', () => {
+describe('truncateDescription', () => {
   it('keeps short texts, folds whitespace, cuts by code point', () => {
-    expect(cutDescription('ok')).toBe('ok')
-    expect(cutDescription('a\n  b')).toBe('a b')
+    expect(truncateDescription('ok')).toBe('ok')
+    expect(truncateDescription('a\n  b')).toBe('a b')
     const emoji = `${'x'.repeat(138)}🚀🚀🚀`
-    const cut = cutDescription(emoji)
+    const cut = truncateDescription(emoji)
     expect([...cut]).toHaveLength(140)
     expect(cut).toBe(`${'x'.repeat(138)}🚀…`)
-    expect(cutDescription('y'.repeat(140))).toBe('y'.repeat(140))
+    expect(truncateDescription('y'.repeat(140))).toBe('y'.repeat(140))
   })
 })
 

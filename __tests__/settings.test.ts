@@ -4,15 +4,15 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import type { InputName } from '../src/config/inputs.js'
+import { InputError, parseSettings } from '../src/config/parse.js'
 import {
-  type InputName,
-  InputError,
   MODES,
   ON_FAILURE,
   ON_UNHEALTHY_CANARY,
+  WATCH_METHODS,
   type Settings,
-  parseSettings,
-} from '../src/settings.js'
+} from '../src/config/settings.js'
 
 type Inputs = Partial<Record<InputName, string>>
 type Env = Record<string, string | undefined>
@@ -48,6 +48,7 @@ describe('defaults', () => {
       timeoutMs: 600_000,
       onFailure: 'none',
       onUnhealthyCanary: 'fail-fast',
+      watch: 'auto',
       waitForCompletion: false,
       soakMs: 0,
       checks: { urls: [], intervalMs: 10_000, timeoutMs: 5_000, failureLimit: 0 },
@@ -156,23 +157,26 @@ describe('address', () => {
   it('takes user:password@ as basic auth and keeps it out of the address', () => {
     const s = parse({ ...JOB, address: 'https://alice:s3cr3t@nomad:4646/' })
     expect(s.nomad.address).toBe('https://nomad:4646')
-    expect(s.nomad.httpAuth).toBe('alice:s3cr3t')
+    expect(s.nomad.httpAuth).toEqual({ username: 'alice', password: 's3cr3t' })
     expect(s.secrets).toEqual(['s3cr3t'])
   })
 
   it('decodes a percent-encoded password and masks both forms', () => {
     const s = parse({ ...JOB, address: 'https://alice:p%40ss@nomad' })
-    expect(s.nomad.httpAuth).toBe('alice:p@ss')
+    expect(s.nomad.httpAuth).toEqual({ username: 'alice', password: 'p@ss' })
     expect(s.secrets).toEqual(['p@ss', 'p%40ss'])
   })
 
   it('accepts a user without a password', () => {
-    expect(parse({ ...JOB, address: 'https://alice@nomad' }).nomad.httpAuth).toBe('alice:')
+    expect(parse({ ...JOB, address: 'https://alice@nomad' }).nomad.httpAuth).toEqual({
+      username: 'alice',
+      password: '',
+    })
   })
 
   it('prefers userinfo in the address over NOMAD_HTTP_AUTH', () => {
     const s = parse({ ...JOB, address: 'https://alice:a@nomad' }, { NOMAD_HTTP_AUTH: 'bob:b' })
-    expect(s.nomad.httpAuth).toBe('alice:a')
+    expect(s.nomad.httpAuth).toEqual({ username: 'alice', password: 'a' })
     expect(s.secrets).toEqual(['a'])
   })
 
@@ -200,12 +204,12 @@ describe('address', () => {
 
 describe('NOMAD_HTTP_AUTH', () => {
   it.each([
-    ['bob:pw1', 'bob:pw1', ['pw1']],
-    ['bob:pa:ss', 'bob:pa:ss', ['pa:ss']],
-    ['bob', 'bob:', []],
-  ])('%s -> %s', (value, httpAuth, secrets) => {
+    ['bob:pw1', 'bob', 'pw1', ['pw1']],
+    ['bob:pa:ss', 'bob', 'pa:ss', ['pa:ss']],
+    ['bob', 'bob', '', []],
+  ])('%s -> user %s, password %j', (value, username, password, secrets) => {
     const s = parse(JOB, { NOMAD_HTTP_AUTH: value })
-    expect(s.nomad.httpAuth).toBe(httpAuth)
+    expect(s.nomad.httpAuth).toEqual({ username, password })
     expect(s.secrets).toEqual(secrets)
   })
 
@@ -380,7 +384,7 @@ describe('target', () => {
   })
 })
 
-describe('mode and on-failure', () => {
+describe('mode, on-failure, on-unhealthy-canary, watch', () => {
   it.each(MODES.filter((m) => m !== 'health'))('mode %s', (mode) => {
     expect(parse({ ...JOB, mode }).mode).toBe(mode)
   })
@@ -393,12 +397,32 @@ describe('mode and on-failure', () => {
     expect(parse({ ...JOB, 'on-unhealthy-canary': value }).onUnhealthyCanary).toBe(value)
   })
 
+  it.each(WATCH_METHODS)('watch %s', (value) => {
+    expect(parse({ ...JOB, watch: value }).watch).toBe(value)
+  })
+
+  it('takes on-unhealthy-canary and watch in every mode', () => {
+    for (const mode of ['wait', 'fail', 'pause', 'resume'] as const) {
+      const s = parse({ ...JOB, mode, 'on-unhealthy-canary': 'wait-for-replacement' })
+      expect([s.onUnhealthyCanary, s.watch]).toEqual(['wait-for-replacement', 'auto'])
+    }
+  })
+
   it.each([
     ['mode', 'Promote', `must be one of ${MODES.join(', ')}`],
     ['mode', 'deploy', `must be one of ${MODES.join(', ')}`],
     ['on-failure', 'FAIL', 'must be one of none, fail, pause'],
     ['on-failure', 'revert', 'must be one of none, fail, pause'],
     ['on-unhealthy-canary', 'wait', 'must be one of fail-fast, wait-for-replacement'],
+    ['on-unhealthy-canary', 'Fail-Fast', 'must be one of fail-fast, wait-for-replacement'],
+    [
+      'on-unhealthy-canary',
+      'fail-fast,wait-for-replacement',
+      'must be one of fail-fast, wait-for-replacement',
+    ],
+    ['watch', 'stream', 'must be one of auto, events, blocking'],
+    ['watch', 'AUTO', 'must be one of auto, events, blocking'],
+    ['watch', 'poll', 'must be one of auto, events, blocking'],
   ] as const)('rejects %s=%s', (name, value, must) => {
     const e = parseError({ ...JOB, [name]: value })
     expect(e.input).toBe(name)
@@ -763,13 +787,33 @@ describe('soak, checks, GitHub, dry run', () => {
 
   it('parses GitHub settings and keeps the token secret', () => {
     const s = parse({ ...JOB, 'github-token': 'ghs_abc', environment: 'production' })
-    expect(s.github).toEqual({ token: 'ghs_abc', environment: 'production' })
+    const noRunner = { repository: '', apiUrl: 'https://api.github.com' }
+    expect(s.github).toEqual({ token: 'ghs_abc', environment: 'production', ...noRunner })
     expect(s.secrets).toContain('ghs_abc')
     expect(
       parse({ ...JOB, 'github-token': 'ghs_abc', 'github-deployment-id': '42' }).github,
     ).toEqual({
       token: 'ghs_abc',
       deploymentId: 42,
+      ...noRunner,
+    })
+  })
+
+  it('takes the run from the GITHUB_* variables the runner sets', () => {
+    const env = {
+      GITHUB_SERVER_URL: 'https://github.example.com/',
+      GITHUB_REPOSITORY: 'octo/app',
+      GITHUB_RUN_ID: '4242',
+      GITHUB_SHA: 'a1b2c3d4',
+      GITHUB_API_URL: 'https://api.github.example.com',
+    }
+    expect(parse({ ...JOB, 'github-token': 'ghs_abc', environment: 'prod' }, env).github).toEqual({
+      token: 'ghs_abc',
+      environment: 'prod',
+      repository: 'octo/app',
+      ref: 'a1b2c3d4',
+      logUrl: 'https://github.example.com/octo/app/actions/runs/4242',
+      apiUrl: 'https://api.github.example.com',
     })
   })
 

@@ -5,7 +5,7 @@
 import { fileURLToPath } from 'node:url'
 import { runGate, type Outcome } from '../src/gate/gate.js'
 import { NomadClient } from '../src/nomad/client.js'
-import { parseSettings } from '../src/settings.js'
+import { parseSettings } from '../src/config/parse.js'
 import type { ChangeRecord, GroupSpec, RequestRecord, Simulator } from '../sim/simulator.js'
 
 export const ACTION = fileURLToPath(new URL('../../dist/index.js', import.meta.url))

@@ -28368,7 +28368,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6063:
+/***/ 176:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31408,8 +31408,1465 @@ function pad2(n) {
     return String(n).padStart(2, '0');
 }
 
+;// CONCATENATED MODULE: ./src/nomad/config.ts
+// The client's own configuration, as Nomad's Go API client owns its Config and
+// TLSConfig (api/api.go). src/config/ fills it from the inputs and the NOMAD_*
+// environment; the client never learns where a value came from.
+/** Where the nomad CLI connects when NOMAD_ADDR is unset (api/api.go DefaultConfig). */
+const DEFAULT_ADDRESS = 'http://127.0.0.1:4646';
+
+;// CONCATENATED MODULE: ./src/config/settings.ts
+// The one typed, validated shape of a step's configuration. parseSettings()
+// (parse.ts) fills it from the action's inputs or the CLI's options and the
+// environment; nothing after it reads an input or a variable.
+const MODES = ['promote', 'wait', 'fail', 'pause', 'resume', 'health'];
+const ON_FAILURE = ['none', 'fail', 'pause'];
+const ON_UNHEALTHY_CANARY = ['fail-fast', 'wait-for-replacement'];
+const WATCH_METHODS = ['auto', 'events', 'blocking'];
+
+;// CONCATENATED MODULE: ./src/config/spec.ts
+// The shape of the interface spec (inputs.ts, outputs.ts): what is said about
+// each input and output, once, for action.yml, the README, the CLI and the parser.
+/** The CLI's help groups options under these headings, in this order. */
+const CLI_SECTIONS = {
+    target: 'Target (exactly one):',
+    gate: 'Gate:',
+    soak: 'Soak (after the canaries pass, before the write):',
+    nomad: 'Nomad (defaults from the NOMAD_* environment, as the nomad CLI):',
+};
+/** `a, b or c` */
+function orList(words) {
+    return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
+}
+/**
+ * An input's default in words: `env NOMAD_ADDR, else http://127.0.0.1:4646`,
+ * `10m`, `all groups that have canaries`; undefined when it has none. `code`
+ * wraps names and values (Markdown backticks, or `$` for the CLI's variables).
+ */
+function defaultPhrase(spec, style = 'plain') {
+    const value = (v) => (style === 'markdown' ? `\`${v}\`` : v);
+    const variable = (v) => style === 'markdown' ? `\`${v}\`` : style === 'cli' ? `$${v}` : v;
+    const parts = [];
+    if (spec.env?.length) {
+        parts.push(`${style === 'cli' ? '' : 'env '}${spec.env.map(variable).join(', else ')}`);
+    }
+    if (spec.default !== undefined)
+        parts.push(value(spec.default));
+    else if (spec.defaultText !== undefined)
+        parts.push(spec.defaultText);
+    return parts.length ? parts.join(', else ') : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/config/inputs.ts
+// THE spec of the step's inputs: for each its name, description, default,
+// NOMAD_* variables, kind and CLI help. action.yml, the README's inputs table and
+// the CLI's --help are generated from it (docs.ts, help.ts; `npm run docs`);
+// parse.ts reads every input through it; __tests__/docs.test.ts fails on drift.
+// Names and meanings are fixed by the interface doc: add, never rename.
+
+
+
+const INPUTS = [
+    {
+        name: 'address',
+        description: 'Nomad HTTP API address, http:// or https://.',
+        env: ['NOMAD_ADDR'],
+        default: DEFAULT_ADDRESS,
+        kind: 'url',
+        parsedBy: 'address.ts',
+        example: 'https://nomad.example.internal:4646',
+        cli: { value: 'URL', help: 'Nomad HTTP API address', section: 'nomad' },
+    },
+    {
+        name: 'token',
+        description: 'Nomad ACL token, sent as X-Nomad-Token and masked before anything is logged.',
+        env: ['NOMAD_TOKEN'],
+        kind: 'text',
+        parsedBy: 'nomad.ts',
+        secret: true,
+        example: 'secrets.NOMAD_TOKEN',
+        cli: {
+            value: 'TOKEN',
+            help: 'ACL token; prefer the variable: arguments show in ps',
+            section: 'nomad',
+        },
+    },
+    {
+        name: 'namespace',
+        description: 'Nomad namespace, sent as ?namespace= on every request; without one Nomad uses "default".',
+        env: ['NOMAD_NAMESPACE'],
+        kind: 'text',
+        parsedBy: 'nomad.ts',
+        example: 'prod',
+        cli: { value: 'NS', help: 'namespace of the job and its deployment', section: 'nomad' },
+    },
+    {
+        name: 'region',
+        description: 'Nomad region, sent as ?region= on every request.',
+        env: ['NOMAD_REGION'],
+        kind: 'text',
+        parsedBy: 'nomad.ts',
+        example: 'eu-west',
+        cli: { value: 'REGION', help: 'region to ask', section: 'nomad' },
+    },
+    {
+        name: 'ca-cert',
+        description: "CA bundle to verify Nomad's certificate: PEM text, a file path, or a directory of PEM files.",
+        env: ['NOMAD_CACERT', 'NOMAD_CAPATH'],
+        kind: 'pem',
+        parsedBy: 'tls.ts',
+        example: 'secrets.NOMAD_CACERT',
+        cli: { value: 'PEM|PATH', help: "CA bundle to verify Nomad's certificate", section: 'nomad' },
+    },
+    {
+        name: 'client-cert',
+        description: 'Client certificate for mTLS: PEM text or a file path; needs client-key.',
+        env: ['NOMAD_CLIENT_CERT'],
+        kind: 'pem',
+        parsedBy: 'tls.ts',
+        cli: { value: 'PEM|PATH', help: 'client certificate for mTLS', section: 'nomad' },
+    },
+    {
+        name: 'client-key',
+        description: 'Client key for mTLS: PEM text or a file path; masked.',
+        env: ['NOMAD_CLIENT_KEY'],
+        kind: 'pem',
+        parsedBy: 'tls.ts',
+        secret: true,
+        cli: { value: 'PEM|PATH', help: 'client key for mTLS', section: 'nomad' },
+    },
+    {
+        name: 'tls-server-name',
+        description: "Name to send as SNI and to verify in Nomad's certificate.",
+        env: ['NOMAD_TLS_SERVER_NAME'],
+        kind: 'text',
+        parsedBy: 'tls.ts',
+        example: 'server.global.nomad',
+        cli: { value: 'NAME', help: "name to verify in Nomad's certificate", section: 'nomad' },
+    },
+    {
+        name: 'tls-skip-verify',
+        description: 'Disable certificate verification (insecure; warns).',
+        env: ['NOMAD_SKIP_VERIFY'],
+        default: 'false',
+        kind: 'boolean',
+        parsedBy: 'tls.ts',
+        cli: { help: "do not verify Nomad's certificate, insecure", section: 'nomad' },
+    },
+    {
+        name: 'deployment-id',
+        description: 'Deployment to gate: a full UUID or a unique prefix. Exactly one of deployment-id and job is required.',
+        kind: 'text',
+        parsedBy: 'target.ts',
+        example: '5e7f2a1c',
+        cli: { value: 'ID', help: 'full deployment UUID or a unique prefix', section: 'target' },
+    },
+    {
+        name: 'job',
+        description: 'Job ID: the gate acts on its latest deployment. Exactly one of deployment-id and job is required.',
+        kind: 'text',
+        parsedBy: 'target.ts',
+        example: 'web',
+        cli: { value: 'ID', help: "the job's latest deployment", section: 'target' },
+    },
+    {
+        name: 'job-version',
+        description: 'With job: gate exactly the deployment of this job version, waiting within timeout for it to appear; a newer version fails the step.',
+        kind: 'count',
+        parsedBy: 'target.ts',
+        example: '7',
+        cli: {
+            value: 'N',
+            help: "with --job: gate exactly this version's deployment",
+            section: 'target',
+        },
+    },
+    {
+        name: 'mode',
+        description: `What the step does: ${orList(MODES)}.`,
+        default: 'promote',
+        kind: 'choice',
+        parsedBy: 'parse.ts',
+        choices: MODES,
+    },
+    {
+        name: 'groups',
+        description: 'Task groups to gate on and promote, comma, space or newline separated; each must exist in the deployment.',
+        defaultText: 'all groups that have canaries',
+        kind: 'list',
+        parsedBy: 'parse.ts',
+        example: 'web,api',
+        cli: { value: 'a,b', help: 'task groups to gate and promote', section: 'gate' },
+    },
+    {
+        name: 'timeout',
+        description: 'Deadline for the whole step: Go-style duration or bare seconds.',
+        default: '10m',
+        kind: 'duration',
+        parsedBy: 'parse.ts',
+        example: '1h30m',
+        cli: {
+            value: 'DURATION',
+            help: 'deadline for the whole step: 90s, 10m, 1h30m or seconds',
+            section: 'gate',
+        },
+    },
+    {
+        name: 'on-failure',
+        description: `What to do to the deployment when a canary turns unhealthy or the deadline passes: ${orList(ON_FAILURE)}.`,
+        default: 'none',
+        kind: 'choice',
+        parsedBy: 'parse.ts',
+        choices: ON_FAILURE,
+        cli: { value: 'ACTION', help: 'on timeout or an unhealthy canary', section: 'gate' },
+    },
+    {
+        name: 'on-unhealthy-canary',
+        description: 'fail-fast: a selected canary reported unhealthy ends the step at once (result unhealthy, then on-failure). wait-for-replacement: keep waiting, as Nomad does, while it replaces the canary; a replacement that turns healthy passes.',
+        default: 'fail-fast',
+        kind: 'choice',
+        parsedBy: 'parse.ts',
+        choices: ON_UNHEALTHY_CANARY,
+        cli: { value: 'POLICY', help: 'when a selected canary is reported unhealthy', section: 'gate' },
+    },
+    {
+        name: 'watch',
+        description: "How changes are followed: auto (Nomad's event stream, falling back to blocking queries within a second or two when it is refused, silent or drops), events (the stream only; the step fails without it) or blocking (blocking queries only).",
+        default: 'auto',
+        kind: 'choice',
+        parsedBy: 'parse.ts',
+        choices: WATCH_METHODS,
+        cli: { value: 'METHOD', help: 'how changes are followed', section: 'gate' },
+    },
+    {
+        name: 'healthy-allocs',
+        description: 'health mode: allocation IDs (or unique prefixes) to mark healthy, or "canaries" for every placed canary of the selected groups.',
+        kind: 'list',
+        parsedBy: 'allocs.ts',
+        example: 'canaries',
+        cli: { value: 'IDS', help: 'health mode: alloc IDs/prefixes, or "canaries"', section: 'gate' },
+    },
+    {
+        name: 'unhealthy-allocs',
+        description: 'health mode: allocation IDs (or unique prefixes) to mark unhealthy, or "canaries".',
+        kind: 'list',
+        parsedBy: 'allocs.ts',
+        example: '9a3b1c2d',
+        cli: { value: 'IDS', help: 'health mode: alloc IDs/prefixes, or "canaries"', section: 'gate' },
+    },
+    {
+        name: 'wait-for-completion',
+        description: 'After promote: keep watching until the deployment is successful (pass) or failed/cancelled (fail), within timeout.',
+        default: 'false',
+        kind: 'boolean',
+        parsedBy: 'parse.ts',
+        cli: { help: 'after promoting, wait until the deployment is successful', section: 'gate' },
+    },
+    {
+        name: 'soak',
+        description: 'After the canaries pass: keep watching them this long before promoting (0: no soak); an unhealthy canary or failed check during the soak fails the step at once.',
+        default: '0',
+        kind: 'duration',
+        parsedBy: 'soak.ts',
+        example: '5m',
+        cli: {
+            value: 'DURATION',
+            help: 'keep watching this long; an unhealthy canary fails at once',
+            section: 'soak',
+        },
+    },
+    {
+        name: 'check-url',
+        description: 'During the soak: URLs checked every check-interval; a check passes on HTTP 2xx within check-timeout. Comma, space or newline separated.',
+        kind: 'list',
+        parsedBy: 'soak.ts',
+        example: 'https://canary.web.internal/healthz',
+        cli: {
+            value: 'URL',
+            help: 'checked every check-interval during the soak: 2xx passes',
+            section: 'soak',
+        },
+    },
+    {
+        name: 'check-interval',
+        description: 'How often the checks run during the soak.',
+        default: '10s',
+        kind: 'duration',
+        parsedBy: 'soak.ts',
+        cli: { value: 'DURATION', help: 'how often the checks run', section: 'soak' },
+    },
+    {
+        name: 'check-timeout',
+        description: 'Time limit of one check.',
+        default: '5s',
+        kind: 'duration',
+        parsedBy: 'soak.ts',
+        cli: { value: 'DURATION', help: 'time limit of one check', section: 'soak' },
+    },
+    {
+        name: 'prometheus-url',
+        description: 'During the soak: Prometheus base URL for prometheus-query (an instant query via /api/v1/query).',
+        kind: 'url',
+        parsedBy: 'soak.ts',
+        example: 'http://prometheus:9090',
+        cli: { value: 'URL', help: 'Prometheus to send prometheus-query to', section: 'soak' },
+    },
+    {
+        name: 'prometheus-query',
+        description: 'PromQL instant query; the check passes when every returned sample is at or below prometheus-threshold.',
+        kind: 'text',
+        parsedBy: 'soak.ts',
+        example: 'sum(rate(http_errors_total{job="web",version="canary"}[1m])) / sum(rate(http_requests_total{job="web",version="canary"}[1m]))',
+        cli: {
+            value: 'Q',
+            help: 'passes when every sample is <= prometheus-threshold',
+            section: 'soak',
+        },
+    },
+    {
+        name: 'prometheus-threshold',
+        description: 'Highest value a sample of prometheus-query may have.',
+        kind: 'number',
+        parsedBy: 'soak.ts',
+        example: '0.05',
+        cli: { value: 'N', help: 'highest value a sample may have', section: 'soak' },
+    },
+    {
+        name: 'failure-limit',
+        description: 'How many failed check runs are tolerated during the soak before the step fails (result check-failed).',
+        default: '0',
+        kind: 'count',
+        parsedBy: 'soak.ts',
+        cli: { value: 'N', help: 'failed check runs tolerated before the gate fails', section: 'soak' },
+    },
+    {
+        name: 'github-token',
+        description: 'With it, post GitHub deployment statuses: in_progress while gating, success after promotion, failure (or inactive when cancelled) otherwise. Needs permissions: deployments: write.',
+        kind: 'text',
+        parsedBy: 'github.ts',
+        secret: true,
+        example: 'github.token',
+    },
+    {
+        name: 'github-deployment-id',
+        description: 'GitHub deployment to post statuses to; without it (and with github-token) the action creates one for environment.',
+        kind: 'count',
+        parsedBy: 'github.ts',
+    },
+    {
+        name: 'environment',
+        description: 'GitHub environment of the deployment the action creates when github-deployment-id is not given.',
+        kind: 'text',
+        parsedBy: 'github.ts',
+        example: 'production',
+    },
+    {
+        name: 'dry-run',
+        description: 'Do everything up to the write, which is logged as the exact request instead; result becomes would-promote, would-fail, would-pause, would-resume or would-set-health.',
+        default: 'false',
+        kind: 'boolean',
+        parsedBy: 'parse.ts',
+        cli: { help: 'do everything but the write, which is printed instead', section: 'gate' },
+    },
+];
+const BY_NAME = new Map(INPUTS.map((i) => [i.name, i]));
+function inputSpec(name) {
+    return BY_NAME.get(name);
+}
+
+;// CONCATENATED MODULE: ./src/config/values.ts
+// One input value, where it came from, and the small parsers every input uses.
+// Each failure is an InputError whose message names the input (and the
+// variable it came from), quotes the value unless it is secret, and says what
+// is accepted. Pure: nothing here reads a file or the network.
+
+
+/** A bad input value. `input` is the action.yml input name (or the variable, for NOMAD_HTTP_AUTH). */
+class InputError extends Error {
+    input;
+    constructor(input, message) {
+        super(message);
+        this.name = 'InputError';
+        this.input = input;
+    }
+}
+/** A variable's value, trimmed; blank is unset. */
+function envValue(env, name) {
+    const v = env[name]?.trim();
+    return v ? v : undefined;
+}
+/**
+ * Inputs by name from `input` (the action's inputs or the CLI's options; ''
+ * when unset) and the environment. The defaults are action.yml's, so the CLI
+ * gets what the runner fills in for the action.
+ */
+function readInputs(input, env) {
+    const get = (name) => {
+        const value = (input(name) ?? '').trim();
+        if (value)
+            return { input: name, value };
+        const spec = inputSpec(name);
+        for (const variable of spec.env ?? []) {
+            const fromEnv = envValue(env, variable);
+            if (fromEnv)
+                return { input: name, value: fromEnv, env: variable };
+        }
+        return spec.default === undefined ? undefined : { input: name, value: spec.default };
+    };
+    return {
+        get,
+        withDefault: (name) => {
+            const v = get(name);
+            if (!v)
+                throw new Error(`input ${name} has no default in src/config/inputs.ts`);
+            return v;
+        },
+    };
+}
+// Messages -------------------------------------------------------------------
+function label(v) {
+    return `Input '${v.input}'${v.env ? ` (from ${v.env})` : ''}`;
+}
+/** A value quoted for a message, at most 120 characters. */
+function shown(value) {
+    const short = value.length > 120 ? `${value.slice(0, 117)}...` : value;
+    return JSON.stringify(short);
+}
+/** `Input 'x' <rest>`. */
+function fail(v, rest) {
+    throw new InputError(v.input, `${label(v)} ${rest}`);
+}
+/** `must …` and the offending value, unless it is secret. */
+function invalid(v, must, secret = false) {
+    fail(v, secret ? `${must} (value not shown)` : `${must} (got ${shown(v.value)})`);
+}
+// Parsers --------------------------------------------------------------------
+// Action booleans are what @actions/core's getBooleanInput accepts (YAML 1.2
+// core schema); NOMAD_SKIP_VERIFY is read by Nomad with Go's strconv.ParseBool,
+// so a variable also takes 1/0/t/f like the Nomad CLI does.
+const TRUE_WORDS = ['true', 'True', 'TRUE'];
+const FALSE_WORDS = ['false', 'False', 'FALSE'];
+const GO_TRUE = [...TRUE_WORDS, '1', 't', 'T'];
+const GO_FALSE = [...FALSE_WORDS, '0', 'f', 'F'];
+function parseBoolean(v) {
+    if (!v)
+        return false;
+    const yes = v.env ? GO_TRUE : TRUE_WORDS;
+    const no = v.env ? GO_FALSE : FALSE_WORDS;
+    if (yes.includes(v.value))
+        return true;
+    if (no.includes(v.value))
+        return false;
+    invalid(v, `must be true or false${v.env ? ' (or 1, 0)' : ''}`);
+}
+function oneOf(v, allowed) {
+    if (allowed.includes(v.value))
+        return v.value;
+    return invalid(v, `must be one of ${allowed.join(', ')}`);
+}
+/**
+ * Split on commas, spaces and newlines. One trailing comma is allowed (a YAML
+ * block scalar written `web,\napi,`); any other empty entry (`web,,api`, `,web`)
+ * is a mistake worth reporting. Duplicates are dropped, first one wins.
+ */
+function splitList(v, what) {
+    const pieces = v.value.split(',');
+    if (pieces.length > 1 && pieces[pieces.length - 1].trim() === '')
+        pieces.pop();
+    const out = [];
+    for (const piece of pieces) {
+        const words = piece.split(/\s+/).filter((w) => w !== '');
+        if (words.length === 0) {
+            invalid(v, `must be ${what} separated by commas, spaces or newlines, with no empty entry`);
+        }
+        for (const w of words)
+            if (!out.includes(w))
+                out.push(w);
+    }
+    return out;
+}
+const WHITESPACE_OR_CONTROL = /[\s\p{Cc}]/u;
+function hasWhitespace(text) {
+    return WHITESPACE_OR_CONTROL.test(text);
+}
+function noWhitespace(v, what) {
+    if (!v)
+        return undefined;
+    if (hasWhitespace(v.value))
+        invalid(v, `must be ${what} without whitespace`);
+    return v.value;
+}
+/** A token travels in an HTTP header: visible ASCII only. */
+function isHeaderSafe(text) {
+    return /^[\x21-\x7e]+$/.test(text);
+}
+/** Each char in a UUID position: hex digits, and hyphens at 8, 13, 18, 23. */
+function isUuidPrefix(s) {
+    if (s.length < 1 || s.length > 36)
+        return false;
+    for (let i = 0; i < s.length; i++) {
+        const c = s[i];
+        const ok = i === 8 || i === 13 || i === 18 || i === 23 ? c === '-' : /[0-9a-f]/.test(c);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+/** A whole number, 0 or more, that is exact as a JavaScript number. */
+function parseCount(v, must) {
+    if (!/^\d+$/.test(v.value) || !Number.isSafeInteger(Number(v.value)))
+        invalid(v, must);
+    return Number(v.value);
+}
+/** Longest duration any input takes. */
+const MAX_DURATION_MS = 24 * 3_600_000;
+/**
+ * Milliseconds of a Go-style duration or bare seconds, above 0 (or at 0 with
+ * `allowZero`) and at most 24h. `must` says what is accepted; ", at most 24h"
+ * is added when the value is over it, and with `boundAlways` for any value out
+ * of range.
+ */
+function parseDurationValue(v, must, options = {}) {
+    let ms = 0;
+    try {
+        ms = parseDuration(v.value);
+    }
+    catch {
+        invalid(v, must);
+    }
+    const low = ms < 0 || (!options.allowZero && ms === 0);
+    if (ms > MAX_DURATION_MS || (low && options.boundAlways))
+        invalid(v, `${must}, at most 24h`);
+    if (low)
+        invalid(v, must);
+    return ms;
+}
+/**
+ * Every value that must never be printed, in the order found. `onSecret` hears
+ * of each at once, before anything later can fail: the action masks them.
+ */
+class SecretList {
+    onSecret;
+    values = [];
+    constructor(onSecret) {
+        this.onSecret = onSecret;
+    }
+    add(secret) {
+        if (!secret || this.values.includes(secret))
+            return;
+        this.values.push(secret);
+        this.onSecret?.(secret);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/config/allocs.ts
+// health mode's allocation lists: IDs (or prefixes) or the word `canaries`,
+// only with mode health, at least one of them, and never naming one
+// allocation in both.
+
+function parseAllocs(inputs, mode) {
+    const healthyValue = inputs.get('healthy-allocs');
+    const unhealthyValue = inputs.get('unhealthy-allocs');
+    const healthy = healthyValue && parseSelector(healthyValue);
+    const unhealthy = unhealthyValue && parseSelector(unhealthyValue);
+    if (mode !== 'health') {
+        const set = healthyValue ?? unhealthyValue;
+        if (set)
+            fail(set, `is only used with mode 'health' (mode is '${mode}')`);
+        return {};
+    }
+    if (!healthy && !unhealthy) {
+        throw new InputError('healthy-allocs', "Input 'healthy-allocs' or 'unhealthy-allocs' is required with mode 'health': allocation IDs, or the word 'canaries'");
+    }
+    const out = {
+        ...(healthy && { healthyAllocs: healthy }),
+        ...(unhealthy && { unhealthyAllocs: unhealthy }),
+    };
+    if (!healthy || !unhealthy)
+        return out;
+    if ('canaries' in healthy || 'canaries' in unhealthy) {
+        fail(unhealthyValue, "cannot be set when the other list is 'canaries' (every canary would be marked twice); list allocation IDs in both");
+    }
+    for (const a of healthy.ids) {
+        // Prefixes that nest can name the same allocation.
+        const b = unhealthy.ids.find((u) => u.startsWith(a) || a.startsWith(u));
+        if (b !== undefined) {
+            fail(unhealthyValue, `must not name an allocation that healthy-allocs also names (${shown(b)} and ${shown(a)} overlap)`);
+        }
+    }
+    return out;
+}
+function parseSelector(v) {
+    if (v.value === 'canaries')
+        return { canaries: true };
+    const what = "allocation IDs or ID prefixes, or the word 'canaries'";
+    const ids = [...new Set(splitList(v, what).map((id) => id.toLowerCase()))];
+    for (const id of ids) {
+        if (!isUuidPrefix(id))
+            fail(v, `must be ${what}; ${shown(id)} is neither (got ${shown(v.value)})`);
+    }
+    return { ids };
+}
+
+;// CONCATENATED MODULE: ./src/config/github.ts
+// The GitHub inputs (a token, and the deployment to post statuses to or the
+// environment to create one in) with what the runner says about the run
+// (GITHUB_* variables): everything the reporter in src/github.ts needs.
+
+function parseGithub(inputs, env, secrets) {
+    const token = inputs.get('github-token');
+    const id = inputs.get('github-deployment-id');
+    const environment = inputs.get('environment');
+    if (!token) {
+        if (id || environment) {
+            fail((id ?? environment), 'needs github-token to post deployment statuses');
+        }
+        return undefined;
+    }
+    secrets.add(token.value);
+    if (!isHeaderSafe(token.value))
+        invalid(token, 'must be a GitHub token', true);
+    const github = { token: token.value, ...runnerContext(env) };
+    if (id) {
+        if (!/^[1-9]\d*$/.test(id.value)) {
+            invalid(id, 'must be a GitHub deployment ID (a positive number)');
+        }
+        github.deploymentId = Number(id.value);
+    }
+    if (environment)
+        github.environment = environment.value;
+    if (!id && !environment) {
+        fail(token, 'needs github-deployment-id, or environment to create a deployment in (e.g. production)');
+    }
+    return github;
+}
+/** The run as the runner describes it: the repository, the commit, the run's page, the API. */
+function runnerContext(env) {
+    const server = envValue(env, 'GITHUB_SERVER_URL');
+    const repository = envValue(env, 'GITHUB_REPOSITORY');
+    const run = envValue(env, 'GITHUB_RUN_ID');
+    return {
+        repository: repository ?? '',
+        ref: envValue(env, 'GITHUB_SHA'),
+        logUrl: server && repository && run
+            ? `${server.replace(/\/+$/, '')}/${repository}/actions/runs/${run}`
+            : undefined,
+        apiUrl: envValue(env, 'GITHUB_API_URL') ?? 'https://api.github.com',
+    };
+}
+
+;// CONCATENATED MODULE: ./src/redact.ts
+// How a URL that may carry credentials is shown. Every place that prints a URL
+// a user gave (an address, a check URL) or a server answered with (a redirect's
+// Location) goes through here, so none of them prints a password.
+/** Query parameters whose values are hidden: `?token=`, `?api_key=`, `?X-Amz-Signature=`... */
+const SECRET_PARAM = /token|key|secret|pass|auth|sig|credential|session/i;
+/**
+ * The URL to show. `mask` (for URLs the user gave): `user:password@` becomes
+ * `***@` and the values of secret-looking query parameters become `***`, so the
+ * user still recognises the URL. `strip` (for a place a server points to): no
+ * userinfo and no query at all. Text that is no URL gets redactUserinfo().
+ */
+function redactUrl(url, how = 'mask') {
+    let u;
+    try {
+        u = new URL(url);
+    }
+    catch {
+        return redactUserinfo(url);
+    }
+    if (how === 'strip') {
+        u.username = '';
+        u.password = '';
+        u.search = '';
+        return u.toString();
+    }
+    const userinfo = u.username || u.password ? '***@' : '';
+    // Edit the raw query rather than through searchParams, which would re-encode all of it.
+    const search = u.search.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep, key) => SECRET_PARAM.test(safeDecode(key)) ? `${sep}${key}=***` : whole);
+    return `${u.protocol}//${userinfo}${u.host}${u.pathname}${search}${u.hash}`;
+}
+/**
+ * Text as written with everything between `scheme://` (or the start) and the
+ * last `@` hidden: that part may hold a password, and a value that does not
+ * parse as a URL cannot be trusted to put its `@` where a parser would.
+ */
+function redactUserinfo(text) {
+    const span = userinfoSpan(text);
+    return span ? `${text.slice(0, span.start)}***${text.slice(span.end)}` : text;
+}
+/**
+ * The password part of `scheme://user:password@host` as written, and decoded
+ * when percent-encoding makes the two differ: what must be masked even in an
+ * address that is otherwise invalid. Empty when there is no `:password`.
+ */
+function userinfoPasswords(text) {
+    const span = userinfoSpan(text);
+    if (!span)
+        return [];
+    const info = text.slice(span.start, span.end);
+    const colon = info.indexOf(':');
+    if (colon < 0 || colon === info.length - 1)
+        return [];
+    const written = info.slice(colon + 1);
+    const decoded = safeDecode(written, false);
+    return decoded === written ? [written] : [decoded, written];
+}
+function userinfoSpan(text) {
+    const at = text.lastIndexOf('@');
+    if (at < 0)
+        return undefined;
+    const scheme = text.indexOf('://');
+    return { start: scheme >= 0 && scheme < at ? scheme + 3 : 0, end: at };
+}
+function safeDecode(text, plusIsSpace = true) {
+    try {
+        return decodeURIComponent(plusIsSpace ? text.replace(/\+/g, ' ') : text);
+    }
+    catch {
+        return text;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/config/address.ts
+// The address input and HTTP basic auth (userinfo in the address, or
+// NOMAD_HTTP_AUTH as the Nomad API reads it): the address part of the client's
+// Config, with every password found added to the secrets.
+
+
+/** `address` (or NOMAD_ADDR, or the default), and its credentials or NOMAD_HTTP_AUTH's. */
+function parseNomadAddress(inputs, env, secrets) {
+    const parsed = parseAddress(inputs.withDefault('address'), secrets);
+    // Credentials in the address are more specific than NOMAD_HTTP_AUTH.
+    if (parsed.httpAuth)
+        return parsed;
+    const authEnv = envValue(env, 'NOMAD_HTTP_AUTH');
+    return authEnv ? { ...parsed, httpAuth: parseHttpAuth(authEnv, secrets) } : parsed;
+}
+/** An http(s) URL with nothing after the host; `user:password@` becomes basic auth. */
+function parseAddress(v, secrets) {
+    // Masked before anything can fail: an invalid address is still a secret's carrier.
+    userinfoPasswords(v.value).forEach((p) => secrets.add(p));
+    const must = 'must be an http:// or https:// URL such as https://nomad.example.com:4646, with no path, query or fragment';
+    const bad = (reason) => fail(v, `${must}; ${reason} (got ${shown(redactUserinfo(v.value))})`);
+    if (hasWhitespace(v.value))
+        bad('it contains whitespace');
+    // WHATWG URL also accepts `http:host` and `http:\\host`; insist on the plain form.
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(v.value);
+    if (!scheme)
+        return bad('it has no scheme');
+    if (!/^https?$/i.test(scheme[1]))
+        bad(`the scheme is ${scheme[1]}`);
+    let url;
+    try {
+        url = new URL(v.value);
+    }
+    catch {
+        return bad('it is not a valid URL');
+    }
+    if (url.hostname === '')
+        bad('it has no host');
+    if (url.pathname !== '/')
+        bad('it has a path');
+    const afterHost = redactUserinfo(v.value).slice(scheme[0].length);
+    if (url.search !== '' || url.hash !== '' || /[?#]/.test(afterHost)) {
+        bad('it has a query or fragment');
+    }
+    const address = `${url.protocol}//${url.host}`;
+    if (url.username === '' && url.password === '' && !v.value.includes('@'))
+        return { address };
+    if (url.username === '')
+        bad('its user:password@ part has no user name');
+    const password = decode(url.password);
+    secrets.add(password);
+    // The form as the URL keeps it too, where percent-encoding makes the two differ.
+    secrets.add(url.password);
+    return { address, httpAuth: { username: decode(url.username), password } };
+}
+/** NOMAD_HTTP_AUTH as the Nomad API reads it: `user:password`, or `user` alone. */
+function parseHttpAuth(value, secrets) {
+    const colon = value.indexOf(':');
+    const username = colon < 0 ? value : value.slice(0, colon);
+    const password = colon < 0 ? '' : value.slice(colon + 1);
+    secrets.add(password);
+    if (username === '' || /\p{Cc}/u.test(value)) {
+        throw new InputError('NOMAD_HTTP_AUTH', 'Environment variable NOMAD_HTTP_AUTH must be user:password or user, with a non-empty user and no control characters (value not shown)');
+    }
+    return { username, password };
+}
+function decode(s) {
+    try {
+        return decodeURIComponent(s);
+    }
+    catch {
+        return s;
+    }
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: ./src/config/pem.ts
+// PEM inputs: text pasted into a secret, or the path of a file, or (for a CA)
+// a directory of files as NOMAD_CAPATH names one. The only part of parsing that
+// reads files; each is checked to parse, so a bad one fails before any request.
+
+
+
+
+const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+/** The certificates of a `ca` or `cert` input, as PEM text holding only them. */
+function loadCertificates(v, kind) {
+    const { text, where } = pemText(v, kind);
+    return `${certBlocks(v, text, where).join('\n')}\n`;
+}
+/** The private key of a `key` input: its PEM text, and the key to check against a certificate. */
+function loadPrivateKey(v) {
+    const { text, where } = pemText(v, 'key');
+    if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(text)) {
+        fail(v, `must be an unencrypted PEM private key; ${where} holds an encrypted one`);
+    }
+    try {
+        return { text: `${text.trim()}\n`, key: external_node_crypto_.createPrivateKey(text) };
+    }
+    catch {
+        // The crypto error says nothing useful and the text is secret: say what is expected.
+        return fail(v, `must be a PEM private key (PKCS#8, PKCS#1 or SEC1); ${where} does not parse as one`);
+    }
+}
+/** The value itself when it is PEM text, else what the file (or directory) it names holds. */
+function pemText(v, kind) {
+    if (v.value.includes('-----BEGIN')) {
+        return { text: unescapeNewlines(v.value), where: 'the PEM text' };
+    }
+    return readPath(v, kind);
+}
+/** Some CI secret stores keep PEM on one line with literal `\n`s. */
+function unescapeNewlines(text) {
+    return !text.includes('\n') && text.includes('\\n') ? text.replace(/\\n/g, '\n') : text;
+}
+/**
+ * The certificate blocks of a PEM text, each checked to parse. Only the blocks
+ * are kept, so a combined cert+key file given as client-cert does not carry
+ * the key into a non-secret field.
+ */
+function certBlocks(v, text, where) {
+    const blocks = text.match(CERT_BLOCK) ?? [];
+    if (blocks.length === 0) {
+        fail(v, `must be PEM certificates (-----BEGIN CERTIFICATE-----); none found in ${where}`);
+    }
+    blocks.forEach((block, i) => {
+        try {
+            new external_node_crypto_.X509Certificate(block);
+        }
+        catch (e) {
+            fail(v, `has a certificate that does not parse (#${i + 1} in ${where}): ${errText(e)}`);
+        }
+    });
+    return blocks;
+}
+function errText(e) {
+    return e instanceof Error ? e.message : String(e);
+}
+/** A path may be echoed; a value that cannot be a path may be a pasted secret. */
+function mayEcho(v, kind) {
+    return kind !== 'key' || (v.value.length <= 1024 && !/[\r\n]/.test(v.value));
+}
+function readPath(v, kind) {
+    const file = v.value;
+    const named = mayEcho(v, kind) ? ` ${shown(file)}` : '';
+    let stat;
+    try {
+        stat = external_node_fs_namespaceObject.statSync(file);
+    }
+    catch (e) {
+        const code = e.code;
+        const why = code === 'ENOENT' ? 'no such file' : `cannot read it (${code ?? errText(e)})`;
+        return fail(v, `must be PEM text (-----BEGIN ...) or the path of a readable file; ${why}:${named || ' (value not shown)'}`);
+    }
+    if (stat.isDirectory()) {
+        if (kind !== 'ca')
+            fail(v, `must be PEM text or a file path; it is a directory:${named}`);
+        return { text: readCaDir(v, file), where: `directory ${shown(file)}` };
+    }
+    try {
+        return { text: external_node_fs_namespaceObject.readFileSync(file, 'utf8'), where: `file${named}` };
+    }
+    catch (e) {
+        const code = e.code;
+        return fail(v, `must be a readable file; cannot read${named}: ${code ?? errText(e)}`);
+    }
+}
+/**
+ * A directory of CA files, as NOMAD_CAPATH (Go's rootcerts.LoadCAPath). Regular
+ * files (symlinks followed) holding at least one certificate are used; other
+ * files and subdirectories are skipped, so /etc/ssl/certs works. Duplicates
+ * (the hash-named symlinks) are dropped.
+ */
+function readCaDir(v, dir) {
+    const seen = new Set();
+    let names;
+    try {
+        names = external_node_fs_namespaceObject.readdirSync(dir).sort();
+    }
+    catch (e) {
+        return fail(v, `must be a readable directory of CA PEM files; cannot list ${shown(dir)}: ${errText(e)}`);
+    }
+    for (const name of names) {
+        const file = external_node_path_namespaceObject.join(dir, name);
+        let text;
+        try {
+            if (!external_node_fs_namespaceObject.statSync(file).isFile())
+                continue;
+            text = external_node_fs_namespaceObject.readFileSync(file, 'utf8');
+        }
+        catch (e) {
+            return fail(v, `must be a directory of readable CA PEM files; cannot read ${shown(file)}: ${errText(e)}`);
+        }
+        if (!CERT_BLOCK.test(text))
+            continue;
+        CERT_BLOCK.lastIndex = 0;
+        for (const block of certBlocks(v, text, `file ${shown(file)}`))
+            seen.add(block);
+    }
+    if (seen.size === 0)
+        fail(v, `must name a directory holding PEM CA certificates; none found in ${shown(dir)}`);
+    return [...seen].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/config/tls.ts
+// The TLS inputs into the client's TLSConfig: the CA to trust, the mTLS pair
+// (checked to belong together), the name to verify, and skip-verify.
+
+
+
+function parseTls(inputs, secrets) {
+    const tls = { skipVerify: parseBoolean(inputs.get('tls-skip-verify')) };
+    // ca-cert, else NOMAD_CACERT, else NOMAD_CAPATH (a file or a directory).
+    const ca = inputs.get('ca-cert');
+    if (ca)
+        tls.caCert = loadCertificates(ca, 'ca');
+    const certValue = inputs.get('client-cert');
+    const keyValue = inputs.get('client-key');
+    if (certValue && !keyValue) {
+        throw new InputError('client-key', "Input 'client-key' is required when client-cert is set (mTLS needs both)");
+    }
+    if (keyValue && !certValue) {
+        throw new InputError('client-cert', "Input 'client-cert' is required when client-key is set (mTLS needs both)");
+    }
+    if (certValue && keyValue) {
+        const cert = loadCertificates(certValue, 'cert');
+        const key = loadPrivateKey(keyValue);
+        secrets.add(key.text.trim());
+        if (!new external_node_crypto_.X509Certificate(cert).checkPrivateKey(key.key)) {
+            fail(keyValue, 'must be the private key of the first certificate in client-cert; it does not match');
+        }
+        tls.clientCert = cert;
+        tls.clientKey = key.text;
+    }
+    const serverName = noWhitespace(inputs.get('tls-server-name'), 'a host name');
+    if (serverName)
+        tls.serverName = serverName;
+    return tls;
+}
+
+;// CONCATENATED MODULE: ./src/config/nomad.ts
+// The inputs that say where Nomad is and how to talk to it, into the client's
+// own Config (src/nomad/config.ts): token, address and basic auth, TLS,
+// namespace, region.
+
+
+
+function parseNomadConfig(inputs, env, secrets) {
+    const token = inputs.get('token');
+    if (token) {
+        secrets.add(token.value);
+        if (!isHeaderSafe(token.value)) {
+            invalid(token, 'must be a Nomad ACL token: visible ASCII characters, no whitespace', true);
+        }
+    }
+    const { address, httpAuth } = parseNomadAddress(inputs, env, secrets);
+    const config = { address, tls: parseTls(inputs, secrets) };
+    if (token)
+        config.token = token.value;
+    if (httpAuth)
+        config.httpAuth = httpAuth;
+    const namespaceValue = inputs.get('namespace');
+    const namespace = noWhitespace(namespaceValue, 'a namespace name');
+    if (namespace !== undefined) {
+        // `*` (all namespaces) is for listing; the gate acts on one deployment.
+        if (namespace.includes('*'))
+            invalid(namespaceValue, 'must be one namespace name, not a wildcard');
+        config.namespace = namespace;
+    }
+    const region = noWhitespace(inputs.get('region'), 'a region name');
+    if (region !== undefined)
+        config.region = region;
+    return config;
+}
+
+;// CONCATENATED MODULE: ./src/config/soak.ts
+// The soak and its checks: how long the canaries must stay healthy after they
+// pass, and the HTTP and Prometheus checks run meanwhile.
+
+
+const CHECK_DURATION = 'must be a positive duration such as 30s, 5m or 1h30m';
+function parseSoak(inputs, mode, timeoutMs) {
+    const soak = inputs.withDefault('soak');
+    const soakMs = parseDurationValue(soak, 'must be a non-negative duration such as 30s, 5m or 1h30m', { allowZero: true, boundAlways: true });
+    if (soakMs > 0 && mode !== 'promote' && mode !== 'wait') {
+        fail(soak, `only applies to modes 'promote' and 'wait' (mode is '${mode}')`);
+    }
+    if (soakMs >= timeoutMs) {
+        fail(soak, `must be shorter than timeout (${shown(soak.value)} is not less than the timeout)`);
+    }
+    return { soakMs, checks: parseChecks(inputs, soakMs) };
+}
+function parseChecks(inputs, soakMs) {
+    const urlsValue = inputs.get('check-url');
+    const urls = urlsValue ? splitList(urlsValue, 'URLs').map((u) => parseHttpUrl(urlsValue, u)) : [];
+    const promUrl = inputs.get('prometheus-url');
+    const query = inputs.get('prometheus-query');
+    const thresholdValue = inputs.get('prometheus-threshold');
+    let prometheus;
+    if (promUrl || query || thresholdValue) {
+        const first = (promUrl ?? query ?? thresholdValue);
+        if (!promUrl || !query || !thresholdValue) {
+            fail(first, 'needs all three of prometheus-url, prometheus-query and prometheus-threshold');
+        }
+        const threshold = Number(thresholdValue.value);
+        if (!Number.isFinite(threshold))
+            invalid(thresholdValue, 'must be a number such as 0.05');
+        prometheus = {
+            url: parseHttpUrl(promUrl, promUrl.value).replace(/\/+$/, ''),
+            query: query.value,
+            threshold,
+        };
+    }
+    const options = { boundAlways: true };
+    const checks = {
+        urls,
+        intervalMs: parseDurationValue(inputs.withDefault('check-interval'), CHECK_DURATION, options),
+        timeoutMs: parseDurationValue(inputs.withDefault('check-timeout'), CHECK_DURATION, options),
+        failureLimit: parseCount(inputs.withDefault('failure-limit'), 'must be a whole number of failed check runs, 0 or more'),
+    };
+    if (prometheus)
+        checks.prometheus = prometheus;
+    if ((urls.length > 0 || prometheus) && soakMs === 0) {
+        fail((urlsValue ?? promUrl), 'runs during the soak: set soak (e.g. 5m) as well');
+    }
+    return checks;
+}
+/** One URL of the input `v` (which may hold several), as written. */
+function parseHttpUrl(v, value) {
+    let url;
+    try {
+        url = new URL(value);
+    }
+    catch {
+        // reported below
+    }
+    if (!url ||
+        (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+        !/^https?:\/\//i.test(value)) {
+        fail(v, `must be http:// or https:// URLs (got ${shown(redactUserinfo(value))})`);
+    }
+    return value;
+}
+
+;// CONCATENATED MODULE: ./src/config/target.ts
+// Which deployment to gate: exactly one of deployment-id (a UUID or a prefix of
+// one) and job (with job-version, optionally).
+
+const UUID_PREFIX_HINT = 'a deployment UUID or a prefix of one, such as 5e7f2a1c';
+function parseTarget(inputs) {
+    const idValue = inputs.get('deployment-id');
+    const jobValue = inputs.get('job');
+    const versionValue = inputs.get('job-version');
+    if (!idValue && !jobValue) {
+        throw new InputError('deployment-id', "Input 'deployment-id' or input 'job' is required (exactly one of them)");
+    }
+    if (idValue && jobValue) {
+        throw new InputError('deployment-id', "Input 'deployment-id' and input 'job' are both set; give exactly one of them");
+    }
+    if (idValue) {
+        if (versionValue)
+            fail(versionValue, "can only be used with 'job', not with 'deployment-id'");
+        const id = idValue.value.toLowerCase();
+        if (!isUuidPrefix(id)) {
+            invalid(idValue, `must be ${UUID_PREFIX_HINT} (hex digits, hyphens where a UUID has them, at most 36 characters)`);
+        }
+        return { deploymentId: id };
+    }
+    const job = noWhitespace(jobValue, 'a job ID');
+    if (!versionValue)
+        return { job };
+    return {
+        job,
+        jobVersion: parseCount(versionValue, 'must be a job version: a whole number, 0 or more'),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/config/parse.ts
+// parseSettings: the action's inputs or the CLI's options, and the environment,
+// into one validated Settings, by composing the parsers of each concern. The
+// rules that tie inputs together live here or in the parser of their concern;
+// every check runs before the first request.
+
+
+
+
+
+
+
+
+
+/**
+ * Inputs by their action.yml names ('' when unset) and the environment
+ * (NOMAD_*, GITHUB_*) into Settings. Throws an InputError at the first bad
+ * value; reads only the PEM files the inputs name.
+ */
+function parseSettings(input, env, options = {}) {
+    const secrets = new SecretList(options.onSecret);
+    const inputs = readInputs(input, env);
+    const nomad = parseNomadConfig(inputs, env, secrets);
+    const target = parseTarget(inputs);
+    const mode = oneOf(inputs.withDefault('mode'), MODES);
+    const groupsValue = inputs.get('groups');
+    const groups = groupsValue ? splitList(groupsValue, 'task group names') : [];
+    const timeoutMs = parseDurationValue(inputs.withDefault('timeout'), 'must be a positive duration such as 90s, 10m or 1h30m');
+    const onFailure = oneOf(inputs.withDefault('on-failure'), ON_FAILURE);
+    const onUnhealthyCanary = oneOf(inputs.withDefault('on-unhealthy-canary'), ON_UNHEALTHY_CANARY);
+    const watch = oneOf(inputs.withDefault('watch'), WATCH_METHODS);
+    const allocs = parseAllocs(inputs, mode);
+    const wait = inputs.withDefault('wait-for-completion');
+    const waitForCompletion = parseBoolean(wait);
+    if (waitForCompletion && mode !== 'promote') {
+        fail(wait, `only applies to mode 'promote' (mode is '${mode}')`);
+    }
+    const { soakMs, checks } = parseSoak(inputs, mode, timeoutMs);
+    const github = parseGithub(inputs, env, secrets);
+    const dryRun = parseBoolean(inputs.withDefault('dry-run'));
+    const requestTimeoutMs = requestTimeoutFromEnv(env);
+    const settings = {
+        nomad,
+        target,
+        mode,
+        groups,
+        timeoutMs,
+        onFailure,
+        onUnhealthyCanary,
+        watch,
+        ...allocs,
+        waitForCompletion,
+        soakMs,
+        checks,
+        dryRun,
+        secrets: secrets.values,
+    };
+    if (github)
+        settings.github = github;
+    if (requestTimeoutMs !== undefined)
+        settings.requestTimeoutMs = requestTimeoutMs;
+    return settings;
+}
+/**
+ * NOMAD_CANARY_GATE_REQUEST_TIMEOUT: the time limit of a request that is not a
+ * blocking query (default 30s). Undocumented; it exists so that tests of a slow
+ * server do not take 30 seconds each. Not an input, so a plain Error.
+ */
+function requestTimeoutFromEnv(env) {
+    const raw = env.NOMAD_CANARY_GATE_REQUEST_TIMEOUT;
+    if (!raw)
+        return undefined;
+    const ms = parseDuration(raw);
+    if (!(ms > 0)) {
+        throw new Error(`NOMAD_CANARY_GATE_REQUEST_TIMEOUT must be a positive duration (got "${raw}")`);
+    }
+    return ms;
+}
+
+;// CONCATENATED MODULE: ./src/github.ts
+// GitHub deployment statuses for the gate, so the environment page shows the
+// canary as in progress, then success or failure. Reporting is a side show: a
+// failure to talk to GitHub is logged and never fails the gate.
+//
+// @actions/github is imported only here and only when used: loading it (with
+// Octokit and undici) costs start-up time that runs without github-token
+// should not pay.
+/** GitHub rejects a deployment status description longer than this. */
+const DESCRIPTION_LIMIT = 140;
+/** A hung GitHub must not hold the gate. */
+const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * Creates the deployment (or takes the given one) and returns a reporter for
+ * its statuses. Never rejects: when no deployment can be had, `log` says why
+ * and the reporter does nothing.
+ */
+async function startDeploymentReporter(s, log) {
+    const scrub = (text) => (s.token ? text.split(s.token).join('***') : text);
+    const warn = (line) => log(scrub(line));
+    const none = { deploymentId: 0, status: async () => undefined };
+    const repository = s.repository;
+    const [owner, repo, extra] = repository.split('/');
+    if (!owner || !repo || extra !== undefined) {
+        warn(`GitHub deployment statuses not posted: the repository must be owner/repo (got ${JSON.stringify(repository)}; GITHUB_REPOSITORY is set by the runner)`);
+        return none;
+    }
+    const environment = s.environment;
+    const logUrl = s.logUrl;
+    const baseUrl = s.apiUrl.replace(/\/+$/, '');
+    let octokit;
+    try {
+        const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
+        octokit = getOctokit(s.token, { baseUrl });
+    }
+    catch (err) {
+        warn(`GitHub deployment statuses not posted: ${describeError(err)}`);
+        return none;
+    }
+    let deploymentId = s.deploymentId ?? 0;
+    if (!deploymentId) {
+        const ref = s.ref;
+        if (!ref || !environment) {
+            warn(`GitHub deployment not created: ${!ref ? 'no ref (GITHUB_SHA is set by the runner)' : 'no environment'}; give github-deployment-id, or environment and a ref`);
+            return none;
+        }
+        try {
+            const res = await octokit.rest.repos.createDeployment({
+                owner,
+                repo,
+                ref,
+                environment,
+                auto_merge: false,
+                // Without this GitHub refuses the deployment until every commit status is green.
+                required_contexts: [],
+                description: 'Nomad canary gate',
+                request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
+            });
+            const id = res.data.id;
+            if (typeof id !== 'number') {
+                throw new Error(`GitHub answered HTTP ${res.status} without a deployment ID`);
+            }
+            deploymentId = id;
+        }
+        catch (err) {
+            warn(`GitHub deployment not created in ${repository} for environment "${environment}": ${describeError(err)}`);
+            return none;
+        }
+    }
+    let last = Promise.resolve();
+    const post = async (state, description) => {
+        try {
+            await octokit.rest.repos.createDeploymentStatus({
+                owner,
+                repo,
+                deployment_id: deploymentId,
+                state,
+                description: truncateDescription(description),
+                ...(logUrl ? { log_url: logUrl } : {}),
+                ...(environment ? { environment } : {}),
+                request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
+            });
+        }
+        catch (err) {
+            warn(`GitHub deployment status "${state}" not posted to deployment ${deploymentId}: ${describeError(err)}`);
+        }
+    };
+    return {
+        deploymentId,
+        status(state, description) {
+            last = last.then(() => post(state, description));
+            return last;
+        },
+    };
+}
+/** At most DESCRIPTION_LIMIT characters (code points, so no emoji is cut in half). */
+function truncateDescription(text) {
+    const chars = Array.from(text.replace(/\s+/g, ' ').trim());
+    if (chars.length <= DESCRIPTION_LIMIT)
+        return chars.join('');
+    return `${chars.slice(0, DESCRIPTION_LIMIT - 1).join('')}…`;
+}
+/**
+ * What went wrong, from Octokit's RequestError (status, GitHub's message) or
+ * the socket error beneath it. Built from parts, never from the request, whose
+ * headers hold the token.
+ */
+function describeError(err) {
+    const e = err;
+    if (e?.name === 'TimeoutError' || e?.name === 'AbortError') {
+        return `no answer within ${REQUEST_TIMEOUT_MS / 1000}s`;
+    }
+    const code = e?.cause?.cause?.code ?? e?.cause?.code;
+    if (e?.response === undefined) {
+        if (code === 'ECONNREFUSED')
+            return 'connection refused';
+        return code ? `${e?.message ?? String(err)} (${code})` : (e?.message ?? String(err));
+    }
+    const data = e.response.data;
+    let text = typeof data === 'string' ? data : (data?.message ?? '');
+    if (typeof data === 'object' && Array.isArray(data?.errors)) {
+        const details = data.errors.map((x) => x.message ?? `${x.field ?? ''} ${x.code ?? ''}`.trim());
+        if (details.length)
+            text += `: ${details.join('; ')}`;
+    }
+    text = text.trim().replace(/\s+/g, ' ').slice(0, 300) || '(empty body)';
+    const hint = e.status === 401
+        ? ' (the token is invalid or expired)'
+        : e.status === 403 || e.status === 404
+            ? ' (the token needs the deployments: write permission on the repository)'
+            : '';
+    return `HTTP ${e.status}: ${text}${hint}`;
+}
+
+;// CONCATENATED MODULE: ./src/report/outputs.ts
+// Step outputs (interface.md), on success and on failure, as far as known.
+function outputs(o) {
+    const d = o.deployment;
+    const w = o.write;
+    const str = (v) => v === null || v === undefined ? '' : String(v);
+    return {
+        result: o.result,
+        message: o.message,
+        'deployment-id': str(d?.ID),
+        'job-id': str(d?.JobID),
+        'job-version': str(d?.JobVersion),
+        namespace: str(d?.Namespace),
+        status: str(d?.Status),
+        'status-description': str(d?.StatusDescription),
+        'eval-id': str(w?.EvalID),
+        'eval-create-index': str(w?.EvalCreateIndex),
+        'deployment-modify-index': str(w?.DeploymentModifyIndex),
+        index: o.index ? String(o.index) : '',
+        'reverted-job-version': str(w?.RevertedJobVersion),
+        'healthy-canaries': String(o.groups.reduce((n, g) => n + g.healthyCanaries, 0)),
+        'desired-canaries': String(o.groups.reduce((n, g) => n + g.desiredCanaries, 0)),
+        // Exactly the interface's fields, whatever else the gate keeps per group.
+        groups: JSON.stringify(o.groups.map((g) => ({
+            name: g.name,
+            desiredCanaries: g.desiredCanaries,
+            placedCanaries: g.placedCanaries,
+            healthyCanaries: g.healthyCanaries,
+            unhealthyCanaries: g.unhealthyCanaries,
+            promoted: g.promoted,
+        }))),
+        checks: JSON.stringify(o.checks),
+        'elapsed-ms': String(Math.round(o.elapsedMs)),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/report/summary.ts
+// The job summary (Markdown, for GitHub) and the same facts as plain text (CLI).
+
+const MAX_TIMELINE = 200;
+function headline(o) {
+    return `${o.ok ? 'passed' : 'failed'}: ${o.result} in ${formatDuration(o.elapsedMs)}. ${o.message}`;
+}
+function summaryMarkdown(o) {
+    const d = o.deployment;
+    const lines = [];
+    lines.push(`### Nomad canary gate: \`${o.result}\` ${o.ok ? '✅' : '❌'}`, '');
+    if (d) {
+        lines.push(`Deployment \`${d.ID}\` of job \`${cell(d.JobID)}\` version ${d.JobVersion} (namespace \`${cell(d.Namespace)}\`): **${d.Status}**, ${cell(d.StatusDescription)}`, '');
+    }
+    if (o.groups.length > 0) {
+        lines.push('| Group | Desired canaries | Placed | Healthy | Unhealthy | Promoted |');
+        lines.push('|---|---:|---:|---:|---:|---|');
+        for (const g of o.groups) {
+            lines.push(`| ${cell(g.name)} | ${g.desiredCanaries} | ${g.placedCanaries} | ${g.healthyCanaries} | ${g.unhealthyCanaries} | ${g.promoted ? 'yes' : 'no'} |`);
+        }
+        lines.push('');
+    }
+    lines.push(`**${o.ok ? 'Passed' : 'Failed'}** in ${formatDuration(o.elapsedMs)}: ${cell(o.message)}`, '');
+    if (o.write) {
+        const w = o.write;
+        lines.push(`Write answer: EvalID \`${w.EvalID || '(none)'}\`, EvalCreateIndex ${w.EvalCreateIndex}, DeploymentModifyIndex ${w.DeploymentModifyIndex}` +
+            (w.RevertedJobVersion != null ? `, reverted to job version ${w.RevertedJobVersion}` : ''), '');
+    }
+    if (o.checks.length > 0) {
+        lines.push('| Check run | At | Result | Details |', '|---:|---:|---|---|');
+        o.checks.slice(-MAX_TIMELINE).forEach((run, i) => {
+            const details = run.results.map((c) => `${c.name}: ${c.ok ? 'ok' : c.detail}`).join('; ');
+            lines.push(`| ${i + 1} | ${formatDuration(run.atMs)} | ${run.ok ? 'passed' : 'failed'} | ${cell(details)} |`);
+        });
+        lines.push('');
+    }
+    if (o.timeline.length > 0) {
+        lines.push('<details><summary>Timeline</summary>', '', '| At | Event |', '|---:|---|');
+        for (const e of o.timeline.slice(-MAX_TIMELINE)) {
+            lines.push(`| ${formatDuration(e.atMs)} | ${cell(e.text)} |`);
+        }
+        lines.push('', '</details>', '');
+    }
+    return lines.join('\n');
+}
+function summaryText(o) {
+    const rows = [['GROUP', 'DESIRED', 'PLACED', 'HEALTHY', 'UNHEALTHY', 'PROMOTED']];
+    for (const g of o.groups) {
+        rows.push([
+            g.name,
+            String(g.desiredCanaries),
+            String(g.placedCanaries),
+            String(g.healthyCanaries),
+            String(g.unhealthyCanaries),
+            g.promoted ? 'yes' : 'no',
+        ]);
+    }
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    const table = rows.map((r) => r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd());
+    return [...(o.groups.length ? table : []), headline(o)].join('\n');
+}
+/** Table cells: no pipes or line breaks from Nomad's texts. */
+function cell(text) {
+    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+;// CONCATENATED MODULE: ./src/network-error.ts
+// What a failed connection was, read off the error that Node's http module or
+// fetch (undici) throws: one classification for the Nomad client and the soak
+// checks, each of which words it for its own reader.
+const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|EPROTO|ERR_OSSL)/;
+function classifyNetworkError(err) {
+    const top = err;
+    const source = (typeof top?.code === 'string' ? top : (top?.cause ?? top));
+    // A connection tried on several addresses fails with an AggregateError of them.
+    const found = source?.code ?? source?.errors?.find((e) => typeof e.code === 'string')?.code;
+    const code = typeof found === 'string' ? found : '';
+    return { kind: kindOf(code), code, source: source ?? err };
+}
+function kindOf(code) {
+    switch (code) {
+        case 'ECONNREFUSED':
+            return 'refused';
+        case 'ENOTFOUND':
+        case 'EAI_AGAIN':
+            return 'dns';
+        case 'ECONNRESET':
+        case 'UND_ERR_SOCKET':
+            return 'reset';
+        case 'EHOSTUNREACH':
+        case 'ENETUNREACH':
+            return 'unreachable';
+        case 'UND_ERR_HEADERS_TIMEOUT':
+        case 'UND_ERR_BODY_TIMEOUT':
+            return 'timeout';
+    }
+    return TLS_CODES.test(code) ? 'tls' : 'other';
+}
+
 ;// CONCATENATED MODULE: ./src/nomad/errors.ts
-// One error type for everything that can go wrong talking to Nomad.
+// One error type for everything that can go wrong talking to Nomad, and the
+// functions that make one from what went wrong: a status, a broken connection,
+// an answer that is not JSON, an abort, a time limit.
+
+
 class NomadError extends Error {
     kind;
     method;
@@ -31482,43 +32939,105 @@ function describeStatus(status, text, namespace) {
     }
     return cleaned;
 }
-const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|EPROTO|ERR_OSSL)/;
-/** Turn a Node.js socket/TLS error into a NomadError that says where and what to do. */
-function fromNetworkError(err, method, path, address) {
-    const e = err;
-    const code = e?.code ?? '';
-    const base = { method, path, cause: err };
-    if (code === 'ECONNREFUSED') {
+/** A non-2xx answer: a redirect (never followed) or Nomad's error text. */
+function fromStatus(method, path, status, text, location, namespace) {
+    if (status >= 300 && status < 400) {
+        const to = !location
+            ? '(no Location header)'
+            : URL.canParse(location)
+                ? redactUrl(location, 'strip')
+                : '(an invalid Location header)';
         return new NomadError({
-            ...base,
-            kind: 'refused',
-            detail: `cannot connect to Nomad at ${address} (connection refused): check the address and that the agent is running`,
-            retryable: true,
-            ambiguous: false,
-        });
-    }
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-        return new NomadError({
-            ...base,
-            kind: 'network',
-            detail: `cannot resolve the host of ${address} (${code})`,
-            retryable: code === 'EAI_AGAIN',
-            ambiguous: false,
-        });
-    }
-    if (TLS_CODES.test(code)) {
-        return new NomadError({
-            ...base,
-            kind: 'tls',
-            detail: `TLS with ${address} failed: ${e.message} (${code}); set ca-cert to the CA that signed Nomad's certificate, tls-server-name to the name in it, or client-cert/client-key if Nomad requires mTLS`,
+            kind: 'protocol',
+            method,
+            path,
+            status,
+            detail: `Nomad answered with a redirect to ${to}, which is not followed so that the token is never sent elsewhere; set the address to the final URL`,
             retryable: false,
             ambiguous: false,
         });
     }
     return new NomadError({
+        kind: 'http',
+        method,
+        path,
+        status,
+        detail: describeStatus(status, text, namespace),
+        retryable: isTransientStatus(status, text),
+        // A gateway error may hide a write the server applied.
+        ambiguous: status >= 502 && status <= 504,
+    });
+}
+/** Turn a Node.js socket/TLS error into a NomadError that says where and what to do. */
+function fromNetworkError(err, method, path, address) {
+    const { kind, code } = classifyNetworkError(err);
+    const message = err?.message ?? String(err);
+    const base = { method, path, cause: err };
+    switch (kind) {
+        case 'refused':
+            return new NomadError({
+                ...base,
+                kind: 'refused',
+                detail: `cannot connect to Nomad at ${address} (connection refused): check the address and that the agent is running`,
+                retryable: true,
+                ambiguous: false,
+            });
+        case 'dns':
+            return new NomadError({
+                ...base,
+                kind: 'network',
+                detail: `cannot resolve the host of ${address} (${code})`,
+                retryable: code === 'EAI_AGAIN',
+                ambiguous: false,
+            });
+        case 'tls':
+            return new NomadError({
+                ...base,
+                kind: 'tls',
+                detail: `TLS with ${address} failed: ${message} (${code}); set ca-cert to the CA that signed Nomad's certificate, tls-server-name to the name in it, or client-cert/client-key if Nomad requires mTLS`,
+                retryable: false,
+                ambiguous: false,
+            });
+    }
+    return new NomadError({
         ...base,
         kind: 'network',
-        detail: `connection to ${address} broke: ${e?.message ?? String(err)}${code ? ` (${code})` : ''}`,
+        detail: `connection to ${address} broke: ${message}${code ? ` (${code})` : ''}`,
+        retryable: true,
+        ambiguous: true,
+    });
+}
+/** No answer within the request's own time limit. */
+function timeoutError(method, path, address, timeoutMs, cause) {
+    return new NomadError({
+        kind: 'timeout',
+        method,
+        path,
+        detail: `no answer from ${address} within ${timeoutMs} ms`,
+        retryable: true,
+        ambiguous: true,
+        cause,
+    });
+}
+/** The caller's signal ended the request (or the back-off before it). */
+function abortedError(method, path, cause, ambiguous = false) {
+    return new NomadError({
+        kind: 'aborted',
+        method,
+        path,
+        detail: 'aborted',
+        retryable: false,
+        ambiguous,
+        cause,
+    });
+}
+/** A 2xx answer that is not the JSON Nomad sends (cut short, or from a proxy). */
+function invalidJsonError(method, path, what) {
+    return new NomadError({
+        kind: 'protocol',
+        method,
+        path,
+        detail: `the answer is not valid JSON (${what})`,
         retryable: true,
         ambiguous: true,
     });
@@ -31884,496 +33403,99 @@ class GateError extends Error {
     }
 }
 
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
-;// CONCATENATED MODULE: ./src/nomad/client.ts
-// One client for the Nomad endpoints the gate uses, shaped like Nomad's Go API
-// client (api/api.go): every read takes QueryOptions and returns the body with a
-// QueryMeta; every write returns the body with a WriteMeta.
-
-
-
-
-
+;// CONCATENATED MODULE: ./src/nomad/query.ts
+// The shape of every read and write, as in Nomad's Go API client (api/api.go
+// QueryOptions, QueryMeta, WriteOptions, WriteMeta), and what turns a read into
+// a blocking query. One shape for every endpoint keeps blocking queries uniform.
+/** The server caps a blocking query's wait at 5 minutes (nomad/rpc.go). */
+const MAX_WAIT_MS = 5 * 60_000;
 /** The server adds up to wait/16 of jitter to a blocking query (nomad/rpc.go); allow that plus a margin. */
 function blockingTimeoutMs(waitMs) {
     return waitMs + Math.ceil(waitMs / 16) + 5_000;
 }
-const MAX_WAIT_MS = 5 * 60_000;
-const DEFAULT_RETRY = { baseMs: 200, maxMs: 5_000 };
-class NomadClient {
-    address;
-    namespace;
-    settings;
-    agent;
-    /** Time limit of a request that is not a blocking query (a write's too). */
-    requestTimeoutMs;
-    retry;
-    onRetry;
-    userAgent;
-    constructor(settings, options = {}) {
-        const url = new URL(settings.address);
-        if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-            throw new Error(`Nomad address must start with http:// or https:// (got "${url.protocol}//${url.host}")`);
-        }
-        this.settings = settings;
-        this.address = settings.address;
-        this.namespace = settings.namespace;
-        this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-        this.retry = options.retry ?? DEFAULT_RETRY;
-        this.onRetry = options.onRetry;
-        this.userAgent = options.userAgent ?? 'nomad-canary-gate';
-        const tls = settings.tls;
-        // Keep-alive: the blocking loop sends a request per change; a warm socket
-        // saves the TCP (and TLS) handshake on the path that decides the latency.
-        this.agent =
-            url.protocol === 'https:'
-                ? new external_node_https_namespaceObject.Agent({
-                    keepAlive: true,
-                    ca: tls.caCert,
-                    cert: tls.clientCert,
-                    key: tls.clientKey,
-                    servername: tls.serverName,
-                    rejectUnauthorized: !tls.skipVerify,
-                })
-                : new external_node_http_.Agent({ keepAlive: true });
-    }
-    /** Close idle keep-alive sockets so the process can exit. */
-    close() {
-        this.agent.destroy();
-    }
-    // Reads -------------------------------------------------------------------
-    listDeployments(prefix, q = {}) {
-        return this.read('/v1/deployments', q, { prefix });
-    }
-    deployment(id, q = {}) {
-        return this.read(`/v1/deployment/${encodeURIComponent(id)}`, q);
-    }
-    /**
-     * The deployment's allocations as AllocViews. With thousands of allocations
-     * the answer is megabytes on every change: each stub is parsed and cut down
-     * on its own, so the full stubs (task states and all) never all live at once.
-     */
-    deploymentAllocations(id, q = {}) {
-        const path = `/v1/deployment/allocations/${encodeURIComponent(id)}`;
-        return this.read(path, q, {}, () => new ArrayStream(allocView));
-    }
-    /** The job's latest version. */
-    job(jobId, q = {}) {
-        return this.read(`/v1/job/${encodeURIComponent(jobId)}`, q);
-    }
-    /** The job's evaluations (Job.Evaluations). */
-    jobEvaluations(jobId, q = {}) {
-        return this.read(`/v1/job/${encodeURIComponent(jobId)}/evaluations`, q);
-    }
-    /** The job's latest deployment, or null when it has none (or no such job exists). */
-    jobLatestDeployment(jobId, q = {}) {
-        return this.read(`/v1/job/${encodeURIComponent(jobId)}/deployment`, q);
-    }
-    /** The job's deployments, newest first. */
-    jobDeployments(jobId, q = {}) {
-        return this.read(`/v1/job/${encodeURIComponent(jobId)}/deployments`, q);
-    }
-    // Writes: never retried here; see gate/mutate.ts for the re-read rule ------
-    promote(id, groups, w = {}) {
-        return this.write(promoteRequest(id, groups), w);
-    }
-    pause(id, pause, w = {}) {
-        return this.write(pauseRequest(id, pause), w);
-    }
-    fail(id, w = {}) {
-        return this.write(failRequest(id), w);
-    }
-    setAllocHealth(id, healthy, unhealthy, w = {}) {
-        return this.write(allocHealthRequest(id, healthy, unhealthy), w);
-    }
-    /** The exact request a write sends, as one line (for dry runs and logs). */
-    describe(req) {
-        return `PUT ${this.url(req.path, {}).toString()} ${JSON.stringify(req.body)}`;
-    }
-    // Transport -----------------------------------------------------------------
-    async read(path, q, extra = {}, 
-    /** Reads a 2xx answer as it arrives instead of parsing its whole text. */
-    stream) {
-        const query = { ...extra };
-        let timeoutMs = this.requestTimeoutMs;
-        if (q.index && q.index > 0) {
-            const waitMs = Math.max(1, Math.round(Math.min(q.waitMs ?? MAX_WAIT_MS, MAX_WAIT_MS)));
-            query.index = String(q.index);
-            query.wait = `${waitMs}ms`;
-            timeoutMs = blockingTimeoutMs(waitMs);
-        }
-        let failed;
-        for (let attempt = 1;; attempt++) {
-            try {
-                const sink = stream?.();
-                const res = await this.send('GET', path, query, undefined, timeoutMs, q.signal, sink);
-                const meta = {
-                    lastIndex: headerNumber(res.message, 'x-nomad-index'),
-                    knownLeader: res.message.headers['x-nomad-knownleader'] === 'true',
-                    lastContact: headerNumber(res.message, 'x-nomad-lastcontact'),
-                };
-                const body = sink ? sink.end('GET', path) : parseJson(res.text, 'GET', path);
-                return { body, meta };
-            }
-            catch (err) {
-                // Aborted on a retry: say why it was being retried.
-                if (failed && err instanceof NomadError && err.kind === 'aborted') {
-                    throw abortedError('GET', path, failed);
-                }
-                if (!(err instanceof NomadError) || !err.retryable)
-                    throw err;
-                failed = err;
-                // Retry until the deadline itself (the last try is at the deadline): the
-                // read fails for good only once the deadline has passed.
-                const left = q.deadline === undefined ? Infinity : q.deadline - performance.now();
-                if (left <= 0)
-                    throw err;
-                const delayMs = Math.min(backoffMs(this.retry, attempt), Math.ceil(left));
-                this.onRetry?.(err, attempt, delayMs);
-                await sleep(delayMs, q.signal).catch(() => {
-                    throw abortedError('GET', path, err);
-                });
-            }
-        }
-    }
-    async write({ path, body }, w = {}) {
-        const res = await this.send('PUT', path, {}, JSON.stringify(body), this.requestTimeoutMs, w.signal);
-        const parsed = parseJson(res.text, 'PUT', path);
-        const lastIndex = headerNumber(res.message, 'x-nomad-index') || parsed.Index;
-        return { body: parsed, meta: { lastIndex } };
-    }
-    url(path, query) {
-        const url = new URL(path, this.address);
-        for (const [k, v] of Object.entries(query))
-            url.searchParams.set(k, v);
-        if (this.settings.namespace)
-            url.searchParams.set('namespace', this.settings.namespace);
-        if (this.settings.region)
-            url.searchParams.set('region', this.settings.region);
-        return url;
-    }
-    /** One HTTP exchange: resolves with a 2xx answer, rejects with a NomadError otherwise. */
-    async send(method, path, query, data, timeoutMs, signal, sink) {
-        const url = this.url(path, query);
-        const timeout = AbortSignal.timeout(timeoutMs);
-        const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-        const headers = { accept: 'application/json' };
-        if (this.settings.token)
-            headers['x-nomad-token'] = this.settings.token;
-        if (this.settings.httpAuth) {
-            headers.authorization = `Basic ${Buffer.from(this.settings.httpAuth).toString('base64')}`;
-        }
-        if (data !== undefined)
-            headers['content-type'] = 'application/json';
-        const handler = {
-            prepareRequest: (options) => Object.assign(options, { agent: this.agent, signal: combined }),
-            canHandleAuthentication: () => false,
-            handleAuthentication: () => Promise.reject(new Error('unreachable')),
-        };
-        const client = new lib_HttpClient(this.userAgent, [handler], {
-            allowRedirects: false,
-            allowRetries: false,
-            // Our AbortSignal.timeout ends the request; this is only a backstop.
-            socketTimeout: timeoutMs + 1_000,
-        });
-        const fail = (err) => {
-            if (err instanceof NomadError)
-                throw err;
-            if (signal?.aborted)
-                throw abortedError(method, path, err, data !== undefined);
-            if (timeout.aborted) {
-                throw new NomadError({
-                    kind: 'timeout',
-                    method,
-                    path,
-                    detail: `no answer from ${this.address} within ${timeoutMs} ms`,
-                    retryable: true,
-                    ambiguous: true,
-                    cause: err,
-                });
-            }
-            throw fromNetworkError(err, method, path, this.address);
-        };
-        let message;
-        let text;
-        try {
-            const res = await client.request(method, url.toString(), data ?? null, headers);
-            message = res.message;
-            const ok = (message.statusCode ?? 0) >= 200 && (message.statusCode ?? 0) < 300;
-            text = await readText(message, sink && ok ? (c) => sink.feed(c, method, path) : undefined);
-        }
-        catch (err) {
-            return fail(err);
-        }
-        const status = message.statusCode ?? 0;
-        if (status >= 200 && status < 300)
-            return { message, text };
-        if (status >= 300 && status < 400) {
-            throw new NomadError({
-                kind: 'protocol',
-                method,
-                path,
-                status,
-                detail: `Nomad answered with a redirect to ${redactUrl(message.headers.location)}, which is not followed so that the token is never sent elsewhere; set the address to the final URL`,
-                retryable: false,
-                ambiguous: false,
-            });
-        }
-        const retryable = isTransientStatus(status, text);
-        throw new NomadError({
-            kind: 'http',
-            method,
-            path,
-            status,
-            detail: describeStatus(status, text, this.settings.namespace),
-            retryable,
-            // A gateway error may hide a write the server applied.
-            ambiguous: status >= 502 && status <= 504,
-        });
-    }
-}
-const deploymentPath = (verb, id) => `/v1/deployment/${verb}/${encodeURIComponent(id)}`;
-/** No groups: `All: true`. Nomad ignores unknown groups silently, so callers check them first. */
-function promoteRequest(id, groups) {
-    return {
-        path: deploymentPath('promote', id),
-        body: groups.length === 0
-            ? { DeploymentID: id, All: true, Groups: null }
-            : { DeploymentID: id, All: false, Groups: groups },
-    };
-}
-function pauseRequest(id, pause) {
-    return { path: deploymentPath('pause', id), body: { DeploymentID: id, Pause: pause } };
-}
-function failRequest(id) {
-    return { path: deploymentPath('fail', id), body: { DeploymentID: id } };
-}
-function allocHealthRequest(id, healthy, unhealthy) {
-    return {
-        path: deploymentPath('allocation-health', id),
-        body: { DeploymentID: id, HealthyAllocationIDs: healthy, UnhealthyAllocationIDs: unhealthy },
-    };
-}
-function readText(message, sink) {
-    // Not HttpClientResponse.readBody(): it never settles when the connection
-    // breaks mid-body, which would hang the gate until its deadline.
-    return new Promise((resolve, reject) => {
-        // Decoded as it arrives; with a sink (see ArrayStream) the text is handed
-        // on instead of kept, so an answer of megabytes is never held whole.
-        let text = '';
-        message.setEncoding('utf8');
-        message.on('data', (c) => {
-            if (!sink)
-                return void (text += c);
-            try {
-                sink(c);
-            }
-            catch (err) {
-                message.destroy();
-                reject(err);
-            }
-        });
-        message.on('end', () => resolve(text));
-        message.on('error', reject);
-        message.on('close', () => {
-            if (!message.complete)
-                reject(Object.assign(new Error('connection closed mid-answer'), { code: 'ECONNRESET' }));
-        });
-    });
-}
-function parseJson(text, method, path) {
-    try {
-        return JSON.parse(text);
-    }
-    catch {
-        throw new NomadError({
-            kind: 'protocol',
-            method,
-            path,
-            detail: `the answer is not valid JSON (${text.length} bytes: ${JSON.stringify(text.slice(0, 60))})`,
-            retryable: true,
-            ambiguous: true,
-        });
-    }
-}
 /**
- * A JSON array of objects read as it arrives, each element parsed and mapped on
- * its own: neither the whole text nor every full element is ever held at once.
- * The list of a deployment's allocations is megabytes with thousands of them,
- * on every change; this keeps the gate's memory to what it keeps.
+ * The query parameters that make a read block (`index`, `wait`) and the time
+ * limit that fits them; a read without an index gets `requestTimeoutMs`.
  */
-class ArrayStream {
-    each;
-    out = [];
-    /** The text of the element being read, from its `{`. */
-    element = '';
-    depth = 0;
-    inString = false;
-    escaped = false;
-    closed = false;
-    constructor(each) {
-        this.each = each;
-    }
-    feed(chunk, method = 'GET', path = '') {
-        try {
-            this.scan(chunk);
-        }
-        catch (err) {
-            throw malformed(method, path, err);
-        }
-    }
-    /** The mapped elements; throws when the array did not end. */
-    end(method = 'GET', path = '') {
-        if (!this.closed)
-            throw malformed(method, path, new SyntaxError('the array is not complete'));
-        return this.out;
-    }
-    scan(chunk) {
-        let start = this.depth >= 2 ? 0 : -1;
-        for (let i = 0; i < chunk.length; i++) {
-            if (this.inString) {
-                i = this.skipString(chunk, i);
-                continue;
-            }
-            const c = chunk.charCodeAt(i);
-            if (c <= 0x20) {
-                // whitespace
-            }
-            else if (this.closed) {
-                throw new SyntaxError('text after the array');
-            }
-            else if (this.depth === 0) {
-                if (c !== 0x5b)
-                    throw new SyntaxError('not an array');
-                this.depth = 1;
-            }
-            else if (c === 0x7b || c === 0x5b) {
-                if (this.depth === 1) {
-                    if (c !== 0x7b)
-                        throw new SyntaxError('an element that is not an object');
-                    start = i;
-                }
-                this.depth++;
-            }
-            else if (c === 0x7d || c === 0x5d) {
-                this.depth--;
-                if (this.depth === 1) {
-                    this.element += chunk.slice(start, i + 1);
-                    this.out.push(this.each(JSON.parse(this.element)));
-                    this.element = '';
-                    start = -1;
-                }
-                else if (this.depth === 0) {
-                    if (c !== 0x5d)
-                        throw new SyntaxError('unbalanced brackets');
-                    this.closed = true;
-                }
-            }
-            else if (this.depth === 1) {
-                if (c !== 0x2c)
-                    throw new SyntaxError('an element that is not an object');
-            }
-            else if (c === 0x22) {
-                this.inString = true;
-            }
-        }
-        if (start >= 0)
-            this.element += chunk.slice(start);
-    }
-    /** From `i` inside a string: the index of its closing quote, or the chunk's last index. */
-    skipString(chunk, i) {
-        if (this.escaped) {
-            this.escaped = false;
-            i++;
-        }
-        for (let from = i;;) {
-            const q = chunk.indexOf('"', from);
-            // Backslashes just before the quote (or the chunk's end): an odd run escapes it.
-            const end = q < 0 ? chunk.length : q;
-            let run = 0;
-            while (end - 1 - run >= i && chunk.charCodeAt(end - 1 - run) === 0x5c)
-                run++;
-            if (q < 0) {
-                this.escaped = run % 2 === 1;
-                return chunk.length - 1;
-            }
-            if (run % 2 === 0) {
-                this.inString = false;
-                return q;
-            }
-            from = q + 1;
-        }
-    }
+function blockingParams(q, requestTimeoutMs) {
+    if (!q.index || q.index <= 0)
+        return { params: {}, timeoutMs: requestTimeoutMs };
+    const waitMs = Math.max(1, Math.round(Math.min(q.waitMs ?? MAX_WAIT_MS, MAX_WAIT_MS)));
+    return {
+        params: { index: String(q.index), wait: `${waitMs}ms` },
+        timeoutMs: blockingTimeoutMs(waitMs),
+    };
 }
-function malformed(method, path, err) {
-    return new NomadError({
-        kind: 'protocol',
-        method,
-        path,
-        detail: `the answer is not valid JSON (${err instanceof Error ? err.message : String(err)})`,
-        retryable: true,
-        ambiguous: true,
-    });
+/** X-Nomad-Index, X-Nomad-KnownLeader and X-Nomad-LastContact of an answer. */
+function queryMeta(headers) {
+    return {
+        lastIndex: headerNumber(headers, 'x-nomad-index'),
+        knownLeader: headers['x-nomad-knownleader'] === 'true',
+        lastContact: headerNumber(headers, 'x-nomad-lastcontact'),
+    };
 }
-function headerNumber(message, name) {
-    const raw = message.headers[name];
+function headerNumber(headers, name) {
+    const raw = headers[name];
     const n = Number(Array.isArray(raw) ? raw[0] : raw);
     return Number.isFinite(n) ? n : 0;
 }
-function redactUrl(location) {
-    if (!location)
-        return '(no Location header)';
-    try {
-        const u = new URL(location);
-        u.username = '';
-        u.password = '';
-        u.search = '';
-        return u.toString();
-    }
-    catch {
-        return '(an invalid Location header)';
-    }
-}
-function abortedError(method, path, cause, ambiguous = false) {
-    return new NomadError({
-        kind: 'aborted',
-        method,
-        path,
-        detail: 'aborted',
-        retryable: false,
-        ambiguous,
-        cause,
-    });
-}
+
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./src/nomad/retry.ts
+// When a failed read is sent again: capped exponential back-off (as the Go
+// client's api/retry.go calculateDelay, plus jitter), until the caller's
+// deadline, never after its signal. Writes are never retried here: a write whose
+// answer was lost is re-read first (gate/mutate.ts).
+
+
+const DEFAULT_RETRY = { baseMs: 200, maxMs: 5_000 };
 /** Capped exponential back-off with "equal jitter": half fixed, half random. */
 function backoffMs(policy, attempt) {
     const cap = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(attempt - 1, 20));
     return Math.round(cap / 2 + Math.random() * (cap / 2));
 }
-/** Sleep that ends early, rejecting with the signal's reason, when the signal fires. */
+/** Waits `ms`; rejects at once (an AbortError) when the signal fires. */
 function sleep(ms, signal) {
-    return new Promise((resolve, reject) => {
-        if (signal?.aborted)
-            return reject(signal.reason);
-        const timer = setTimeout(() => {
-            signal?.removeEventListener('abort', abort);
-            resolve();
-        }, ms);
-        const abort = () => {
-            clearTimeout(timer);
-            reject(signal?.reason);
-        };
-        signal?.addEventListener('abort', abort, { once: true });
-    });
+    return (0,promises_namespaceObject.setTimeout)(ms, undefined, { signal });
+}
+/**
+ * Runs `attempt` until it resolves, or fails in a way a retry cannot change,
+ * or the deadline has passed: then the last failure is thrown.
+ */
+async function retrying(attempt, o) {
+    let failed;
+    for (let n = 1;; n++) {
+        try {
+            return await attempt();
+        }
+        catch (err) {
+            // Aborted on a retry: say why it was being retried.
+            if (failed && err instanceof NomadError && err.kind === 'aborted') {
+                throw abortedError(o.method, o.path, failed);
+            }
+            if (!(err instanceof NomadError) || !err.retryable)
+                throw err;
+            failed = err;
+            // Retry until the deadline itself (the last try is at the deadline): the
+            // read fails for good only once the deadline has passed.
+            const left = o.deadline === undefined ? Infinity : o.deadline - performance.now();
+            if (left <= 0)
+                throw err;
+            const delayMs = Math.min(backoffMs(o.policy, n), Math.ceil(left));
+            o.onRetry?.(err, n, delayMs);
+            await sleep(delayMs, o.signal).catch(() => {
+                throw abortedError(o.method, o.path, err);
+            });
+        }
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/nomad/watch.ts
 // The blocking-query loop (after Nomad's CLI monitor and consul-template's
 // watcher): send the last index, reset to 0 when the server's index goes
 // backwards, never spin, stop on the deadline or a signal.
+
 
 
 /**
@@ -32864,6 +33986,8 @@ class JobResolver {
 // whose detail says what, because the gate counts failed runs against
 // failure-limit and prints the details.
 
+
+
 function hasChecks(s) {
     return s.urls.length > 0 || s.prometheus !== undefined;
 }
@@ -32871,39 +33995,13 @@ function hasChecks(s) {
 async function runChecks(s, signal) {
     const atMs = performance.now();
     const results = await Promise.all([
-        ...s.urls.map((url) => timed(checks_redactUrl(url), () => checkUrl(url, s.timeoutMs, signal))),
+        ...s.urls.map((url) => timed(redactUrl(url), () => checkUrl(url, s.timeoutMs, signal))),
         ...(s.prometheus
             ? [timed('prometheus', () => checkPrometheus(s.prometheus, s.timeoutMs, signal))]
             : []),
     ]);
     return { atMs, ok: results.every((r) => r.ok), results };
 }
-/**
- * The URL to show: `user:password@` becomes `***@`, and the values of query
- * parameters whose names look like secrets (`?token=`, `?api_key=`) become `***`.
- */
-function checks_redactUrl(url) {
-    let u;
-    try {
-        u = new URL(url);
-    }
-    catch {
-        return url.replace(/\/\/[^/@]*@/, '//***@');
-    }
-    const userinfo = u.username || u.password ? '***@' : '';
-    // Edit the raw query rather than through searchParams, which would re-encode all of it.
-    const search = u.search.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep, key) => SECRET_PARAM.test(safeDecode(key)) ? `${sep}${key}=***` : whole);
-    return `${u.protocol}//${userinfo}${u.host}${u.pathname}${search}${u.hash}`;
-}
-function safeDecode(text) {
-    try {
-        return decodeURIComponent(text.replace(/\+/g, ' '));
-    }
-    catch {
-        return text;
-    }
-}
-const SECRET_PARAM = /token|key|secret|pass|auth|sig|credential|session/i;
 async function timed(name, check) {
     const start = performance.now();
     let verdict;
@@ -32923,7 +34021,7 @@ async function checkUrl(url, timeoutMs, signal) {
         await res.body?.cancel().catch(() => undefined);
         if (res.status >= 200 && res.status < 300)
             return { ok: true, detail: `HTTP ${res.status}` };
-        return { ok: false, detail: checks_describeStatus(res, url) };
+        return { ok: false, detail: statusDetail(res, url) };
     });
 }
 async function checkPrometheus(p, timeoutMs, signal) {
@@ -32943,11 +34041,11 @@ async function checkPrometheus(p, timeoutMs, signal) {
         if (body?.status === 'error') {
             return {
                 ok: false,
-                detail: `query failed: ${cut(`${body.errorType ?? 'error'}: ${body.error ?? ''}`)}`,
+                detail: `query failed: ${oneLine(`${body.errorType ?? 'error'}: ${body.error ?? ''}`)}`,
             };
         }
         if (res.status < 200 || res.status >= 300)
-            return { ok: false, detail: checks_describeStatus(res, u.href) };
+            return { ok: false, detail: statusDetail(res, u.href) };
         if (!body || typeof body !== 'object') {
             return {
                 ok: false,
@@ -32955,7 +34053,7 @@ async function checkPrometheus(p, timeoutMs, signal) {
             };
         }
         if (body.status !== 'success' || !body.data) {
-            return { ok: false, detail: `unexpected answer from Prometheus: ${cut(text)}` };
+            return { ok: false, detail: `unexpected answer from Prometheus: ${oneLine(text)}` };
         }
         return judge(body.data, p.threshold);
     });
@@ -33007,47 +34105,41 @@ async function request(url, timeoutMs, signal, accept, read) {
         signal?.removeEventListener('abort', onAbort);
     }
 }
-function checks_describeStatus(res, url) {
+/** A non-2xx answer of a check: its status, and where a redirect (never followed) pointed. */
+function statusDetail(res, url) {
     if (res.status >= 300 && res.status < 400) {
         const location = res.headers.get('location');
         if (!location)
             return `HTTP ${res.status} (redirect without Location)`;
         let to = location;
         try {
-            to = checks_redactUrl(new URL(location, url).href);
+            to = redactUrl(new URL(location, url).href);
         }
         catch {
-            to = checks_redactUrl(location);
+            to = redactUrl(location);
         }
         return `redirect to ${to} (HTTP ${res.status}); checks do not follow redirects`;
     }
     return `HTTP ${res.status}`;
 }
-/** undici throws `TypeError: fetch failed` with the socket error as its cause. */
+/** A failed fetch in a few words (undici throws `TypeError: fetch failed` with the socket error as its cause). */
 function describeNetworkError(err) {
-    const cause = err?.cause ?? err;
-    const c = cause;
-    const code = c?.code ?? c?.errors?.find((e) => e.code)?.code ?? '';
-    switch (code) {
-        case 'ECONNREFUSED':
+    const { kind, code, source } = classifyNetworkError(err);
+    const message = source instanceof Error ? source.message : String(source);
+    switch (kind) {
+        case 'refused':
             return 'connection refused';
-        case 'ECONNRESET':
-        case 'UND_ERR_SOCKET':
+        case 'reset':
             return 'connection reset';
-        case 'ENOTFOUND':
-        case 'EAI_AGAIN':
+        case 'dns':
             return `cannot resolve host (${code})`;
-        case 'EHOSTUNREACH':
-        case 'ENETUNREACH':
+        case 'unreachable':
             return `host unreachable (${code})`;
-        case 'UND_ERR_HEADERS_TIMEOUT':
-        case 'UND_ERR_BODY_TIMEOUT':
+        case 'timeout':
             return 'timed out';
+        case 'tls':
+            return `TLS failed: ${message} (${code})`;
     }
-    if (/^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(code)) {
-        return `TLS failed: ${c.message} (${code})`;
-    }
-    const message = c instanceof Error ? c.message : String(cause);
     return code ? `${message} (${code})` : message;
 }
 function judge(data, threshold) {
@@ -33104,9 +34196,468 @@ function formatLabels(metric) {
         .join(', ');
     return `${name}{${inner}}`;
 }
-function cut(text, max = 200) {
+/** Whitespace folded, at most `max` characters and an ellipsis. */
+function oneLine(text, max = 200) {
     const t = text.trim().replace(/\s+/g, ' ');
     return t.length > max ? `${t.slice(0, max)}…` : t;
+}
+
+;// CONCATENATED MODULE: ./src/nomad/json-stream.ts
+// A JSON array of objects read as it arrives, each element parsed and mapped on
+// its own: neither the whole text nor every full element is ever held at once.
+// The list of a deployment's allocations is megabytes with thousands of them,
+// on every change; this keeps the gate's memory to what it keeps.
+
+class ArrayStream {
+    each;
+    out = [];
+    /** The text of the element being read, from its `{`. */
+    element = '';
+    depth = 0;
+    inString = false;
+    escaped = false;
+    closed = false;
+    constructor(each) {
+        this.each = each;
+    }
+    feed(chunk, method = 'GET', path = '') {
+        try {
+            this.scan(chunk);
+        }
+        catch (err) {
+            throw malformed(method, path, err);
+        }
+    }
+    /** The mapped elements; throws when the array did not end. */
+    end(method = 'GET', path = '') {
+        if (!this.closed)
+            throw malformed(method, path, new SyntaxError('the array is not complete'));
+        return this.out;
+    }
+    scan(chunk) {
+        let start = this.depth >= 2 ? 0 : -1;
+        for (let i = 0; i < chunk.length; i++) {
+            if (this.inString) {
+                i = this.skipString(chunk, i);
+                continue;
+            }
+            const c = chunk.charCodeAt(i);
+            if (c <= 0x20) {
+                // whitespace
+            }
+            else if (this.closed) {
+                throw new SyntaxError('text after the array');
+            }
+            else if (this.depth === 0) {
+                if (c !== 0x5b)
+                    throw new SyntaxError('not an array');
+                this.depth = 1;
+            }
+            else if (c === 0x7b || c === 0x5b) {
+                if (this.depth === 1) {
+                    if (c !== 0x7b)
+                        throw new SyntaxError('an element that is not an object');
+                    start = i;
+                }
+                this.depth++;
+            }
+            else if (c === 0x7d || c === 0x5d) {
+                this.depth--;
+                if (this.depth === 1) {
+                    this.element += chunk.slice(start, i + 1);
+                    this.out.push(this.each(JSON.parse(this.element)));
+                    this.element = '';
+                    start = -1;
+                }
+                else if (this.depth === 0) {
+                    if (c !== 0x5d)
+                        throw new SyntaxError('unbalanced brackets');
+                    this.closed = true;
+                }
+            }
+            else if (this.depth === 1) {
+                if (c !== 0x2c)
+                    throw new SyntaxError('an element that is not an object');
+            }
+            else if (c === 0x22) {
+                this.inString = true;
+            }
+        }
+        if (start >= 0)
+            this.element += chunk.slice(start);
+    }
+    /** From `i` inside a string: the index of its closing quote, or the chunk's last index. */
+    skipString(chunk, i) {
+        if (this.escaped) {
+            this.escaped = false;
+            i++;
+        }
+        for (let from = i;;) {
+            const q = chunk.indexOf('"', from);
+            // Backslashes just before the quote (or the chunk's end): an odd run escapes it.
+            const end = q < 0 ? chunk.length : q;
+            let run = 0;
+            while (end - 1 - run >= i && chunk.charCodeAt(end - 1 - run) === 0x5c)
+                run++;
+            if (q < 0) {
+                this.escaped = run % 2 === 1;
+                return chunk.length - 1;
+            }
+            if (run % 2 === 0) {
+                this.inString = false;
+                return q;
+            }
+            from = q + 1;
+        }
+    }
+}
+function malformed(method, path, err) {
+    return invalidJsonError(method, path, err instanceof Error ? err.message : String(err));
+}
+
+;// CONCATENATED MODULE: ./src/nomad/deployments.ts
+// The deployment endpoints (api/deployments.go): what each read asks and how
+// its answer is read, and the path and body of each write.
+
+
+const id = (deploymentId) => encodeURIComponent(deploymentId);
+/** GET /v1/deployments?prefix=: Nomad matches whole bytes of the ID (see gate/resolve.ts). */
+function deploymentListRequest(prefix) {
+    return { path: '/v1/deployments', params: { prefix } };
+}
+/** GET /v1/deployment/:id: the full ID only. */
+function deploymentRequest(deploymentId) {
+    return { path: `/v1/deployment/${id(deploymentId)}` };
+}
+/**
+ * GET /v1/deployment/allocations/:id, as AllocViews. With thousands of
+ * allocations the answer is megabytes on every change: each stub is parsed and
+ * cut down on its own, so the full stubs (task states and all) never all live at once.
+ */
+function deploymentAllocationsRequest(deploymentId) {
+    return {
+        path: `/v1/deployment/allocations/${id(deploymentId)}`,
+        reader: () => new ArrayStream(allocView),
+    };
+}
+const writePath = (verb, deploymentId) => `/v1/deployment/${verb}/${id(deploymentId)}`;
+/** No groups: `All: true`. Nomad ignores unknown groups silently, so callers check them first. */
+function promoteRequest(deploymentId, groups) {
+    return {
+        path: writePath('promote', deploymentId),
+        body: groups.length === 0
+            ? { DeploymentID: deploymentId, All: true, Groups: null }
+            : { DeploymentID: deploymentId, All: false, Groups: groups },
+    };
+}
+/** `pause: false` resumes. */
+function pauseRequest(deploymentId, pause) {
+    return {
+        path: writePath('pause', deploymentId),
+        body: { DeploymentID: deploymentId, Pause: pause },
+    };
+}
+function failRequest(deploymentId) {
+    return { path: writePath('fail', deploymentId), body: { DeploymentID: deploymentId } };
+}
+/** Full allocation IDs only: the server does not resolve prefixes here. */
+function allocHealthRequest(deploymentId, healthy, unhealthy) {
+    return {
+        path: writePath('allocation-health', deploymentId),
+        body: {
+            DeploymentID: deploymentId,
+            HealthyAllocationIDs: healthy,
+            UnhealthyAllocationIDs: unhealthy,
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/nomad/jobs.ts
+// The job endpoints the gate reads (api/jobs.go).
+const jobs_path = (jobId, rest = '') => `/v1/job/${encodeURIComponent(jobId)}${rest}`;
+/** GET /v1/job/:job_id: the job's current version; 404 `job not found`. */
+function jobRequest(jobId) {
+    return { path: jobs_path(jobId) };
+}
+/** GET /v1/job/:job_id/deployment: the latest deployment, or `null` when none (or no such job). */
+function jobLatestDeploymentRequest(jobId) {
+    return { path: jobs_path(jobId, '/deployment') };
+}
+/** GET /v1/job/:job_id/deployments: in the server's order, by deployment ID, not by age. */
+function jobDeploymentsRequest(jobId) {
+    return { path: jobs_path(jobId, '/deployments') };
+}
+/** GET /v1/job/:job_id/evaluations: every evaluation of the job, in the server's order. */
+function jobEvaluationsRequest(jobId) {
+    return { path: jobs_path(jobId, '/evaluations') };
+}
+/** Highest CreateIndex first, as the Go client sorts them (api/evaluations.go EvalIndexSort). */
+function newestEvaluationsFirst(evaluations) {
+    return evaluations.sort((a, b) => b.CreateIndex - a.CreateIndex);
+}
+
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+;// CONCATENATED MODULE: ./src/nomad/transport.ts
+// One HTTP exchange with Nomad: the keep-alive agent with the TLS settings, the
+// headers, the time limit and the caller's abort, reading the body as it
+// arrives, and every failure as a NomadError. Retries are the client's
+// (retry.ts); paths are the endpoints' (deployments.ts, jobs.ts).
+
+
+
+
+class Transport {
+    address;
+    config;
+    agent;
+    userAgent;
+    constructor(config, userAgent) {
+        const url = new URL(config.address);
+        if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+            throw new Error(`Nomad address must start with http:// or https:// (got "${url.protocol}//${url.host}")`);
+        }
+        this.config = config;
+        this.address = config.address;
+        this.userAgent = userAgent;
+        const tls = config.tls;
+        // Keep-alive: the blocking loop sends a request per change; a warm socket
+        // saves the TCP (and TLS) handshake on the path that decides the latency.
+        this.agent =
+            url.protocol === 'https:'
+                ? new external_node_https_namespaceObject.Agent({
+                    keepAlive: true,
+                    ca: tls.caCert,
+                    cert: tls.clientCert,
+                    key: tls.clientKey,
+                    servername: tls.serverName,
+                    rejectUnauthorized: !tls.skipVerify,
+                })
+                : new external_node_http_.Agent({ keepAlive: true });
+    }
+    /** Close idle keep-alive sockets so the process can exit. */
+    close() {
+        this.agent.destroy();
+    }
+    url(path, params = {}) {
+        const url = new URL(path, this.address);
+        for (const [k, v] of Object.entries(params))
+            url.searchParams.set(k, v);
+        if (this.config.namespace)
+            url.searchParams.set('namespace', this.config.namespace);
+        if (this.config.region)
+            url.searchParams.set('region', this.config.region);
+        return url;
+    }
+    /** Resolves with a 2xx answer's JSON body, rejects with a NomadError otherwise. */
+    async exchange(x) {
+        const { method, path, data, signal, reader } = x;
+        const timeout = AbortSignal.timeout(x.timeoutMs);
+        const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+        const headers = { accept: 'application/json' };
+        if (this.config.token)
+            headers['x-nomad-token'] = this.config.token;
+        if (this.config.httpAuth) {
+            const { username, password } = this.config.httpAuth;
+            headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+        }
+        if (data !== undefined)
+            headers['content-type'] = 'application/json';
+        const handler = {
+            prepareRequest: (options) => Object.assign(options, { agent: this.agent, signal: combined }),
+            canHandleAuthentication: () => false,
+            handleAuthentication: () => Promise.reject(new Error('unreachable')),
+        };
+        const client = new lib_HttpClient(this.userAgent, [handler], {
+            allowRedirects: false,
+            allowRetries: false,
+            // Our AbortSignal.timeout ends the request; this is only a backstop.
+            socketTimeout: x.timeoutMs + 1_000,
+        });
+        let message;
+        let text;
+        try {
+            const url = this.url(path, x.params).toString();
+            const res = await client.request(method, url, data ?? null, headers);
+            message = res.message;
+            const ok = (message.statusCode ?? 0) >= 200 && (message.statusCode ?? 0) < 300;
+            text = await readText(message, reader && ok ? (c) => reader.feed(c, method, path) : undefined);
+        }
+        catch (err) {
+            if (err instanceof NomadError)
+                throw err;
+            if (signal?.aborted)
+                throw abortedError(method, path, err, data !== undefined);
+            if (timeout.aborted)
+                throw timeoutError(method, path, this.address, x.timeoutMs, err);
+            throw fromNetworkError(err, method, path, this.address);
+        }
+        const status = message.statusCode ?? 0;
+        if (status < 200 || status >= 300) {
+            throw fromStatus(method, path, status, text, message.headers.location, this.config.namespace);
+        }
+        const body = reader ? reader.end(method, path) : parseJson(text, method, path);
+        return { body, headers: message.headers };
+    }
+}
+function readText(message, sink) {
+    // Not HttpClientResponse.readBody(): it never settles when the connection
+    // breaks mid-body, which would hang the gate until its deadline.
+    return new Promise((resolve, reject) => {
+        // Decoded as it arrives; with a sink (see ArrayStream) the text is handed
+        // on instead of kept, so an answer of megabytes is never held whole.
+        let text = '';
+        message.setEncoding('utf8');
+        message.on('data', (c) => {
+            if (!sink)
+                return void (text += c);
+            try {
+                sink(c);
+            }
+            catch (err) {
+                message.destroy();
+                reject(err);
+            }
+        });
+        message.on('end', () => resolve(text));
+        message.on('error', reject);
+        message.on('close', () => {
+            if (!message.complete)
+                reject(Object.assign(new Error('connection closed mid-answer'), { code: 'ECONNRESET' }));
+        });
+    });
+}
+function parseJson(text, method, path) {
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        const what = `${text.length} bytes: ${JSON.stringify(text.slice(0, 60))}`;
+        throw invalidJsonError(method, path, what);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/nomad/client.ts
+// NomadClient: the endpoints the gate uses over one transport, shaped like
+// Nomad's Go API client (api/api.go): every read takes QueryOptions and returns
+// the body with a QueryMeta, retried on transient failures until the caller's
+// deadline; every write returns the body with a WriteMeta and is never retried
+// here (see gate/mutate.ts for the re-read rule).
+//
+// This module is the Nomad package's one door: besides NomadClient it passes on
+// what a caller of it needs (the query shapes, the write requests, the back-off
+// and sleep), so the gate imports from here only.
+
+
+
+
+
+
+
+
+class NomadClient {
+    address;
+    namespace;
+    /** Time limit of a request that is not a blocking query (a write's too). */
+    requestTimeoutMs;
+    transport;
+    retry;
+    onRetry;
+    constructor(config, options = {}) {
+        this.transport = new Transport(config, options.userAgent ?? 'nomad-canary-gate');
+        this.address = config.address;
+        this.namespace = config.namespace;
+        this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+        this.retry = options.retry ?? DEFAULT_RETRY;
+        this.onRetry = options.onRetry;
+    }
+    /** Close idle keep-alive sockets so the process can exit. */
+    close() {
+        this.transport.close();
+    }
+    // Reads -------------------------------------------------------------------
+    listDeployments(prefix, q = {}) {
+        return this.query(deploymentListRequest(prefix), q);
+    }
+    deployment(id, q = {}) {
+        return this.query(deploymentRequest(id), q);
+    }
+    /** The deployment's allocations, each cut down to an AllocView as it arrives. */
+    deploymentAllocations(id, q = {}) {
+        return this.query(deploymentAllocationsRequest(id), q);
+    }
+    /** The job at its current version. */
+    job(jobId, q = {}) {
+        return this.query(jobRequest(jobId), q);
+    }
+    /** The job's latest deployment, or null when it has none (or no such job exists). */
+    jobLatestDeployment(jobId, q = {}) {
+        return this.query(jobLatestDeploymentRequest(jobId), q);
+    }
+    /** The job's deployments, in the server's order (by ID): sort by CreateIndex for age. */
+    jobDeployments(jobId, q = {}) {
+        return this.query(jobDeploymentsRequest(jobId), q);
+    }
+    /** The job's evaluations, newest (highest CreateIndex) first. */
+    async jobEvaluations(jobId, q = {}) {
+        const res = await this.query(jobEvaluationsRequest(jobId), q);
+        return { body: newestEvaluationsFirst(res.body), meta: res.meta };
+    }
+    // Writes: never retried here; see gate/mutate.ts for the re-read rule ------
+    promote(id, groups, w = {}) {
+        return this.write(promoteRequest(id, groups), w);
+    }
+    pause(id, pause, w = {}) {
+        return this.write(pauseRequest(id, pause), w);
+    }
+    fail(id, w = {}) {
+        return this.write(failRequest(id), w);
+    }
+    setAllocHealth(id, healthy, unhealthy, w = {}) {
+        return this.write(allocHealthRequest(id, healthy, unhealthy), w);
+    }
+    /** The exact request a write sends, as one line (for dry runs and logs). */
+    describe(req) {
+        return `PUT ${this.transport.url(req.path).toString()} ${JSON.stringify(req.body)}`;
+    }
+    // The two shapes every endpoint above is sent in ---------------------------
+    /** A read, as a blocking query when `q.index` is set, retried until `q.deadline`. */
+    async query(req, q = {}) {
+        const blocking = blockingParams(q, this.requestTimeoutMs);
+        const params = { ...req.params, ...blocking.params };
+        const attempt = async () => {
+            const { body, headers } = await this.transport.exchange({
+                method: 'GET',
+                path: req.path,
+                params,
+                timeoutMs: blocking.timeoutMs,
+                signal: q.signal,
+                reader: req.reader?.(),
+            });
+            return { body, meta: queryMeta(headers) };
+        };
+        return retrying(attempt, {
+            policy: this.retry,
+            deadline: q.deadline,
+            signal: q.signal,
+            onRetry: this.onRetry,
+            method: 'GET',
+            path: req.path,
+        });
+    }
+    async write({ path, body }, w = {}) {
+        const res = await this.transport.exchange({
+            method: 'PUT',
+            path,
+            data: JSON.stringify(body),
+            timeoutMs: this.requestTimeoutMs,
+            signal: w.signal,
+        });
+        const lastIndex = headerNumber(res.headers, 'x-nomad-index') || res.body.Index;
+        return { body: res.body, meta: { lastIndex } };
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/gate/soak.ts
@@ -33732,15 +35283,15 @@ function cancelled() {
     return { result: 'cancelled', ok: false, message: 'Cancelled by a signal; nothing was sent' };
 }
 
-;// CONCATENATED MODULE: ./src/front.ts
-// What the action and the CLI share around the gate: the client's life, retry
-// notices, and cancellation by SIGINT/SIGTERM (the runner sends SIGINT, then
-// SIGTERM 7.5 s later, then kills).
+;// CONCATENATED MODULE: ./src/step.ts
+// One run of the gate as a CI step, shared by the action and the CLI: the
+// Nomad client's life, retry notices in the log, and cancellation by SIGINT or
+// SIGTERM (the runner sends SIGINT, then SIGTERM 7.5 s later, then kills).
 
 
 
 const SKIP_VERIFY_WARNING = 'tls-skip-verify is on: the certificate of Nomad is not checked, so anyone on the path can read the token and forge answers. Use ca-cert instead.';
-async function execute(settings, log) {
+async function runStep(settings, log) {
     if (settings.nomad.tls.skipVerify)
         log.warning(SKIP_VERIFY_WARNING);
     const cancel = new AbortController();
@@ -33753,7 +35304,7 @@ async function execute(settings, log) {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     const client = new NomadClient(settings.nomad, {
-        requestTimeoutMs: requestTimeoutMs(process.env),
+        requestTimeoutMs: settings.requestTimeoutMs,
         onRetry: (err, attempt, delayMs) => log.warning(`${err.message}; retry ${attempt} in ${formatDuration(delayMs)}`),
     });
     try {
@@ -33765,936 +35316,21 @@ async function execute(settings, log) {
         process.off('SIGTERM', onSignal);
     }
 }
-/**
- * NOMAD_CANARY_GATE_REQUEST_TIMEOUT: the time limit of a request that is not a
- * blocking query (default 30s). Undocumented; it exists so that tests of a slow
- * server do not take 30 seconds each.
- */
-function requestTimeoutMs(env) {
-    const raw = env.NOMAD_CANARY_GATE_REQUEST_TIMEOUT;
-    if (!raw)
-        return undefined;
-    const ms = parseDuration(raw);
-    if (!(ms > 0))
-        throw new Error(`NOMAD_CANARY_GATE_REQUEST_TIMEOUT must be a positive duration (got "${raw}")`);
-    return ms;
-}
-
-;// CONCATENATED MODULE: ./src/github.ts
-// GitHub deployment statuses for the gate, so the environment page shows the
-// canary as in progress, then success or failure. Reporting is a side show: a
-// failure to talk to GitHub is logged and never fails the gate.
-//
-// @actions/github is imported only here and only when used: loading it (with
-// Octokit and undici) costs start-up time that runs without github-token
-// should not pay.
-/** GitHub rejects a deployment status description longer than this. */
-const DESCRIPTION_LIMIT = 140;
-/** A hung GitHub must not hold the gate. */
-const REQUEST_TIMEOUT_MS = 10_000;
-/**
- * Creates the deployment (or takes the given one) and returns a reporter for
- * its statuses. Never rejects: when no deployment can be had, `log` says why
- * and the reporter does nothing.
- */
-async function startDeploymentReporter(s, log = (line) => process.stderr.write(`${line}\n`), env = process.env) {
-    const scrub = (text) => (s.token ? text.split(s.token).join('***') : text);
-    const warn = (line) => log(scrub(line));
-    const none = { deploymentId: 0, status: async () => undefined };
-    const repository = s.repository ?? env.GITHUB_REPOSITORY ?? '';
-    const [owner, repo, extra] = repository.split('/');
-    if (!owner || !repo || extra !== undefined) {
-        warn(`GitHub deployment statuses not posted: the repository must be owner/repo (got ${JSON.stringify(repository)}; GITHUB_REPOSITORY is set by the runner)`);
-        return none;
-    }
-    const environment = s.environment;
-    const logUrl = s.logUrl ?? runUrl(env);
-    const baseUrl = (s.apiUrl ?? env.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, '');
-    let octokit;
-    try {
-        const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
-        octokit = getOctokit(s.token, { baseUrl });
-    }
-    catch (err) {
-        warn(`GitHub deployment statuses not posted: ${describeError(err)}`);
-        return none;
-    }
-    let deploymentId = s.deploymentId ?? 0;
-    if (!deploymentId) {
-        const ref = s.ref ?? env.GITHUB_SHA;
-        if (!ref || !environment) {
-            warn(`GitHub deployment not created: ${!ref ? 'no ref (GITHUB_SHA is set by the runner)' : 'no environment'}; give github-deployment-id, or environment and a ref`);
-            return none;
-        }
-        try {
-            const res = await octokit.rest.repos.createDeployment({
-                owner,
-                repo,
-                ref,
-                environment,
-                auto_merge: false,
-                // Without this GitHub refuses the deployment until every commit status is green.
-                required_contexts: [],
-                description: 'Nomad canary gate',
-                request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
-            });
-            const id = res.data.id;
-            if (typeof id !== 'number') {
-                throw new Error(`GitHub answered HTTP ${res.status} without a deployment ID`);
-            }
-            deploymentId = id;
-        }
-        catch (err) {
-            warn(`GitHub deployment not created in ${repository} for environment "${environment}": ${describeError(err)}`);
-            return none;
-        }
-    }
-    let last = Promise.resolve();
-    const post = async (state, description) => {
-        try {
-            await octokit.rest.repos.createDeploymentStatus({
-                owner,
-                repo,
-                deployment_id: deploymentId,
-                state,
-                description: cutDescription(description),
-                ...(logUrl ? { log_url: logUrl } : {}),
-                ...(environment ? { environment } : {}),
-                request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
-            });
-        }
-        catch (err) {
-            warn(`GitHub deployment status "${state}" not posted to deployment ${deploymentId}: ${describeError(err)}`);
-        }
-    };
-    return {
-        deploymentId,
-        status(state, description) {
-            last = last.then(() => post(state, description));
-            return last;
-        },
-    };
-}
-/** At most DESCRIPTION_LIMIT characters (code points, so no emoji is cut in half). */
-function cutDescription(text) {
-    const chars = Array.from(text.replace(/\s+/g, ' ').trim());
-    if (chars.length <= DESCRIPTION_LIMIT)
-        return chars.join('');
-    return `${chars.slice(0, DESCRIPTION_LIMIT - 1).join('')}…`;
-}
-function runUrl(env) {
-    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: run } = env;
-    if (!server || !repository || !run)
-        return undefined;
-    return `${server.replace(/\/+$/, '')}/${repository}/actions/runs/${run}`;
-}
-/**
- * What went wrong, from Octokit's RequestError (status, GitHub's message) or
- * the socket error beneath it. Built from parts, never from the request, whose
- * headers hold the token.
- */
-function describeError(err) {
-    const e = err;
-    if (e?.name === 'TimeoutError' || e?.name === 'AbortError') {
-        return `no answer within ${REQUEST_TIMEOUT_MS / 1000}s`;
-    }
-    const code = e?.cause?.cause?.code ?? e?.cause?.code;
-    if (e?.response === undefined) {
-        if (code === 'ECONNREFUSED')
-            return 'connection refused';
-        return code ? `${e?.message ?? String(err)} (${code})` : (e?.message ?? String(err));
-    }
-    const data = e.response.data;
-    let text = typeof data === 'string' ? data : (data?.message ?? '');
-    if (typeof data === 'object' && Array.isArray(data?.errors)) {
-        const details = data.errors.map((x) => x.message ?? `${x.field ?? ''} ${x.code ?? ''}`.trim());
-        if (details.length)
-            text += `: ${details.join('; ')}`;
-    }
-    text = text.trim().replace(/\s+/g, ' ').slice(0, 300) || '(empty body)';
-    const hint = e.status === 401
-        ? ' (the token is invalid or expired)'
-        : e.status === 403 || e.status === 404
-            ? ' (the token needs the deployments: write permission on the repository)'
-            : '';
-    return `HTTP ${e.status}: ${text}${hint}`;
-}
-
-;// CONCATENATED MODULE: ./src/report/outputs.ts
-// Step outputs (interface.md), on success and on failure, as far as known.
-function outputs(o) {
-    const d = o.deployment;
-    const w = o.write;
-    const str = (v) => v === null || v === undefined ? '' : String(v);
-    return {
-        result: o.result,
-        message: o.message,
-        'deployment-id': str(d?.ID),
-        'job-id': str(d?.JobID),
-        'job-version': str(d?.JobVersion),
-        namespace: str(d?.Namespace),
-        status: str(d?.Status),
-        'status-description': str(d?.StatusDescription),
-        'eval-id': str(w?.EvalID),
-        'eval-create-index': str(w?.EvalCreateIndex),
-        'deployment-modify-index': str(w?.DeploymentModifyIndex),
-        index: o.index ? String(o.index) : '',
-        'reverted-job-version': str(w?.RevertedJobVersion),
-        'healthy-canaries': String(o.groups.reduce((n, g) => n + g.healthyCanaries, 0)),
-        'desired-canaries': String(o.groups.reduce((n, g) => n + g.desiredCanaries, 0)),
-        // Exactly the interface's fields, whatever else the gate keeps per group.
-        groups: JSON.stringify(o.groups.map((g) => ({
-            name: g.name,
-            desiredCanaries: g.desiredCanaries,
-            placedCanaries: g.placedCanaries,
-            healthyCanaries: g.healthyCanaries,
-            unhealthyCanaries: g.unhealthyCanaries,
-            promoted: g.promoted,
-        }))),
-        checks: JSON.stringify(o.checks),
-        'elapsed-ms': String(Math.round(o.elapsedMs)),
-    };
-}
-
-;// CONCATENATED MODULE: ./src/report/summary.ts
-// The job summary (Markdown, for GitHub) and the same facts as plain text (CLI).
-
-const MAX_TIMELINE = 200;
-function headline(o) {
-    return `${o.ok ? 'passed' : 'failed'}: ${o.result} in ${formatDuration(o.elapsedMs)}. ${o.message}`;
-}
-function summaryMarkdown(o) {
-    const d = o.deployment;
-    const lines = [];
-    lines.push(`### Nomad canary gate: \`${o.result}\` ${o.ok ? '✅' : '❌'}`, '');
-    if (d) {
-        lines.push(`Deployment \`${d.ID}\` of job \`${cell(d.JobID)}\` version ${d.JobVersion} (namespace \`${cell(d.Namespace)}\`): **${d.Status}**, ${cell(d.StatusDescription)}`, '');
-    }
-    if (o.groups.length > 0) {
-        lines.push('| Group | Desired canaries | Placed | Healthy | Unhealthy | Promoted |');
-        lines.push('|---|---:|---:|---:|---:|---|');
-        for (const g of o.groups) {
-            lines.push(`| ${cell(g.name)} | ${g.desiredCanaries} | ${g.placedCanaries} | ${g.healthyCanaries} | ${g.unhealthyCanaries} | ${g.promoted ? 'yes' : 'no'} |`);
-        }
-        lines.push('');
-    }
-    lines.push(`**${o.ok ? 'Passed' : 'Failed'}** in ${formatDuration(o.elapsedMs)}: ${cell(o.message)}`, '');
-    if (o.write) {
-        const w = o.write;
-        lines.push(`Write answer: EvalID \`${w.EvalID || '(none)'}\`, EvalCreateIndex ${w.EvalCreateIndex}, DeploymentModifyIndex ${w.DeploymentModifyIndex}` +
-            (w.RevertedJobVersion != null ? `, reverted to job version ${w.RevertedJobVersion}` : ''), '');
-    }
-    if (o.checks.length > 0) {
-        lines.push('| Check run | At | Result | Details |', '|---:|---:|---|---|');
-        o.checks.slice(-MAX_TIMELINE).forEach((run, i) => {
-            const details = run.results.map((c) => `${c.name}: ${c.ok ? 'ok' : c.detail}`).join('; ');
-            lines.push(`| ${i + 1} | ${formatDuration(run.atMs)} | ${run.ok ? 'passed' : 'failed'} | ${cell(details)} |`);
-        });
-        lines.push('');
-    }
-    if (o.timeline.length > 0) {
-        lines.push('<details><summary>Timeline</summary>', '', '| At | Event |', '|---:|---|');
-        for (const e of o.timeline.slice(-MAX_TIMELINE)) {
-            lines.push(`| ${formatDuration(e.atMs)} | ${cell(e.text)} |`);
-        }
-        lines.push('', '</details>', '');
-    }
-    return lines.join('\n');
-}
-function summaryText(o) {
-    const rows = [['GROUP', 'DESIRED', 'PLACED', 'HEALTHY', 'UNHEALTHY', 'PROMOTED']];
-    for (const g of o.groups) {
-        rows.push([
-            g.name,
-            String(g.desiredCanaries),
-            String(g.placedCanaries),
-            String(g.healthyCanaries),
-            String(g.unhealthyCanaries),
-            g.promoted ? 'yes' : 'no',
-        ]);
-    }
-    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    const table = rows.map((r) => r
-        .map((c, i) => c.padEnd(widths[i]))
-        .join('  ')
-        .trimEnd());
-    return [...(o.groups.length ? table : []), headline(o)].join('\n');
-}
-/** Table cells: no pipes or line breaks from Nomad's texts. */
-function cell(text) {
-    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-;// CONCATENATED MODULE: ./src/settings.ts
-// Settings: the one typed, validated shape of the gate's inputs. The action
-// (core.getInput) and the CLI (util.parseArgs) both feed parseSettings().
-
-
-
-
-const MODES = ['promote', 'wait', 'fail', 'pause', 'resume', 'health'];
-const ON_FAILURE = ['none', 'fail', 'pause'];
-const ON_UNHEALTHY_CANARY = ['fail-fast', 'wait-for-replacement'];
-// ---------------------------------------------------------------------------
-// Parsing. Pure except for reading PEM files (ca-cert, client-cert,
-// client-key, NOMAD_CAPATH). Every check runs before the first request.
-// ---------------------------------------------------------------------------
-/** Input names as action.yml spells them; the CLI uses the same names as `--options`. */
-const INPUT_NAMES = (/* unused pure expression or super */ null && ([
-    'address',
-    'token',
-    'namespace',
-    'region',
-    'ca-cert',
-    'client-cert',
-    'client-key',
-    'tls-server-name',
-    'tls-skip-verify',
-    'deployment-id',
-    'job',
-    'job-version',
-    'mode',
-    'groups',
-    'timeout',
-    'on-failure',
-    'on-unhealthy-canary',
-    'healthy-allocs',
-    'unhealthy-allocs',
-    'wait-for-completion',
-    'soak',
-    'check-url',
-    'check-interval',
-    'check-timeout',
-    'prometheus-url',
-    'prometheus-query',
-    'prometheus-threshold',
-    'failure-limit',
-    'github-token',
-    'github-deployment-id',
-    'environment',
-    'dry-run',
-]));
-const DEFAULT_ADDRESS = 'http://127.0.0.1:4646';
-const DEFAULT_TIMEOUT = '10m';
-const MAX_TIMEOUT_MS = 24 * 3_600_000;
-/** A bad input value. `input` is the action.yml input name (or the env var for NOMAD_HTTP_AUTH). */
-class InputError extends Error {
-    input;
-    constructor(input, message) {
-        super(message);
-        this.name = 'InputError';
-        this.input = input;
-    }
-}
-const WHITESPACE_OR_CONTROL = /[\s\p{Cc}]/u;
-// A token travels in an HTTP header: visible ASCII only.
-const HEADER_SAFE = /^[\x21-\x7e]+$/;
-const UUID_PREFIX_HINT = 'a deployment UUID or a prefix of one, such as 5e7f2a1c';
-function label(raw) {
-    return `Input '${raw.input}'${raw.env ? ` (from ${raw.env})` : ''}`;
-}
-function shown(value) {
-    const cut = value.length > 120 ? `${value.slice(0, 117)}...` : value;
-    return JSON.stringify(cut);
-}
-function fail(raw, rest) {
-    throw new InputError(raw.input, `${label(raw)} ${rest}`);
-}
-/** `must …` plus the offending value, unless it is secret. */
-function invalid(raw, must, secret = false) {
-    fail(raw, secret ? `${must} (value not shown)` : `${must} (got ${shown(raw.value)})`);
-}
-// Action booleans are what @actions/core's getBooleanInput accepts (YAML 1.2
-// core schema); NOMAD_SKIP_VERIFY is read by Nomad with Go's strconv.ParseBool,
-// so the env var also takes 1/0/t/f like the Nomad CLI does.
-const TRUE_WORDS = ['true', 'True', 'TRUE'];
-const FALSE_WORDS = ['false', 'False', 'FALSE'];
-const GO_TRUE = [...TRUE_WORDS, '1', 't', 'T'];
-const GO_FALSE = [...FALSE_WORDS, '0', 'f', 'F'];
-function parseBool(raw) {
-    if (!raw)
-        return false;
-    const yes = raw.env ? GO_TRUE : TRUE_WORDS;
-    const no = raw.env ? GO_FALSE : FALSE_WORDS;
-    if (yes.includes(raw.value))
-        return true;
-    if (no.includes(raw.value))
-        return false;
-    invalid(raw, `must be true or false${raw.env ? ' (or 1, 0)' : ''}`);
-}
-/** Each char in a UUID position: hex digits, and hyphens at 8, 13, 18, 23. */
-function isUuidPrefix(s) {
-    if (s.length < 1 || s.length > 36)
-        return false;
-    for (let i = 0; i < s.length; i++) {
-        const c = s[i];
-        const ok = i === 8 || i === 13 || i === 18 || i === 23 ? c === '-' : /[0-9a-f]/.test(c);
-        if (!ok)
-            return false;
-    }
-    return true;
-}
-/**
- * Split on commas, spaces and newlines. One trailing comma is allowed (a YAML
- * block scalar written `web,\napi,`); any other empty entry (`web,,api`, `,web`)
- * is a mistake worth reporting. Duplicates are dropped, first one wins.
- */
-function splitList(raw, what) {
-    const pieces = raw.value.split(',');
-    if (pieces.length > 1 && pieces[pieces.length - 1].trim() === '')
-        pieces.pop();
-    const out = [];
-    for (const piece of pieces) {
-        const words = piece.split(/\s+/).filter((w) => w !== '');
-        if (words.length === 0) {
-            invalid(raw, `must be ${what} separated by commas, spaces or newlines, with no empty entry`);
-        }
-        for (const w of words)
-            if (!out.includes(w))
-                out.push(w);
-    }
-    return out;
-}
-function noWhitespace(raw, what) {
-    if (!raw)
-        return undefined;
-    if (WHITESPACE_OR_CONTROL.test(raw.value))
-        invalid(raw, `must be ${what} without whitespace`);
-    return raw.value;
-}
-// --- address and basic auth ------------------------------------------------
-/** Hide everything between `scheme://` and the last `@`: that part may hold a password. */
-function redactUserinfo(value) {
-    const at = value.lastIndexOf('@');
-    if (at < 0)
-        return value;
-    const scheme = value.indexOf('://');
-    const start = scheme >= 0 && scheme < at ? scheme + 3 : 0;
-    return `${value.slice(0, start)}***${value.slice(at)}`;
-}
-function decode(s) {
-    try {
-        return decodeURIComponent(s);
-    }
-    catch {
-        return s;
-    }
-}
-function parseAddress(raw) {
-    const must = 'must be an http:// or https:// URL such as https://nomad.example.com:4646, with no path, query or fragment';
-    const bad = (reason) => fail(raw, `${must}; ${reason} (got ${shown(redactUserinfo(raw.value))})`);
-    if (WHITESPACE_OR_CONTROL.test(raw.value))
-        bad('it contains whitespace');
-    // WHATWG URL also accepts `http:host` and `http:\\host`; insist on the plain form.
-    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(raw.value);
-    if (!scheme)
-        bad('it has no scheme');
-    if (!/^https?$/i.test(scheme[1]))
-        bad(`the scheme is ${scheme[1]}`);
-    let url;
-    try {
-        url = new URL(raw.value);
-    }
-    catch {
-        return bad('it is not a valid URL');
-    }
-    if (url.hostname === '')
-        bad('it has no host');
-    if (url.pathname !== '/')
-        bad('it has a path');
-    const afterHost = redactUserinfo(raw.value).slice(scheme[0].length);
-    if (url.search !== '' || url.hash !== '' || /[?#]/.test(afterHost)) {
-        bad('it has a query or fragment');
-    }
-    const out = { address: `${url.protocol}//${url.host}` };
-    if (url.username !== '' || url.password !== '' || raw.value.includes('@')) {
-        if (url.username === '')
-            bad('its user:password@ part has no user name');
-        out.user = decode(url.username);
-        if (url.password !== '') {
-            out.password = decode(url.password);
-            if (out.password !== url.password)
-                out.rawPassword = url.password;
-        }
-    }
-    return out;
-}
-/** NOMAD_HTTP_AUTH as the Nomad API reads it: `user:password`, or `user` alone. */
-function parseHttpAuth(value) {
-    const colon = value.indexOf(':');
-    const user = colon < 0 ? value : value.slice(0, colon);
-    const password = colon < 0 ? undefined : value.slice(colon + 1);
-    if (user === '' || /\p{Cc}/u.test(value)) {
-        throw new InputError('NOMAD_HTTP_AUTH', 'Environment variable NOMAD_HTTP_AUTH must be user:password or user, with a non-empty user and no control characters (value not shown)');
-    }
-    return password ? { user, password } : { user };
-}
-const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
-/** Some CI secret stores keep PEM on one line with literal `\n`s. */
-function unescapeNewlines(text) {
-    return !text.includes('\n') && text.includes('\\n') ? text.replace(/\\n/g, '\n') : text;
-}
-/**
- * The certificate blocks of a PEM text, each checked to parse. Only the blocks
- * are kept, so a combined cert+key file given as client-cert does not carry
- * the key into a non-secret field.
- */
-function certBlocks(raw, text, where) {
-    const blocks = text.match(CERT_BLOCK) ?? [];
-    if (blocks.length === 0) {
-        fail(raw, `must be PEM certificates (-----BEGIN CERTIFICATE-----); none found in ${where}`);
-    }
-    blocks.forEach((block, i) => {
-        try {
-            new external_node_crypto_.X509Certificate(block);
-        }
-        catch (e) {
-            fail(raw, `has a certificate that does not parse (#${i + 1} in ${where}): ${errText(e)}`);
-        }
-    });
-    return blocks;
-}
-function errText(e) {
-    return e instanceof Error ? e.message : String(e);
-}
-/** A path may be echoed; a value that cannot be a path may be a pasted secret. */
-function mayEcho(raw, kind) {
-    return kind !== 'key' || (raw.value.length <= 1024 && !/[\r\n]/.test(raw.value));
-}
-function readPath(raw, kind) {
-    const path = raw.value;
-    const named = mayEcho(raw, kind) ? ` ${shown(path)}` : '';
-    let stat;
-    try {
-        stat = external_node_fs_namespaceObject.statSync(path);
-    }
-    catch (e) {
-        const code = e.code;
-        const why = code === 'ENOENT' ? 'no such file' : `cannot read it (${code ?? errText(e)})`;
-        return fail(raw, `must be PEM text (-----BEGIN ...) or the path of a readable file; ${why}:${named || ' (value not shown)'}`);
-    }
-    if (stat.isDirectory()) {
-        if (kind !== 'ca')
-            fail(raw, `must be PEM text or a file path; it is a directory:${named}`);
-        return { text: readCaDir(raw, path), where: `directory ${shown(path)}` };
-    }
-    try {
-        return { text: external_node_fs_namespaceObject.readFileSync(path, 'utf8'), where: `file${named}` };
-    }
-    catch (e) {
-        const code = e.code;
-        return fail(raw, `must be a readable file; cannot read${named}: ${code ?? errText(e)}`);
-    }
-}
-/**
- * A directory of CA files, as NOMAD_CAPATH (Go's rootcerts.LoadCAPath). Regular
- * files (symlinks followed) holding at least one certificate are used; other
- * files and subdirectories are skipped, so /etc/ssl/certs works. Duplicates
- * (the hash-named symlinks) are dropped.
- */
-function readCaDir(raw, dir) {
-    const seen = new Set();
-    let names;
-    try {
-        names = external_node_fs_namespaceObject.readdirSync(dir).sort();
-    }
-    catch (e) {
-        return fail(raw, `must be a readable directory of CA PEM files; cannot list ${shown(dir)}: ${errText(e)}`);
-    }
-    for (const name of names) {
-        const file = external_node_path_namespaceObject.join(dir, name);
-        let text;
-        try {
-            if (!external_node_fs_namespaceObject.statSync(file).isFile())
-                continue;
-            text = external_node_fs_namespaceObject.readFileSync(file, 'utf8');
-        }
-        catch (e) {
-            return fail(raw, `must be a directory of readable CA PEM files; cannot read ${shown(file)}: ${errText(e)}`);
-        }
-        if (!CERT_BLOCK.test(text))
-            continue;
-        CERT_BLOCK.lastIndex = 0;
-        for (const block of certBlocks(raw, text, `file ${shown(file)}`))
-            seen.add(block);
-    }
-    if (seen.size === 0)
-        fail(raw, `must name a directory holding PEM CA certificates; none found in ${shown(dir)}`);
-    return [...seen].join('\n');
-}
-function loadPem(raw, kind) {
-    let text;
-    let where;
-    if (raw.value.includes('-----BEGIN')) {
-        text = unescapeNewlines(raw.value);
-        where = 'the PEM text';
-    }
-    else {
-        ;
-        ({ text, where } = readPath(raw, kind));
-    }
-    if (kind !== 'key')
-        return { text: `${certBlocks(raw, text, where).join('\n')}\n` };
-    if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(text)) {
-        fail(raw, `must be an unencrypted PEM private key; ${where} holds an encrypted one`);
-    }
-    try {
-        return { text: `${text.trim()}\n`, key: external_node_crypto_.createPrivateKey(text) };
-    }
-    catch {
-        // The crypto error says nothing useful and the text is secret: say what is expected.
-        return fail(raw, `must be a PEM private key (PKCS#8, PKCS#1 or SEC1); ${where} does not parse as one`);
-    }
-}
-function parseTls(pick, env, secrets) {
-    const tls = { skipVerify: parseBool(pick('tls-skip-verify', 'NOMAD_SKIP_VERIFY')) };
-    let caRaw = pick('ca-cert', 'NOMAD_CACERT');
-    const caPath = envValue(env, 'NOMAD_CAPATH');
-    if (!caRaw && caPath)
-        caRaw = { input: 'ca-cert', value: caPath, env: 'NOMAD_CAPATH' };
-    if (caRaw)
-        tls.caCert = loadPem(caRaw, 'ca').text;
-    const certRaw = pick('client-cert', 'NOMAD_CLIENT_CERT');
-    const keyRaw = pick('client-key', 'NOMAD_CLIENT_KEY');
-    if (certRaw && !keyRaw) {
-        throw new InputError('client-key', "Input 'client-key' is required when client-cert is set (mTLS needs both)");
-    }
-    if (keyRaw && !certRaw) {
-        throw new InputError('client-cert', "Input 'client-cert' is required when client-key is set (mTLS needs both)");
-    }
-    if (certRaw && keyRaw) {
-        const cert = loadPem(certRaw, 'cert');
-        const key = loadPem(keyRaw, 'key');
-        secrets.push(key.text.trim());
-        const leaf = new external_node_crypto_.X509Certificate(cert.text);
-        if (!leaf.checkPrivateKey(key.key)) {
-            fail(keyRaw, 'must be the private key of the first certificate in client-cert; it does not match');
-        }
-        tls.clientCert = cert.text;
-        tls.clientKey = key.text;
-    }
-    const serverName = noWhitespace(pick('tls-server-name', 'NOMAD_TLS_SERVER_NAME'), 'a host name');
-    if (serverName)
-        tls.serverName = serverName;
-    return tls;
-}
-function envValue(env, name) {
-    const v = env[name]?.trim();
-    return v ? v : undefined;
-}
-function parseTarget(pick) {
-    const idRaw = pick('deployment-id');
-    const jobRaw = pick('job');
-    const versionRaw = pick('job-version');
-    if (!idRaw && !jobRaw) {
-        throw new InputError('deployment-id', "Input 'deployment-id' or input 'job' is required (exactly one of them)");
-    }
-    if (idRaw && jobRaw) {
-        throw new InputError('deployment-id', "Input 'deployment-id' and input 'job' are both set; give exactly one of them");
-    }
-    if (idRaw) {
-        if (versionRaw) {
-            fail(versionRaw, "can only be used with 'job', not with 'deployment-id'");
-        }
-        const id = idRaw.value.toLowerCase();
-        if (!isUuidPrefix(id))
-            invalid(idRaw, `must be ${UUID_PREFIX_HINT} (hex digits, hyphens where a UUID has them, at most 36 characters)`);
-        return { deploymentId: id };
-    }
-    const job = noWhitespace(jobRaw, 'a job ID');
-    if (!versionRaw)
-        return { job };
-    if (!/^\d+$/.test(versionRaw.value) || !Number.isSafeInteger(Number(versionRaw.value))) {
-        invalid(versionRaw, 'must be a job version: a whole number, 0 or more');
-    }
-    return { job, jobVersion: Number(versionRaw.value) };
-}
-function oneOf(raw, allowed, fallback) {
-    if (!raw)
-        return fallback;
-    if (allowed.includes(raw.value))
-        return raw.value;
-    return invalid(raw, `must be one of ${allowed.join(', ')}`);
-}
-function parseTimeout(raw) {
-    if (!raw)
-        return parseDuration(DEFAULT_TIMEOUT);
-    const must = 'must be a positive duration such as 90s, 10m or 1h30m';
-    let ms = 0;
-    try {
-        ms = parseDuration(raw.value);
-    }
-    catch {
-        invalid(raw, must);
-    }
-    if (!(ms > 0))
-        invalid(raw, must);
-    if (ms > MAX_TIMEOUT_MS)
-        invalid(raw, `${must}, at most 24h`);
-    return ms;
-}
-function parseDurationInput(raw, zeroAllowed = false) {
-    const must = `must be a ${zeroAllowed ? 'non-negative' : 'positive'} duration such as 30s, 5m or 1h30m`;
-    let ms = 0;
-    try {
-        ms = parseDuration(raw.value);
-    }
-    catch {
-        invalid(raw, must);
-    }
-    if (ms < 0 || (!zeroAllowed && ms === 0) || ms > MAX_TIMEOUT_MS)
-        invalid(raw, `${must}, at most 24h`);
-    return ms;
-}
-function parseUrl(raw, value) {
-    let url;
-    try {
-        url = new URL(value);
-    }
-    catch {
-        // reported below
-    }
-    if (!url ||
-        (url.protocol !== 'http:' && url.protocol !== 'https:') ||
-        !/^https?:\/\//i.test(value)) {
-        fail(raw, `must be http:// or https:// URLs (got ${shown(value.replace(/\/\/[^/@]*@/, '//***@'))})`);
-    }
-    return value;
-}
-function parseChecks(pick, soakMs) {
-    const urlsRaw = pick('check-url');
-    const urls = urlsRaw ? splitList(urlsRaw, 'URLs').map((u) => parseUrl(urlsRaw, u)) : [];
-    const promUrlRaw = pick('prometheus-url');
-    const queryRaw = pick('prometheus-query');
-    const thresholdRaw = pick('prometheus-threshold');
-    let prometheus;
-    if (promUrlRaw || queryRaw || thresholdRaw) {
-        const first = (promUrlRaw ?? queryRaw ?? thresholdRaw);
-        if (!promUrlRaw || !queryRaw || !thresholdRaw) {
-            fail(first, 'needs all three of prometheus-url, prometheus-query and prometheus-threshold');
-        }
-        const threshold = Number(thresholdRaw.value);
-        if (!Number.isFinite(threshold))
-            invalid(thresholdRaw, 'must be a number such as 0.05');
-        prometheus = {
-            url: parseUrl(promUrlRaw, promUrlRaw.value).replace(/\/+$/, ''),
-            query: queryRaw.value,
-            threshold,
-        };
-    }
-    const intervalRaw = pick('check-interval');
-    const timeoutRaw = pick('check-timeout');
-    const limitRaw = pick('failure-limit');
-    const checks = {
-        urls,
-        intervalMs: intervalRaw ? parseDurationInput(intervalRaw) : 10_000,
-        timeoutMs: timeoutRaw ? parseDurationInput(timeoutRaw) : 5_000,
-        failureLimit: 0,
-    };
-    if (prometheus)
-        checks.prometheus = prometheus;
-    if (limitRaw) {
-        if (!/^\d+$/.test(limitRaw.value))
-            invalid(limitRaw, 'must be a whole number of failed check runs, 0 or more');
-        checks.failureLimit = Number(limitRaw.value);
-    }
-    if ((urls.length > 0 || prometheus) && soakMs === 0) {
-        fail((urlsRaw ?? promUrlRaw), 'runs during the soak: set soak (e.g. 5m) as well');
-    }
-    return checks;
-}
-function parseGithub(pick, secrets) {
-    const tokenRaw = pick('github-token');
-    const idRaw = pick('github-deployment-id');
-    const envRaw = pick('environment');
-    if (!tokenRaw) {
-        if (idRaw || envRaw)
-            fail((idRaw ?? envRaw), 'needs github-token to post deployment statuses');
-        return undefined;
-    }
-    secrets.push(tokenRaw.value);
-    if (!HEADER_SAFE.test(tokenRaw.value))
-        invalid(tokenRaw, 'must be a GitHub token', true);
-    const github = { token: tokenRaw.value };
-    if (idRaw) {
-        if (!/^[1-9]\d*$/.test(idRaw.value))
-            invalid(idRaw, 'must be a GitHub deployment ID (a positive number)');
-        github.deploymentId = Number(idRaw.value);
-    }
-    if (envRaw)
-        github.environment = envRaw.value;
-    if (!idRaw && !envRaw) {
-        fail(tokenRaw, 'needs github-deployment-id, or environment to create a deployment in (e.g. production)');
-    }
-    return github;
-}
-function parseAllocs(raw) {
-    if (!raw)
-        return undefined;
-    if (raw.value === 'canaries')
-        return { canaries: true };
-    const what = "allocation IDs or ID prefixes, or the word 'canaries'";
-    const ids = [...new Set(splitList(raw, what).map((id) => id.toLowerCase()))];
-    for (const id of ids) {
-        if (!isUuidPrefix(id)) {
-            fail(raw, `must be ${what}; ${shown(id)} is neither (got ${shown(raw.value)})`);
-        }
-    }
-    return { ids };
-}
-function checkAllocs(mode, healthyRaw, healthy, unhealthyRaw, unhealthy) {
-    if (mode !== 'health') {
-        const set = healthyRaw ?? unhealthyRaw;
-        if (set)
-            fail(set, `is only used with mode 'health' (mode is '${mode}')`);
-        return;
-    }
-    if (!healthy && !unhealthy) {
-        throw new InputError('healthy-allocs', "Input 'healthy-allocs' or 'unhealthy-allocs' is required with mode 'health': allocation IDs, or the word 'canaries'");
-    }
-    if (!healthy || !unhealthy)
-        return;
-    if ('canaries' in healthy || 'canaries' in unhealthy) {
-        fail(unhealthyRaw, "cannot be set when the other list is 'canaries' (every canary would be marked twice); list allocation IDs in both");
-    }
-    for (const a of healthy.ids) {
-        // Prefixes that nest can name the same allocation.
-        const b = unhealthy.ids.find((u) => u.startsWith(a) || a.startsWith(u));
-        if (b !== undefined) {
-            fail(unhealthyRaw, `must not name an allocation that healthy-allocs also names (${shown(b)} and ${shown(a)} overlap)`);
-        }
-    }
-}
-/**
- * Raw inputs (action inputs or CLI options by their action.yml names, '' when
- * unset) and the NOMAD_* environment into one validated Settings. Throws
- * InputError at the first bad value; reads only PEM files named by the inputs.
- */
-function parseSettings(input, env) {
-    const secrets = [];
-    const pick = (name, envName) => {
-        const value = (input(name) ?? '').trim();
-        if (value)
-            return { input: name, value };
-        const fromEnv = envName ? envValue(env, envName) : undefined;
-        return fromEnv ? { input: name, value: fromEnv, env: envName } : undefined;
-    };
-    const tokenRaw = pick('token', 'NOMAD_TOKEN');
-    if (tokenRaw) {
-        secrets.push(tokenRaw.value);
-        if (!HEADER_SAFE.test(tokenRaw.value)) {
-            invalid(tokenRaw, 'must be a Nomad ACL token: visible ASCII characters, no whitespace', true);
-        }
-    }
-    const addressRaw = pick('address', 'NOMAD_ADDR') ?? { input: 'address', value: DEFAULT_ADDRESS };
-    const addr = parseAddress(addressRaw);
-    let httpAuth;
-    if (addr.user !== undefined) {
-        // Credentials in the address are more specific than NOMAD_HTTP_AUTH.
-        if (addr.password)
-            secrets.push(addr.password);
-        if (addr.rawPassword)
-            secrets.push(addr.rawPassword);
-        httpAuth = `${addr.user}:${addr.password ?? ''}`;
-    }
-    else {
-        const authEnv = envValue(env, 'NOMAD_HTTP_AUTH');
-        if (authEnv) {
-            const auth = parseHttpAuth(authEnv);
-            if (auth.password)
-                secrets.push(auth.password);
-            httpAuth = `${auth.user}:${auth.password ?? ''}`;
-        }
-    }
-    const nomad = { address: addr.address, tls: parseTls(pick, env, secrets) };
-    if (tokenRaw)
-        nomad.token = tokenRaw.value;
-    if (httpAuth !== undefined)
-        nomad.httpAuth = httpAuth;
-    const namespaceRaw = pick('namespace', 'NOMAD_NAMESPACE');
-    const namespace = noWhitespace(namespaceRaw, 'a namespace name');
-    if (namespace !== undefined) {
-        // `*` (all namespaces) is for listing; the gate acts on one deployment.
-        if (namespace.includes('*'))
-            invalid(namespaceRaw, 'must be one namespace name, not a wildcard');
-        nomad.namespace = namespace;
-    }
-    const region = noWhitespace(pick('region', 'NOMAD_REGION'), 'a region name');
-    if (region !== undefined)
-        nomad.region = region;
-    const target = parseTarget(pick);
-    const mode = oneOf(pick('mode'), MODES, 'promote');
-    const groupsRaw = pick('groups');
-    const groups = groupsRaw ? splitList(groupsRaw, 'task group names') : [];
-    const timeoutMs = parseTimeout(pick('timeout'));
-    const onFailure = oneOf(pick('on-failure'), ON_FAILURE, 'none');
-    // Like on-failure, allowed with every mode: the runner fills in action.yml's default.
-    const onUnhealthyCanary = oneOf(pick('on-unhealthy-canary'), ON_UNHEALTHY_CANARY, 'fail-fast');
-    const healthyRaw = pick('healthy-allocs');
-    const unhealthyRaw = pick('unhealthy-allocs');
-    const healthyAllocs = parseAllocs(healthyRaw);
-    const unhealthyAllocs = parseAllocs(unhealthyRaw);
-    checkAllocs(mode, healthyRaw, healthyAllocs, unhealthyRaw, unhealthyAllocs);
-    const waitRaw = pick('wait-for-completion');
-    const waitForCompletion = parseBool(waitRaw);
-    if (waitForCompletion && mode !== 'promote') {
-        fail(waitRaw, `only applies to mode 'promote' (mode is '${mode}')`);
-    }
-    const soakRaw = pick('soak');
-    const soakMs = soakRaw ? parseDurationInput(soakRaw, true) : 0;
-    if (soakMs > 0 && mode !== 'promote' && mode !== 'wait') {
-        fail(soakRaw, `only applies to modes 'promote' and 'wait' (mode is '${mode}')`);
-    }
-    if (soakMs >= timeoutMs) {
-        fail(soakRaw, `must be shorter than timeout (${shown(soakRaw.value)} is not less than the timeout)`);
-    }
-    const checks = parseChecks(pick, soakMs);
-    const github = parseGithub(pick, secrets);
-    const dryRun = parseBool(pick('dry-run'));
-    const settings = {
-        nomad,
-        target,
-        mode,
-        groups,
-        timeoutMs,
-        onFailure,
-        onUnhealthyCanary,
-        waitForCompletion,
-        soakMs,
-        checks,
-        dryRun,
-        secrets: [...new Set(secrets.filter((s) => s !== ''))],
-    };
-    if (github)
-        settings.github = github;
-    if (healthyAllocs)
-        settings.healthyAllocs = healthyAllocs;
-    if (unhealthyAllocs)
-        settings.unhealthyAllocs = unhealthyAllocs;
-    return settings;
-}
 
 ;// CONCATENATED MODULE: ./src/action.ts
-// The GitHub Action front: inputs -> gate -> outputs, summary, exit status.
+// The GitHub Action front: inputs in; outputs, the job summary, GitHub
+// deployment statuses and the exit status out. The gate does the rest.
 
 
 
 
 
 
-async function action_run() {
+async function action_run(env = process.env) {
     try {
-        // Mask before anything is logged, even a parse error (interface.md).
-        maskRaw(getInput('token') || process.env.NOMAD_TOKEN);
-        maskRaw(userinfoPassword(getInput('address') || process.env.NOMAD_ADDR));
-        const settings = parseSettings((name) => getInput(name), process.env);
-        settings.secrets.forEach(maskRaw);
+        // Each secret is masked as the parser reads it, before anything is logged,
+        // even when a later input turns out bad (interface.md).
+        const settings = parseSettings((name) => getInput(name), env, { onSecret: mask });
         // The GitHub side runs beside the gate, never in front of its first request.
         const reporter = settings.github
             ? startDeploymentReporter(settings.github, warning).then(async (r) => {
@@ -34702,7 +35338,7 @@ async function action_run() {
                 return r;
             })
             : undefined;
-        const outcome = await execute(settings, { info: info, warning: warning });
+        const outcome = await runStep(settings, { info: info, warning: warning });
         for (const [name, value] of Object.entries(outputs(outcome)))
             setOutput(name, value);
         if (reporter) {
@@ -34711,7 +35347,7 @@ async function action_run() {
                 setOutput('github-deployment-id', String(r.deploymentId));
             await r.status(githubState(outcome), outcome.message);
         }
-        if (process.env.GITHUB_STEP_SUMMARY)
+        if (env.GITHUB_STEP_SUMMARY)
             await summary.addRaw(summaryMarkdown(outcome)).write();
         if (outcome.ok)
             info(headline(outcome));
@@ -34732,20 +35368,11 @@ function githubState(o) {
     return o.result === 'promotable' || o.result.startsWith('would-') ? 'in_progress' : 'success';
 }
 /** The runner masks a multi-line secret line by line only when told each line. */
-function maskRaw(secret) {
-    if (!secret)
-        return;
+function mask(secret) {
     core_setSecret(secret);
     for (const line of secret.split(/\r?\n/))
         if (line.trim().length > 3)
             core_setSecret(line.trim());
-}
-function userinfoPassword(address) {
-    const m = /^[a-z]+:\/\/([^/@]*)@/i.exec(address ?? '');
-    if (!m)
-        return undefined;
-    const info = decodeURIComponent(m[1]);
-    return info.includes(':') ? info.slice(info.indexOf(':') + 1) : info;
 }
 
 
@@ -34755,7 +35382,7 @@ function userinfoPassword(address) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6063);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(176);
 // Entry of the action's bundle (dist/index.js).
 
 await (0,_action_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

@@ -1,20 +1,19 @@
-// The GitHub Action front: inputs -> gate -> outputs, summary, exit status.
+// The GitHub Action front: inputs in; outputs, the job summary, GitHub
+// deployment statuses and the exit status out. The gate does the rest.
 
 import * as core from '@actions/core'
-import { execute } from './front.js'
+import { parseSettings } from './config/parse.js'
 import type { Outcome } from './gate/gate.js'
-import { startDeploymentReporter, type DeploymentState } from './github.js'
+import { startDeploymentReporter, type GitHubDeploymentState } from './github.js'
 import { outputs } from './report/outputs.js'
 import { headline, summaryMarkdown } from './report/summary.js'
-import { parseSettings } from './settings.js'
+import { runStep } from './step.js'
 
-export async function run(): Promise<void> {
+export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   try {
-    // Mask before anything is logged, even a parse error (interface.md).
-    maskRaw(core.getInput('token') || process.env.NOMAD_TOKEN)
-    maskRaw(userinfoPassword(core.getInput('address') || process.env.NOMAD_ADDR))
-    const settings = parseSettings((name) => core.getInput(name), process.env)
-    settings.secrets.forEach(maskRaw)
+    // Each secret is masked as the parser reads it, before anything is logged,
+    // even when a later input turns out bad (interface.md).
+    const settings = parseSettings((name) => core.getInput(name), env, { onSecret: mask })
 
     // The GitHub side runs beside the gate, never in front of its first request.
     const reporter = settings.github
@@ -23,14 +22,14 @@ export async function run(): Promise<void> {
           return r
         })
       : undefined
-    const outcome = await execute(settings, { info: core.info, warning: core.warning })
+    const outcome = await runStep(settings, { info: core.info, warning: core.warning })
     for (const [name, value] of Object.entries(outputs(outcome))) core.setOutput(name, value)
     if (reporter) {
       const r = await reporter
       if (r.deploymentId) core.setOutput('github-deployment-id', String(r.deploymentId))
       await r.status(githubState(outcome), outcome.message)
     }
-    if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(summaryMarkdown(outcome)).write()
+    if (env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(summaryMarkdown(outcome)).write()
     if (outcome.ok) core.info(headline(outcome))
     else core.setFailed(headline(outcome))
   } catch (err) {
@@ -40,22 +39,14 @@ export async function run(): Promise<void> {
 }
 
 /** success once promoted; still in progress while only promotable (a later step promotes). */
-function githubState(o: Outcome): DeploymentState {
+function githubState(o: Outcome): GitHubDeploymentState {
   if (o.result === 'cancelled') return 'inactive'
   if (!o.ok) return 'failure'
   return o.result === 'promotable' || o.result.startsWith('would-') ? 'in_progress' : 'success'
 }
 
 /** The runner masks a multi-line secret line by line only when told each line. */
-function maskRaw(secret: string | undefined): void {
-  if (!secret) return
+function mask(secret: string): void {
   core.setSecret(secret)
   for (const line of secret.split(/\r?\n/)) if (line.trim().length > 3) core.setSecret(line.trim())
-}
-
-function userinfoPassword(address: string | undefined): string | undefined {
-  const m = /^[a-z]+:\/\/([^/@]*)@/i.exec(address ?? '')
-  if (!m) return undefined
-  const info = decodeURIComponent(m[1])
-  return info.includes(':') ? info.slice(info.indexOf(':') + 1) : info
 }

@@ -5,6 +5,8 @@
 // failure-limit and prints the details.
 
 import { formatDuration } from './duration.js'
+import { classifyNetworkError } from './network-error.js'
+import { redactUrl } from './redact.js'
 
 export interface CheckSettings {
   /** check-url: each passes on HTTP 2xx within timeoutMs. */
@@ -48,35 +50,6 @@ export async function runChecks(s: CheckSettings, signal?: AbortSignal): Promise
   return { atMs, ok: results.every((r) => r.ok), results }
 }
 
-/**
- * The URL to show: `user:password@` becomes `***@`, and the values of query
- * parameters whose names look like secrets (`?token=`, `?api_key=`) become `***`.
- */
-export function redactUrl(url: string): string {
-  let u: URL
-  try {
-    u = new URL(url)
-  } catch {
-    return url.replace(/\/\/[^/@]*@/, '//***@')
-  }
-  const userinfo = u.username || u.password ? '***@' : ''
-  // Edit the raw query rather than through searchParams, which would re-encode all of it.
-  const search = u.search.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep: string, key: string) =>
-    SECRET_PARAM.test(safeDecode(key)) ? `${sep}${key}=***` : whole,
-  )
-  return `${u.protocol}//${userinfo}${u.host}${u.pathname}${search}${u.hash}`
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text.replace(/\+/g, ' '))
-  } catch {
-    return text
-  }
-}
-
-const SECRET_PARAM = /token|key|secret|pass|auth|sig|credential|session/i
-
 // ---- one check ---------------------------------------------------------------------
 
 type Verdict = Omit<CheckResult, 'name' | 'ms'>
@@ -99,7 +72,7 @@ async function checkUrl(url: string, timeoutMs: number, signal?: AbortSignal): P
   return request(url, timeoutMs, signal, '*/*', async (res) => {
     await res.body?.cancel().catch(() => undefined)
     if (res.status >= 200 && res.status < 300) return { ok: true, detail: `HTTP ${res.status}` }
-    return { ok: false, detail: describeStatus(res, url) }
+    return { ok: false, detail: statusDetail(res, url) }
   })
 }
 
@@ -123,11 +96,11 @@ async function checkPrometheus(
     if (body?.status === 'error') {
       return {
         ok: false,
-        detail: `query failed: ${cut(`${body.errorType ?? 'error'}: ${body.error ?? ''}`)}`,
+        detail: `query failed: ${oneLine(`${body.errorType ?? 'error'}: ${body.error ?? ''}`)}`,
       }
     }
     if (res.status < 200 || res.status >= 300)
-      return { ok: false, detail: describeStatus(res, u.href) }
+      return { ok: false, detail: statusDetail(res, u.href) }
     if (!body || typeof body !== 'object') {
       return {
         ok: false,
@@ -135,7 +108,7 @@ async function checkPrometheus(
       }
     }
     if (body.status !== 'success' || !body.data) {
-      return { ok: false, detail: `unexpected answer from Prometheus: ${cut(text)}` }
+      return { ok: false, detail: `unexpected answer from Prometheus: ${oneLine(text)}` }
     }
     return judge(body.data, p.threshold)
   })
@@ -189,7 +162,8 @@ async function request(
   }
 }
 
-function describeStatus(res: Response, url: string): string {
+/** A non-2xx answer of a check: its status, and where a redirect (never followed) pointed. */
+function statusDetail(res: Response, url: string): string {
   if (res.status >= 300 && res.status < 400) {
     const location = res.headers.get('location')
     if (!location) return `HTTP ${res.status} (redirect without Location)`
@@ -204,31 +178,24 @@ function describeStatus(res: Response, url: string): string {
   return `HTTP ${res.status}`
 }
 
-/** undici throws `TypeError: fetch failed` with the socket error as its cause. */
+/** A failed fetch in a few words (undici throws `TypeError: fetch failed` with the socket error as its cause). */
 function describeNetworkError(err: unknown): string {
-  const cause = (err as { cause?: unknown })?.cause ?? err
-  const c = cause as NodeJS.ErrnoException & { errors?: Array<{ code?: string }> }
-  const code = c?.code ?? c?.errors?.find((e) => e.code)?.code ?? ''
-  switch (code) {
-    case 'ECONNREFUSED':
+  const { kind, code, source } = classifyNetworkError(err)
+  const message = source instanceof Error ? source.message : String(source)
+  switch (kind) {
+    case 'refused':
       return 'connection refused'
-    case 'ECONNRESET':
-    case 'UND_ERR_SOCKET':
+    case 'reset':
       return 'connection reset'
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
+    case 'dns':
       return `cannot resolve host (${code})`
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
+    case 'unreachable':
       return `host unreachable (${code})`
-    case 'UND_ERR_HEADERS_TIMEOUT':
-    case 'UND_ERR_BODY_TIMEOUT':
+    case 'timeout':
       return 'timed out'
+    case 'tls':
+      return `TLS failed: ${message} (${code})`
   }
-  if (/^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(code)) {
-    return `TLS failed: ${c.message} (${code})`
-  }
-  const message = c instanceof Error ? c.message : String(cause)
   return code ? `${message} (${code})` : message
 }
 
@@ -300,7 +267,8 @@ function formatLabels(metric: Record<string, string> | undefined): string {
   return `${name}{${inner}}`
 }
 
-function cut(text: string, max = 200): string {
+/** Whitespace folded, at most `max` characters and an ellipsis. */
+function oneLine(text: string, max = 200): string {
   const t = text.trim().replace(/\s+/g, ' ')
   return t.length > max ? `${t.slice(0, max)}…` : t
 }

@@ -12,23 +12,24 @@ export interface GithubDeploymentSettings {
   environment?: string
   /** Post statuses to this deployment instead of creating one. */
   deploymentId?: number
-  /** Default: the run's URL, from GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_RUN_ID. */
-  logUrl?: string
-  /** Default: GITHUB_SHA. */
+  /** owner/repo (the runner's GITHUB_REPOSITORY). */
+  repository: string
+  /** The commit to create a deployment for (GITHUB_SHA). */
   ref?: string
-  /** owner/repo; default: GITHUB_REPOSITORY. */
-  repository?: string
-  /** Default: GITHUB_API_URL, else https://api.github.com. */
-  apiUrl?: string
+  /** The run's page, linked from every status. */
+  logUrl?: string
+  /** GitHub's REST API (GITHUB_API_URL). */
+  apiUrl: string
 }
 
-export type DeploymentState = 'in_progress' | 'success' | 'failure' | 'inactive' | 'error'
+/** A GitHub deployment status's state (not Nomad's DeploymentState, a task group's progress). */
+export type GitHubDeploymentState = 'in_progress' | 'success' | 'failure' | 'inactive' | 'error'
 
 export interface DeploymentReporter {
   /** The deployment the statuses go to; 0 when none could be created (status() then does nothing). */
   deploymentId: number
   /** Posts one status, after the ones before it. Never rejects: a failure is logged. */
-  status(state: DeploymentState, description: string): Promise<void>
+  status(state: GitHubDeploymentState, description: string): Promise<void>
 }
 
 /** GitHub rejects a deployment status description longer than this. */
@@ -44,14 +45,13 @@ const REQUEST_TIMEOUT_MS = 10_000
  */
 export async function startDeploymentReporter(
   s: GithubDeploymentSettings,
-  log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
-  env: NodeJS.ProcessEnv = process.env,
+  log: (line: string) => void,
 ): Promise<DeploymentReporter> {
   const scrub = (text: string): string => (s.token ? text.split(s.token).join('***') : text)
   const warn = (line: string): void => log(scrub(line))
   const none: DeploymentReporter = { deploymentId: 0, status: async () => undefined }
 
-  const repository = s.repository ?? env.GITHUB_REPOSITORY ?? ''
+  const repository = s.repository
   const [owner, repo, extra] = repository.split('/')
   if (!owner || !repo || extra !== undefined) {
     warn(
@@ -60,8 +60,8 @@ export async function startDeploymentReporter(
     return none
   }
   const environment = s.environment
-  const logUrl = s.logUrl ?? runUrl(env)
-  const baseUrl = (s.apiUrl ?? env.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, '')
+  const logUrl = s.logUrl
+  const baseUrl = s.apiUrl.replace(/\/+$/, '')
 
   let octokit: Octokit
   try {
@@ -74,7 +74,7 @@ export async function startDeploymentReporter(
 
   let deploymentId = s.deploymentId ?? 0
   if (!deploymentId) {
-    const ref = s.ref ?? env.GITHUB_SHA
+    const ref = s.ref
     if (!ref || !environment) {
       warn(
         `GitHub deployment not created: ${!ref ? 'no ref (GITHUB_SHA is set by the runner)' : 'no environment'}; give github-deployment-id, or environment and a ref`,
@@ -107,14 +107,14 @@ export async function startDeploymentReporter(
   }
 
   let last: Promise<void> = Promise.resolve()
-  const post = async (state: DeploymentState, description: string): Promise<void> => {
+  const post = async (state: GitHubDeploymentState, description: string): Promise<void> => {
     try {
       await octokit.rest.repos.createDeploymentStatus({
         owner,
         repo,
         deployment_id: deploymentId,
         state,
-        description: cutDescription(description),
+        description: truncateDescription(description),
         ...(logUrl ? { log_url: logUrl } : {}),
         ...(environment ? { environment } : {}),
         request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
@@ -137,16 +137,10 @@ export async function startDeploymentReporter(
 type Octokit = ReturnType<typeof import('@actions/github').getOctokit>
 
 /** At most DESCRIPTION_LIMIT characters (code points, so no emoji is cut in half). */
-export function cutDescription(text: string): string {
+export function truncateDescription(text: string): string {
   const chars = Array.from(text.replace(/\s+/g, ' ').trim())
   if (chars.length <= DESCRIPTION_LIMIT) return chars.join('')
   return `${chars.slice(0, DESCRIPTION_LIMIT - 1).join('')}…`
-}
-
-function runUrl(env: NodeJS.ProcessEnv): string | undefined {
-  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: run } = env
-  if (!server || !repository || !run) return undefined
-  return `${server.replace(/\/+$/, '')}/${repository}/actions/runs/${run}`
 }
 
 /**

@@ -184,7 +184,7 @@ describe.concurrent('dist/index.js under faults', () => {
     healthy(s, r.all)
     const writes = lab.applied(s)
     const f = s.injectFault({ method: 'PUT', kind: 'delay', ms: 700 })
-    // NOMAD_CANARY_GATE_REQUEST_TIMEOUT: the smallest knob, for tests only (src/front.ts).
+    // NOMAD_CANARY_GATE_REQUEST_TIMEOUT: the smallest knob, for tests only (src/config/parse.ts).
     const res = await runDist(
       { address: s.address, token: TOKEN, 'deployment-id': r.id },
       { NOMAD_CANARY_GATE_REQUEST_TIMEOUT: '500ms' },

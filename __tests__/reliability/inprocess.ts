@@ -4,7 +4,7 @@
 import { runGate, type Outcome } from '../../src/gate/gate.js'
 import { NomadClient, type ClientOptions } from '../../src/nomad/client.js'
 import type { NomadError } from '../../src/nomad/errors.js'
-import { parseSettings } from '../../src/settings.js'
+import { parseSettings } from '../../src/config/parse.js'
 
 /** Fast back-off so a fault costs milliseconds, not the production 200 ms..5 s. */
 export const FAST_RETRY = { baseMs: 5, maxMs: 40 }

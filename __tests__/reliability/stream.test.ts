@@ -1,9 +1,9 @@
-// The allocation list is read as it arrives (src/nomad/client.ts ArrayStream):
+// The allocation list is read as it arrives (src/nomad/json-stream.ts ArrayStream):
 // whatever the chunking, the same elements as JSON.parse, and a malformed or
 // cut answer is an error, never a short list.
 
 import { describe, expect, it } from 'vitest'
-import { ArrayStream } from '../../src/nomad/client.js'
+import { ArrayStream } from '../../src/nomad/json-stream.js'
 import { NomadError } from '../../src/nomad/errors.js'
 
 const TEXT = JSON.stringify([

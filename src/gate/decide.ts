@@ -3,7 +3,7 @@
 // The orchestrator (gate.ts) asks after every change and does what it is told;
 // table tests (decide.test.ts) pin every row.
 
-import type { OnFailure, OnUnhealthyCanary } from '../settings.js'
+import type { OnFailure, OnUnhealthyCanary } from '../config/settings.js'
 import type { Deployment } from '../nomad/types.js'
 import { shortId, type Verdict, type WriteKind } from './outcome.js'
 import { describeGroups, describeProgress, type Readiness } from './readiness.js'

@@ -16,7 +16,7 @@ import {
   type AllocView,
   type DeploymentUpdateResponse,
 } from '../nomad/types.js'
-import type { AllocSelector, Settings } from '../settings.js'
+import type { AllocSelector, Settings } from '../config/settings.js'
 import { decide, timeoutVerdict, type Phase, type Policy, type Situation } from './decide.js'
 import { GateError } from './errors.js'
 import { followBlocking, type Follower } from './follow.js'

@@ -15,7 +15,7 @@ import type { NomadClient, QueryMeta } from '../nomad/client.js'
 import { NomadError } from '../nomad/errors.js'
 import type { Deployment, Evaluation, Job } from '../nomad/types.js'
 import { watch } from '../nomad/watch.js'
-import type { Target } from '../settings.js'
+import type { Target } from '../config/settings.js'
 import { GateError } from './errors.js'
 
 export interface ResolveOptions {

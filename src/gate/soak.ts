@@ -8,7 +8,7 @@ import { formatDuration } from '../duration.js'
 import { sleep } from '../nomad/client.js'
 import { onFailureWrite } from './decide.js'
 import type { Verdict } from './outcome.js'
-import type { OnFailure } from '../settings.js'
+import type { OnFailure } from '../config/settings.js'
 
 export interface SoakOptions {
   soakMs: number

@@ -1,4 +1,9 @@
-// One error type for everything that can go wrong talking to Nomad.
+// One error type for everything that can go wrong talking to Nomad, and the
+// functions that make one from what went wrong: a status, a broken connection,
+// an answer that is not JSON, an abort, a time limit.
+
+import { classifyNetworkError } from '../network-error.js'
+import { redactUrl } from '../redact.js'
 
 export type NomadErrorKind =
   /** Nomad answered with a non-2xx status. */
@@ -111,8 +116,42 @@ export function describeStatus(
   return cleaned
 }
 
-const TLS_CODES =
-  /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|EPROTO|ERR_OSSL)/
+/** A non-2xx answer: a redirect (never followed) or Nomad's error text. */
+export function fromStatus(
+  method: string,
+  path: string,
+  status: number,
+  text: string,
+  location: string | undefined,
+  namespace: string | undefined,
+): NomadError {
+  if (status >= 300 && status < 400) {
+    const to = !location
+      ? '(no Location header)'
+      : URL.canParse(location)
+        ? redactUrl(location, 'strip')
+        : '(an invalid Location header)'
+    return new NomadError({
+      kind: 'protocol',
+      method,
+      path,
+      status,
+      detail: `Nomad answered with a redirect to ${to}, which is not followed so that the token is never sent elsewhere; set the address to the final URL`,
+      retryable: false,
+      ambiguous: false,
+    })
+  }
+  return new NomadError({
+    kind: 'http',
+    method,
+    path,
+    status,
+    detail: describeStatus(status, text, namespace),
+    retryable: isTransientStatus(status, text),
+    // A gateway error may hide a write the server applied.
+    ambiguous: status >= 502 && status <= 504,
+  })
+}
 
 /** Turn a Node.js socket/TLS error into a NomadError that says where and what to do. */
 export function fromNetworkError(
@@ -121,40 +160,88 @@ export function fromNetworkError(
   path: string,
   address: string,
 ): NomadError {
-  const e = err as NodeJS.ErrnoException & { code?: string }
-  const code = e?.code ?? ''
+  const { kind, code } = classifyNetworkError(err)
+  const message = (err as Error | undefined)?.message ?? String(err)
   const base = { method, path, cause: err }
-  if (code === 'ECONNREFUSED') {
-    return new NomadError({
-      ...base,
-      kind: 'refused',
-      detail: `cannot connect to Nomad at ${address} (connection refused): check the address and that the agent is running`,
-      retryable: true,
-      ambiguous: false,
-    })
-  }
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new NomadError({
-      ...base,
-      kind: 'network',
-      detail: `cannot resolve the host of ${address} (${code})`,
-      retryable: code === 'EAI_AGAIN',
-      ambiguous: false,
-    })
-  }
-  if (TLS_CODES.test(code)) {
-    return new NomadError({
-      ...base,
-      kind: 'tls',
-      detail: `TLS with ${address} failed: ${e.message} (${code}); set ca-cert to the CA that signed Nomad's certificate, tls-server-name to the name in it, or client-cert/client-key if Nomad requires mTLS`,
-      retryable: false,
-      ambiguous: false,
-    })
+  switch (kind) {
+    case 'refused':
+      return new NomadError({
+        ...base,
+        kind: 'refused',
+        detail: `cannot connect to Nomad at ${address} (connection refused): check the address and that the agent is running`,
+        retryable: true,
+        ambiguous: false,
+      })
+    case 'dns':
+      return new NomadError({
+        ...base,
+        kind: 'network',
+        detail: `cannot resolve the host of ${address} (${code})`,
+        retryable: code === 'EAI_AGAIN',
+        ambiguous: false,
+      })
+    case 'tls':
+      return new NomadError({
+        ...base,
+        kind: 'tls',
+        detail: `TLS with ${address} failed: ${message} (${code}); set ca-cert to the CA that signed Nomad's certificate, tls-server-name to the name in it, or client-cert/client-key if Nomad requires mTLS`,
+        retryable: false,
+        ambiguous: false,
+      })
   }
   return new NomadError({
     ...base,
     kind: 'network',
-    detail: `connection to ${address} broke: ${e?.message ?? String(err)}${code ? ` (${code})` : ''}`,
+    detail: `connection to ${address} broke: ${message}${code ? ` (${code})` : ''}`,
+    retryable: true,
+    ambiguous: true,
+  })
+}
+
+/** No answer within the request's own time limit. */
+export function timeoutError(
+  method: string,
+  path: string,
+  address: string,
+  timeoutMs: number,
+  cause: unknown,
+): NomadError {
+  return new NomadError({
+    kind: 'timeout',
+    method,
+    path,
+    detail: `no answer from ${address} within ${timeoutMs} ms`,
+    retryable: true,
+    ambiguous: true,
+    cause,
+  })
+}
+
+/** The caller's signal ended the request (or the back-off before it). */
+export function abortedError(
+  method: string,
+  path: string,
+  cause: unknown,
+  ambiguous = false,
+): NomadError {
+  return new NomadError({
+    kind: 'aborted',
+    method,
+    path,
+    detail: 'aborted',
+    retryable: false,
+    ambiguous,
+    cause,
+  })
+}
+
+/** A 2xx answer that is not the JSON Nomad sends (cut short, or from a proxy). */
+export function invalidJsonError(method: string, path: string, what: string): NomadError {
+  return new NomadError({
+    kind: 'protocol',
+    method,
+    path,
+    detail: `the answer is not valid JSON (${what})`,
     retryable: true,
     ambiguous: true,
   })

@@ -95,6 +95,46 @@ export interface AllocListStub {
   ModifyTime: number
 }
 
+/** structs.Job as GET /v1/job/:job_id returns it; only its identity and state are typed. */
+export interface Job {
+  ID: string
+  Namespace: string
+  /** The job's current version: the one `nomad job run` registered last. */
+  Version: number
+  Type: 'service' | 'batch' | 'system' | 'sysbatch'
+  /** Stopped with `nomad job stop` (not purged). */
+  Stop: boolean
+  Status: 'pending' | 'running' | 'dead'
+  /** Raft index of the last change of the job's specification. */
+  JobModifyIndex: number
+  CreateIndex: number
+  ModifyIndex: number
+}
+
+/** Evaluation statuses (nomad/structs/eval.go); note Nomad's spelling `canceled` here. */
+export type EvaluationStatus = 'blocked' | 'pending' | 'complete' | 'failed' | 'canceled'
+
+/** structs.Evaluation (nomad/structs/eval.go) as GET /v1/job/:job_id/evaluations returns it. */
+export interface Evaluation {
+  ID: string
+  Namespace: string
+  JobID: string
+  /** The job's JobModifyIndex when the evaluation was created. */
+  JobModifyIndex: number
+  /** Why it was created: `job-register`, `deployment-watcher`, `alloc-failure`, ... */
+  TriggeredBy: string
+  Status: EvaluationStatus
+  StatusDescription: string
+  /** The deployment that triggered it, when one did. */
+  DeploymentID: string
+  CreateIndex: number
+  ModifyIndex: number
+  /** The blocked evaluation created when not every allocation could be placed. */
+  BlockedEval: string
+  /** The follow-up evaluation (rolling updates, failed follow-ups). */
+  NextEval: string
+}
+
 /** structs.DeploymentUpdateResponse as the HTTP API returns it. */
 export interface DeploymentUpdateResponse {
   EvalID: string
@@ -149,37 +189,4 @@ export function allocIsTerminal(a: Pick<AllocListStub, 'DesiredStatus' | 'Client
     a.ClientStatus === 'failed' ||
     a.ClientStatus === 'lost'
   )
-}
-
-/** A job version as GET /v1/job/:job_id serves it: the fields the gate reads (nomad/structs Job). */
-export interface Job {
-  ID: string
-  Namespace: string
-  Type: 'service' | 'batch' | 'system' | 'sysbatch'
-  Version: number
-  Stop: boolean
-  Status: string
-  /** The index of the registration that made this version (the registration's evaluation carries it). */
-  JobModifyIndex: number
-  /** Fixed for the life of the job; a job purged and registered again gets a new one. */
-  CreateIndex: number
-  ModifyIndex: number
-}
-
-/** An evaluation as GET /v1/job/:job_id/evaluations lists it (nomad/structs/eval.go Evaluation). */
-export interface Evaluation {
-  ID: string
-  Namespace: string
-  JobID: string
-  /** For a registration's evaluation: the JobModifyIndex of the version it registered (nomad/fsm.go applyUpsertJob). */
-  JobModifyIndex: number
-  TriggeredBy: string
-  /** pending, blocked, complete, failed, canceled. */
-  Status: string
-  StatusDescription: string
-  DeploymentID: string
-  BlockedEval: string
-  NextEval: string
-  CreateIndex: number
-  ModifyIndex: number
 }

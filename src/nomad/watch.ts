@@ -3,7 +3,8 @@
 // backwards, never spin, stop on the deadline or a signal.
 
 import { NomadError } from './errors.js'
-import { MAX_WAIT_MS, sleep, type QueryMeta, type QueryOptions, type Response } from './client.js'
+import { MAX_WAIT_MS, type QueryMeta, type QueryOptions, type Response } from './query.js'
+import { sleep } from './retry.js'
 
 export interface WatchOptions {
   /** performance.now() value at which the loop stops. */

@@ -1,0 +1,169 @@
+// One HTTP exchange with Nomad: the keep-alive agent with the TLS settings, the
+// headers, the time limit and the caller's abort, reading the body as it
+// arrives, and every failure as a NomadError. Retries are the client's
+// (retry.ts); paths are the endpoints' (deployments.ts, jobs.ts).
+
+import * as http from 'node:http'
+import * as https from 'node:https'
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
+import { HttpClient } from '@actions/http-client'
+import type { Config } from './config.js'
+import {
+  NomadError,
+  abortedError,
+  fromNetworkError,
+  fromStatus,
+  invalidJsonError,
+  timeoutError,
+} from './errors.js'
+import type { BodyReader } from './json-stream.js'
+
+export interface Exchange<T> {
+  method: 'GET' | 'PUT'
+  path: string
+  /** Query parameters; namespace and region are added to every request. */
+  params?: Record<string, string>
+  /** The JSON text of a write's body. */
+  data?: string
+  timeoutMs: number
+  signal?: AbortSignal
+  /** Reads a 2xx answer as it arrives; without one its whole text is parsed at the end. */
+  reader?: BodyReader<T>
+}
+
+export interface Answer<T> {
+  body: T
+  headers: IncomingHttpHeaders
+}
+
+export class Transport {
+  readonly address: string
+  private readonly config: Config
+  private readonly agent: http.Agent
+  private readonly userAgent: string
+
+  constructor(config: Config, userAgent: string) {
+    const url = new URL(config.address)
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new Error(
+        `Nomad address must start with http:// or https:// (got "${url.protocol}//${url.host}")`,
+      )
+    }
+    this.config = config
+    this.address = config.address
+    this.userAgent = userAgent
+    const tls = config.tls
+    // Keep-alive: the blocking loop sends a request per change; a warm socket
+    // saves the TCP (and TLS) handshake on the path that decides the latency.
+    this.agent =
+      url.protocol === 'https:'
+        ? new https.Agent({
+            keepAlive: true,
+            ca: tls.caCert,
+            cert: tls.clientCert,
+            key: tls.clientKey,
+            servername: tls.serverName,
+            rejectUnauthorized: !tls.skipVerify,
+          })
+        : new http.Agent({ keepAlive: true })
+  }
+
+  /** Close idle keep-alive sockets so the process can exit. */
+  close(): void {
+    this.agent.destroy()
+  }
+
+  url(path: string, params: Record<string, string> = {}): URL {
+    const url = new URL(path, this.address)
+    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v)
+    if (this.config.namespace) url.searchParams.set('namespace', this.config.namespace)
+    if (this.config.region) url.searchParams.set('region', this.config.region)
+    return url
+  }
+
+  /** Resolves with a 2xx answer's JSON body, rejects with a NomadError otherwise. */
+  async exchange<T>(x: Exchange<T>): Promise<Answer<T>> {
+    const { method, path, data, signal, reader } = x
+    const timeout = AbortSignal.timeout(x.timeoutMs)
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout
+    const headers: Record<string, string> = { accept: 'application/json' }
+    if (this.config.token) headers['x-nomad-token'] = this.config.token
+    if (this.config.httpAuth) {
+      const { username, password } = this.config.httpAuth
+      headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
+    }
+    if (data !== undefined) headers['content-type'] = 'application/json'
+
+    // @actions/http-client builds and sends the request; a per-request handler
+    // gives it our keep-alive/TLS agent and the abort signal, which it has no
+    // option for. Redirects stay off: X-Nomad-Token would follow them.
+    type RequestHandler = HttpClient['handlers'][number]
+    const handler: RequestHandler = {
+      prepareRequest: (options) => Object.assign(options, { agent: this.agent, signal: combined }),
+      canHandleAuthentication: () => false,
+      handleAuthentication: () => Promise.reject(new Error('unreachable')),
+    }
+    const client = new HttpClient(this.userAgent, [handler], {
+      allowRedirects: false,
+      allowRetries: false,
+      // Our AbortSignal.timeout ends the request; this is only a backstop.
+      socketTimeout: x.timeoutMs + 1_000,
+    })
+
+    let message: IncomingMessage
+    let text: string
+    try {
+      const url = this.url(path, x.params).toString()
+      const res = await client.request(method, url, data ?? null, headers)
+      message = res.message
+      const ok = (message.statusCode ?? 0) >= 200 && (message.statusCode ?? 0) < 300
+      text = await readText(message, reader && ok ? (c) => reader.feed(c, method, path) : undefined)
+    } catch (err) {
+      if (err instanceof NomadError) throw err
+      if (signal?.aborted) throw abortedError(method, path, err, data !== undefined)
+      if (timeout.aborted) throw timeoutError(method, path, this.address, x.timeoutMs, err)
+      throw fromNetworkError(err, method, path, this.address)
+    }
+    const status = message.statusCode ?? 0
+    if (status < 200 || status >= 300) {
+      throw fromStatus(method, path, status, text, message.headers.location, this.config.namespace)
+    }
+    const body = reader ? reader.end(method, path) : parseJson<T>(text, method, path)
+    return { body, headers: message.headers }
+  }
+}
+
+function readText(message: IncomingMessage, sink?: (chunk: string) => void): Promise<string> {
+  // Not HttpClientResponse.readBody(): it never settles when the connection
+  // breaks mid-body, which would hang the gate until its deadline.
+  return new Promise((resolve, reject) => {
+    // Decoded as it arrives; with a sink (see ArrayStream) the text is handed
+    // on instead of kept, so an answer of megabytes is never held whole.
+    let text = ''
+    message.setEncoding('utf8')
+    message.on('data', (c: string) => {
+      if (!sink) return void (text += c)
+      try {
+        sink(c)
+      } catch (err) {
+        message.destroy()
+        reject(err)
+      }
+    })
+    message.on('end', () => resolve(text))
+    message.on('error', reject)
+    message.on('close', () => {
+      if (!message.complete)
+        reject(Object.assign(new Error('connection closed mid-answer'), { code: 'ECONNRESET' }))
+    })
+  })
+}
+
+function parseJson<T>(text: string, method: string, path: string): T {
+  try {
+    return JSON.parse(text) as T
+  } catch {
+    const what = `${text.length} bytes: ${JSON.stringify(text.slice(0, 60))}`
+    throw invalidJsonError(method, path, what)
+  }
+}
