@@ -28368,7 +28368,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 176:
+/***/ 7344:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -33066,6 +33066,17 @@ function allocIsTerminal(a) {
         a.ClientStatus === 'lost');
 }
 
+;// CONCATENATED MODULE: ./src/gate/errors.ts
+/** A failure of the gate's own (bad target, unknown group, refused version): reported, not retried. */
+class GateError extends Error {
+    result;
+    name = 'GateError';
+    constructor(message, result = 'error') {
+        super(message);
+        this.result = result;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/gate/outcome.ts
 // What a step ends with, and the words on the way there: the one vocabulary
 // that the gate, the reports and the fronts share. Imports nothing of the gate,
@@ -33080,6 +33091,38 @@ const DRY_RUN_RESULT = {
 };
 function shortId(id) {
     return id.slice(0, 8);
+}
+
+;// CONCATENATED MODULE: ./src/gate/act.ts
+// fail / pause / resume: one write at once, no waiting for the canaries.
+
+
+
+const DONE = { fail: 'failed', pause: 'paused', resume: 'running' };
+const RESULT = { fail: 'failed', pause: 'paused', resume: 'resumed' };
+async function actNow(mode, view, writer, follower) {
+    // A refusal means the deployment changed meanwhile: read it, and judge again.
+    for (let tries = 1;; tries++) {
+        const d = view.deployment;
+        if (d.Status === DONE[mode]) {
+            const message = `Deployment ${shortId(d.ID)} is already ${d.Status}; nothing sent`;
+            return { result: RESULT[mode], ok: true, message };
+        }
+        if (TERMINAL_DEPLOYMENT_STATUSES.includes(d.Status)) {
+            throw new GateError(`Cannot ${mode} deployment ${shortId(d.ID)}: it is ${d.Status} ("${d.StatusDescription}")`);
+        }
+        if ((await writer.send(mode)) === 'sent') {
+            return {
+                result: RESULT[mode],
+                ok: true,
+                message: `Deployment ${shortId(d.ID)} ${RESULT[mode]}`,
+            };
+        }
+        if (tries === 3) {
+            throw new GateError(`Nomad refused to ${mode} deployment ${shortId(d.ID)} ${tries} times`);
+        }
+        await follower.refresh();
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/gate/readiness.ts
@@ -33392,17 +33435,6 @@ function end(result, ok, message, write) {
     return { kind: 'end', verdict: write ? { result, ok, message, write } : { result, ok, message } };
 }
 
-;// CONCATENATED MODULE: ./src/gate/errors.ts
-/** A failure of the gate's own (bad target, unknown group, refused version): reported, not retried. */
-class GateError extends Error {
-    result;
-    name = 'GateError';
-    constructor(message, result = 'error') {
-        super(message);
-        this.result = result;
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/nomad/query.ts
 // The shape of every read and write, as in Nomad's Go API client (api/api.go
 // QueryOptions, QueryMeta, WriteOptions, WriteMeta), and what turns a read into
@@ -33698,6 +33730,41 @@ function followBlocking(client, view, options) {
     return follower;
 }
 
+;// CONCATENATED MODULE: ./src/gate/health.ts
+// health mode: which allocations to mark, from healthy-allocs and
+// unhealthy-allocs (the word `canaries`, or IDs and unique prefixes of the
+// selected groups' placed canaries).
+
+
+function healthTargets(selectors, canaries, where) {
+    const pick = (input, selector) => {
+        if (!selector)
+            return [];
+        if ('canaries' in selector)
+            return canaries.map((a) => a.ID);
+        return selector.ids.map((prefix) => {
+            const matches = canaries.filter((a) => a.ID.startsWith(prefix));
+            if (matches.length === 1)
+                return matches[0].ID;
+            if (matches.length === 0) {
+                throw new GateError(`Input '${input}': "${prefix}" is not a placed canary of deployment ${shortId(where.deploymentId)} in ${where.groups.join(', ')}; its canaries are ${canaries.map((a) => shortId(a.ID)).join(', ')}`);
+            }
+            throw new GateError(`Input '${input}': "${prefix}" matches several canaries (${matches.map((a) => a.ID).join(', ')}); give more characters`);
+        });
+    };
+    const healthy = pick('healthy-allocs', selectors.healthyAllocs);
+    const unhealthy = pick('unhealthy-allocs', selectors.unhealthyAllocs);
+    const parts = [
+        healthy.length ? `${healthy.length} healthy (${healthy.map(shortId).join(', ')})` : '',
+        unhealthy.length ? `${unhealthy.length} unhealthy (${unhealthy.map(shortId).join(', ')})` : '',
+    ].filter(Boolean);
+    return {
+        healthy,
+        unhealthy,
+        verdict: { result: 'health-set', ok: true, message: `Marked ${parts.join(' and ')}` },
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/gate/progress.ts
 // The progress lines a person reads while the gate waits: one line per canary
 // as it is placed, starts, reports health or stops (not one per poll).
@@ -33770,7 +33837,9 @@ function describe(state, a) {
 // deadline, and never take another version's. Say so as soon as it is certain
 // that none will come: the evaluation of that version completed without
 // creating one (no update block, count 0, nothing to update), or the job moved
-// on to a newer version first.
+// on to a newer version first. (An update block is not needed: the API gives
+// service jobs a default one, api/jobs.go Canonicalize; only max_parallel = 0,
+// an empty strategy, makes none: reconcile_cluster.go createDeployment.)
 
 
 
@@ -33967,7 +34036,7 @@ class JobResolver {
                 return;
             const e = done[0];
             const why = e.Status === 'complete'
-                ? 'completed without creating one (the job has no update block, a count of 0, or nothing that needs a deployment changed)'
+                ? 'completed without creating one (an update block with max_parallel = 0, a count of 0, or nothing that needs a deployment changed)'
                 : `${e.Status === 'failed' ? 'failed' : 'was canceled'}${e.StatusDescription ? ` (${e.StatusDescription})` : ''}`;
             this.refuse(`Job "${this.jobId}"${this.where} version ${this.version} will not get a deployment: its evaluation ${e.ID.slice(0, 8)} ${why}; nothing to gate`);
         })
@@ -34715,6 +34784,30 @@ async function run(o, signal) {
     return 'passed';
 }
 
+;// CONCATENATED MODULE: ./src/gate/timeline.ts
+// The step's story: every line the gate logs, with its time since the start,
+// kept for the job summary's timeline.
+
+class Timeline {
+    log;
+    started = performance.now();
+    events = [];
+    constructor(log) {
+        this.log = log;
+    }
+    event(text) {
+        const atMs = performance.now() - this.started;
+        this.events.push({ atMs, text });
+        this.log.info(`[${formatDuration(atMs).padStart(6)}] ${text}`);
+    }
+    warning(text) {
+        this.log.warning(text);
+    }
+    get elapsedMs() {
+        return performance.now() - this.started;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/gate/view.ts
 // What the gate knows of its deployment: the deployment as last read, its
 // allocations by ID, and the index each was read at. Watches (blocking queries,
@@ -34798,8 +34891,82 @@ class RolloutView {
 
 
 
+
 /** A write that has started gets this long to finish even past the step's deadline. */
 const WRITE_GRACE_MS = 15_000;
+/** After a write: how long the watches get to show its effect before one plain read does. */
+const SETTLE_MS = 5_000;
+/** The step's writes: sent (or, in a dry run, logged), read back when lost, and settled. */
+class Writer {
+    o;
+    /** The answer to the write, when one was sent and answered. */
+    response;
+    /** The index at which Nomad applied it; 0 before. */
+    index = 0;
+    /** dry-run: the write that was planned (and only logged). */
+    planned;
+    constructor(o) {
+        this.o = o;
+    }
+    /** Sends a write, then waits until the view shows the state after it. */
+    async send(kind, health = { healthy: [], unhealthy: [] }) {
+        const { o } = this;
+        const ctx = { ...o, ...health, log: (line) => o.timeline.warning(line) };
+        if (o.dryRun) {
+            this.planned = kind;
+            o.timeline.event(`Dry run: would send ${o.client.describe(writeRequest(kind, o.view.deployment.ID, ctx))}`);
+            return 'sent';
+        }
+        const out = await applyWrite(kind, ctx);
+        if (out.kind === 'refused') {
+            o.timeline.event(`Nomad refused the ${kind} (${out.reason}): the deployment changed after the gate read it; reading it again`);
+            return 'refused';
+        }
+        if (out.kind === 'seen') {
+            o.timeline.event(`The ${kind} took effect although its answer was lost (seen by re-reading the deployment)`);
+            return 'sent';
+        }
+        const r = out.response;
+        this.response = r;
+        this.index = Math.max(out.index, r.DeploymentModifyIndex);
+        o.timeline.event(`Sent ${kind}: EvalID ${r.EvalID || '(none)'}, DeploymentModifyIndex ${r.DeploymentModifyIndex}` +
+            (r.RevertedJobVersion != null ? `, reverted to job version ${r.RevertedJobVersion}` : ''));
+        await this.settle(kind);
+        return 'sent';
+    }
+    /** on-failure's write after a failed gate; a deployment that ended meanwhile needs none. */
+    async onFailure(kind, verdict) {
+        if ((await this.send(kind)) === 'sent')
+            return verdict;
+        await this.o.follower.refresh({ signal: AbortSignal.timeout(SETTLE_MS) }).catch(() => undefined);
+        const d = this.o.view.deployment;
+        return {
+            ...verdict,
+            message: `${verdict.message}; on-failure ${kind} not applied: the deployment is ${d.Status}`,
+        };
+    }
+    /** Another actor's promotion landed before this step's own (which Nomad then applied again). */
+    promotedBySomeoneElse() {
+        const at = this.o.view.promotedAt;
+        if (at === undefined || this.index === 0 || at >= this.index)
+            return undefined;
+        return {
+            result: 'already-promoted',
+            ok: true,
+            message: `Already promoted by someone else (index ${at}) before this gate's promote (index ${this.index}) reached Nomad: ${describeGroups(this.o.view.readiness().groups)}`,
+        };
+    }
+    /** Until the view is at or past the write's index (the outputs describe the state after it). */
+    async settle(kind) {
+        const allocs = kind === 'promote' || kind === 'health';
+        const last = !(kind === 'promote' && this.o.waitForCompletion);
+        const until = performance.now() + SETTLE_MS;
+        if (await this.o.follower.settle(this.index, { allocs, last, until }))
+            return;
+        // Best effort: the write stands whatever this read says.
+        await this.o.follower.refresh({ signal: AbortSignal.timeout(SETTLE_MS) }).catch(() => undefined);
+    }
+}
 /**
  * Refusals that the state explains (nomad/state/state_store.go
  * UpdateDeploymentPromotion, nomad/deployment_endpoint.go): too few healthy
@@ -34931,34 +35098,30 @@ function deploymentShows(kind, d, groups) {
 
 
 
+
+
 function runGate(settings, deps) {
     return new GateRun(settings, deps).run();
 }
-/** After a write: how long the watches get to show its effect before one plain read does. */
-const SETTLE_MS = 5_000;
 const PROGRESS_MS = 60_000;
 class GateRun {
     settings;
     deps;
-    started = performance.now();
+    timeline;
     deadline;
     signal;
-    timeline = [];
     checkRuns = [];
     canaries = new CanaryLog();
     view;
     follower;
-    write;
-    writeIndex = 0;
-    /** dry-run: the write that was planned (and only logged). */
-    planned;
-    health = { healthy: [], unhealthy: [] };
+    writer;
     /** performance.now() of the last waiting line. */
     lastProgressAt = performance.now();
     constructor(settings, deps) {
         this.settings = settings;
         this.deps = deps;
-        this.deadline = this.started + settings.timeoutMs;
+        this.timeline = new Timeline(deps.log);
+        this.deadline = this.timeline.started + settings.timeoutMs;
         this.signal = deps.signal ?? new AbortController().signal;
     }
     async run() {
@@ -35006,28 +35169,29 @@ class GateRun {
             signal: this.signal,
             allocs: gating,
         });
+        const writer = (this.writer = new Writer({
+            client: deps.client,
+            view,
+            follower: this.follower,
+            timeline: this.timeline,
+            groups: settings.groups.length ? [...selected] : [],
+            dryRun: settings.dryRun,
+            waitForCompletion: settings.waitForCompletion,
+            deadline: this.deadline,
+            signal: this.signal,
+        }));
         if (!gating)
-            return this.actNow(mode);
+            return actNow(mode, view, writer, this.follower);
         this.event(`Gating on ${selected.join(', ')} (${mode}); deadline ${formatDuration(settings.timeoutMs)}`);
         const verdict = await this.watch();
-        return verdict.write ? this.onFailure(verdict.write, verdict) : verdict;
-    }
-    /** on-failure's write after a failed gate; a deployment that ended meanwhile needs none. */
-    async onFailure(kind, verdict) {
-        if ((await this.send(kind)) === 'sent')
-            return verdict;
-        await this.follower.refresh({ signal: AbortSignal.timeout(SETTLE_MS) }).catch(() => undefined);
-        const d = this.view.deployment;
-        return {
-            ...verdict,
-            message: `${verdict.message}; on-failure ${kind} not applied: the deployment is ${d.Status}`,
-        };
+        return verdict.write ? writer.onFailure(verdict.write, verdict) : verdict;
     }
     /** promote / wait / health: decide after every change until a verdict. */
     async watch() {
         const { settings } = this;
         const view = this.view;
         const follower = this.follower;
+        const writer = this.writer;
         const policy = {
             mode: settings.mode,
             onFailure: settings.onFailure,
@@ -35068,12 +35232,12 @@ class GateRun {
                     if (step.kind === 'end') {
                         if (step.verdict.write !== 'promote')
                             return step.verdict;
-                        if ((await this.send('promote')) === 'refused') {
+                        if ((await writer.send('promote')) === 'refused') {
                             heldAt = view.version;
                             continue;
                         }
                         const { write: _sent, ...promoted } = step.verdict;
-                        const verdict = this.promotedBySomeoneElse() ?? promoted;
+                        const verdict = writer.promotedBySomeoneElse() ?? promoted;
                         if (!settings.waitForCompletion || settings.dryRun)
                             return verdict;
                         promotedAs = verdict;
@@ -35083,13 +35247,14 @@ class GateRun {
                     }
                     if (step.kind === 'soak') {
                         phase = 'soaking';
-                        const options = { ...settings, started: this.started, runs: this.checkRuns };
+                        const options = { ...settings, started: this.timeline.started, runs: this.checkRuns };
                         soak = startSoak({ ...options, event: (l) => this.event(l) }, this.signal);
                         continue;
                     }
                     if (step.kind === 'set-health') {
-                        const verdict = this.healthVerdict(view.runningCanaries());
-                        if ((await this.send('health')) === 'sent')
+                        const where = { deploymentId: view.deployment.ID, groups: view.selected };
+                        const { verdict, ...health } = healthTargets(settings, view.runningCanaries(), where);
+                        if ((await writer.send('health', health)) === 'sent')
                             return verdict;
                         continue;
                     }
@@ -35138,118 +35303,6 @@ class GateRun {
             soak?.stop();
         }
     }
-    /** fail / pause / resume: one write, no waiting. */
-    async actNow(mode) {
-        const view = this.view;
-        const done = { fail: 'failed', pause: 'paused', resume: 'running' };
-        const result = { fail: 'failed', pause: 'paused', resume: 'resumed' };
-        // A refusal means the deployment changed meanwhile: read it, and judge again.
-        for (let tries = 1;; tries++) {
-            const d = view.deployment;
-            if (d.Status === done[mode]) {
-                const message = `Deployment ${shortId(d.ID)} is already ${d.Status}; nothing sent`;
-                return { result: result[mode], ok: true, message };
-            }
-            if (TERMINAL_DEPLOYMENT_STATUSES.includes(d.Status)) {
-                throw new GateError(`Cannot ${mode} deployment ${shortId(d.ID)}: it is ${d.Status} ("${d.StatusDescription}")`);
-            }
-            if ((await this.send(mode)) === 'sent') {
-                return {
-                    result: result[mode],
-                    ok: true,
-                    message: `Deployment ${shortId(d.ID)} ${result[mode]}`,
-                };
-            }
-            if (tries === 3)
-                throw new GateError(`Nomad refused to ${mode} deployment ${shortId(d.ID)} ${tries} times`);
-            await this.follower.refresh();
-        }
-    }
-    /** Sends a write (or, in a dry run, logs it), then waits until the view shows the state after it. */
-    async send(kind) {
-        const view = this.view;
-        const ctx = {
-            client: this.deps.client,
-            view,
-            follower: this.follower,
-            groups: this.settings.groups.length ? [...view.selected] : [],
-            ...this.health,
-            deadline: this.deadline,
-            signal: this.signal,
-            log: (line) => this.deps.log.warning(line),
-        };
-        if (this.settings.dryRun) {
-            this.planned = kind;
-            this.event(`Dry run: would send ${this.deps.client.describe(writeRequest(kind, view.deployment.ID, ctx))}`);
-            return 'sent';
-        }
-        const out = await applyWrite(kind, ctx);
-        if (out.kind === 'refused') {
-            this.event(`Nomad refused the ${kind} (${out.reason}): the deployment changed after the gate read it; reading it again`);
-            return 'refused';
-        }
-        if (out.kind === 'seen') {
-            this.event(`The ${kind} took effect although its answer was lost (seen by re-reading the deployment)`);
-            return 'sent';
-        }
-        const r = out.response;
-        this.write = r;
-        this.writeIndex = Math.max(out.index, r.DeploymentModifyIndex);
-        this.event(`Sent ${kind}: EvalID ${r.EvalID || '(none)'}, DeploymentModifyIndex ${r.DeploymentModifyIndex}` +
-            (r.RevertedJobVersion != null ? `, reverted to job version ${r.RevertedJobVersion}` : ''));
-        await this.settle(kind);
-        return 'sent';
-    }
-    /** Until the view is at or past the write's index (the outputs describe the state after it). */
-    async settle(kind) {
-        const allocs = kind === 'promote' || kind === 'health';
-        // After a promote with wait-for-completion the watches go on; after any other write the step ends.
-        const last = !(kind === 'promote' && this.settings.waitForCompletion);
-        const until = performance.now() + SETTLE_MS;
-        if (await this.follower.settle(this.writeIndex, { allocs, last, until }))
-            return;
-        // Best effort: the write stands whatever this read says.
-        await this.follower.refresh({ signal: AbortSignal.timeout(SETTLE_MS) }).catch(() => undefined);
-    }
-    /** Another actor's promotion landed before this gate's own (which Nomad then applied again). */
-    promotedBySomeoneElse() {
-        const at = this.view.promotedAt;
-        if (at === undefined || this.writeIndex === 0 || at >= this.writeIndex)
-            return undefined;
-        const groups = this.view.readiness().groups;
-        return {
-            result: 'already-promoted',
-            ok: true,
-            message: `Already promoted by someone else (index ${at}) before this gate's promote (index ${this.writeIndex}) reached Nomad: ${describeGroups(groups)}`,
-        };
-    }
-    healthVerdict(canaries) {
-        const healthy = this.pickAllocs('healthy-allocs', this.settings.healthyAllocs, canaries);
-        const unhealthy = this.pickAllocs('unhealthy-allocs', this.settings.unhealthyAllocs, canaries);
-        this.health = { healthy, unhealthy };
-        const parts = [
-            healthy.length ? `${healthy.length} healthy (${healthy.map(shortId).join(', ')})` : '',
-            unhealthy.length
-                ? `${unhealthy.length} unhealthy (${unhealthy.map(shortId).join(', ')})`
-                : '',
-        ].filter(Boolean);
-        return { result: 'health-set', ok: true, message: `Marked ${parts.join(' and ')}` };
-    }
-    pickAllocs(input, selector, canaries) {
-        if (!selector)
-            return [];
-        if ('canaries' in selector)
-            return canaries.map((a) => a.ID);
-        return selector.ids.map((prefix) => {
-            const matches = canaries.filter((a) => a.ID.startsWith(prefix));
-            if (matches.length === 1)
-                return matches[0].ID;
-            if (matches.length === 0) {
-                throw new GateError(`Input '${input}': "${prefix}" is not a placed canary of deployment ${shortId(this.view.deployment.ID)} in ${this.view.selected.join(', ')}; its canaries are ${canaries.map((a) => shortId(a.ID)).join(', ')}`);
-            }
-            throw new GateError(`Input '${input}': "${prefix}" matches several canaries (${matches.map((a) => a.ID).join(', ')}); give more characters`);
-        });
-    }
     /** A waiting line: what the canaries wait for, and the time left. */
     progress(why) {
         this.lastProgressAt = performance.now();
@@ -35257,23 +35310,22 @@ class GateRun {
         this.event(`${why} (${formatDuration(left)} left)`);
     }
     event(text) {
-        const atMs = performance.now() - this.started;
-        this.timeline.push({ atMs, text });
-        this.deps.log.info(`[${formatDuration(atMs).padStart(6)}] ${text}`);
+        this.timeline.event(text);
     }
     finish(verdict) {
         const view = this.view;
-        const would = this.planned && DRY_RUN_RESULT[verdict.result];
+        const writer = this.writer;
+        const would = writer?.planned && DRY_RUN_RESULT[verdict.result];
         return {
             ok: verdict.ok,
             result: would || verdict.result,
             message: would ? `Dry run, nothing sent: ${verdict.message}` : verdict.message,
             deployment: view?.deployment,
             groups: view?.allocsRead ? view.readiness().groups : [],
-            write: this.write,
-            index: Math.max(view?.lastIndex ?? 0, this.writeIndex),
-            elapsedMs: performance.now() - this.started,
-            timeline: this.timeline,
+            write: writer?.response,
+            index: Math.max(view?.lastIndex ?? 0, writer?.index ?? 0),
+            elapsedMs: this.timeline.elapsedMs,
+            timeline: this.timeline.events,
             checks: this.checkRuns,
         };
     }
@@ -35382,7 +35434,7 @@ function mask(secret) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(176);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7344);
 // Entry of the action's bundle (dist/index.js).
 
 await (0,_action_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

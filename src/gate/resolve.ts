@@ -9,7 +9,9 @@
 // deadline, and never take another version's. Say so as soon as it is certain
 // that none will come: the evaluation of that version completed without
 // creating one (no update block, count 0, nothing to update), or the job moved
-// on to a newer version first.
+// on to a newer version first. (An update block is not needed: the API gives
+// service jobs a default one, api/jobs.go Canonicalize; only max_parallel = 0,
+// an empty strategy, makes none: reconcile_cluster.go createDeployment.)
 
 import type { NomadClient, QueryMeta } from '../nomad/client.js'
 import { NomadError } from '../nomad/errors.js'
@@ -263,7 +265,7 @@ class JobResolver {
         const e = done[0]
         const why =
           e.Status === 'complete'
-            ? 'completed without creating one (the job has no update block, a count of 0, or nothing that needs a deployment changed)'
+            ? 'completed without creating one (an update block with max_parallel = 0, a count of 0, or nothing that needs a deployment changed)'
             : `${e.Status === 'failed' ? 'failed' : 'was canceled'}${e.StatusDescription ? ` (${e.StatusDescription})` : ''}`
         this.refuse(
           `Job "${this.jobId}"${this.where} version ${this.version} will not get a deployment: its evaluation ${e.ID.slice(0, 8)} ${why}; nothing to gate`,

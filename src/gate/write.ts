@@ -18,7 +18,9 @@ import { NomadError } from '../nomad/errors.js'
 import type { Deployment, DeploymentUpdateResponse } from '../nomad/types.js'
 import { GateError } from './errors.js'
 import type { Follower } from './follow.js'
-import type { WriteKind } from './outcome.js'
+import type { Verdict, WriteKind } from './outcome.js'
+import { describeGroups } from './readiness.js'
+import type { Timeline } from './timeline.js'
 import type { RolloutView } from './view.js'
 
 export interface WriteContext {
@@ -45,6 +47,105 @@ export type WriteOutcome =
 
 /** A write that has started gets this long to finish even past the step's deadline. */
 export const WRITE_GRACE_MS = 15_000
+
+/** After a write: how long the watches get to show its effect before one plain read does. */
+const SETTLE_MS = 5_000
+
+export interface WriterOptions {
+  client: NomadClient
+  view: RolloutView
+  follower: Follower
+  timeline: Timeline
+  /** Groups to promote; empty: `All: true`. */
+  groups: string[]
+  dryRun: boolean
+  /** After a promote the watches go on (wait-for-completion); after any other write the step ends. */
+  waitForCompletion: boolean
+  deadline: number
+  signal: AbortSignal
+}
+
+/** The step's writes: sent (or, in a dry run, logged), read back when lost, and settled. */
+export class Writer {
+  /** The answer to the write, when one was sent and answered. */
+  response?: DeploymentUpdateResponse
+  /** The index at which Nomad applied it; 0 before. */
+  index = 0
+  /** dry-run: the write that was planned (and only logged). */
+  planned?: WriteKind
+
+  constructor(private readonly o: WriterOptions) {}
+
+  /** Sends a write, then waits until the view shows the state after it. */
+  async send(
+    kind: WriteKind,
+    health = { healthy: [] as string[], unhealthy: [] as string[] },
+  ): Promise<'sent' | 'refused'> {
+    const { o } = this
+    const ctx: WriteContext = { ...o, ...health, log: (line) => o.timeline.warning(line) }
+    if (o.dryRun) {
+      this.planned = kind
+      o.timeline.event(
+        `Dry run: would send ${o.client.describe(writeRequest(kind, o.view.deployment.ID, ctx))}`,
+      )
+      return 'sent'
+    }
+    const out = await applyWrite(kind, ctx)
+    if (out.kind === 'refused') {
+      o.timeline.event(
+        `Nomad refused the ${kind} (${out.reason}): the deployment changed after the gate read it; reading it again`,
+      )
+      return 'refused'
+    }
+    if (out.kind === 'seen') {
+      o.timeline.event(
+        `The ${kind} took effect although its answer was lost (seen by re-reading the deployment)`,
+      )
+      return 'sent'
+    }
+    const r = out.response
+    this.response = r
+    this.index = Math.max(out.index, r.DeploymentModifyIndex)
+    o.timeline.event(
+      `Sent ${kind}: EvalID ${r.EvalID || '(none)'}, DeploymentModifyIndex ${r.DeploymentModifyIndex}` +
+        (r.RevertedJobVersion != null ? `, reverted to job version ${r.RevertedJobVersion}` : ''),
+    )
+    await this.settle(kind)
+    return 'sent'
+  }
+
+  /** on-failure's write after a failed gate; a deployment that ended meanwhile needs none. */
+  async onFailure(kind: WriteKind, verdict: Verdict): Promise<Verdict> {
+    if ((await this.send(kind)) === 'sent') return verdict
+    await this.o.follower.refresh({ signal: AbortSignal.timeout(SETTLE_MS) }).catch(() => undefined)
+    const d = this.o.view.deployment
+    return {
+      ...verdict,
+      message: `${verdict.message}; on-failure ${kind} not applied: the deployment is ${d.Status}`,
+    }
+  }
+
+  /** Another actor's promotion landed before this step's own (which Nomad then applied again). */
+  promotedBySomeoneElse(): Verdict | undefined {
+    const at = this.o.view.promotedAt
+    if (at === undefined || this.index === 0 || at >= this.index) return undefined
+    return {
+      result: 'already-promoted',
+      ok: true,
+      message: `Already promoted by someone else (index ${at}) before this gate's promote (index ${this.index}) reached Nomad: ${describeGroups(this.o.view.readiness().groups)}`,
+    }
+  }
+
+  /** Until the view is at or past the write's index (the outputs describe the state after it). */
+  private async settle(kind: WriteKind): Promise<void> {
+    const allocs = kind === 'promote' || kind === 'health'
+    const last = !(kind === 'promote' && this.o.waitForCompletion)
+    const until = performance.now() + SETTLE_MS
+    if (await this.o.follower.settle(this.index, { allocs, last, until })) return
+    // Best effort: the write stands whatever this read says.
+    await this.o.follower.refresh({ signal: AbortSignal.timeout(SETTLE_MS) }).catch(() => undefined)
+  }
+}
 
 /**
  * Refusals that the state explains (nomad/state/state_store.go
