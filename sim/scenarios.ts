@@ -4,6 +4,12 @@
 
 import type { NomadState } from './state.js'
 
+/** What a scenario drives: a Simulator or a NomadState. */
+export type ScenarioTarget = Pick<
+  NomadState,
+  'registerJob' | 'rollout' | 'placeCanaries' | 'setAllocHealth'
+>
+
 export const SCENARIOS = ['demo', 'healthy', 'unhealthy', 'manual'] as const
 export type ScenarioName = (typeof SCENARIOS)[number]
 
@@ -37,7 +43,7 @@ export interface ScenarioRun {
  * - `manual`: canaries placed and running, health left to the caller.
  */
 export function runScenario(
-  sim: NomadState,
+  sim: ScenarioTarget,
   name: ScenarioName,
   options: ScenarioOptions = {},
 ): ScenarioRun {

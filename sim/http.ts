@@ -1,15 +1,16 @@
-// Nomad's HTTP API over the simulated state, without sockets: request in, reply
-// out. Follows command/agent/http.go (parsing, error codes, headers),
-// command/agent/{deployment,job}_endpoint.go (routes and body checks) and the
-// RPC endpoints in nomad/{deployment,job}_endpoint.go (order of checks, ACLs,
-// blocking queries with nomad/rpc.go blockingRPC).
+// Nomad's HTTP API, without sockets: request in, reply out. Follows
+// command/agent/http.go (parsing, error codes, headers, ACL token), the routes
+// of command/agent/{deployment,job}_endpoint.go and nomad/rpc.go blockingRPC.
+// What each RPC reads and writes is endpoints.ts.
 
 import type { IncomingHttpHeaders } from 'node:http'
 import { performance } from 'node:perf_hooks'
 
-import { TERMINAL_DEPLOYMENT_STATUSES, type DeploymentUpdateResponse } from '../src/nomad/types.js'
-import { decodeGoJSONBody, parseGoDuration, uuidIndexKey, type GoStruct } from './go.js'
-import { NomadError, NomadState, type ChangeRecord, type StateOptions } from './state.js'
+import type { DeploymentUpdateResponse } from '../src/nomad/types.js'
+import { permissionDenied, type Allow, type Endpoints, type QueryResult } from './endpoints.js'
+import { decodeGoJSONBody, parseGoDuration, type GoStruct } from './go.js'
+import { NomadError } from './model.js'
+import type { Store } from './store.js'
 
 export interface AclToken {
   /** Namespaces the token may read (`*` for all). */
@@ -18,11 +19,12 @@ export interface AclToken {
   write: boolean
 }
 
-export interface ApiOptions extends StateOptions {
+export interface HttpOptions {
+  region: string
   /** Enables ACLs: requests need one of these secrets (`X-Nomad-Token` or `Authorization: Bearer`). */
   acl?: { tokens: Record<string, AclToken> }
-  /** Source of the blocking-query jitter; Math.random by default. */
-  random?: () => number
+  /** Source of the blocking-query jitter. */
+  random: () => number
 }
 
 export interface ApiRequest {
@@ -48,8 +50,8 @@ export interface ApiReply {
 
 /** command/agent/http.go ErrInvalidMethod. */
 const INVALID_METHOD = 'Invalid method'
-/** structs.ErrPermissionDenied / ErrTokenNotFound: both answer 403 (http.go wrap). */
 const PERMISSION_DENIED = 'Permission denied'
+/** structs.ErrTokenNotFound: answers 403 like Permission denied (http.go wrap). */
 const TOKEN_NOT_FOUND = 'ACL token not found'
 /** structs.MaxBlockingRPCQueryTime, DefaultBlockingRPCQueryTime and JitterFraction. */
 const MAX_QUERY_MS = 300_000
@@ -66,20 +68,6 @@ interface QueryOptions {
   waitMs: number
 }
 
-interface WriteOptions {
-  region: string
-  namespace: string
-  token: string
-}
-
-/** One run of a blocking query: its answer, its index and what would change it. */
-interface QueryResult {
-  index: number
-  body: unknown
-  watch: (c: ChangeRecord) => boolean
-}
-
-type Allow = (namespace: string, write: boolean) => boolean
 type Handler = (r: ApiRequest, id: string) => Promise<ApiReply> | ApiReply
 
 // Go structs the write bodies decode into (nomad/structs), with WriteRequest's fields.
@@ -127,15 +115,12 @@ const UNSIMULATED_JOB_SUFFIXES = [
   '/tag',
 ]
 
-export class NomadApi extends NomadState {
-  protected readonly acl?: { tokens: Record<string, AclToken> }
-  private readonly random: () => number
-
-  constructor(options: ApiOptions = {}) {
-    super(options)
-    this.acl = options.acl
-    this.random = options.random ?? Math.random
-  }
+export class NomadHttp {
+  constructor(
+    private readonly store: Store,
+    private readonly endpoints: Endpoints,
+    private readonly options: HttpOptions,
+  ) {}
 
   /** Answers one request as a Nomad server agent would. */
   async serve(r: ApiRequest): Promise<ApiReply> {
@@ -185,98 +170,44 @@ export class NomadApi extends NomadState {
 
   // ---- reads ---------------------------------------------------------------------
 
-  /** GET /v1/deployments: Deployment.List. */
+  /** GET /v1/deployments. */
   private async deploymentList(r: ApiRequest): Promise<ApiReply> {
     requireMethod(r, 'GET')
     const q = this.parseQuery(r)
     const allow = this.authorize(q.region, q.token)
-    if (!allow(q.namespace, false)) throw permissionDenied()
-    const ns = q.namespace
-    const inNamespace = (dns: string): boolean => ns === '*' || dns === ns
-    const prefix = q.prefix === '' ? undefined : uuidIndexKey(q.prefix, false)
-    if (prefix && 'error' in prefix) throw new NomadError(prefix.error)
-    const out = await this.blocking(r, q, () => {
-      let list = this.deploymentsByKey()
-      if (prefix) {
-        // DeploymentsByIDPrefix walks the `id` index (UUID order), filtered by namespace.
-        list = list.filter(([k, d]) => k.startsWith(prefix.key) && inNamespace(d.Namespace))
-      } else {
-        // DeploymentsByNamespaceOrdered / Deployments: creation order.
-        list = list
-          .filter(([, d]) => inNamespace(d.Namespace))
-          .sort(([ka, a], [kb, b]) => a.CreateIndex - b.CreateIndex || (ka < kb ? -1 : 1))
-      }
-      if (q.reverse) list.reverse()
-      return {
-        index: this.tableIndex('deployment'),
-        body: list.map(([, d]) => d).filter((d) => allow(d.Namespace, false)),
-        watch: (c) =>
-          c.deployments.some((id) =>
-            prefix
-              ? id.replaceAll('-', '').startsWith(prefix.key)
-              : inNamespace(this.deploymentByKey(id.replaceAll('-', ''))?.Namespace ?? ''),
-          ),
-      }
-    })
+    const run = this.endpoints.deploymentList(q.namespace, q.prefix, q.reverse, allow)
+    const out = await this.blocking(r, q, run)
     return jsonReply(r, 200, meta(out.index), out.body)
   }
 
-  /** GET /v1/deployment/:id: Deployment.GetDeployment; 404 after the meta headers are set. */
+  /** GET /v1/deployment/:id; 404 after the meta headers are set. */
   private async deploymentQuery(r: ApiRequest, id: string): Promise<ApiReply> {
     requireMethod(r, 'GET')
     const q = this.parseQuery(r)
     const allow = this.authorize(q.region, q.token)
-    if (!allow(q.namespace, false)) throw permissionDenied()
-    const out = await this.blocking(r, q, () => {
-      if (id === '') throw new NomadError('missing deployment ID')
-      const key = uuidIndexKey(id, true)
-      if ('error' in key) throw new NomadError(`deployment lookup failed: ${key.error}`)
-      let d = this.deploymentByKey(key.key)
-      // Re-checked against the deployment's own namespace: hidden if not allowed.
-      if (d && !allow(d.Namespace, false)) d = undefined
-      return d
-        ? { index: d.ModifyIndex, body: d, watch: (c) => c.deployments.includes(d.ID) }
-        : {
-            index: this.tableIndex('deployment'),
-            body: null,
-            watch: (c) => c.deployments.length > 0,
-          }
-    })
+    const out = await this.blocking(r, q, this.endpoints.deployment(q.namespace, id, allow))
     if (out.body === null) return textReply(404, meta(out.index), 'deployment not found')
     return jsonReply(r, 200, meta(out.index), out.body)
   }
 
-  /**
-   * GET /v1/deployment/allocations/:id: Deployment.Allocations. Answers with the
-   * allocs table's index but wakes only for this deployment's allocs. An unknown
-   * deployment has no allocations (200 `[]`), not a 404.
-   */
+  /** GET /v1/deployment/allocations/:id. */
   private async deploymentAllocations(r: ApiRequest, id: string): Promise<ApiReply> {
     requireMethod(r, 'GET')
     const q = this.parseQuery(r)
     const allow = this.authorize(q.region, q.token)
-    if (!allow(q.namespace, false)) throw permissionDenied()
-    const out = await this.blocking(r, q, () => {
-      const key = uuidIndexKey(id, true)
-      if ('error' in key) throw new NomadError(key.error)
-      const allocs = this.allocations(id)
-      const ns = allocs[0]?.Namespace
-      if (ns !== undefined && ns !== q.namespace && !allow(ns, false)) throw permissionDenied()
-      return {
-        index: this.tableIndex('allocs'),
-        body: allocs,
-        watch: (c) => c.allocs.some((a) => this.allocDeploymentKey(a) === key.key),
-      }
-    })
+    const run = this.endpoints.deploymentAllocations(q.namespace, id, allow)
+    const out = await this.blocking(r, q, run)
     return jsonReply(r, 200, meta(out.index), out.body)
   }
 
-  /** GET /v1/job/:job_id/deployments: Job.Deployments, in the store's order (by deployment ID). */
+  /** GET /v1/job/:job_id/deployments. */
   private async jobDeploymentList(r: ApiRequest, jobId: string): Promise<ApiReply> {
     requireMethod(r, 'GET')
     const all = parseGoBool(r.query.get('all') ?? '') ?? false
     const q = this.parseQuery(r)
-    const out = await this.jobDeploymentsQuery(r, q, jobId, all)
+    const allow = this.authorize(q.region, q.token)
+    const run = this.endpoints.jobDeployments(q.namespace, jobId, all, allow)
+    const out = await this.blocking(r, q, run)
     return jsonReply(r, 200, meta(out.index), out.body)
   }
 
@@ -284,51 +215,19 @@ export class NomadApi extends NomadState {
   private async jobLatestDeployment(r: ApiRequest, jobId: string): Promise<ApiReply> {
     requireMethod(r, 'GET')
     const q = this.parseQuery(r)
-    const out = await this.jobDeploymentsQuery(r, q, jobId, false)
+    const allow = this.authorize(q.region, q.token)
+    const run = this.endpoints.jobDeployments(q.namespace, jobId, false, allow)
+    const out = await this.blocking(r, q, run)
     const list = out.body as Array<{ CreateIndex: number }>
     const latest = [...list].sort((a, b) => b.CreateIndex - a.CreateIndex)[0] ?? null
     return jsonReply(r, 200, meta(out.index), latest)
   }
 
-  private jobDeploymentsQuery(
-    r: ApiRequest,
-    q: QueryOptions,
-    jobId: string,
-    all: boolean,
-  ): Promise<QueryResult> {
-    const allow = this.authorize(q.region, q.token)
-    if (!allow(q.namespace, false)) throw permissionDenied()
-    return this.blocking(r, q, () => {
-      // DeploymentsByJobID: deployments of an earlier job with the same ID are left out unless `all`.
-      const job = this.jobLatest(q.namespace, jobId)
-      const list = this.deploymentsByKey()
-        .map(([, d]) => d)
-        .filter((d) => d.Namespace === q.namespace && d.JobID === jobId)
-        .filter((d) => all || !job || d.JobCreateIndex === job.CreateIndex)
-      return {
-        index: this.tableIndex('deployment'),
-        body: list,
-        watch: (c) =>
-          c.deployments.some((id) => {
-            const d = this.deploymentByKey(id.replaceAll('-', ''))
-            return d?.Namespace === q.namespace && d.JobID === jobId
-          }),
-      }
-    })
-  }
-
-  /** GET /v1/job/:job_id: Job.GetJob; 404 `job not found`. */
+  /** GET /v1/job/:job_id; 404 `job not found`. */
   private async jobQuery(r: ApiRequest, jobId: string): Promise<ApiReply> {
     const q = this.parseQuery(r)
     const allow = this.authorize(q.region, q.token)
-    if (!allow(q.namespace, false)) throw permissionDenied()
-    const out = await this.blocking(r, q, () => {
-      const job = this.jobLatest(q.namespace, jobId)
-      const key = `${q.namespace}/${jobId}`
-      return job
-        ? { index: job.ModifyIndex, body: job, watch: (c) => c.jobs.includes(key) }
-        : { index: this.tableIndex('jobs'), body: null, watch: (c) => c.jobs.length > 0 }
-    })
+    const out = await this.blocking(r, q, this.endpoints.job(q.namespace, jobId, allow))
     if (out.body === null) return textReply(404, meta(out.index), 'job not found')
     return jsonReply(r, 200, meta(out.index), out.body)
   }
@@ -339,68 +238,45 @@ export class NomadApi extends NomadState {
   private deploymentFail(r: ApiRequest, id: string): ApiReply {
     requireMethod(r, 'PUT', 'POST')
     const w = this.parseWrite(r, {})
-    this.checkWrite(w, id, "can't fail terminal deployment")
-    return writeReply(r, this.apiFail(id))
+    return writeReply(r, this.endpoints.fail(this.authorize(w.region, w.token), id))
   }
 
   private deploymentPause(r: ApiRequest, id: string): ApiReply {
     requireMethod(r, 'PUT', 'POST')
     const body = decodeWriteBody(r, PAUSE, id)
     const w = this.parseWrite(r, body)
-    const pause = body.Pause === true
-    this.checkWrite(
-      w,
-      id,
-      pause ? "can't pause terminal deployment" : "can't resume terminal deployment",
-    )
-    return writeReply(r, this.apiPause(id, pause))
+    const allow = this.authorize(w.region, w.token)
+    return writeReply(r, this.endpoints.pause(allow, id, body.Pause === true))
   }
 
   private deploymentPromote(r: ApiRequest, id: string): ApiReply {
     requireMethod(r, 'PUT', 'POST')
     const body = decodeWriteBody(r, PROMOTE, id)
     const w = this.parseWrite(r, body)
-    this.checkWrite(w, id, "can't promote terminal deployment")
-    return writeReply(r, this.apiPromote(id, body.All === true, (body.Groups as string[]) ?? []))
+    const allow = this.authorize(w.region, w.token)
+    const groups = (body.Groups as string[] | undefined) ?? []
+    return writeReply(r, this.endpoints.promote(allow, id, body.All === true, groups))
   }
 
   private deploymentAllocHealth(r: ApiRequest, id: string): ApiReply {
     requireMethod(r, 'PUT', 'POST')
     const body = decodeWriteBody(r, ALLOC_HEALTH, id)
     const w = this.parseWrite(r, body)
+    const allow = this.authorize(w.region, w.token)
     const healthy = (body.HealthyAllocationIDs as string[] | undefined) ?? []
     const unhealthy = (body.UnhealthyAllocationIDs as string[] | undefined) ?? []
-    this.checkWrite(w, id, "can't set health of allocations for a terminal deployment", () => {
-      if (healthy.length + unhealthy.length === 0) {
-        throw new NomadError('must specify at least one healthy/unhealthy allocation ID')
-      }
-    })
-    return writeReply(r, this.apiSetAllocHealth(id, healthy, unhealthy))
-  }
-
-  /**
-   * The checks every deployment write RPC makes, in Nomad's order: region
-   * (forwarding), token, ID, the deployment's existence, submit-job in the
-   * deployment's own namespace (not the request's), then that it is active.
-   */
-  private checkWrite(w: WriteOptions, id: string, terminal: string, validate?: () => void): void {
-    const allow = this.authorize(w.region, w.token)
-    if (id === '') throw new NomadError('missing deployment ID')
-    validate?.()
-    const key = uuidIndexKey(id, true)
-    if ('error' in key) throw new NomadError(`deployment lookup failed: ${key.error}`)
-    const d = this.deploymentByKey(key.key)
-    if (!d) throw new NomadError('deployment not found')
-    if (!allow(d.Namespace, true)) throw permissionDenied()
-    if (TERMINAL_DEPLOYMENT_STATUSES.includes(d.Status)) throw new NomadError(terminal)
+    return writeReply(r, this.endpoints.setAllocHealth(allow, id, healthy, unhealthy))
   }
 
   /** http.go parseWriteRequest: the query wins; the body's WriteRequest fields are the fallback. */
-  private parseWrite(r: ApiRequest, body: Record<string, unknown>): WriteOptions {
+  private parseWrite(
+    r: ApiRequest,
+    body: Record<string, unknown>,
+  ): { region: string; namespace: string; token: string } {
     return {
       namespace: r.query.get('namespace') || (body.Namespace as string) || 'default',
       token: requestToken(r) || (body.AuthToken as string) || '',
-      region: r.query.get('region') || (body.Region as string) || this.region,
+      region: r.query.get('region') || (body.Region as string) || this.options.region,
     }
   }
 
@@ -432,7 +308,7 @@ export class NomadApi extends NomadState {
       minIndex = Number(index)
     }
     return {
-      region: q.get('region') || this.region,
+      region: q.get('region') || this.options.region,
       namespace: q.get('namespace') || 'default',
       token: requestToken(r),
       prefix: q.get('prefix') ?? '',
@@ -446,10 +322,10 @@ export class NomadApi extends NomadState {
    * The start of every RPC: forward to the request's region (`No path to region`
    * for any other), then fail an unknown token. Returns the ACL check.
    */
-  private authorize(region: string, token: string): Allow {
-    const acl = this.acl
+  authorize(region: string, token: string): Allow {
+    const acl = this.options.acl
     const unknownToken = acl !== undefined && token !== '' && !Object.hasOwn(acl.tokens, token)
-    if (region !== this.region) throw new NomadError('No path to region')
+    if (region !== this.options.region) throw new NomadError('No path to region')
     if (unknownToken) throw permissionDenied()
     return (namespace, write) => {
       if (!acl) return true
@@ -473,20 +349,18 @@ export class NomadApi extends NomadState {
     q: QueryOptions,
     query: () => QueryResult,
   ): Promise<QueryResult> {
-    // Copy the answer as it was at this index: other requests may change the state before it is sent.
-    const run = (): QueryResult => {
-      const res = query()
-      return { ...res, body: structuredClone(res.body) }
-    }
+    // No copy needed: a write replaces stored objects and never changes them, so the
+    // answer stays as it was at this index while other requests change the state.
+    const run = query
     let out = run()
     if (q.minIndex === 0 || r.nonBlocking) return out
     let waitMs =
       q.waitMs > MAX_QUERY_MS ? MAX_QUERY_MS : q.waitMs <= 0 ? DEFAULT_QUERY_MS : q.waitMs
-    waitMs += Math.floor(this.random() * (waitMs / JITTER_FRACTION))
+    waitMs += Math.floor(this.options.random() * (waitMs / JITTER_FRACTION))
     const deadline = performance.now() + waitMs
     while (out.index <= q.minIndex) {
       const left = deadline - performance.now()
-      if (left <= 0 || !(await this.waitForChange(out.watch, left, r.signal))) break
+      if (left <= 0 || !(await this.store.waitForChange(out.watch, left, r.signal))) break
       out = run()
     }
     return out
@@ -507,7 +381,7 @@ function requireMethod(r: ApiRequest, ...methods: string[]): void {
 }
 
 /** http.go parseToken: X-Nomad-Token, else `Authorization: Bearer <token>`. */
-function requestToken(r: ApiRequest): string {
+export function requestToken(r: Pick<ApiRequest, 'headers'>): string {
   const header = (name: string): string => {
     const v = r.headers[name]
     return (Array.isArray(v) ? v[0] : v) ?? ''
@@ -526,10 +400,6 @@ function parseGoBool(s: string): boolean | null {
   if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(s)) return true
   if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(s)) return false
   return null
-}
-
-function permissionDenied(): NomadError {
-  return new NomadError(PERMISSION_DENIED, 403)
 }
 
 function notSimulated(what: string): NomadError {

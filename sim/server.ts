@@ -1,0 +1,339 @@
+// The simulator's socket side: an HTTP(S) listener in front of the HTTP layer
+// (http.ts), with a log of every request and fault injection, so tests can see
+// what a client sent and break what it gets.
+
+import { createServer as createHttpServer, STATUS_CODES } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import type { AddressInfo, Socket } from 'node:net'
+import { performance } from 'node:perf_hooks'
+
+import type { ApiReply, ApiRequest } from './http.js'
+import { sleep } from './net.js'
+
+export interface ServerOptions {
+  /** Default 0: any free port. */
+  port?: number
+  /** Default 127.0.0.1. */
+  host?: string
+  /** PEM texts; serves https. `requestClientCert` requires a client certificate signed by `ca` (Nomad's verify_https_client). */
+  tls?: { key: string; cert: string; ca?: string; requestClientCert?: boolean }
+}
+
+export interface RequestRecord {
+  method: string
+  /** The decoded path, without the query. */
+  path: string
+  query: Record<string, string>
+  headers: IncomingHttpHeaders
+  /** The body, parsed as JSON when it is JSON, else the text; undefined when empty. */
+  body?: unknown
+  /** performance.now() when the request arrived. */
+  at: number
+  /** The status answered; 0 until then, and for good when the connection was cut instead. */
+  status: number
+  /** The fault applied to this request, if any. */
+  fault?: FaultSpec['kind']
+}
+
+/**
+ * A fault for the next `count` (default 1) requests that match `method` and
+ * `path` (a prefix of the decoded path, or a RegExp tested on it). Faults are
+ * taken in the order they were injected.
+ */
+export type FaultSpec = { method?: string; path?: string | RegExp; count?: number } &
+  /** Answer this instead (text/plain), e.g. 500 `No cluster leader`, 502, 503, 504. */
+  (
+    | { kind: 'status'; status: number; body?: string }
+    /** Destroy the connection without answering. */
+    | { kind: 'reset' }
+    /** Answer the headers and half the body, then destroy the connection (writes are applied). */
+    | { kind: 'reset-mid-body' }
+    /** Wait, then handle the request as usual. */
+    | { kind: 'delay'; ms: number }
+    /** Handle as usual (writes are applied) but send a truncated JSON body with status 200. */
+    | { kind: 'malformed-json' }
+    /** Handle as usual but say `X-Nomad-KnownLeader: false`. */
+    | { kind: 'no-leader' }
+    /** Apply the write (or run the read), then destroy the connection: the lost answer. */
+    | { kind: 'drop-response' }
+    /** Answer at once (no blocking) with an `X-Nomad-Index` below the one sent / the real one. */
+    | { kind: 'index-backwards'; index?: number }
+    /** Redirect (default 307, as Nomad's own redirects) without handling the request. */
+    | { kind: 'redirect'; location: string; status?: 301 | 302 | 303 | 307 | 308 }
+  )
+
+export interface InjectedFault {
+  readonly spec: FaultSpec
+  /** Requests it will still apply to. */
+  remaining: number
+  /** Requests it applied to. */
+  hits: number
+}
+
+/** What the server hands each request to, and what it reads the current raft index from. */
+export interface ServerBackend {
+  serve(r: ApiRequest): Promise<ApiReply>
+  index(): number
+}
+
+export class SimServer {
+  /** e.g. `http://127.0.0.1:41234` (`https://` with tls). */
+  address = ''
+  port = 0
+  readonly requests: RequestRecord[] = []
+
+  private readonly server: Server
+  private readonly scheme: 'http' | 'https'
+  private readonly sockets = new Set<Socket>()
+  private readonly stopping = new AbortController()
+  private readonly requestListeners = new Set<(r: RequestRecord) => void>()
+  private faults: InjectedFault[] = []
+  private stopped?: Promise<void>
+
+  constructor(
+    private readonly backend: ServerBackend,
+    options: ServerOptions,
+  ) {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
+      this.handle(req, res).catch((e: unknown) => {
+        if (res.headersSent || res.destroyed) return
+        send(res, { status: 500, headers: {}, body: `simulator error: ${String(e)}` })
+      })
+    }
+    const tls = options.tls
+    this.scheme = tls ? 'https' : 'http'
+    this.server = tls
+      ? createHttpsServer(
+          {
+            key: tls.key,
+            cert: tls.cert,
+            ca: tls.ca,
+            requestCert: tls.requestClientCert ?? false,
+            rejectUnauthorized: tls.requestClientCert ?? false,
+          },
+          handler,
+        )
+      : createHttpServer(handler)
+    this.server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket)
+      socket.once('close', () => this.sockets.delete(socket))
+    })
+  }
+
+  async listen(options: ServerOptions): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject)
+      this.server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+        this.server.off('error', reject)
+        resolve()
+      })
+    })
+    const { address, port, family } = this.server.address() as AddressInfo
+    const host = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address
+    this.port = port
+    this.address = `${this.scheme}://${family === 'IPv6' && host !== '127.0.0.1' ? `[${host}]` : host}:${port}`
+  }
+
+  /** Aborted when the server stops. */
+  get signal(): AbortSignal {
+    return this.stopping.signal
+  }
+
+  /** Closes the server and every open or held connection at once. */
+  stop(): Promise<void> {
+    this.stopped ??= new Promise<void>((resolve) => {
+      this.stopping.abort()
+      this.server.close(() => resolve())
+      for (const socket of this.sockets) socket.destroy()
+    })
+    return this.stopped
+  }
+
+  // ---- request log ----------------------------------------------------------------
+
+  /** Requests that change a deployment (non-GET `/v1/deployment/...`). */
+  writes(): RequestRecord[] {
+    return this.requests.filter((r) => r.method !== 'GET' && r.path.startsWith('/v1/deployment/'))
+  }
+
+  clearRequests(): void {
+    this.requests.length = 0
+  }
+
+  /** The first logged request (already logged or yet to come) that matches. */
+  waitForRequest(pred: (r: RequestRecord) => boolean, timeoutMs = 5000): Promise<RequestRecord> {
+    const found = this.requests.find(pred)
+    if (found) return Promise.resolve(found)
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        this.requestListeners.delete(listener)
+      }
+      const listener = (r: RequestRecord): void => {
+        if (!pred(r)) return
+        done()
+        resolve(r)
+      }
+      const timer = setTimeout(() => {
+        done()
+        reject(new Error(`no matching request within ${timeoutMs}ms`))
+      }, timeoutMs)
+      this.requestListeners.add(listener)
+    })
+  }
+
+  // ---- faults ----------------------------------------------------------------------
+
+  injectFault(spec: FaultSpec): InjectedFault {
+    const fault: InjectedFault = { spec, remaining: spec.count ?? 1, hits: 0 }
+    this.faults.push(fault)
+    return fault
+  }
+
+  clearFaults(): void {
+    this.faults = []
+  }
+
+  private takeFault(method: string, path: string): FaultSpec | undefined {
+    const fault = this.faults.find(({ spec }) => {
+      if (spec.method && spec.method.toUpperCase() !== method) return false
+      if (spec.path === undefined) return true
+      if (typeof spec.path === 'string') return path.startsWith(spec.path)
+      spec.path.lastIndex = 0 // a /g or /y RegExp keeps state between tests
+      return spec.path.test(path)
+    })
+    if (!fault) return undefined
+    fault.hits++
+    if (--fault.remaining <= 0) this.faults = this.faults.filter((f) => f !== fault)
+    return fault.spec
+  }
+
+  // ---- HTTP ------------------------------------------------------------------------
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const at = performance.now()
+    const chunks: Buffer[] = []
+    for await (const chunk of req) chunks.push(chunk as Buffer)
+    const body = Buffer.concat(chunks)
+    const method = req.method ?? 'GET'
+    const url = new URL(req.url ?? '/', 'http://simulator')
+    let path: string
+    try {
+      path = decodeURIComponent(url.pathname)
+    } catch {
+      return send(res, { status: 400, headers: {}, body: 'Bad Request' }) // as Go's net/http
+    }
+    const fault = this.takeFault(method, path)
+    const record: RequestRecord = {
+      method,
+      path,
+      query: Object.fromEntries(url.searchParams),
+      headers: req.headers,
+      body: parseLoggedBody(body),
+      at,
+      status: 0,
+      fault: fault?.kind,
+    }
+    this.requests.push(record)
+    for (const listener of [...this.requestListeners]) listener(record)
+
+    const reply = await this.reply(req, res, method, path, url, body, fault)
+    if (!reply || res.destroyed) return
+    record.status = reply.status
+    if (fault?.kind === 'reset-mid-body') {
+      const bytes = Buffer.from(reply.body)
+      res.writeHead(reply.status, { ...reply.headers, 'Content-Length': bytes.length })
+      res.write(bytes.subarray(0, Math.floor(bytes.length / 2)), () => res.destroy())
+      return
+    }
+    send(res, reply)
+  }
+
+  /** The answer to send, after the fault; undefined when the connection is cut instead. */
+  private async reply(
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string,
+    path: string,
+    url: URL,
+    body: Buffer,
+    fault: FaultSpec | undefined,
+  ): Promise<ApiReply | undefined> {
+    switch (fault?.kind) {
+      case 'reset':
+        res.destroy()
+        return undefined
+      case 'status': {
+        const text = fault.body ?? STATUS_CODES[fault.status] ?? ''
+        return { status: fault.status, headers: { 'Content-Type': PLAIN }, body: text }
+      }
+      case 'redirect':
+        return { status: fault.status ?? 307, headers: { Location: fault.location }, body: '' }
+      case 'delay':
+        if (!(await sleep(fault.ms, this.stopping.signal))) return undefined
+        break
+    }
+
+    // A held request ends when its client goes away or the simulator stops.
+    const gone = new AbortController()
+    const onStop = (): void => gone.abort()
+    this.stopping.signal.addEventListener('abort', onStop, { once: true })
+    res.once('close', () => {
+      gone.abort()
+      this.stopping.signal.removeEventListener('abort', onStop)
+    })
+    const chunked = /\bchunked\b/i.test(req.headers['transfer-encoding'] ?? '')
+    const reply = await this.backend.serve({
+      method,
+      path,
+      query: url.searchParams,
+      headers: req.headers,
+      body,
+      noBody: body.length === 0 && !chunked,
+      signal: gone.signal,
+      nonBlocking: fault?.kind === 'index-backwards',
+    })
+
+    switch (fault?.kind) {
+      case 'drop-response':
+        res.destroy()
+        return undefined
+      case 'no-leader':
+        reply.headers['X-Nomad-KnownLeader'] = 'false'
+        break
+      case 'index-backwards': {
+        const sent = Number(url.searchParams.get('index') ?? '0')
+        const real = Number(reply.headers['X-Nomad-Index'] ?? this.backend.index())
+        const lowest = sent > 0 ? Math.min(sent, real) : real
+        reply.headers['X-Nomad-Index'] = String(fault.index ?? Math.max(0, lowest - 1))
+        break
+      }
+      case 'malformed-json':
+        reply.status = 200
+        reply.headers['Content-Type'] = 'application/json'
+        reply.body = reply.body.length > 1 ? reply.body.slice(0, reply.body.length >> 1) : '{'
+        break
+    }
+    return reply
+  }
+}
+
+const PLAIN = 'text/plain; charset=utf-8'
+
+function send(res: ServerResponse, reply: ApiReply): void {
+  if (res.destroyed) return
+  const bytes = Buffer.from(reply.body)
+  res.writeHead(reply.status, { ...reply.headers, 'Content-Length': bytes.length })
+  res.end(bytes)
+}
+
+function parseLoggedBody(body: Buffer): unknown {
+  if (body.length === 0) return undefined
+  const text = body.toString('utf8')
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return text
+  }
+}
