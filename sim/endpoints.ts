@@ -5,7 +5,14 @@
 
 import { TERMINAL_DEPLOYMENT_STATUSES, type DeploymentUpdateResponse } from '../src/nomad/types.js'
 import { uuidIndexKey } from './go.js'
-import { NomadError, toStub, uuidKey, type ChangeRecord } from './model.js'
+import {
+  NomadError,
+  toStub,
+  uuidKey,
+  type ChangeRecord,
+  type SimEvaluation,
+  type Table,
+} from './model.js'
 import type { Store } from './store.js'
 import type { DeploymentWatcher } from './watcher.js'
 
@@ -13,7 +20,10 @@ import type { DeploymentWatcher } from './watcher.js'
 export interface QueryResult {
   index: number
   body: unknown
+  /** The changes that wake it: those to what it read. */
   watch: (c: ChangeRecord) => boolean
+  /** The tables it read: with spurious wakes, any change to them wakes it (a watch channel covering more). */
+  tables: Table[]
 }
 
 /** Whether the request's token may read (or write: submit-job) in a namespace. */
@@ -58,6 +68,7 @@ export class Endpoints {
       if (reverse) list.reverse()
       return {
         index: this.store.tableIndex('deployment'),
+        tables: ['deployment'],
         body: list.map(([, d]) => d).filter((d) => allow(d.Namespace, false)),
         watch: (c) =>
           c.deployments.some((id) =>
@@ -80,11 +91,17 @@ export class Endpoints {
       // Re-checked against the deployment's own namespace: hidden if not allowed.
       if (d && !allow(d.Namespace, false)) d = undefined
       return d
-        ? { index: d.ModifyIndex, body: d, watch: (c) => c.deployments.includes(d.ID) }
+        ? {
+            index: d.ModifyIndex,
+            body: d,
+            watch: (c) => c.deployments.includes(d.ID),
+            tables: ['deployment'],
+          }
         : {
             index: this.store.tableIndex('deployment'),
             body: null,
             watch: (c) => c.deployments.length > 0,
+            tables: ['deployment'],
           }
     }
   }
@@ -103,6 +120,7 @@ export class Endpoints {
       if (ns !== undefined && ns !== namespace && !allow(ns, false)) throw permissionDenied()
       return {
         index: this.store.tableIndex('allocs'),
+        tables: ['allocs'],
         body: allocs,
         watch: (c) =>
           c.allocs.some((a) => {
@@ -125,6 +143,7 @@ export class Endpoints {
         .filter((d) => all || !job || d.JobCreateIndex === job.CreateIndex)
       return {
         index: this.store.tableIndex('deployment'),
+        tables: ['deployment'],
         body: list,
         watch: (c) =>
           c.deployments.some((id) => {
@@ -142,8 +161,60 @@ export class Endpoints {
       const job = this.store.jobLatest(namespace, jobId)
       const key = `${namespace}/${jobId}`
       return job
-        ? { index: job.ModifyIndex, body: job, watch: (c) => c.jobs.includes(key) }
-        : { index: this.store.tableIndex('jobs'), body: null, watch: (c) => c.jobs.length > 0 }
+        ? {
+            index: job.ModifyIndex,
+            body: job,
+            watch: (c) => c.jobs.includes(key),
+            tables: ['jobs'],
+          }
+        : {
+            index: this.store.tableIndex('jobs'),
+            body: null,
+            watch: (c) => c.jobs.length > 0,
+            tables: ['jobs'],
+          }
+    }
+  }
+
+  /**
+   * Job.Evaluations: the evals table's index; in the `job` index's order
+   * (namespace, job, status, then ID), so not by age.
+   */
+  jobEvaluations(namespace: string, jobId: string, allow: Allow): () => QueryResult {
+    if (!allow(namespace, false)) throw permissionDenied()
+    return () => {
+      const evals = this.store
+        .allEvals()
+        .filter((e) => e.Namespace === namespace && e.JobID === jobId)
+        .sort((a, b) => cmp(a.Status, b.Status) || cmp(uuidKey(a.ID), uuidKey(b.ID)))
+      return {
+        index: this.store.tableIndex('evals'),
+        body: evals,
+        watch: (c) =>
+          c.evals.some((id) => isEvalOf(this.store.evalByKey(uuidKey(id)), namespace, jobId)),
+        tables: ['evals'],
+      }
+    }
+  }
+
+  /** Eval.GetEval: by the UUID's bytes; re-checked against the eval's own namespace. */
+  evaluation(namespace: string, id: string, allow: Allow): () => QueryResult {
+    if (!allow(namespace, false)) throw permissionDenied()
+    return () => {
+      const key = uuidIndexKey(id, true)
+      if ('error' in key) {
+        throw new NomadError(`failed to lookup eval: eval lookup failed: ${key.error}`)
+      }
+      const e = this.store.evalByKey(key.key)
+      if (e && !allow(e.Namespace, false)) throw permissionDenied()
+      return e
+        ? { index: e.ModifyIndex, body: e, watch: (c) => c.evals.includes(e.ID), tables: ['evals'] }
+        : {
+            index: this.store.tableIndex('evals'),
+            body: null,
+            watch: (c) => c.evals.length > 0,
+            tables: ['evals'],
+          }
     }
   }
 
@@ -199,4 +270,10 @@ export class Endpoints {
     })
     return this.watcher.setAllocHealth(id, healthy, unhealthy)
   }
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+
+function isEvalOf(e: SimEvaluation | undefined, namespace: string, jobId: string): boolean {
+  return e !== undefined && e.Namespace === namespace && e.JobID === jobId
 }

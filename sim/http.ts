@@ -99,7 +99,6 @@ const ALLOC_HEALTH: GoStruct = {
 const UNSIMULATED_JOB_SUFFIXES = [
   '/evaluate',
   '/allocations',
-  '/evaluations',
   '/periodic/force',
   '/plan',
   '/summary',
@@ -151,8 +150,15 @@ export class NomadHttp {
       }
       return this.deploymentQuery(r, rest)
     }
+    if (p.startsWith('/v1/evaluation/')) {
+      const rest = p.slice('/v1/evaluation/'.length)
+      if (rest.endsWith('/allocations')) throw notSimulated(p)
+      return this.evaluationQuery(r, rest)
+    }
+    if (p === '/v1/evaluations') throw notSimulated(p)
     if (p.startsWith('/v1/job/')) {
       const rest = p.slice('/v1/job/'.length)
+      if (rest.endsWith('/evaluations')) return this.jobEvaluations(r, rest.slice(0, -12))
       if (rest.endsWith('/deployments')) return this.jobDeploymentList(r, rest.slice(0, -12))
       if (rest.endsWith('/deployment')) return this.jobLatestDeployment(r, rest.slice(0, -11))
       if (UNSIMULATED_JOB_SUFFIXES.some((s) => rest.endsWith(s))) throw notSimulated(p)
@@ -229,6 +235,25 @@ export class NomadHttp {
     const allow = this.authorize(q.region, q.token)
     const out = await this.blocking(r, q, this.endpoints.job(q.namespace, jobId, allow))
     if (out.body === null) return textReply(404, meta(out.index), 'job not found')
+    return jsonReply(r, 200, meta(out.index), out.body)
+  }
+
+  /** GET /v1/job/:job_id/evaluations: `[]` when there are none. */
+  private async jobEvaluations(r: ApiRequest, jobId: string): Promise<ApiReply> {
+    requireMethod(r, 'GET')
+    const q = this.parseQuery(r)
+    const allow = this.authorize(q.region, q.token)
+    const out = await this.blocking(r, q, this.endpoints.jobEvaluations(q.namespace, jobId, allow))
+    return jsonReply(r, 200, meta(out.index), out.body)
+  }
+
+  /** GET /v1/evaluation/:id; 404 `eval not found` (command/agent/eval_endpoint.go evalQuery). */
+  private async evaluationQuery(r: ApiRequest, id: string): Promise<ApiReply> {
+    requireMethod(r, 'GET')
+    const q = this.parseQuery(r)
+    const allow = this.authorize(q.region, q.token)
+    const out = await this.blocking(r, q, this.endpoints.evaluation(q.namespace, id, allow))
+    if (out.body === null) return textReply(404, meta(out.index), 'eval not found')
     return jsonReply(r, 200, meta(out.index), out.body)
   }
 

@@ -12,6 +12,7 @@ import {
   TERMINAL_DEPLOYMENT_STATUSES,
 } from '../src/nomad/types.js'
 import { goTime, GO_ZERO_TIME } from './go.js'
+import type { SimTaskGroup } from './jobspec.js'
 
 /** structs.DeploymentStatusDescription* (nomad/structs/deployment.go). */
 export const STATUS_DESCRIPTION = {
@@ -47,49 +48,13 @@ export class NomadError extends Error {
   }
 }
 
-/** Nomad's default update.progress_deadline (structs.DefaultUpdateStrategy). */
-export const DEFAULT_PROGRESS_DEADLINE_MS = 10 * 60_000
-
-export interface GroupSpec {
-  name: string
-  count: number
-  canaries: number
-  autoRevert?: boolean
-  autoPromote?: boolean
-  /** update.progress_deadline; default 10m as in Nomad. 0 fails the deployment on the first unhealthy alloc. */
-  progressDeadlineMs?: number
-  /**
-   * Whether a failed alloc may still be rescheduled. Default true, as Nomad's default
-   * service reschedule policy is unlimited; false makes an unhealthy alloc fail the
-   * deployment at once even with a progress deadline (watcher shouldFailEarly).
-   */
-  reschedule?: boolean
-}
-
-export interface JobSpec {
-  id: string
-  namespace?: string
-  groups: GroupSpec[]
-  /** Anything else that belongs to the job's specification (an image tag, say); kept in Meta.spec. */
-  spec?: string
-  /** Register this version as already deployed: stable and running (e.g. version 0 before a test). */
-  stable?: boolean
-  priority?: number
-}
-
-export interface SimTaskGroup {
-  Name: string
-  Count: number
-  Update: {
-    Canary: number
-    AutoRevert: boolean
-    AutoPromote: boolean
-    /** Nanoseconds. */
-    ProgressDeadline: number
-  }
-  ReschedulePolicy: { Unlimited: boolean; Attempts: number }
-  Tasks: Array<{ Name: string; Driver: string }>
-}
+export {
+  fromTaskGroup,
+  toTaskGroup,
+  type GroupSpec,
+  type JobSpec,
+  type SimTaskGroup,
+} from './jobspec.js'
 
 /** A job version as GET /v1/job/:job_id serves it: the part of structs.Job the simulator models. */
 export interface SimJob {
@@ -115,6 +80,21 @@ export interface SimJob {
 /** structs.Deployment also carries its creation and modification times (Unix ns). */
 export type SimDeployment = Deployment & { CreateTime: number; ModifyTime: number }
 
+/** structs.RescheduleEvent; times and delays in nanoseconds. */
+export interface RescheduleEvent {
+  RescheduleTime: number
+  PrevAllocID: string
+  PrevNodeID: string
+  Delay: number
+}
+
+/** structs.RescheduleTracker: the reschedule attempts that led to an allocation. */
+export interface RescheduleTracker {
+  Events: RescheduleEvent[] | null
+  /** `ok` or `no placement` once the scheduler tried to replace the allocation. */
+  LastReschedule: '' | 'ok' | 'no placement'
+}
+
 /** The rest of structs.AllocListStub, served as Nomad serves it. */
 export interface SimAllocStub extends AllocListStub {
   NodeName: string
@@ -122,13 +102,16 @@ export interface SimAllocStub extends AllocListStub {
   DesiredTransition: { Migrate: null; Reschedule: boolean | null; ForceReschedule: null }
   FollowupEvalID: string
   NextAllocation: string
-  RescheduleTracker: null
+  RescheduleTracker: RescheduleTracker | null
   PreemptedAllocations: null
   PreemptedByAllocation: string
 }
 
-/** An allocation as stored: the stub plus the deployment it belongs to (not in the stub). */
-export type SimAllocation = SimAllocStub & { DeploymentID: string }
+/**
+ * An allocation as stored: the stub plus what structs.Allocation has and the
+ * stub leaves out (its deployment, the allocation it replaced).
+ */
+export type SimAllocation = SimAllocStub & { DeploymentID: string; PreviousAllocation: string }
 
 /** structs.Evaluation, as GET /v1/evaluation/:id serves it. */
 export interface SimEvaluation {
@@ -182,6 +165,7 @@ export interface ChangeRecord {
   allocs: string[]
   /** `namespace/jobID` */
   jobs: string[]
+  evals: string[]
   tables: Table[]
   /** A restored snapshot: Nomad abandons the old state store and wakes every blocking query. */
   restore?: boolean
@@ -195,6 +179,33 @@ export const isHealthy = (a: Pick<AllocListStub, 'DeploymentStatus'>): boolean =
   a.DeploymentStatus?.Healthy === true
 export const clone = <T>(v: T): T => structuredClone(v)
 export { allocIsTerminal }
+
+/** structs.NewDeployment: running, no groups yet; the store sets its indexes. */
+export function newDeployment(
+  job: SimJob,
+  id: string,
+  evalPriority: number,
+  now: number,
+): SimDeployment {
+  return {
+    ID: id,
+    Namespace: job.Namespace,
+    JobID: job.ID,
+    JobVersion: job.Version,
+    JobModifyIndex: job.ModifyIndex,
+    JobSpecModifyIndex: job.JobModifyIndex,
+    JobCreateIndex: job.CreateIndex,
+    IsMultiregion: false,
+    TaskGroups: {},
+    Status: 'running',
+    StatusDescription: STATUS_DESCRIPTION.running,
+    EvalPriority: evalPriority,
+    CreateIndex: 0,
+    ModifyIndex: 0,
+    CreateTime: now * 1e6,
+    ModifyTime: now * 1e6,
+  }
+}
 
 /** structs.Deployment.RequiresPromotion. */
 export function requiresPromotion(d: Deployment): boolean {
@@ -241,45 +252,17 @@ export function taskState(
 
 export function newDeploymentState(g: SimTaskGroup): DeploymentState {
   return {
-    AutoRevert: g.Update.AutoRevert,
-    AutoPromote: g.Update.AutoPromote,
-    ProgressDeadline: g.Update.ProgressDeadline,
+    AutoRevert: g.Update?.AutoRevert ?? false,
+    AutoPromote: g.Update?.AutoPromote ?? false,
+    ProgressDeadline: g.Update?.ProgressDeadline ?? 0,
     RequireProgressBy: GO_ZERO_TIME,
     Promoted: false,
     PlacedCanaries: null,
-    DesiredCanaries: g.Update.Canary,
+    DesiredCanaries: g.Update?.Canary ?? 0,
     DesiredTotal: g.Count,
     PlacedAllocs: 0,
     HealthyAllocs: 0,
     UnhealthyAllocs: 0,
-  }
-}
-
-export function toTaskGroup(g: GroupSpec): SimTaskGroup {
-  const reschedule = g.reschedule ?? true
-  return {
-    Name: g.name,
-    Count: g.count,
-    Update: {
-      Canary: g.canaries,
-      AutoRevert: g.autoRevert ?? false,
-      AutoPromote: g.autoPromote ?? false,
-      ProgressDeadline: (g.progressDeadlineMs ?? DEFAULT_PROGRESS_DEADLINE_MS) * 1e6,
-    },
-    ReschedulePolicy: { Unlimited: reschedule, Attempts: 0 },
-    Tasks: [{ Name: g.name, Driver: 'docker' }],
-  }
-}
-
-export function fromTaskGroup(g: SimTaskGroup): GroupSpec {
-  return {
-    name: g.Name,
-    count: g.Count,
-    canaries: g.Update.Canary,
-    autoRevert: g.Update.AutoRevert,
-    autoPromote: g.Update.AutoPromote,
-    progressDeadlineMs: g.Update.ProgressDeadline / 1e6,
-    reschedule: g.ReschedulePolicy.Unlimited,
   }
 }
 
@@ -308,12 +291,16 @@ export function copyAlloc(a: SimAllocation): SimAllocation {
     DesiredTransition: { ...a.DesiredTransition },
     TaskStates: states,
     DeploymentStatus: a.DeploymentStatus && { ...a.DeploymentStatus },
+    RescheduleTracker: a.RescheduleTracker && {
+      ...a.RescheduleTracker,
+      Events: a.RescheduleTracker.Events && [...a.RescheduleTracker.Events],
+    },
   }
 }
 
-/** alloc.Stub(): the stub has no DeploymentID. Shares the (immutable) stored parts. */
+/** alloc.Stub(): no DeploymentID nor PreviousAllocation. Shares the (immutable) stored parts. */
 export function toStub(a: SimAllocation): SimAllocStub {
-  const { DeploymentID: _omit, ...stub } = a
+  const { DeploymentID: _d, PreviousAllocation: _p, ...stub } = a
   return stub
 }
 

@@ -1,17 +1,22 @@
 // The Nomad HTTP API simulator: a simulated cluster (state.ts: store, deployment
-// watcher, scenario verbs) behind Nomad's HTTP API (endpoints.ts, http.ts) on a
-// real socket with a request log and fault injection (server.ts). `Simulator`
-// composes them and keeps one surface for tests, scripts and the benchmark.
+// watcher, scheduler, client, scenario verbs, on one clock) behind Nomad's HTTP
+// API (endpoints.ts, http.ts) on a real socket with a request log and fault
+// injection (server.ts). `Simulator` composes them and keeps one
+// surface for tests, scripts and the benchmark.
 
 import type { AllocClientStatus, DeploymentUpdateResponse } from '../src/nomad/types.js'
+import type { Clock } from './clock.js'
 import { Endpoints } from './endpoints.js'
 import { NomadHttp, type AclToken, type ApiReply, type ApiRequest } from './http.js'
+import type { ClientOutcome } from './jobspec.js'
 import type {
   ChangeRecord,
   GroupSpec,
   JobSpec,
+  SimAllocation,
   SimAllocStub,
   SimDeployment,
+  SimEvaluation,
   SimJob,
   Table,
 } from './model.js'
@@ -22,7 +27,12 @@ import {
   type RequestRecord,
   type ServerOptions,
 } from './server.js'
-import { NomadState, type StateOptions } from './state.js'
+import {
+  NomadState,
+  type ClientAllocUpdate,
+  type StateOptions,
+  type SubmitResult,
+} from './state.js'
 import type { StateSnapshot } from './store.js'
 
 export type { AclToken } from './http.js'
@@ -33,11 +43,16 @@ export {
   type ChangeRecord,
   type GroupSpec,
   type JobSpec,
+  type SimAllocation,
   type SimAllocStub,
   type SimDeployment,
+  type SimEvaluation,
   type SimJob,
 } from './model.js'
+export type { ClientOutcome, RescheduleSpec, UpdateSpec } from './jobspec.js'
 export type { StateSnapshot } from './store.js'
+export type { ClientAllocUpdate, LifecycleTimings, SubmitResult } from './state.js'
+export { ManualClock, RealClock, type Clock } from './clock.js'
 
 export interface ApiOptions extends StateOptions {
   /** Enables ACLs: requests need one of these secrets (`X-Nomad-Token` or `Authorization: Bearer`). */
@@ -128,6 +143,11 @@ export class Simulator {
 
   // ---- the cluster (state.ts) ------------------------------------------------------------
 
+  /** The cluster's clock (a ManualClock when the options gave one). */
+  get clock(): Clock {
+    return this.state.clock
+  }
+
   get region(): string {
     return this.state.region
   }
@@ -173,8 +193,40 @@ export class Simulator {
     return this.state.jobDeployments(id, namespace)
   }
 
+  /** The full allocation (with DeploymentID and PreviousAllocation). */
+  alloc(allocId: string): SimAllocation | undefined {
+    return this.state.alloc(allocId)
+  }
+
+  jobAllocations(jobId: string, namespace?: string): SimAllocStub[] {
+    return this.state.jobAllocations(jobId, namespace)
+  }
+
+  /** The job's evaluations, oldest first. */
+  evaluations(jobId: string, namespace?: string): SimEvaluation[] {
+    return this.state.evaluations(jobId, namespace)
+  }
+
+  evaluation(evalId: string): SimEvaluation | undefined {
+    return this.state.evaluation(evalId)
+  }
+
   on(event: 'change', listener: (change: ChangeRecord) => void): () => void {
     return this.state.on(event, listener)
+  }
+
+  /** `nomad job run`: see NomadState.submitJob. */
+  submitJob(spec: JobSpec): SubmitResult {
+    return this.state.submitJob(spec)
+  }
+
+  /** Several client updates in one raft index. */
+  updateAllocsFromClient(updates: ClientAllocUpdate[]): number {
+    return this.state.updateAllocsFromClient(updates)
+  }
+
+  setClientOutcome(fn: ((alloc: SimAllocation) => ClientOutcome | undefined) | undefined): void {
+    this.state.setClientOutcome(fn)
   }
 
   registerJob(spec: JobSpec): { version: number; index: number } {

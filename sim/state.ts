@@ -1,12 +1,14 @@
 // The simulated cluster without its HTTP front: the state store (store.ts),
-// the leader's deployment watcher (watcher.ts) and the scenario verbs
-// (verbs.ts), composed. `Simulator` puts the HTTP API and a socket in front of
-// one of these; the benchmark uses one alone to build bodies.
-
-import { randomUUID } from 'node:crypto'
+// the leader's deployment watcher (watcher.ts), the scheduler (scheduler.ts),
+// the client node (clients.ts) and the scenario verbs (verbs.ts), composed, on
+// one clock. `Simulator` puts the HTTP API and a socket in front of one of
+// these; the benchmark uses one alone to build bodies.
 
 import type { AllocClientStatus, DeploymentUpdateResponse } from '../src/nomad/types.js'
+import { Clients, clientChange, type ClientAllocUpdate } from './clients.js'
 import { RealClock, type Clock } from './clock.js'
+import { idSource } from './ids.js'
+import type { ClientOutcome } from './jobspec.js'
 import {
   clone,
   copyAlloc,
@@ -16,13 +18,16 @@ import {
   type ChangeRecord,
   type GroupSpec,
   type JobSpec,
+  type SimAllocation,
   type SimAllocStub,
   type SimDeployment,
+  type SimEvaluation,
   type SimJob,
   type Table,
 } from './model.js'
+import { Scheduler } from './scheduler.js'
 import { Store, type StateSnapshot } from './store.js'
-import { ScenarioVerbs } from './verbs.js'
+import { ScenarioVerbs, type SubmitResult } from './verbs.js'
 import { DeploymentWatcher } from './watcher.js'
 
 export {
@@ -36,12 +41,31 @@ export {
   type SimJob,
 } from './model.js'
 export type { StateSnapshot } from './store.js'
+export type { ClientAllocUpdate } from './clients.js'
+export type { SubmitResult } from './verbs.js'
+
+/** The lifecycle's timings (ms), on the clock, for the jobs `submitJob` registers. */
+export interface LifecycleTimings {
+  /** Evaluation pending → the scheduler takes it. Default 0. */
+  evalLagMs?: number
+  /** Placement → the tasks run (or fail); also how long the client takes to stop one. Default 1000. */
+  clientStartMs?: number
+  /** The client's alloc sync: updates within it land in one raft index. Default 200. */
+  clientBatchMs?: number
+  /** The deployment watcher's eval batching (perJobEvalBatchPeriod). Default 1000. */
+  evalBatchMs?: number
+}
 
 export interface StateOptions {
   region?: string
   namespaces?: string[]
-  /** Every timer and timestamp of the cluster; the real clock by default. */
+  /** Every timer and timestamp of the cluster; the real clock by default (a ManualClock in tests). */
   clock?: Clock
+  /** Seeds the UUIDs the cluster creates, for a run that replays exactly; random by default. */
+  seed?: number
+  timings?: LifecycleTimings
+  /** What the client does with an allocation, over its group's `outcome` (return undefined to keep that). */
+  clientOutcome?: (alloc: SimAllocation) => ClientOutcome | undefined
 }
 
 export class NomadState {
@@ -50,20 +74,30 @@ export class NomadState {
   readonly clock: Clock
   readonly store: Store
   readonly watcher: DeploymentWatcher
+  readonly scheduler: Scheduler
+  readonly clients: Clients
   readonly verbs: ScenarioVerbs
 
   constructor(options: StateOptions = {}) {
     this.region = options.region ?? 'global'
     this.namespaces = options.namespaces ?? ['default']
     this.clock = options.clock ?? new RealClock()
-    this.store = new Store(this.clock)
-    this.watcher = new DeploymentWatcher(this.store, this.clock)
+    const t = options.timings ?? {}
+    this.store = new Store(this.clock, idSource(options.seed))
+    const nodeId = this.store.newId()
+    this.watcher = new DeploymentWatcher(this.store, this.clock, t.evalBatchMs)
+    this.scheduler = new Scheduler(this.store, this.clock, nodeId, { evalLagMs: t.evalLagMs })
+    this.clients = new Clients(this.store, this.clock, {
+      startMs: t.clientStartMs,
+      batchMs: t.clientBatchMs,
+      outcome: options.clientOutcome,
+    })
     this.verbs = new ScenarioVerbs({
       store: this.store,
       watcher: this.watcher,
       region: this.region,
       namespaces: this.namespaces,
-      nodeId: randomUUID(),
+      nodeId,
     })
   }
 
@@ -119,12 +153,62 @@ export class NomadState {
       .map((d) => copyDeployment(d))
   }
 
+  /** The full allocation (with DeploymentID and PreviousAllocation, which the stub leaves out). */
+  alloc(allocId: string): SimAllocation | undefined {
+    const a = this.store.allocByKey(uuidKey(allocId))
+    return a && copyAlloc(a)
+  }
+
+  /** The job's allocations (any version), as `/v1/job/:id/allocations` lists them, by ID. */
+  jobAllocations(jobId: string, namespace = 'default'): SimAllocStub[] {
+    return this.store
+      .allocsWhere((a) => a.Namespace === namespace && a.JobID === jobId)
+      .map((a) => toStub(copyAlloc(a)))
+  }
+
+  /** The job's evaluations, oldest first. */
+  evaluations(jobId: string, namespace = 'default'): SimEvaluation[] {
+    return this.store
+      .allEvals()
+      .filter((e) => e.Namespace === namespace && e.JobID === jobId)
+      .sort((a, b) => a.CreateIndex - b.CreateIndex || (a.ID < b.ID ? -1 : 1))
+      .map((e) => clone(e))
+  }
+
+  evaluation(evalId: string): SimEvaluation | undefined {
+    const e = this.store.evalByKey(uuidKey(evalId))
+    return e && clone(e)
+  }
+
   on(event: 'change', listener: (change: ChangeRecord) => void): () => void {
     if (event !== 'change') throw new Error(`unknown event ${event}`)
     return this.store.on(listener)
   }
 
   // ---- the scenario verbs (verbs.ts) ---------------------------------------------
+
+  /** `nomad job run`: a version (if the spec changed) and an evaluation, then the scheduler on the clock. */
+  submitJob(spec: JobSpec): SubmitResult {
+    return this.verbs.submitJob(spec)
+  }
+
+  /** Several client updates in one raft index (Node.UpdateAlloc's batch). Returns the index. */
+  updateAllocsFromClient(updates: ClientAllocUpdate[]): number {
+    for (const u of updates) {
+      if (!this.store.allocByKey(uuidKey(u.allocId))) {
+        throw new Error(`allocation ${u.allocId} not found`)
+      }
+    }
+    const at = this.clock.now()
+    return this.clients.send(
+      updates.map((u) => ({ id: u.allocId, changes: [{ at, change: clientChange(u) }] })),
+    )
+  }
+
+  /** What the simulated client does with the allocations placed from now on (undefined: the groups' outcomes). */
+  setClientOutcome(fn: ((alloc: SimAllocation) => ClientOutcome | undefined) | undefined): void {
+    this.clients.outcome = fn
+  }
 
   registerJob(spec: JobSpec): { version: number; index: number } {
     return this.verbs.registerJob(spec)
@@ -224,5 +308,7 @@ export class NomadState {
   dispose(): void {
     this.store.dispose()
     this.watcher.dispose()
+    this.scheduler.dispose()
+    this.clients.dispose()
   }
 }

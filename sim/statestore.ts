@@ -3,8 +3,6 @@
 // function it follows. They check before they write, so a failed one leaves
 // the transaction as it found it; the caller's transaction then aborts whole.
 
-import { randomUUID } from 'node:crypto'
-
 import type { AllocDeploymentStatus, DeploymentStatus } from '../src/nomad/types.js'
 import { goQuote, GO_ZERO_TIME, goTime, multierrorText, unixNano } from './go.js'
 import {
@@ -24,10 +22,11 @@ import {
   type SimEvaluation,
   type SimJob,
 } from './model.js'
-import type { Tx } from './store.js'
+import type { Tx } from './tx.js'
 
 /** upsertDeploymentImpl: a successful deployment makes its job version stable. */
 export function upsertDeployment(tx: Tx, d: SimDeployment): void {
+  d.CreateIndex = tx.deployment(uuidKey(d.ID))?.CreateIndex ?? tx.index
   tx.putDeployment(d)
   if (d.Status === 'successful') setJobStability(tx, d.Namespace, d.JobID, d.JobVersion, true)
 }
@@ -253,7 +252,7 @@ export function newEvaluation(
     Partial<SimEvaluation>,
 ): SimEvaluation {
   return {
-    ID: randomUUID(),
+    ID: tx.newId(),
     Type: 'service',
     JobModifyIndex: 0,
     NodeID: '',
@@ -306,4 +305,28 @@ export function deploymentEval(tx: Tx, d: SimDeployment): SimEvaluation {
       DeploymentID: d.ID,
     }),
   )
+}
+
+/**
+ * setJobStatus / getJobStatus: running while a deployment is active or an alloc
+ * is not terminal, pending while an evaluation is, else dead once evaluated.
+ * Only for the jobs the scheduler runs (scripted jobs keep the status the verbs give).
+ */
+export function refreshJobStatus(tx: Tx, namespace: string, jobId: string): void {
+  const job = tx.jobLatest(namespace, jobId)
+  if (!job) return
+  let status: SimJob['Status']
+  if (
+    tx
+      .allDeployments()
+      .some((d) => d.Namespace === namespace && d.JobID === jobId && isActive(d)) ||
+    tx.allocsByJob(namespace, jobId).some((a) => !allocIsTerminal(a))
+  ) {
+    status = 'running'
+  } else {
+    const evals = tx.evalsByJob(namespace, jobId)
+    if (evals.some((e) => e.Status === 'pending' || e.Status === 'blocked')) status = 'pending'
+    else status = evals.length > 0 || job.Stop ? 'dead' : 'pending'
+  }
+  if (status !== job.Status) tx.putJobVersion({ ...job, Status: status, ModifyIndex: tx.index })
 }

@@ -3,8 +3,6 @@
 // and for the clients (report status and health). Each verb is one raft index,
 // like the change it stands for; the deployment watcher reacts after it.
 
-import { randomUUID } from 'node:crypto'
-
 import type { AllocClientStatus } from '../src/nomad/types.js'
 import { goQuote, goTime, GO_ZERO_TIME, unixNano } from './go.js'
 import {
@@ -13,8 +11,10 @@ import {
   fromTaskGroup,
   hasAutoPromote,
   isActive,
+  newDeployment,
   newDeploymentState,
   requiresPromotion,
+  specOf,
   STATUS_DESCRIPTION,
   taskState,
   toTaskGroup,
@@ -26,14 +26,19 @@ import {
   type SimJob,
 } from './model.js'
 import {
+  newEvaluation,
+  putNewJobVersion,
+  refreshJobStatus,
   reportHealth,
   setJobStability,
   updateAllocFromClient,
   updateDeploymentStatus,
   updateDeploymentWithAlloc,
   upsertDeployment,
+  upsertEval,
 } from './statestore.js'
-import type { Store, Tx } from './store.js'
+import type { Store } from './store.js'
+import type { Tx } from './tx.js'
 import type { DeploymentWatcher } from './watcher.js'
 
 export interface Cluster {
@@ -58,20 +63,9 @@ export class ScenarioVerbs {
       const latest = tx.jobLatest(namespace, spec.id)
       version = latest ? latest.Version + 1 : 0
       tx.putJobVersion({
-        Region: this.c.region,
-        Namespace: namespace,
-        ID: spec.id,
-        Name: spec.id,
-        Type: 'service',
-        Priority: spec.priority ?? 50,
-        Stop: false,
-        Status: spec.stable ? 'running' : (latest?.Status ?? 'pending'),
-        StatusDescription: '',
-        Stable: spec.stable ?? false,
+        ...jobVersion(this.c.region, namespace, spec, latest),
         Version: version,
         SubmitTime: unixNano(tx.now),
-        Meta: spec.spec === undefined ? null : { spec: spec.spec },
-        TaskGroups: spec.groups.map(toTaskGroup),
         CreateIndex: latest?.CreateIndex ?? tx.index,
         ModifyIndex: tx.index,
         JobModifyIndex: tx.index,
@@ -79,6 +73,46 @@ export class ScenarioVerbs {
       return tx.index
     })
     return { version, index }
+  }
+
+  /**
+   * `nomad job run` (nomad/job_endpoint.go Register): a new version when the
+   * specification changed, else none, and a pending `job-register` evaluation
+   * either way; the scheduler takes it after its lag. In the same raft index as
+   * the version (fsm.go applyUpsertJob), the evaluation's JobModifyIndex is that
+   * index; for an unchanged specification Register writes the evaluation alone
+   * (EvalUpdateRequestType) and its JobModifyIndex stays 0.
+   */
+  submitJob(spec: JobSpec): SubmitResult {
+    const namespace = this.requireNamespace(spec)
+    const latest = this.c.store.jobLatest(namespace, spec.id)
+    const candidate = jobVersion(this.c.region, namespace, spec, latest)
+    const changed = !latest || specOf(latest) !== specOf(candidate)
+    return this.c.store.apply(changed ? 'job-register' : 'eval-update', (tx) => {
+      tx.schedule(namespace, spec.id)
+      let job = latest as SimJob
+      if (changed) {
+        job = putNewJobVersion(tx, candidate, latest)
+      }
+      const e = upsertEval(
+        tx,
+        newEvaluation(tx, {
+          Namespace: namespace,
+          JobID: spec.id,
+          Priority: job.Priority,
+          TriggeredBy: 'job-register',
+          JobModifyIndex: changed ? tx.index : 0,
+        }),
+      )
+      refreshJobStatus(tx, namespace, spec.id)
+      return {
+        evalId: e.ID,
+        version: job.Version,
+        index: tx.index,
+        jobModifyIndex: changed ? tx.index : job.ModifyIndex,
+        changed,
+      }
+    })
   }
 
   /** Marks a job version stable, as a successful deployment does (updateJobStabilityImpl). */
@@ -105,14 +139,14 @@ export class ScenarioVerbs {
         throw new Error(`job ${jobId} version ${job.Version} already has deployment ${d.ID}`)
       }
     }
-    const id = randomUUID()
+    const id = this.c.store.newId()
     this.c.store.apply('start-deployment', (tx) => {
       for (const d of tx.allDeployments()) {
         if (d.Namespace === namespace && d.JobID === jobId && isActive(d)) {
           updateDeploymentStatus(tx, d.ID, 'cancelled', STATUS_DESCRIPTION.newerJob)
         }
       }
-      upsertDeployment(tx, newDeployment(tx, job, id))
+      upsertDeployment(tx, jobDeployment(tx, job, id))
     })
     return id
   }
@@ -242,7 +276,7 @@ export class ScenarioVerbs {
   ): string[] {
     const ids: string[] = []
     this.c.store.apply(canary ? 'place-canaries' : 'place-allocs', (tx) => {
-      const evalId = randomUUID()
+      const evalId = tx.newId()
       const first = (tx.deployment(uuidKey(d.ID)) as SimDeployment).TaskGroups[group].PlacedAllocs
       for (let i = 0; i < count; i++) {
         const alloc = newAllocation(tx, d, group, `${d.JobID}.${group}[${first + i}]`, {
@@ -288,26 +322,51 @@ export class ScenarioVerbs {
   }
 }
 
-/** structs.NewDeployment for the job, with reconcile_cluster.go setDeploymentStatusAndUpdates' description. */
-export function newDeployment(tx: Tx, job: SimJob, id: string = randomUUID()): SimDeployment {
-  const d: SimDeployment = {
-    ID: id,
-    Namespace: job.Namespace,
-    JobID: job.ID,
-    JobVersion: job.Version,
-    JobModifyIndex: job.ModifyIndex,
-    JobSpecModifyIndex: job.JobModifyIndex,
-    JobCreateIndex: job.CreateIndex,
-    IsMultiregion: false,
-    TaskGroups: Object.fromEntries(job.TaskGroups.map((g) => [g.Name, newDeploymentState(g)])),
-    Status: 'running',
-    StatusDescription: STATUS_DESCRIPTION.running,
-    EvalPriority: job.Priority,
-    CreateIndex: tx.index,
-    ModifyIndex: tx.index,
-    CreateTime: unixNano(tx.now),
-    ModifyTime: unixNano(tx.now),
+/** What `submitJob` did. */
+export interface SubmitResult {
+  /** The `job-register` evaluation. */
+  evalId: string
+  /** The job's version: a new one, or the latest when the specification did not change. */
+  version: number
+  /** The raft index of the registration (and of the evaluation). */
+  index: number
+  jobModifyIndex: number
+  /** Whether the specification changed (a new version). */
+  changed: boolean
+}
+
+/** The job version a spec describes, before the store sets its version and indexes. */
+function jobVersion(region: string, namespace: string, spec: JobSpec, latest?: SimJob): SimJob {
+  return {
+    Region: region,
+    Namespace: namespace,
+    ID: spec.id,
+    Name: spec.id,
+    Type: 'service',
+    Priority: spec.priority ?? 50,
+    Stop: false,
+    Status: spec.stable ? 'running' : (latest?.Status ?? 'pending'),
+    StatusDescription: '',
+    Stable: spec.stable ?? false,
+    Version: 0,
+    SubmitTime: 0,
+    Meta: spec.spec === undefined ? null : { spec: spec.spec },
+    TaskGroups: spec.groups.map(toTaskGroup),
+    CreateIndex: 0,
+    ModifyIndex: 0,
+    JobModifyIndex: 0,
   }
+}
+
+/**
+ * The deployment the scheduler would create for the whole job (structs.NewDeployment
+ * with every group), described as reconcile_cluster.go setDeploymentStatusAndUpdates does.
+ */
+export function jobDeployment(tx: Tx, job: SimJob, id: string): SimDeployment {
+  const d = newDeployment(job, id, job.Priority, tx.now)
+  d.TaskGroups = Object.fromEntries(job.TaskGroups.map((g) => [g.Name, newDeploymentState(g)]))
+  d.CreateIndex = tx.index
+  d.ModifyIndex = tx.index
   if (requiresPromotion(d)) {
     d.StatusDescription = hasAutoPromote(d)
       ? STATUS_DESCRIPTION.runningAutoPromotion
@@ -325,7 +384,7 @@ export function newAllocation(
   o: { evalId: string; nodeId: string; clientStatus: 'pending' | 'running'; canary: boolean },
 ): SimAllocation {
   return {
-    ID: randomUUID(),
+    ID: tx.newId(),
     EvalID: o.evalId,
     Name: name,
     Namespace: d.Namespace,
@@ -355,6 +414,7 @@ export function newAllocation(
     CreateTime: unixNano(tx.now),
     ModifyTime: unixNano(tx.now),
     DeploymentID: d.ID,
+    PreviousAllocation: '',
   }
 }
 

@@ -35,17 +35,24 @@ import {
   updateDeploymentStatus,
   updateDeploymentWithAlloc,
 } from './statestore.js'
-import type { Commit, Store, Tx } from './store.js'
+import { rescheduleEligible } from './reschedule.js'
+import type { Commit, Store } from './store.js'
+import type { Tx } from './tx.js'
 
 export class DeploymentWatcher {
   /** The progress-deadline timer per deployment key and the cutoff it was set for. */
   private readonly deadlines = new Map<string, { at: number; timer?: Timer }>()
   /** deploymentWatcher.deadlineHit: once set, later failures are described as deadline failures. */
   private readonly deadlineHit = new Set<string>()
+  /** createBatchedUpdate's outstanding batch per deployment key: allocs to allow replacing. */
+  private readonly batches = new Map<string, Set<string>>()
+  private readonly batchTimers = new Map<string, Timer>()
 
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
+    /** perJobEvalBatchPeriod: how long the watcher batches before it creates an evaluation. */
+    private readonly evalBatchMs = 1000,
   ) {
     store.onCommit((c) => this.onCommit(c))
     store.onRestore(() => this.rearmAll())
@@ -181,6 +188,9 @@ export class DeploymentWatcher {
   dispose(): void {
     for (const { timer } of this.deadlines.values()) timer?.cancel()
     this.deadlines.clear()
+    for (const t of this.batchTimers.values()) t.cancel()
+    this.batchTimers.clear()
+    this.batches.clear()
   }
 
   // ---- reactions -------------------------------------------------------------------------
@@ -197,23 +207,31 @@ export class DeploymentWatcher {
   }
 
   /**
-   * deploymentWatcher.watch on an alloc change: fail the deployment on an
-   * unhealthy alloc that cannot wait for its progress deadline (shouldFailEarly),
-   * else auto-promote when every canary group allows it and is healthy.
+   * deploymentWatcher.watch on an alloc change (handleAllocUpdate): fail the
+   * deployment on an unhealthy alloc that cannot wait for its progress deadline
+   * (shouldFailEarly), else auto-promote when every canary group allows it and
+   * is healthy. For a job the scheduler runs, also ask for an evaluation (after
+   * the eval batch period) when an alloc turned healthy since the job's last
+   * evaluation, or to let unhealthy allocs be replaced.
    */
   private react(key: string): void {
     const d = this.store.deploymentByKey(key)
     if (!d || !isActive(d)) return
     const allocs = this.store.allocsByDeploymentKey(key)
+    const now = this.clock.now()
     let fail = false
     let rollback = false
+    const replacements: string[] = []
     for (const a of allocs) {
       const s = d.TaskGroups[a.TaskGroup]
       if (!s || a.DeploymentStatus?.Healthy !== false) continue
-      const canReschedule = this.groupSpec(d, a.TaskGroup)?.ReschedulePolicy.Unlimited ?? true
-      if (s.ProgressDeadline === 0 || !canReschedule) {
+      const policy = this.groupSpec(d, a.TaskGroup)?.ReschedulePolicy
+      // shouldFailEarly: no progress deadline, or no reschedule attempt left.
+      if (s.ProgressDeadline === 0 || !rescheduleEligible(a.RescheduleTracker, policy, now)) {
         fail = true
         rollback ||= s.AutoRevert
+      } else if (a.DesiredTransition.Reschedule !== true) {
+        replacements.push(a.ID)
       }
     }
     if (fail) {
@@ -227,6 +245,64 @@ export class DeploymentWatcher {
       return
     }
     this.autoPromote(d, allocs)
+    if (!this.store.isScheduled(d.Namespace, d.JobID)) return
+    const latestEval = this.latestEvalIndex(d)
+    const createEval = allocs.some(
+      (a) => isHealthy(a) && (a.DeploymentStatus?.ModifyIndex ?? 0) > latestEval,
+    )
+    if (createEval || replacements.length > 0) {
+      const allocIndex = Math.max(0, ...allocs.map((a) => a.ModifyIndex))
+      this.createBatchedUpdate(d, replacements, allocIndex, latestEval)
+    }
+  }
+
+  /**
+   * createBatchedUpdate: one raft index, evalBatchMs after the first request,
+   * that allows the replacement of unhealthy allocs (DesiredTransition
+   * Reschedule) and creates an evaluation.
+   */
+  private createBatchedUpdate(
+    d: SimDeployment,
+    replacements: string[],
+    forIndex: number,
+    latestEval: number,
+  ): void {
+    const key = uuidKey(d.ID)
+    const outstanding = this.batches.get(key)
+    if (outstanding) {
+      for (const id of replacements) outstanding.add(id)
+      return
+    }
+    if (forIndex < latestEval && replacements.length === 0) return
+    const pending = new Set(replacements)
+    this.batches.set(key, pending)
+    const timer = this.clock.setTimer(this.evalBatchMs, () => {
+      this.batches.delete(key)
+      this.batchTimers.delete(key)
+      const current = this.store.deploymentByKey(key)
+      if (!current) return
+      this.store.apply('alloc-desired-transition', (tx) => {
+        for (const id of pending) {
+          const a = tx.editAlloc(uuidKey(id))
+          if (!a) continue
+          a.DesiredTransition = { ...a.DesiredTransition, Reschedule: true }
+          tx.putAlloc(a)
+        }
+        deploymentEval(tx, current)
+      })
+    })
+    this.batchTimers.set(key, timer)
+  }
+
+  /** jobEvalStatus: the latest index an evaluation of the job saw (its snapshot, else its creation). */
+  private latestEvalIndex(d: SimDeployment): number {
+    let max = 0
+    for (const e of this.store.allEvals()) {
+      if (e.Namespace !== d.Namespace || e.JobID !== d.JobID || e.Status === 'canceled') continue
+      if (e.SnapshotIndex !== 0 && max < e.SnapshotIndex) max = e.SnapshotIndex
+      else if (max < e.CreateIndex) max = e.CreateIndex
+    }
+    return max
   }
 
   /** deploymentWatcher.autoPromoteDeployment. */
