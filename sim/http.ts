@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks'
 import type { DeploymentUpdateResponse } from '../src/nomad/types.js'
 import { permissionDenied, type Allow, type Endpoints, type QueryResult } from './endpoints.js'
 import { decodeGoJSONBody, parseGoDuration, type GoStruct } from './go.js'
-import { NomadError } from './model.js'
+import { NomadError, type ChangeRecord } from './model.js'
 import type { Store } from './store.js'
 
 export interface AclToken {
@@ -25,6 +25,8 @@ export interface HttpOptions {
   acl?: { tokens: Record<string, AclToken> }
   /** Source of the blocking-query jitter. */
   random: () => number
+  /** Whether a held query wakes on any change to the tables it read (see SimulatorOptions.spuriousWakes). */
+  spuriousWakes: () => boolean
 }
 
 export interface ApiRequest {
@@ -40,6 +42,8 @@ export interface ApiRequest {
   signal: AbortSignal
   /** Answer a blocking query at once (used by the `index-backwards` fault). */
   nonBlocking?: boolean
+  /** Told when a blocking query starts waiting for a change (with the index sent), and when it stops. */
+  onHold?: (index: number | undefined) => void
 }
 
 export interface ApiReply {
@@ -383,10 +387,25 @@ export class NomadHttp {
       q.waitMs > MAX_QUERY_MS ? MAX_QUERY_MS : q.waitMs <= 0 ? DEFAULT_QUERY_MS : q.waitMs
     waitMs += Math.floor(this.options.random() * (waitMs / JITTER_FRACTION))
     const deadline = performance.now() + waitMs
-    while (out.index <= q.minIndex) {
-      const left = deadline - performance.now()
-      if (left <= 0 || !(await this.store.waitForChange(out.watch, left, r.signal))) break
-      out = run()
+    try {
+      while (out.index <= q.minIndex) {
+        const left = deadline - performance.now()
+        if (left <= 0) break
+        // Nomad's watch channels cover more than one record: with spurious wakes,
+        // any change to a table the query read wakes it; it answers only if its
+        // index moved (a table's index: same body, higher index).
+        const tables = out.tables
+        const watch = this.options.spuriousWakes()
+          ? (c: ChangeRecord) => c.tables.some((t) => tables.includes(t))
+          : out.watch
+        r.onHold?.(q.minIndex)
+        const woke = await this.store.waitForChange(watch, left, r.signal)
+        r.onHold?.(undefined)
+        if (!woke) break
+        out = run()
+      }
+    } finally {
+      r.onHold?.(undefined)
     }
     return out
   }

@@ -61,6 +61,8 @@ export type FaultSpec = { method?: string; path?: string | RegExp; count?: numbe
     | { kind: 'index-backwards'; index?: number }
     /** Redirect (default 307, as Nomad's own redirects) without handling the request. */
     | { kind: 'redirect'; location: string; status?: 301 | 302 | 303 | 307 | 308 }
+    /** Run `run` (awaited) just before the request is handled, then handle it as usual. */
+    | { kind: 'before'; run: (r: RequestRecord) => void | Promise<void> }
   )
 
 export interface InjectedFault {
@@ -69,6 +71,17 @@ export interface InjectedFault {
   remaining: number
   /** Requests it applied to. */
   hits: number
+}
+
+/** A blocking query the server holds: it waits for a change past `index`. */
+export interface HeldQuery {
+  method: string
+  path: string
+  query: Record<string, string>
+  /** The index the client sent (`?index=`): the query answers once its index is above it. */
+  index: number
+  /** performance.now() when it started waiting. */
+  since: number
 }
 
 /** What the server hands each request to, and what it reads the current raft index from. */
@@ -90,6 +103,12 @@ export class SimServer {
   private readonly requestListeners = new Set<(r: RequestRecord) => void>()
   private faults: InjectedFault[] = []
   private stopped?: Promise<void>
+  /** Requests received and not yet answered (or cut): held at an index, or being processed. */
+  private readonly open = new Map<
+    object,
+    { record?: RequestRecord; held?: number; since: number }
+  >()
+  private readonly beforeWrites = new Set<(r: RequestRecord) => void | Promise<void>>()
 
   constructor(
     private readonly backend: ServerBackend,
@@ -183,6 +202,75 @@ export class SimServer {
     })
   }
 
+  // ---- hooks and quiescence --------------------------------------------------------
+
+  /**
+   * Runs `fn` (awaited) just before each write request (any method but GET) is
+   * handled: a test can change the state between a client's read and its write.
+   * Returns a function that removes the hook.
+   */
+  beforeWrite(fn: (r: RequestRecord) => void | Promise<void>): () => void {
+    this.beforeWrites.add(fn)
+    return () => this.beforeWrites.delete(fn)
+  }
+
+  /** The blocking queries held now, oldest first. */
+  heldQueries(): HeldQuery[] {
+    const out: HeldQuery[] = []
+    for (const o of this.open.values()) {
+      if (o.held === undefined || !o.record) continue
+      const { method, path, query } = o.record
+      out.push({ method, path, query, index: o.held, since: o.since })
+    }
+    return out.sort((a, b) => a.since - b.since)
+  }
+
+  /**
+   * Quiescence: resolves once no request is being processed (received but
+   * neither answered nor held) and at least `held` requests are blocking
+   * queries held waiting for a change past the index they sent, and this still
+   * holds after pending I/O and timers of the current turn have run: the
+   * client has read the state and waits for the next change. A client that
+   * holds N queries (the gate holds 2) should pass `held: N`, or a moment
+   * where it re-sends one of them looks settled. Rejects after `timeoutMs`
+   * (real time) naming the open requests.
+   */
+  settled(options: { held?: number; timeoutMs?: number } = {}): Promise<void> {
+    const held = options.held ?? 1
+    const timeoutMs = options.timeoutMs ?? 5000
+    const quiet = (): boolean => {
+      let n = 0
+      for (const o of this.open.values()) {
+        if (o.held === undefined) return false
+        n++
+      }
+      return n >= held
+    }
+    return new Promise((resolve, reject) => {
+      let stable = 0
+      const timer = setTimeout(() => {
+        clearInterval(poll)
+        const open = [...this.open.values()].map(
+          (o) =>
+            `${o.record?.method ?? '?'} ${o.record?.path ?? '(reading)'}${o.held === undefined ? '' : ` held at ${o.held}`}`,
+        )
+        reject(
+          new Error(
+            `the simulator did not settle within ${timeoutMs} ms (want ${held} held, nothing processing); open: ${open.join(', ') || 'none'}`,
+          ),
+        )
+      }, timeoutMs)
+      // Two quiet observations a turn apart: what was woken has been answered, what arrived has been read.
+      const poll = setInterval(() => {
+        stable = quiet() ? stable + 1 : 0
+        if (stable < 2) return
+        clearInterval(poll)
+        clearTimeout(timer)
+        resolve()
+      }, 1)
+    })
+  }
+
   // ---- faults ----------------------------------------------------------------------
 
   injectFault(spec: FaultSpec): InjectedFault {
@@ -212,6 +300,21 @@ export class SimServer {
   // ---- HTTP ------------------------------------------------------------------------
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const token = {}
+    this.open.set(token, { since: performance.now() })
+    res.once('close', () => this.open.delete(token))
+    try {
+      await this.handleOpen(req, res, token)
+    } finally {
+      this.open.delete(token)
+    }
+  }
+
+  private async handleOpen(
+    req: IncomingMessage,
+    res: ServerResponse,
+    token: object,
+  ): Promise<void> {
     const at = performance.now()
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
@@ -236,9 +339,16 @@ export class SimServer {
       fault: fault?.kind,
     }
     this.requests.push(record)
+    const open = this.open.get(token)
+    if (open) open.record = record
     for (const listener of [...this.requestListeners]) listener(record)
 
-    const reply = await this.reply(req, res, method, path, url, body, fault)
+    const reply = await this.reply(req, res, record, url, body, fault, (index) => {
+      const o = this.open.get(token)
+      if (!o) return
+      o.held = index
+      o.since = performance.now()
+    })
     if (!reply || res.destroyed) return
     record.status = reply.status
     if (fault?.kind === 'reset-mid-body') {
@@ -254,12 +364,13 @@ export class SimServer {
   private async reply(
     req: IncomingMessage,
     res: ServerResponse,
-    method: string,
-    path: string,
+    record: RequestRecord,
     url: URL,
     body: Buffer,
     fault: FaultSpec | undefined,
+    onHold: (index: number | undefined) => void,
   ): Promise<ApiReply | undefined> {
+    const { method, path } = record
     switch (fault?.kind) {
       case 'reset':
         res.destroy()
@@ -273,6 +384,12 @@ export class SimServer {
       case 'delay':
         if (!(await sleep(fault.ms, this.stopping.signal))) return undefined
         break
+      case 'before':
+        await fault.run(record)
+        break
+    }
+    if (method !== 'GET') {
+      for (const fn of [...this.beforeWrites]) await fn(record)
     }
 
     // A held request ends when its client goes away or the simulator stops.
@@ -293,6 +410,7 @@ export class SimServer {
       noBody: body.length === 0 && !chunked,
       signal: gone.signal,
       nonBlocking: fault?.kind === 'index-backwards',
+      onHold,
     })
 
     switch (fault?.kind) {

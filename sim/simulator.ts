@@ -1,7 +1,7 @@
 // The Nomad HTTP API simulator: a simulated cluster (state.ts: store, deployment
 // watcher, scheduler, client, scenario verbs, on one clock) behind Nomad's HTTP
-// API (endpoints.ts, http.ts) on a real socket with a request log and fault
-// injection (server.ts). `Simulator` composes them and keeps one
+// API (endpoints.ts, http.ts) on a real socket with a request log, fault
+// injection and quiescence (server.ts). `Simulator` composes them and keeps one
 // surface for tests, scripts and the benchmark.
 
 import type { AllocClientStatus, DeploymentUpdateResponse } from '../src/nomad/types.js'
@@ -23,6 +23,7 @@ import type {
 import {
   SimServer,
   type FaultSpec,
+  type HeldQuery,
   type InjectedFault,
   type RequestRecord,
   type ServerOptions,
@@ -36,7 +37,7 @@ import {
 import type { StateSnapshot } from './store.js'
 
 export type { AclToken } from './http.js'
-export type { FaultSpec, InjectedFault, RequestRecord } from './server.js'
+export type { FaultSpec, HeldQuery, InjectedFault, RequestRecord } from './server.js'
 export {
   NomadError,
   STATUS_DESCRIPTION,
@@ -59,6 +60,14 @@ export interface ApiOptions extends StateOptions {
   acl?: { tokens: Record<string, AclToken> }
   /** Source of the blocking-query jitter; Math.random by default. */
   random?: () => number
+  /**
+   * Held queries wake on any change to the tables they read, as Nomad's watch
+   * channels can: a query indexed by its table (the allocations of a
+   * deployment, a job's deployments or evaluations, the deployment list) then
+   * answers with the same body and a higher X-Nomad-Index when an unrelated
+   * object of that table changes. Default false (woken only by what it reads).
+   */
+  spuriousWakes?: boolean
 }
 
 export interface SimulatorOptions extends ApiOptions, ServerOptions {}
@@ -72,6 +81,7 @@ export class Simulator {
   readonly state: NomadState
   readonly http: NomadHttp
   private readonly server: SimServer
+  private spurious: boolean
 
   static async start(options: SimulatorOptions = {}): Promise<Simulator> {
     const sim = new Simulator(options)
@@ -81,11 +91,13 @@ export class Simulator {
 
   private constructor(options: SimulatorOptions) {
     this.state = new NomadState(options)
+    this.spurious = options.spuriousWakes ?? false
     const endpoints = new Endpoints(this.state.store, this.state.watcher)
     this.http = new NomadHttp(this.state.store, endpoints, {
       region: this.state.region,
       acl: options.acl,
       random: options.random ?? Math.random,
+      spuriousWakes: () => this.spurious,
     })
     this.server = new SimServer(
       { serve: (r) => this.serve(r), index: () => this.state.index() },
@@ -139,6 +151,26 @@ export class Simulator {
 
   clearFaults(): void {
     this.server.clearFaults()
+  }
+
+  /** Runs `fn` (awaited) just before each write request is handled; returns the remover. */
+  beforeWrite(fn: (r: RequestRecord) => void | Promise<void>): () => void {
+    return this.server.beforeWrite(fn)
+  }
+
+  /** The blocking queries held now, with the index each waits past. */
+  heldQueries(): HeldQuery[] {
+    return this.server.heldQueries()
+  }
+
+  /** Quiescence (server.ts settled): nothing processing, at least `held` queries held. */
+  settled(options?: { held?: number; timeoutMs?: number }): Promise<void> {
+    return this.server.settled(options)
+  }
+
+  /** Turns spurious wakes (SimulatorOptions.spuriousWakes) on or off for the queries held from now on. */
+  setSpuriousWakes(on: boolean): void {
+    this.spurious = on
   }
 
   // ---- the cluster (state.ts) ------------------------------------------------------------

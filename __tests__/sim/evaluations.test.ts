@@ -153,6 +153,7 @@ describe('GET /v1/job/:job_id/evaluations (Job.Evaluations)', () => {
     const index = sim.tableIndex('evals')
     const held = get(sim, `/v1/job/web/evaluations?index=${index}&wait=5m`)
     await sim.waitForRequest((r) => r.path === '/v1/job/web/evaluations')
+    await sim.settled()
     clock.advance(100)
     const res = await held
     expect(Number(res.headers.get('x-nomad-index'))).toBeGreaterThan(index)
