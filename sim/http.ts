@@ -6,17 +6,35 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { performance } from 'node:perf_hooks'
 
-import type { DeploymentUpdateResponse } from '../src/nomad/types.js'
 import { permissionDenied, type Allow, type Endpoints, type QueryResult } from './endpoints.js'
-import { decodeGoJSONBody, parseGoDuration, type GoStruct } from './go.js'
+import { parseGoDuration } from './go.js'
+import {
+  ALLOC_HEALTH,
+  decodeWriteBody,
+  errorReply,
+  INVALID_METHOD,
+  jsonReply,
+  meta,
+  notSimulated,
+  parseGoBool,
+  PAUSE,
+  PROMOTE,
+  requestToken,
+  requireMethod,
+  textReply,
+  writeReply,
+} from './httputil.js'
 import { NomadError, type ChangeRecord } from './model.js'
 import type { Store } from './store.js'
+import type { EventStream, StreamBody } from './stream.js'
 
 export interface AclToken {
   /** Namespaces the token may read (`*` for all). */
   namespaces: string[]
   /** Whether it may also write (submit-job) in them. */
   write: boolean
+  /** A management token (needed for the event stream's `*` topic). */
+  management?: boolean
 }
 
 export interface HttpOptions {
@@ -27,6 +45,8 @@ export interface HttpOptions {
   random: () => number
   /** Whether a held query wakes on any change to the tables it read (see SimulatorOptions.spuriousWakes). */
   spuriousWakes: () => boolean
+  /** GET /v1/event/stream. */
+  eventStream: EventStream
 }
 
 export interface ApiRequest {
@@ -50,13 +70,10 @@ export interface ApiReply {
   status: number
   headers: Record<string, string>
   body: string
+  /** A streamed body (the event stream): the server runs it once the head is sent. */
+  stream?: StreamBody
 }
 
-/** command/agent/http.go ErrInvalidMethod. */
-const INVALID_METHOD = 'Invalid method'
-const PERMISSION_DENIED = 'Permission denied'
-/** structs.ErrTokenNotFound: answers 403 like Permission denied (http.go wrap). */
-const TOKEN_NOT_FOUND = 'ACL token not found'
 /** structs.MaxBlockingRPCQueryTime, DefaultBlockingRPCQueryTime and JitterFraction. */
 const MAX_QUERY_MS = 300_000
 const DEFAULT_QUERY_MS = 300_000
@@ -73,31 +90,6 @@ interface QueryOptions {
 }
 
 type Handler = (r: ApiRequest, id: string) => Promise<ApiReply> | ApiReply
-
-// Go structs the write bodies decode into (nomad/structs), with WriteRequest's fields.
-const WRITE_REQUEST = {
-  Region: 'string',
-  Namespace: 'string',
-  AuthToken: 'string',
-  IdempotencyToken: 'string',
-} as const
-const PROMOTE: GoStruct = {
-  name: 'DeploymentPromoteRequest',
-  fields: { DeploymentID: 'string', All: 'bool', Groups: '[]string', ...WRITE_REQUEST },
-}
-const PAUSE: GoStruct = {
-  name: 'DeploymentPauseRequest',
-  fields: { DeploymentID: 'string', Pause: 'bool', ...WRITE_REQUEST },
-}
-const ALLOC_HEALTH: GoStruct = {
-  name: 'DeploymentAllocHealthRequest',
-  fields: {
-    DeploymentID: 'string',
-    HealthyAllocationIDs: '[]string',
-    UnhealthyAllocationIDs: '[]string',
-    ...WRITE_REQUEST,
-  },
-}
 
 /** Job sub-resources Nomad serves that the simulator does not. */
 const UNSIMULATED_JOB_SUFFIXES = [
@@ -169,6 +161,19 @@ export class NomadHttp {
       if (r.method === 'GET') return this.jobQuery(r, rest)
       if (['PUT', 'POST', 'DELETE'].includes(r.method)) throw notSimulated(`${r.method} ${p}`)
       throw new NomadError(INVALID_METHOD, 405)
+    }
+    if (p === '/v1/event/stream') {
+      const region = r.query.get('region') || this.options.region
+      const token = requestToken(r)
+      const acl = this.options.acl
+      const management = !acl || acl.tokens[token]?.management === true
+      // Event.Stream authenticates the token before it forwards to the region.
+      const unknown = acl !== undefined && token !== '' && !Object.hasOwn(acl.tokens, token)
+      const authorize = (reg: string, tok: string): Allow => {
+        if (unknown) throw permissionDenied()
+        return this.authorize(reg, tok)
+      }
+      return this.options.eventStream.handle(r, authorize, region, token, management)
     }
     if (p === '/v1/status/leader') {
       requireMethod(r, 'GET')
@@ -409,92 +414,4 @@ export class NomadHttp {
     }
     return out
   }
-}
-
-function decodeWriteBody(r: ApiRequest, target: GoStruct, id: string): Record<string, unknown> {
-  const decoded = decodeGoJSONBody(r.body, r.noBody, target)
-  if ('error' in decoded) throw new NomadError(decoded.error, 400)
-  const body = decoded.value
-  if (!body.DeploymentID) throw new NomadError('DeploymentID must be specified', 400)
-  if (body.DeploymentID !== id) throw new NomadError('Deployment ID does not match', 400)
-  return body
-}
-
-function requireMethod(r: ApiRequest, ...methods: string[]): void {
-  if (!methods.includes(r.method)) throw new NomadError(INVALID_METHOD, 405)
-}
-
-/** http.go parseToken: X-Nomad-Token, else `Authorization: Bearer <token>`. */
-export function requestToken(r: Pick<ApiRequest, 'headers'>): string {
-  const header = (name: string): string => {
-    const v = r.headers[name]
-    return (Array.isArray(v) ? v[0] : v) ?? ''
-  }
-  const token = header('x-nomad-token')
-  if (token !== '') return token.trim()
-  const parts = header('authorization').split(' ')
-  if (parts.length > 1 && parts[0].toLowerCase() === 'bearer') {
-    return parts.slice(1).join(' ').trim().split(' ')[0].trim()
-  }
-  return ''
-}
-
-/** strconv.ParseBool; null on error. */
-function parseGoBool(s: string): boolean | null {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(s)) return true
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(s)) return false
-  return null
-}
-
-function notSimulated(what: string): NomadError {
-  return new NomadError(`${what}: not implemented by the Nomad simulator`, 501)
-}
-
-/** http.go setMeta: the headers of every successful query answer. */
-function meta(index: number): Record<string, string> {
-  return {
-    'X-Nomad-Index': String(index),
-    'X-Nomad-LastContact': '0',
-    'X-Nomad-KnownLeader': 'true',
-  }
-}
-
-/** http.go wrap: JSON, indented by 4 with a final newline under `?pretty` (unless `pretty=0`). */
-function jsonReply(
-  r: ApiRequest,
-  status: number,
-  headers: Record<string, string>,
-  body: unknown,
-): ApiReply {
-  const pretty = r.query.has('pretty') && r.query.get('pretty') !== '0'
-  return {
-    status,
-    headers: { ...headers, 'Content-Type': 'application/json' },
-    body: pretty ? `${JSON.stringify(body, null, 4)}\n` : JSON.stringify(body),
-  }
-}
-
-/** Writes answer with the response and only `X-Nomad-Index` (deployment_endpoint.go setIndex). */
-function writeReply(r: ApiRequest, res: DeploymentUpdateResponse): ApiReply {
-  return jsonReply(r, 200, { 'X-Nomad-Index': String(res.Index) }, res)
-}
-
-function textReply(status: number, headers: Record<string, string>, text: string): ApiReply {
-  return {
-    status,
-    headers: { ...headers, 'Content-Type': 'text/plain; charset=utf-8' },
-    body: text,
-  }
-}
-
-/** http.go wrap: errors are plain text; permission errors become 403 by their suffix. */
-function errorReply(e: NomadError): ApiReply {
-  let { status, message } = e
-  for (const text of [PERMISSION_DENIED, TOKEN_NOT_FOUND]) {
-    if (message.endsWith(text)) {
-      status = 403
-      message = text
-    }
-  }
-  return textReply(status, {}, message)
 }

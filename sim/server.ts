@@ -8,7 +8,9 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 
+import { Faults, type FaultSpec, type InjectedFault } from './faults.js'
 import type { ApiReply, ApiRequest } from './http.js'
+import type { StreamBody } from './stream.js'
 import { sleep } from './net.js'
 
 export interface ServerOptions {
@@ -19,6 +21,8 @@ export interface ServerOptions {
   /** PEM texts; serves https. `requestClientCert` requires a client certificate signed by `ca` (Nomad's verify_https_client). */
   tls?: { key: string; cert: string; ca?: string; requestClientCert?: boolean }
 }
+
+export type { FaultSpec, InjectedFault } from './faults.js'
 
 export interface RequestRecord {
   method: string
@@ -34,43 +38,6 @@ export interface RequestRecord {
   status: number
   /** The fault applied to this request, if any. */
   fault?: FaultSpec['kind']
-}
-
-/**
- * A fault for the next `count` (default 1) requests that match `method` and
- * `path` (a prefix of the decoded path, or a RegExp tested on it). Faults are
- * taken in the order they were injected.
- */
-export type FaultSpec = { method?: string; path?: string | RegExp; count?: number } &
-  /** Answer this instead (text/plain), e.g. 500 `No cluster leader`, 502, 503, 504. */
-  (
-    | { kind: 'status'; status: number; body?: string }
-    /** Destroy the connection without answering. */
-    | { kind: 'reset' }
-    /** Answer the headers and half the body, then destroy the connection (writes are applied). */
-    | { kind: 'reset-mid-body' }
-    /** Wait, then handle the request as usual. */
-    | { kind: 'delay'; ms: number }
-    /** Handle as usual (writes are applied) but send a truncated JSON body with status 200. */
-    | { kind: 'malformed-json' }
-    /** Handle as usual but say `X-Nomad-KnownLeader: false`. */
-    | { kind: 'no-leader' }
-    /** Apply the write (or run the read), then destroy the connection: the lost answer. */
-    | { kind: 'drop-response' }
-    /** Answer at once (no blocking) with an `X-Nomad-Index` below the one sent / the real one. */
-    | { kind: 'index-backwards'; index?: number }
-    /** Redirect (default 307, as Nomad's own redirects) without handling the request. */
-    | { kind: 'redirect'; location: string; status?: 301 | 302 | 303 | 307 | 308 }
-    /** Run `run` (awaited) just before the request is handled, then handle it as usual. */
-    | { kind: 'before'; run: (r: RequestRecord) => void | Promise<void> }
-  )
-
-export interface InjectedFault {
-  readonly spec: FaultSpec
-  /** Requests it will still apply to. */
-  remaining: number
-  /** Requests it applied to. */
-  hits: number
 }
 
 /** A blocking query the server holds: it waits for a change past `index`. */
@@ -101,7 +68,7 @@ export class SimServer {
   private readonly sockets = new Set<Socket>()
   private readonly stopping = new AbortController()
   private readonly requestListeners = new Set<(r: RequestRecord) => void>()
-  private faults: InjectedFault[] = []
+  private readonly faults = new Faults()
   private stopped?: Promise<void>
   /** Requests received and not yet answered (or cut): held at an index, or being processed. */
   private readonly open = new Map<
@@ -274,27 +241,11 @@ export class SimServer {
   // ---- faults ----------------------------------------------------------------------
 
   injectFault(spec: FaultSpec): InjectedFault {
-    const fault: InjectedFault = { spec, remaining: spec.count ?? 1, hits: 0 }
-    this.faults.push(fault)
-    return fault
+    return this.faults.inject(spec)
   }
 
   clearFaults(): void {
-    this.faults = []
-  }
-
-  private takeFault(method: string, path: string): FaultSpec | undefined {
-    const fault = this.faults.find(({ spec }) => {
-      if (spec.method && spec.method.toUpperCase() !== method) return false
-      if (spec.path === undefined) return true
-      if (typeof spec.path === 'string') return path.startsWith(spec.path)
-      spec.path.lastIndex = 0 // a /g or /y RegExp keeps state between tests
-      return spec.path.test(path)
-    })
-    if (!fault) return undefined
-    fault.hits++
-    if (--fault.remaining <= 0) this.faults = this.faults.filter((f) => f !== fault)
-    return fault.spec
+    this.faults.clear()
   }
 
   // ---- HTTP ------------------------------------------------------------------------
@@ -327,7 +278,7 @@ export class SimServer {
     } catch {
       return send(res, { status: 400, headers: {}, body: 'Bad Request' }) // as Go's net/http
     }
-    const fault = this.takeFault(method, path)
+    const fault = this.faults.take(method, path)
     const record: RequestRecord = {
       method,
       path,
@@ -343,14 +294,16 @@ export class SimServer {
     if (open) open.record = record
     for (const listener of [...this.requestListeners]) listener(record)
 
-    const reply = await this.reply(req, res, record, url, body, fault, (index) => {
+    const hold = (index: number | undefined): void => {
       const o = this.open.get(token)
       if (!o) return
       o.held = index
       o.since = performance.now()
-    })
+    }
+    const reply = await this.reply(req, res, record, url, body, fault, hold)
     if (!reply || res.destroyed) return
     record.status = reply.status
+    if (reply.stream) return this.stream(res, reply, reply.stream, fault, hold)
     if (fault?.kind === 'reset-mid-body') {
       const bytes = Buffer.from(reply.body)
       res.writeHead(reply.status, { ...reply.headers, 'Content-Length': bytes.length })
@@ -358,6 +311,57 @@ export class SimServer {
       return
     }
     send(res, reply)
+  }
+
+  /**
+   * A streamed reply: the head (raw on the socket for a hijacked connection,
+   * as Go's http.Response.Write: `Connection: close`, no chunking), then what
+   * the stream writes until it ends, the client goes away or the server stops.
+   */
+  private async stream(
+    res: ServerResponse,
+    reply: ApiReply,
+    body: StreamBody,
+    fault: FaultSpec | undefined,
+    hold: (index: number | undefined) => void,
+  ): Promise<void> {
+    const socket = res.socket
+    if (!socket) return
+    const gone = new AbortController()
+    const stop = (): void => gone.abort()
+    res.once('close', stop)
+    this.stopping.signal.addEventListener('abort', stop, { once: true })
+    let write: (text: string) => void
+    let finish: () => void
+    if (body.hijack) {
+      const lines = [`HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? ''}`]
+      for (const [k, v] of Object.entries({ ...reply.headers, Connection: 'close' }).sort()) {
+        lines.push(`${k}: ${v}`)
+      }
+      socket.write(`${lines.join('\r\n')}\r\n\r\n`)
+      write = (text) => void (socket.destroyed || socket.write(text))
+      finish = () => socket.end()
+    } else {
+      res.writeHead(reply.status, reply.headers)
+      res.flushHeaders()
+      write = (text) => void (res.destroyed || res.write(text))
+      finish = () => res.end()
+    }
+    const cutAfter = fault?.kind === 'drop-stream' ? (fault.after ?? 0) : undefined
+    let events = 0
+    await body.run({
+      signal: gone.signal,
+      idle: (index) => hold(index),
+      write: (text) => {
+        write(text)
+        if (cutAfter === undefined) return
+        const heartbeat = text === '{}\n'
+        if (!heartbeat) events++
+        if ((heartbeat && cutAfter === 0) || (!heartbeat && events >= cutAfter)) socket.destroy()
+      },
+    })
+    this.stopping.signal.removeEventListener('abort', stop)
+    finish()
   }
 
   /** The answer to send, after the fault; undefined when the connection is cut instead. */

@@ -7,6 +7,7 @@
 import type { AllocClientStatus, DeploymentUpdateResponse } from '../src/nomad/types.js'
 import type { Clock } from './clock.js'
 import { Endpoints } from './endpoints.js'
+import { EventStream, type EventStreamOptions } from './stream.js'
 import { NomadHttp, type AclToken, type ApiReply, type ApiRequest } from './http.js'
 import type { ClientOutcome } from './jobspec.js'
 import type {
@@ -54,6 +55,8 @@ export type { ClientOutcome, RescheduleSpec, UpdateSpec } from './jobspec.js'
 export type { StateSnapshot } from './store.js'
 export type { ClientAllocUpdate, LifecycleTimings, SubmitResult } from './state.js'
 export { ManualClock, RealClock, type Clock } from './clock.js'
+export type { EventStreamOptions } from './stream.js'
+export type { EventBatch, SimEvent } from './events.js'
 
 export interface ApiOptions extends StateOptions {
   /** Enables ACLs: requests need one of these secrets (`X-Nomad-Token` or `Authorization: Bearer`). */
@@ -68,6 +71,13 @@ export interface ApiOptions extends StateOptions {
    * object of that table changes. Default false (woken only by what it reads).
    */
   spuriousWakes?: boolean
+  /**
+   * GET /v1/event/stream: `enabled` (enable_event_broker, default true),
+   * `bufferSize` (event_buffer_size, 100), `heartbeatMs` (30 s), `hijack`
+   * (default true: Nomad ≥ 1.11.2, a refused stream is a 200 that closes;
+   * false: Nomad ≤ 1.11.1, a 403 or 500).
+   */
+  eventStream?: EventStreamOptions
 }
 
 export interface SimulatorOptions extends ApiOptions, ServerOptions {}
@@ -90,7 +100,11 @@ export class Simulator {
   }
 
   private constructor(options: SimulatorOptions) {
-    this.state = new NomadState(options)
+    const stream = options.eventStream ?? {}
+    this.state = new NomadState({
+      ...options,
+      eventBroker: { enabled: stream.enabled, bufferSize: stream.bufferSize },
+    })
     this.spurious = options.spuriousWakes ?? false
     const endpoints = new Endpoints(this.state.store, this.state.watcher)
     this.http = new NomadHttp(this.state.store, endpoints, {
@@ -98,6 +112,7 @@ export class Simulator {
       acl: options.acl,
       random: options.random ?? Math.random,
       spuriousWakes: () => this.spurious,
+      eventStream: new EventStream(this.state.events, this.state.namespaces, stream),
     })
     this.server = new SimServer(
       { serve: (r) => this.serve(r), index: () => this.state.index() },

@@ -6,6 +6,7 @@
 
 import type { AllocClientStatus, DeploymentUpdateResponse } from '../src/nomad/types.js'
 import { Clients, clientChange, type ClientAllocUpdate } from './clients.js'
+import { EventBroker } from './events.js'
 import { RealClock, type Clock } from './clock.js'
 import { idSource } from './ids.js'
 import type { ClientOutcome } from './jobspec.js'
@@ -66,6 +67,8 @@ export interface StateOptions {
   timings?: LifecycleTimings
   /** What the client does with an allocation, over its group's `outcome` (return undefined to keep that). */
   clientOutcome?: (alloc: SimAllocation) => ClientOutcome | undefined
+  /** The event broker: `enabled: false` is enable_event_broker = false; `bufferSize` event_buffer_size (100). */
+  eventBroker?: { enabled?: boolean; bufferSize?: number }
 }
 
 export class NomadState {
@@ -77,6 +80,8 @@ export class NomadState {
   readonly scheduler: Scheduler
   readonly clients: Clients
   readonly verbs: ScenarioVerbs
+  /** Undefined when the event broker is disabled. */
+  readonly events?: EventBroker
 
   constructor(options: StateOptions = {}) {
     this.region = options.region ?? 'global'
@@ -92,6 +97,9 @@ export class NomadState {
       batchMs: t.clientBatchMs,
       outcome: options.clientOutcome,
     })
+    if (options.eventBroker?.enabled !== false) {
+      this.events = new EventBroker(this.store, options.eventBroker?.bufferSize)
+    }
     this.verbs = new ScenarioVerbs({
       store: this.store,
       watcher: this.watcher,

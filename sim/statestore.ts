@@ -83,6 +83,8 @@ export function updateDeploymentPromotion(
   id: string,
   all: boolean,
   groups: string[],
+  /** The optional evaluation, upserted after the deployment and before the allocs (as Nomad orders them). */
+  evaluation?: () => void,
 ): void {
   const current = tx.deployment(uuidKey(id))
   if (!current) {
@@ -127,6 +129,7 @@ export function updateDeploymentPromotion(
   }
   d.ModifyTime = unixNano(tx.now)
   upsertDeployment(tx, d)
+  evaluation?.()
   // A promoted canary is no longer a canary (AllocDeploymentStatus.Canary doc).
   for (const a of promotable) {
     const next = tx.editAlloc(uuidKey(a.ID)) as SimAllocation

@@ -64,8 +64,11 @@ export class DeploymentWatcher {
   promote(id: string, all: boolean, groups: string[]): DeploymentUpdateResponse {
     this.requireCommitted(id)
     return this.store.apply('promote', (tx) => {
-      updateDeploymentPromotion(tx, id, all, groups)
-      return writeResponse(tx.index, deploymentEval(tx, this.require(tx, id)).ID)
+      let evalId = ''
+      updateDeploymentPromotion(tx, id, all, groups, () => {
+        evalId = deploymentEval(tx, this.require(tx, id)).ID
+      })
+      return writeResponse(tx.index, evalId)
     })
   }
 
@@ -321,10 +324,9 @@ export class DeploymentWatcher {
       if (healthy !== g.DesiredCanaries) return
     }
     try {
-      this.store.apply('auto-promote', (tx) => {
-        updateDeploymentPromotion(tx, d.ID, true, [])
-        deploymentEval(tx, d)
-      })
+      this.store.apply('auto-promote', (tx) =>
+        updateDeploymentPromotion(tx, d.ID, true, [], () => deploymentEval(tx, d)),
+      )
     } catch (e) {
       // The watcher only logs a failed auto-promotion ("failed to auto promote deployment").
       if (!(e instanceof NomadError)) throw e
