@@ -2,7 +2,14 @@
 // `web` with groups `web` (count 3, 2 canaries) and `api` (count 2, 1 canary),
 // version 0 stable, version 1 deploying with its canaries placed.
 
+import type { RescheduleSpec, UpdateSpec } from './jobspec.js'
 import type { NomadState } from './state.js'
+
+/** What a scenario drives: a Simulator or a NomadState. */
+export type ScenarioTarget = Pick<
+  NomadState,
+  'registerJob' | 'rollout' | 'placeCanaries' | 'setAllocHealth'
+>
 
 export const SCENARIOS = ['demo', 'healthy', 'unhealthy', 'manual'] as const
 export type ScenarioName = (typeof SCENARIOS)[number]
@@ -14,6 +21,10 @@ export interface ScenarioOptions {
   namespace?: string
   /** Set update.auto_revert on both groups, so failing the deployment reverts to version 0. */
   autoRevert?: boolean
+  /** The jobspec's update block for both groups (over the canary counts above and `autoRevert`). */
+  update?: UpdateSpec
+  /** The jobspec's reschedule block for both groups (default: the service job default). */
+  reschedule?: boolean | RescheduleSpec
 }
 
 export interface ScenarioRun {
@@ -37,7 +48,7 @@ export interface ScenarioRun {
  * - `manual`: canaries placed and running, health left to the caller.
  */
 export function runScenario(
-  sim: NomadState,
+  sim: ScenarioTarget,
   name: ScenarioName,
   options: ScenarioOptions = {},
 ): ScenarioRun {
@@ -50,9 +61,14 @@ export function runScenario(
     spec: 'v0',
     stable: true,
     groups: [
-      { name: 'web', count: 3, canaries: 2, autoRevert: options.autoRevert },
-      { name: 'api', count: 2, canaries: 1, autoRevert: options.autoRevert },
-    ],
+      { name: 'web', count: 3, canaries: 2 },
+      { name: 'api', count: 2, canaries: 1 },
+    ].map((g) => ({
+      ...g,
+      autoRevert: options.autoRevert,
+      update: options.update,
+      reschedule: options.reschedule,
+    })),
   })
   const { deploymentId } = sim.rollout(jobId, { namespace, spec: 'v1' })
   const canaries = {

@@ -1,346 +1,363 @@
-// The Nomad HTTP API simulator: a Nomad server agent's HTTP front (api.ts) over
-// a simulated state store (state.ts), on a real socket, with a request log and
-// fault injection so tests can see what a client sent and break what it gets.
+// The Nomad HTTP API simulator: a simulated cluster (state.ts: store, deployment
+// watcher, scheduler, client, scenario verbs, on one clock) behind Nomad's HTTP
+// API (endpoints.ts, http.ts) on a real socket with a request log, fault
+// injection and quiescence (server.ts). `Simulator` composes them and keeps one
+// surface for tests, scripts and the benchmark.
 
-import { createServer as createHttpServer, STATUS_CODES } from 'node:http'
-import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http'
-import { createServer as createHttpsServer } from 'node:https'
-import type { AddressInfo, Socket } from 'node:net'
-import { performance } from 'node:perf_hooks'
+import type { AllocClientStatus, DeploymentUpdateResponse } from '../src/nomad/types.js'
+import type { Clock } from './clock.js'
+import { Endpoints } from './endpoints.js'
+import { EventStream, type EventStreamOptions } from './stream.js'
+import { NomadHttp, type AclToken, type ApiReply, type ApiRequest } from './http.js'
+import type { ClientOutcome } from './jobspec.js'
+import type {
+  ChangeRecord,
+  GroupSpec,
+  JobSpec,
+  SimAllocation,
+  SimAllocStub,
+  SimDeployment,
+  SimEvaluation,
+  SimJob,
+  Table,
+} from './model.js'
+import {
+  SimServer,
+  type FaultSpec,
+  type HeldQuery,
+  type InjectedFault,
+  type RequestRecord,
+  type ServerOptions,
+} from './server.js'
+import {
+  NomadState,
+  type ClientAllocUpdate,
+  type StateOptions,
+  type SubmitResult,
+} from './state.js'
+import type { StateSnapshot } from './store.js'
 
-import { NomadApi, type ApiOptions, type ApiReply } from './api.js'
-import { sleep } from './net.js'
-
-export type { AclToken, ApiOptions } from './api.js'
+export type { AclToken } from './http.js'
+export type { FaultSpec, HeldQuery, InjectedFault, RequestRecord } from './server.js'
 export {
   NomadError,
   STATUS_DESCRIPTION,
   type ChangeRecord,
   type GroupSpec,
   type JobSpec,
+  type SimAllocation,
   type SimAllocStub,
   type SimDeployment,
+  type SimEvaluation,
   type SimJob,
-  type StateSnapshot,
-} from './state.js'
+} from './model.js'
+export type { ClientOutcome, RescheduleSpec, UpdateSpec } from './jobspec.js'
+export type { StateSnapshot } from './store.js'
+export type { ClientAllocUpdate, LifecycleTimings, SubmitResult } from './state.js'
+export { ManualClock, RealClock, type Clock } from './clock.js'
+export type { EventStreamOptions } from './stream.js'
+export type { EventBatch, SimEvent } from './events.js'
 
-export interface SimulatorOptions extends ApiOptions {
-  /** Default 0: any free port. */
-  port?: number
-  /** Default 127.0.0.1. */
-  host?: string
-  /** PEM texts; serves https. `requestClientCert` requires a client certificate signed by `ca` (Nomad's verify_https_client). */
-  tls?: { key: string; cert: string; ca?: string; requestClientCert?: boolean }
+export interface ApiOptions extends StateOptions {
+  /** Enables ACLs: requests need one of these secrets (`X-Nomad-Token` or `Authorization: Bearer`). */
+  acl?: { tokens: Record<string, AclToken> }
+  /** Source of the blocking-query jitter; Math.random by default. */
+  random?: () => number
+  /**
+   * Held queries wake on any change to the tables they read, as Nomad's watch
+   * channels can: a query indexed by its table (the allocations of a
+   * deployment, a job's deployments or evaluations, the deployment list) then
+   * answers with the same body and a higher X-Nomad-Index when an unrelated
+   * object of that table changes. Default false (woken only by what it reads).
+   */
+  spuriousWakes?: boolean
+  /**
+   * GET /v1/event/stream: `enabled` (enable_event_broker, default true),
+   * `bufferSize` (event_buffer_size, 100), `heartbeatMs` (30 s), `hijack`
+   * (default true: Nomad ≥ 1.11.2, a refused stream is a 200 that closes;
+   * false: Nomad ≤ 1.11.1, a 403 or 500).
+   */
+  eventStream?: EventStreamOptions
 }
 
-export interface RequestRecord {
-  method: string
-  /** The decoded path, without the query. */
-  path: string
-  query: Record<string, string>
-  headers: IncomingHttpHeaders
-  /** The body, parsed as JSON when it is JSON, else the text; undefined when empty. */
-  body?: unknown
-  /** performance.now() when the request arrived. */
-  at: number
-  /** The status answered; 0 until then, and for good when the connection was cut instead. */
-  status: number
-  /** The fault applied to this request, if any. */
-  fault?: FaultSpec['kind']
-}
-
-/**
- * A fault for the next `count` (default 1) requests that match `method` and
- * `path` (a prefix of the decoded path, or a RegExp tested on it). Faults are
- * taken in the order they were injected.
- */
-export type FaultSpec = { method?: string; path?: string | RegExp; count?: number } &
-  /** Answer this instead (text/plain), e.g. 500 `No cluster leader`, 502, 503, 504. */
-  (
-    | { kind: 'status'; status: number; body?: string }
-    /** Destroy the connection without answering. */
-    | { kind: 'reset' }
-    /** Answer the headers and half the body, then destroy the connection (writes are applied). */
-    | { kind: 'reset-mid-body' }
-    /** Wait, then handle the request as usual. */
-    | { kind: 'delay'; ms: number }
-    /** Handle as usual (writes are applied) but send a truncated JSON body with status 200. */
-    | { kind: 'malformed-json' }
-    /** Handle as usual but say `X-Nomad-KnownLeader: false`. */
-    | { kind: 'no-leader' }
-    /** Apply the write (or run the read), then destroy the connection: the lost answer. */
-    | { kind: 'drop-response' }
-    /** Answer at once (no blocking) with an `X-Nomad-Index` below the one sent / the real one. */
-    | { kind: 'index-backwards'; index?: number }
-    /** Redirect (default 307, as Nomad's own redirects) without handling the request. */
-    | { kind: 'redirect'; location: string; status?: 301 | 302 | 303 | 307 | 308 }
-  )
-
-export interface InjectedFault {
-  readonly spec: FaultSpec
-  /** Requests it will still apply to. */
-  remaining: number
-  /** Requests it applied to. */
-  hits: number
-}
+export interface SimulatorOptions extends ApiOptions, ServerOptions {}
 
 export function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   return Simulator.start(options)
 }
 
-export class Simulator extends NomadApi {
-  /** e.g. `http://127.0.0.1:41234` (`https://` with tls). */
-  address = ''
-  port = 0
-  readonly requests: RequestRecord[] = []
-
-  private readonly server: Server
-  private readonly scheme: 'http' | 'https'
-  private readonly sockets = new Set<Socket>()
-  private readonly stopping = new AbortController()
-  private readonly requestListeners = new Set<(r: RequestRecord) => void>()
-  private faults: InjectedFault[] = []
-  private stopped?: Promise<void>
+export class Simulator {
+  /** The simulated cluster: store, watcher, verbs. */
+  readonly state: NomadState
+  readonly http: NomadHttp
+  private readonly server: SimServer
+  private spurious: boolean
 
   static async start(options: SimulatorOptions = {}): Promise<Simulator> {
     const sim = new Simulator(options)
-    await new Promise<void>((resolve, reject) => {
-      sim.server.once('error', reject)
-      sim.server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-        sim.server.off('error', reject)
-        resolve()
-      })
-    })
-    const { address, port, family } = sim.server.address() as AddressInfo
-    const host = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address
-    sim.port = port
-    sim.address = `${sim.scheme}://${family === 'IPv6' && host !== '127.0.0.1' ? `[${host}]` : host}:${port}`
+    await sim.server.listen(options)
     return sim
   }
 
   private constructor(options: SimulatorOptions) {
-    super(options)
-    const handler = (req: IncomingMessage, res: ServerResponse): void => {
-      this.handle(req, res).catch((e: unknown) => {
-        if (res.headersSent || res.destroyed) return
-        send(res, { status: 500, headers: {}, body: `simulator error: ${String(e)}` })
-      })
-    }
-    const tls = options.tls
-    this.scheme = tls ? 'https' : 'http'
-    this.server = tls
-      ? createHttpsServer(
-          {
-            key: tls.key,
-            cert: tls.cert,
-            ca: tls.ca,
-            requestCert: tls.requestClientCert ?? false,
-            rejectUnauthorized: tls.requestClientCert ?? false,
-          },
-          handler,
-        )
-      : createHttpServer(handler)
-    this.server.on('connection', (socket: Socket) => {
-      this.sockets.add(socket)
-      socket.once('close', () => this.sockets.delete(socket))
+    const stream = options.eventStream ?? {}
+    this.state = new NomadState({
+      ...options,
+      eventBroker: { enabled: stream.enabled, bufferSize: stream.bufferSize },
     })
+    this.spurious = options.spuriousWakes ?? false
+    const endpoints = new Endpoints(this.state.store, this.state.watcher)
+    this.http = new NomadHttp(this.state.store, endpoints, {
+      region: this.state.region,
+      acl: options.acl,
+      random: options.random ?? Math.random,
+      spuriousWakes: () => this.spurious,
+      eventStream: new EventStream(this.state.events, this.state.namespaces, stream),
+    })
+    this.server = new SimServer(
+      { serve: (r) => this.serve(r), index: () => this.state.index() },
+      options,
+    )
   }
 
-  /** Closes the server and every open or held connection at once. */
+  /** e.g. `http://127.0.0.1:41234` (`https://` with tls). */
+  get address(): string {
+    return this.server.address
+  }
+
+  get port(): number {
+    return this.server.port
+  }
+
+  /** Answers one request as a Nomad server agent would, without a socket. */
+  serve(r: ApiRequest): Promise<ApiReply> {
+    return this.http.serve(r)
+  }
+
+  /** Closes the server and every open or held connection at once; ends every timer. */
   stop(): Promise<void> {
-    this.stopped ??= new Promise<void>((resolve) => {
-      this.stopping.abort()
-      this.dispose()
-      this.server.close(() => resolve())
-      for (const socket of this.sockets) socket.destroy()
-    })
-    return this.stopped
+    this.state.dispose()
+    return this.server.stop()
   }
 
-  // ---- request log ----------------------------------------------------------------
+  // ---- the server: request log and faults (server.ts) --------------------------------
+
+  get requests(): RequestRecord[] {
+    return this.server.requests
+  }
 
   /** Requests that change a deployment (non-GET `/v1/deployment/...`). */
   writes(): RequestRecord[] {
-    return this.requests.filter((r) => r.method !== 'GET' && r.path.startsWith('/v1/deployment/'))
+    return this.server.writes()
   }
 
   clearRequests(): void {
-    this.requests.length = 0
+    this.server.clearRequests()
   }
 
   /** The first logged request (already logged or yet to come) that matches. */
-  waitForRequest(pred: (r: RequestRecord) => boolean, timeoutMs = 5000): Promise<RequestRecord> {
-    const found = this.requests.find(pred)
-    if (found) return Promise.resolve(found)
-    return new Promise((resolve, reject) => {
-      const done = (): void => {
-        clearTimeout(timer)
-        this.requestListeners.delete(listener)
-      }
-      const listener = (r: RequestRecord): void => {
-        if (!pred(r)) return
-        done()
-        resolve(r)
-      }
-      const timer = setTimeout(() => {
-        done()
-        reject(new Error(`no matching request within ${timeoutMs}ms`))
-      }, timeoutMs)
-      this.requestListeners.add(listener)
-    })
+  waitForRequest(pred: (r: RequestRecord) => boolean, timeoutMs?: number): Promise<RequestRecord> {
+    return this.server.waitForRequest(pred, timeoutMs)
   }
 
-  // ---- faults ----------------------------------------------------------------------
-
   injectFault(spec: FaultSpec): InjectedFault {
-    const fault: InjectedFault = { spec, remaining: spec.count ?? 1, hits: 0 }
-    this.faults.push(fault)
-    return fault
+    return this.server.injectFault(spec)
   }
 
   clearFaults(): void {
-    this.faults = []
+    this.server.clearFaults()
   }
 
-  private takeFault(method: string, path: string): FaultSpec | undefined {
-    const fault = this.faults.find(({ spec }) => {
-      if (spec.method && spec.method.toUpperCase() !== method) return false
-      if (spec.path === undefined) return true
-      if (typeof spec.path === 'string') return path.startsWith(spec.path)
-      spec.path.lastIndex = 0 // a /g or /y RegExp keeps state between tests
-      return spec.path.test(path)
-    })
-    if (!fault) return undefined
-    fault.hits++
-    if (--fault.remaining <= 0) this.faults = this.faults.filter((f) => f !== fault)
-    return fault.spec
+  /** Runs `fn` (awaited) just before each write request is handled; returns the remover. */
+  beforeWrite(fn: (r: RequestRecord) => void | Promise<void>): () => void {
+    return this.server.beforeWrite(fn)
   }
 
-  // ---- HTTP ------------------------------------------------------------------------
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const at = performance.now()
-    const chunks: Buffer[] = []
-    for await (const chunk of req) chunks.push(chunk as Buffer)
-    const body = Buffer.concat(chunks)
-    const method = req.method ?? 'GET'
-    const url = new URL(req.url ?? '/', 'http://simulator')
-    let path: string
-    try {
-      path = decodeURIComponent(url.pathname)
-    } catch {
-      return send(res, { status: 400, headers: {}, body: 'Bad Request' }) // as Go's net/http
-    }
-    const fault = this.takeFault(method, path)
-    const record: RequestRecord = {
-      method,
-      path,
-      query: Object.fromEntries(url.searchParams),
-      headers: req.headers,
-      body: parseLoggedBody(body),
-      at,
-      status: 0,
-      fault: fault?.kind,
-    }
-    this.requests.push(record)
-    for (const listener of [...this.requestListeners]) listener(record)
-
-    const reply = await this.reply(req, res, method, path, url, body, fault)
-    if (!reply || res.destroyed) return
-    record.status = reply.status
-    if (fault?.kind === 'reset-mid-body') {
-      const bytes = Buffer.from(reply.body)
-      res.writeHead(reply.status, { ...reply.headers, 'Content-Length': bytes.length })
-      res.write(bytes.subarray(0, Math.floor(bytes.length / 2)), () => res.destroy())
-      return
-    }
-    send(res, reply)
+  /** The blocking queries held now, with the index each waits past. */
+  heldQueries(): HeldQuery[] {
+    return this.server.heldQueries()
   }
 
-  /** The answer to send, after the fault; undefined when the connection is cut instead. */
-  private async reply(
-    req: IncomingMessage,
-    res: ServerResponse,
-    method: string,
-    path: string,
-    url: URL,
-    body: Buffer,
-    fault: FaultSpec | undefined,
-  ): Promise<ApiReply | undefined> {
-    switch (fault?.kind) {
-      case 'reset':
-        res.destroy()
-        return undefined
-      case 'status': {
-        const text = fault.body ?? STATUS_CODES[fault.status] ?? ''
-        return { status: fault.status, headers: { 'Content-Type': PLAIN }, body: text }
-      }
-      case 'redirect':
-        return { status: fault.status ?? 307, headers: { Location: fault.location }, body: '' }
-      case 'delay':
-        if (!(await sleep(fault.ms, this.stopping.signal))) return undefined
-        break
-    }
-
-    // A held request ends when its client goes away or the simulator stops.
-    const gone = new AbortController()
-    const onStop = (): void => gone.abort()
-    this.stopping.signal.addEventListener('abort', onStop, { once: true })
-    res.once('close', () => {
-      gone.abort()
-      this.stopping.signal.removeEventListener('abort', onStop)
-    })
-    const chunked = /\bchunked\b/i.test(req.headers['transfer-encoding'] ?? '')
-    const reply = await this.serve({
-      method,
-      path,
-      query: url.searchParams,
-      headers: req.headers,
-      body,
-      noBody: body.length === 0 && !chunked,
-      signal: gone.signal,
-      nonBlocking: fault?.kind === 'index-backwards',
-    })
-
-    switch (fault?.kind) {
-      case 'drop-response':
-        res.destroy()
-        return undefined
-      case 'no-leader':
-        reply.headers['X-Nomad-KnownLeader'] = 'false'
-        break
-      case 'index-backwards': {
-        const sent = Number(url.searchParams.get('index') ?? '0')
-        const real = Number(reply.headers['X-Nomad-Index'] ?? this.index())
-        const lowest = sent > 0 ? Math.min(sent, real) : real
-        reply.headers['X-Nomad-Index'] = String(fault.index ?? Math.max(0, lowest - 1))
-        break
-      }
-      case 'malformed-json':
-        reply.status = 200
-        reply.headers['Content-Type'] = 'application/json'
-        reply.body = reply.body.length > 1 ? reply.body.slice(0, reply.body.length >> 1) : '{'
-        break
-    }
-    return reply
+  /** Quiescence (server.ts settled): nothing processing, at least `held` queries held. */
+  settled(options?: { held?: number; timeoutMs?: number }): Promise<void> {
+    return this.server.settled(options)
   }
-}
 
-const PLAIN = 'text/plain; charset=utf-8'
+  /** Turns spurious wakes (SimulatorOptions.spuriousWakes) on or off for the queries held from now on. */
+  setSpuriousWakes(on: boolean): void {
+    this.spurious = on
+  }
 
-function send(res: ServerResponse, reply: ApiReply): void {
-  if (res.destroyed) return
-  const bytes = Buffer.from(reply.body)
-  res.writeHead(reply.status, { ...reply.headers, 'Content-Length': bytes.length })
-  res.end(bytes)
-}
+  // ---- the cluster (state.ts) ------------------------------------------------------------
 
-function parseLoggedBody(body: Buffer): unknown {
-  if (body.length === 0) return undefined
-  const text = body.toString('utf8')
-  try {
-    return JSON.parse(text) as unknown
-  } catch {
-    return text
+  /** The cluster's clock (a ManualClock when the options gave one). */
+  get clock(): Clock {
+    return this.state.clock
+  }
+
+  get region(): string {
+    return this.state.region
+  }
+
+  get namespaces(): string[] {
+    return this.state.namespaces
+  }
+
+  /** Every applied change, oldest first. */
+  get changes(): ChangeRecord[] {
+    return this.state.changes
+  }
+
+  index(): number {
+    return this.state.index()
+  }
+
+  tableIndex(table: Table): number {
+    return this.state.tableIndex(table)
+  }
+
+  deployment(id: string): SimDeployment | undefined {
+    return this.state.deployment(id)
+  }
+
+  allocations(deploymentId: string): SimAllocStub[] {
+    return this.state.allocations(deploymentId)
+  }
+
+  allocation(allocId: string): SimAllocStub | undefined {
+    return this.state.allocation(allocId)
+  }
+
+  job(id: string, namespace?: string): SimJob | undefined {
+    return this.state.job(id, namespace)
+  }
+
+  jobVersions(id: string, namespace?: string): SimJob[] {
+    return this.state.jobVersions(id, namespace)
+  }
+
+  jobDeployments(id: string, namespace?: string): SimDeployment[] {
+    return this.state.jobDeployments(id, namespace)
+  }
+
+  /** The full allocation (with DeploymentID and PreviousAllocation). */
+  alloc(allocId: string): SimAllocation | undefined {
+    return this.state.alloc(allocId)
+  }
+
+  jobAllocations(jobId: string, namespace?: string): SimAllocStub[] {
+    return this.state.jobAllocations(jobId, namespace)
+  }
+
+  /** The job's evaluations, oldest first. */
+  evaluations(jobId: string, namespace?: string): SimEvaluation[] {
+    return this.state.evaluations(jobId, namespace)
+  }
+
+  evaluation(evalId: string): SimEvaluation | undefined {
+    return this.state.evaluation(evalId)
+  }
+
+  on(event: 'change', listener: (change: ChangeRecord) => void): () => void {
+    return this.state.on(event, listener)
+  }
+
+  /** `nomad job run`: see NomadState.submitJob. */
+  submitJob(spec: JobSpec): SubmitResult {
+    return this.state.submitJob(spec)
+  }
+
+  /** Several client updates in one raft index. */
+  updateAllocsFromClient(updates: ClientAllocUpdate[]): number {
+    return this.state.updateAllocsFromClient(updates)
+  }
+
+  setClientOutcome(fn: ((alloc: SimAllocation) => ClientOutcome | undefined) | undefined): void {
+    this.state.setClientOutcome(fn)
+  }
+
+  registerJob(spec: JobSpec): { version: number; index: number } {
+    return this.state.registerJob(spec)
+  }
+
+  markStable(jobId: string, version: number, namespace?: string): void {
+    this.state.markStable(jobId, version, namespace)
+  }
+
+  startDeployment(jobId: string, options?: { namespace?: string }): string {
+    return this.state.startDeployment(jobId, options)
+  }
+
+  rollout(
+    jobId: string,
+    options?: { namespace?: string; groups?: GroupSpec[]; spec?: string },
+  ): { version: number; deploymentId: string } {
+    return this.state.rollout(jobId, options)
+  }
+
+  placeCanaries(
+    deploymentId: string,
+    group: string,
+    n?: number,
+    options?: { clientStatus?: 'pending' | 'running' },
+  ): string[] {
+    return this.state.placeCanaries(deploymentId, group, n, options)
+  }
+
+  placeAllocs(
+    deploymentId: string,
+    group: string,
+    n?: number,
+    options?: { clientStatus?: 'pending' | 'running' },
+  ): string[] {
+    return this.state.placeAllocs(deploymentId, group, n, options)
+  }
+
+  setAllocHealth(allocId: string, healthy: boolean): void {
+    this.state.setAllocHealth(allocId, healthy)
+  }
+
+  setClientStatus(allocId: string, status: AllocClientStatus): void {
+    this.state.setClientStatus(allocId, status)
+  }
+
+  stopAlloc(allocId: string, description?: string): void {
+    this.state.stopAlloc(allocId, description)
+  }
+
+  completeDeployment(id: string): void {
+    this.state.completeDeployment(id)
+  }
+
+  cancelDeployment(id: string, description?: string): void {
+    this.state.cancelDeployment(id, description)
+  }
+
+  expireProgressDeadline(id: string): boolean {
+    return this.state.expireProgressDeadline(id)
+  }
+
+  snapshot(): StateSnapshot {
+    return this.state.snapshot()
+  }
+
+  restore(snapshot: StateSnapshot): void {
+    this.state.restore(snapshot)
+  }
+
+  apiPromote(id: string, all: boolean, groups: string[]): DeploymentUpdateResponse {
+    return this.state.apiPromote(id, all, groups)
+  }
+
+  apiPause(id: string, pause: boolean): DeploymentUpdateResponse {
+    return this.state.apiPause(id, pause)
+  }
+
+  apiFail(id: string): DeploymentUpdateResponse {
+    return this.state.apiFail(id)
+  }
+
+  apiSetAllocHealth(id: string, healthy: string[], unhealthy: string[]): DeploymentUpdateResponse {
+    return this.state.apiSetAllocHealth(id, healthy, unhealthy)
   }
 }

@@ -4,7 +4,14 @@
 import { afterEach } from 'vitest'
 
 import { runScenario } from '../../sim/scenarios.js'
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../sim/simulator.js'
+import {
+  ManualClock,
+  startSimulator,
+  type JobSpec,
+  type SimDeployment,
+  type Simulator,
+  type SimulatorOptions,
+} from '../../sim/simulator.js'
 
 const running: Simulator[] = []
 
@@ -68,4 +75,31 @@ export function rollout(sim: Simulator): {
 /** Resolves to 'pending' if `p` has not settled within `ms` (for proving that something does NOT happen). */
 export function within<T>(p: Promise<T>, ms: number): Promise<T | 'pending'> {
   return Promise.race([p, new Promise<'pending'>((r) => setTimeout(() => r('pending'), ms))])
+}
+
+/** A simulator on a ManualClock: its cluster moves only when the test advances the clock. */
+export async function startManual(
+  options: SimulatorOptions = {},
+): Promise<{ sim: Simulator; clock: ManualClock }> {
+  const clock = new ManualClock()
+  const sim = await start({ clock, ...options })
+  return { sim, clock }
+}
+
+/**
+ * `nomad job run` of `spec`, then the clock runs until nothing is left to do
+ * within `limitMs` (evaluations, placements, health, the deployment's end).
+ * Returns the job's latest deployment.
+ */
+export function runJob(
+  sim: Simulator,
+  clock: ManualClock,
+  spec: JobSpec,
+  limitMs = 30 * 60_000,
+): SimDeployment {
+  sim.submitJob(spec)
+  clock.runAll(limitMs)
+  const d = sim.jobDeployments(spec.id, spec.namespace)[0]
+  if (!d) throw new Error(`job ${spec.id} has no deployment after ${limitMs} ms`)
+  return d
 }

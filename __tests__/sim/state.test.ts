@@ -294,3 +294,49 @@ describe('scenarios', () => {
     expect(sim2.changes.filter((c) => c.kind === 'alloc-health')).toHaveLength(0)
   })
 })
+
+describe('scenario helpers and job specs', () => {
+  it("take the jobspec's update and reschedule blocks, with Nomad's defaults under them", async () => {
+    const sim = await start()
+    const run = runScenario(sim, 'manual', {
+      update: { progressDeadlineMs: 0, autoRevert: true, maxParallel: 2, minHealthyTimeMs: 5_000 },
+      reschedule: { attempts: 3, intervalMs: 60_000, unlimited: false },
+    })
+    const job = sim.job('web')
+    expect(job?.TaskGroups.map((g) => [g.Name, g.Update, g.ReschedulePolicy])).toEqual([
+      [
+        'web',
+        {
+          Stagger: 30e9,
+          MaxParallel: 2,
+          HealthCheck: 'checks',
+          MinHealthyTime: 5e9,
+          HealthyDeadline: 300e9,
+          ProgressDeadline: 0,
+          AutoRevert: true,
+          AutoPromote: false,
+          Canary: 2,
+        },
+        {
+          Attempts: 3,
+          Interval: 60e9,
+          Delay: 30e9,
+          DelayFunction: 'exponential',
+          MaxDelay: 3600e9,
+          Unlimited: false,
+        },
+      ],
+      ['api', expect.objectContaining({ Canary: 1, MaxParallel: 2 }), expect.anything()],
+    ])
+    expect(sim.deployment(run.deploymentId)?.TaskGroups.web).toMatchObject({
+      AutoRevert: true,
+      ProgressDeadline: 0,
+      DesiredCanaries: 2,
+    })
+    // Without a progress deadline the first unhealthy canary fails the deployment and reverts.
+    sim.setAllocHealth(run.canaries.web[0], false)
+    expect(sim.deployment(run.deploymentId)?.StatusDescription).toBe(
+      'Failed due to unhealthy allocations - rolling back to job version 0',
+    )
+  })
+})
