@@ -36,6 +36,10 @@ export interface RequestRecord {
   at: number
   /** The status answered; 0 until then, and for good when the connection was cut instead. */
   status: number
+  /** performance.now() when the answer was computed (before any fault cuts it). */
+  answeredAt?: number
+  /** The X-Nomad-Index answered, if any. */
+  index?: number
   /** The fault applied to this request, if any. */
   fault?: FaultSpec['kind']
 }
@@ -303,6 +307,9 @@ export class SimServer {
     const reply = await this.reply(req, res, record, url, body, fault, hold)
     if (!reply || res.destroyed) return
     record.status = reply.status
+    record.answeredAt = performance.now()
+    const index = Number(reply.headers['X-Nomad-Index'])
+    if (Number.isFinite(index) && reply.headers['X-Nomad-Index'] !== undefined) record.index = index
     if (reply.stream) return this.stream(res, reply, reply.stream, fault, hold)
     if (fault?.kind === 'reset-mid-body') {
       const bytes = Buffer.from(reply.body)

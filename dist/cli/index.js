@@ -30879,6 +30879,9 @@ function followBlocking(client, view, options) {
         stopAll.abort();
     });
     const signalFor = (own) => AbortSignal.any([own.signal, stopAll.signal, options.signal]);
+    const withAllocs = options.allocs ?? true;
+    if (!withAllocs)
+        stopAllocs.abort();
     const done = Promise.all([
         run(watch((q) => client.deployment(id, q), (body, meta) => {
             view.setDeployment(body, meta.lastIndex);
@@ -30938,26 +30941,41 @@ function followBlocking(client, view, options) {
             while (!settled() && !ended && performance.now() < until) {
                 await follower.changed(view.version, until).catch(() => undefined);
             }
-            return settled();
+            if (!settled())
+                return false;
+            // A write that leaves the allocations as they were gives their watch no answer, and the
+            // two answers after one that changes both can straddle a later change: one snapshot.
+            await follower.confirm();
+            return true;
         },
         async refresh({ signal = options.signal, deadline = options.deadline } = {}) {
             const q = { deadline, signal };
             const [d, a] = await Promise.all([
                 client.deployment(id, q),
-                client.deploymentAllocations(id, q),
+                withAllocs ? client.deploymentAllocations(id, q) : undefined,
             ]);
-            if (d.meta.lastIndex >= view.deploymentIndex)
+            if (d.body.ModifyIndex >= view.deployment.ModifyIndex)
                 view.setDeployment(d.body, d.meta.lastIndex);
-            if (a.meta.lastIndex >= view.allocsIndex)
+            if (a && a.meta.lastIndex >= view.allocsIndex)
                 view.setAllocs(a.body, a.meta.lastIndex);
             changed();
         },
-        async catchUp() {
+        async confirm() {
+            if (view.consistent)
+                return;
             const q = { deadline: options.deadline, signal: options.signal };
-            const a = await client.deploymentAllocations(id, q);
-            if (a.meta.lastIndex >= view.allocsIndex)
-                view.setAllocs(a.body, a.meta.lastIndex);
-            view.allocsCurrentAt = view.deploymentIndex;
+            if (view.allocsIndex > view.deploymentIndex) {
+                const d = await client.deployment(id, q);
+                if (d.body.ModifyIndex >= view.deployment.ModifyIndex) {
+                    view.setDeployment(d.body, d.meta.lastIndex);
+                }
+            }
+            else {
+                const a = await client.deploymentAllocations(id, q);
+                if (a.meta.lastIndex >= view.allocsIndex)
+                    view.setAllocs(a.body, a.meta.lastIndex);
+            }
+            view.confirmed = view.version;
             changed();
         },
         stop() {
@@ -32838,6 +32856,9 @@ class Timeline {
     warning(text) {
         this.log.warning(text);
     }
+    debug(text) {
+        this.log.debug?.(text);
+    }
     get elapsedMs() {
         return performance.now() - this.started;
     }
@@ -32851,22 +32872,26 @@ class Timeline {
 
 class RolloutView {
     selected;
+    follows;
     deployment;
     allocs = new Map();
     /** X-Nomad-Index of the deployment's last answer (its ModifyIndex for a read by ID). */
     deploymentIndex;
     /** Index of the allocations' last answer; 0 until they are read. */
     allocsIndex = 0;
-    /** The deployment index at which a plain read last confirmed the allocations current. */
-    allocsCurrentAt = 0;
-    /** X-Nomad-Index of the last answer of either. */
+    /** The view's version when a plain read last confirmed it current (Follower.confirm). */
+    confirmed = -1;
+    /** The highest X-Nomad-Index answered to either: the raft index the view is as recent as. */
     lastIndex;
     /** Bumped on every change, so a waiter can tell whether one happened since it looked. */
     version = 0;
     /** ModifyIndex of the first answer that showed every selected group with canaries promoted. */
     promotedAt;
-    constructor(deployment, index, selected) {
+    constructor(deployment, index, selected, 
+    /** Whether the allocations are followed too (not by fail, pause, resume). */
+    follows = true) {
         this.selected = selected;
+        this.follows = follows;
         this.deployment = deployment;
         this.deploymentIndex = index;
         this.lastIndex = index;
@@ -32876,18 +32901,23 @@ class RolloutView {
         return this.allocsIndex > 0;
     }
     /**
-     * The allocations are as recent as the deployment: read at an index at or
-     * past its own, or confirmed by a read made after it. (The two watches answer
-     * apart: a deployment changed by someone else, auto-promoted or paused, can
-     * arrive before the allocations' answer of the same change, or without one.)
+     * The deployment and its allocations as one snapshot. Two blocking queries
+     * answer apart: the deployment can have changed (failed, paused, promoted by
+     * someone else) while its answer is still on its way, whatever the
+     * allocations' index says. Both answered at the same index: both are the
+     * state at that index. Else the side behind is read again after the other
+     * (Follower.confirm), which makes it current as of a moment after the
+     * other's answer.
      */
     get consistent() {
-        return this.allocsIndex >= this.deploymentIndex || this.allocsCurrentAt >= this.deploymentIndex;
+        if (!this.follows || this.deploymentIndex === this.allocsIndex)
+            return true;
+        return this.confirmed === this.version;
     }
     setDeployment(d, index) {
         this.deployment = d;
-        this.deploymentIndex = index;
-        this.lastIndex = index;
+        this.deploymentIndex = Math.max(index, d.ModifyIndex);
+        this.lastIndex = Math.max(this.lastIndex, this.deploymentIndex);
         this.notePromotion();
         this.version++;
     }
@@ -32897,7 +32927,7 @@ class RolloutView {
         for (const a of list)
             this.allocs.set(a.ID, a);
         this.allocsIndex = Math.max(1, index);
-        this.lastIndex = index;
+        this.lastIndex = Math.max(this.lastIndex, index);
         this.version++;
     }
     readiness() {
@@ -32973,7 +33003,7 @@ class Writer {
     async onFailure(kind, verdict) {
         if ((await this.send(kind)) === 'sent')
             return verdict;
-        await this.o.follower.refresh({ signal: AbortSignal.timeout(SETTLE_MS) }).catch(() => undefined);
+        await this.readAfterWrite();
         const d = this.o.view.deployment;
         return {
             ...verdict,
@@ -32998,8 +33028,16 @@ class Writer {
         const until = performance.now() + SETTLE_MS;
         if (await this.o.follower.settle(this.index, { allocs, last, until }))
             return;
-        // Best effort: the write stands whatever this read says.
-        await this.o.follower.refresh({ signal: AbortSignal.timeout(SETTLE_MS) }).catch(() => undefined);
+        await this.readAfterWrite();
+    }
+    /**
+     * The watches did not show the state after the write (they end at the
+     * deadline; an on-failure write comes after it): read it, retrying within
+     * SETTLE_MS. Best effort: the write stands whatever this read says.
+     */
+    async readAfterWrite() {
+        const o = { signal: AbortSignal.timeout(SETTLE_MS), deadline: performance.now() + SETTLE_MS };
+        await this.o.follower.refresh(o).catch(() => undefined);
     }
 }
 /**
@@ -33197,7 +33235,7 @@ class GateRun {
         if (gating && !selected.some((g) => d.TaskGroups[g].DesiredCanaries > 0)) {
             throw new GateError(`Deployment ${shortId(d.ID)} has no canaries to gate in ${settings.groups.length ? `groups ${selected.join(', ')}` : 'any group'} (job "${d.JobID}" version ${d.JobVersion}); add a canary count to the job's update block`);
         }
-        const view = (this.view = new RolloutView(d, resolved.meta.lastIndex, selected));
+        const view = (this.view = new RolloutView(d, resolved.meta.lastIndex, selected, gating));
         // fail / pause / resume read no allocations: their outputs have no group counts.
         this.follower = followBlocking(deps.client, view, {
             deadline: this.deadline,
@@ -33260,14 +33298,19 @@ class GateRun {
                         promotedAs,
                     };
                     const step = decide(situation, policy);
-                    if (step.kind === 'end' && !view.consistent) {
-                        await follower.catchUp();
+                    this.timeline.debug(`Decision on deployment @${view.deploymentIndex}, allocations @${view.allocsIndex}: ${describeStep(step)}`);
+                    // A verdict that ends the step without a write is made on one snapshot (a
+                    // promote is not held up for it: Nomad judges it, and the watches settle after it).
+                    if (step.kind === 'end' && step.verdict.write !== 'promote' && !view.consistent) {
+                        await follower.confirm();
                         continue;
                     }
                     if (step.kind === 'end') {
                         if (step.verdict.write !== 'promote')
                             return step.verdict;
                         if ((await writer.send('promote')) === 'refused') {
+                            // Read again, and do not send it again before something changes after that read.
+                            await follower.refresh();
                             heldAt = view.version;
                             continue;
                         }
@@ -33368,6 +33411,17 @@ class GateRun {
 const NEVER = new Promise(() => { });
 function cancelled() {
     return { result: 'cancelled', ok: false, message: 'Cancelled by a signal; nothing was sent' };
+}
+/** A decision in a few words, for the debug lines. */
+function describeStep(step) {
+    switch (step.kind) {
+        case 'end':
+            return `${step.verdict.result}${step.verdict.write ? ` (send ${step.verdict.write})` : ''}`;
+        case 'wait':
+            return `wait: ${step.why}`;
+        default:
+            return step.kind;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/step.ts

@@ -23,7 +23,9 @@ export interface Follower {
    * Resolves once the view shows the state at or after a write applied at
    * `index` (the deployment, and with `allocs` its allocations too), or at
    * `until`. With `last`, each watch stops as soon as its answer is that
-   * recent: the step is over, and nothing more is asked of Nomad.
+   * recent: the step is over, and nothing more is asked of Nomad. Then the view
+   * is made one snapshot (confirm). Allocations
+   * that the write does not change (`allocs` false) are read once instead.
    */
   settle(index: number, o: { allocs: boolean; last: boolean; until: number }): Promise<boolean>
   /**
@@ -34,10 +36,11 @@ export interface Follower {
    */
   refresh(o?: { signal?: AbortSignal; deadline?: number }): Promise<void>
   /**
-   * The deployment's answer is newer than the allocations': read them now, so
-   * that a verdict that ends the step counts what was true when it was made.
+   * Makes the view one snapshot before a verdict that ends the step: when the
+   * deployment and the allocations answered at different indexes, reads the
+   * side behind again (one read, only then). See RolloutView.consistent.
    */
-  catchUp(): Promise<void>
+  confirm(): Promise<void>
   stop(): void
 }
 
@@ -78,6 +81,8 @@ export function followBlocking(
     })
   const signalFor = (own: AbortController) =>
     AbortSignal.any([own.signal, stopAll.signal, options.signal])
+  const withAllocs = options.allocs ?? true
+  if (!withAllocs) stopAllocs.abort()
   const done = Promise.all([
     run(
       watch(
@@ -145,23 +150,36 @@ export function followBlocking(
       while (!settled() && !ended && performance.now() < until) {
         await follower.changed(view.version, until).catch(() => undefined)
       }
-      return settled()
+      if (!settled()) return false
+      // A write that leaves the allocations as they were gives their watch no answer, and the
+      // two answers after one that changes both can straddle a later change: one snapshot.
+      await follower.confirm()
+      return true
     },
     async refresh({ signal = options.signal, deadline = options.deadline } = {}) {
       const q = { deadline, signal }
       const [d, a] = await Promise.all([
         client.deployment(id, q),
-        client.deploymentAllocations(id, q),
+        withAllocs ? client.deploymentAllocations(id, q) : undefined,
       ])
-      if (d.meta.lastIndex >= view.deploymentIndex) view.setDeployment(d.body, d.meta.lastIndex)
-      if (a.meta.lastIndex >= view.allocsIndex) view.setAllocs(a.body, a.meta.lastIndex)
+      if (d.body.ModifyIndex >= view.deployment.ModifyIndex)
+        view.setDeployment(d.body, d.meta.lastIndex)
+      if (a && a.meta.lastIndex >= view.allocsIndex) view.setAllocs(a.body, a.meta.lastIndex)
       changed()
     },
-    async catchUp() {
+    async confirm() {
+      if (view.consistent) return
       const q = { deadline: options.deadline, signal: options.signal }
-      const a = await client.deploymentAllocations(id, q)
-      if (a.meta.lastIndex >= view.allocsIndex) view.setAllocs(a.body, a.meta.lastIndex)
-      view.allocsCurrentAt = view.deploymentIndex
+      if (view.allocsIndex > view.deploymentIndex) {
+        const d = await client.deployment(id, q)
+        if (d.body.ModifyIndex >= view.deployment.ModifyIndex) {
+          view.setDeployment(d.body, d.meta.lastIndex)
+        }
+      } else {
+        const a = await client.deploymentAllocations(id, q)
+        if (a.meta.lastIndex >= view.allocsIndex) view.setAllocs(a.body, a.meta.lastIndex)
+      }
+      view.confirmed = view.version
       changed()
     },
     stop() {

@@ -13,7 +13,14 @@ import type { NomadClient } from '../nomad/client.js'
 import { NomadError } from '../nomad/errors.js'
 import type { Settings } from '../config/settings.js'
 import { actNow } from './act.js'
-import { decide, timeoutVerdict, type Phase, type Policy, type Situation } from './decide.js'
+import {
+  decide,
+  timeoutVerdict,
+  type Phase,
+  type Policy,
+  type Situation,
+  type Step,
+} from './decide.js'
 import { GateError } from './errors.js'
 import { followBlocking, type Follower } from './follow.js'
 import { healthTargets } from './health.js'
@@ -106,7 +113,7 @@ class GateRun {
         `Deployment ${shortId(d.ID)} has no canaries to gate in ${settings.groups.length ? `groups ${selected.join(', ')}` : 'any group'} (job "${d.JobID}" version ${d.JobVersion}); add a canary count to the job's update block`,
       )
     }
-    const view = (this.view = new RolloutView(d, resolved.meta.lastIndex, selected))
+    const view = (this.view = new RolloutView(d, resolved.meta.lastIndex, selected, gating))
     // fail / pause / resume read no allocations: their outputs have no group counts.
     this.follower = followBlocking(deps.client, view, {
       deadline: this.deadline,
@@ -170,13 +177,20 @@ class GateRun {
             promotedAs,
           }
           const step = decide(situation, policy)
-          if (step.kind === 'end' && !view.consistent) {
-            await follower.catchUp()
+          this.timeline.debug(
+            `Decision on deployment @${view.deploymentIndex}, allocations @${view.allocsIndex}: ${describeStep(step)}`,
+          )
+          // A verdict that ends the step without a write is made on one snapshot (a
+          // promote is not held up for it: Nomad judges it, and the watches settle after it).
+          if (step.kind === 'end' && step.verdict.write !== 'promote' && !view.consistent) {
+            await follower.confirm()
             continue
           }
           if (step.kind === 'end') {
             if (step.verdict.write !== 'promote') return step.verdict
             if ((await writer.send('promote')) === 'refused') {
+              // Read again, and do not send it again before something changes after that read.
+              await follower.refresh()
               heldAt = view.version
               continue
             }
@@ -276,4 +290,16 @@ const NEVER = new Promise<never>(() => {})
 
 function cancelled(): Verdict {
   return { result: 'cancelled', ok: false, message: 'Cancelled by a signal; nothing was sent' }
+}
+
+/** A decision in a few words, for the debug lines. */
+function describeStep(step: Step): string {
+  switch (step.kind) {
+    case 'end':
+      return `${step.verdict.result}${step.verdict.write ? ` (send ${step.verdict.write})` : ''}`
+    case 'wait':
+      return `wait: ${step.why}`
+    default:
+      return step.kind
+  }
 }

@@ -46,6 +46,8 @@ export interface Verdict {
 export interface Log {
   info(line: string): void
   warning(line: string): void
+  /** Lines for a debug re-run (RUNNER_DEBUG, the CLI's --debug): every decision, with the indexes it was made on. */
+  debug?(line: string): void
 }
 
 export interface TimelineEvent {

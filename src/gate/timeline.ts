@@ -20,6 +20,10 @@ export class Timeline {
     this.log.warning(text)
   }
 
+  debug(text: string): void {
+    this.log.debug?.(text)
+  }
+
   get elapsedMs(): number {
     return performance.now() - this.started
   }

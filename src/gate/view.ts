@@ -13,9 +13,9 @@ export class RolloutView {
   deploymentIndex: number
   /** Index of the allocations' last answer; 0 until they are read. */
   allocsIndex = 0
-  /** The deployment index at which a plain read last confirmed the allocations current. */
-  allocsCurrentAt = 0
-  /** X-Nomad-Index of the last answer of either. */
+  /** The view's version when a plain read last confirmed it current (Follower.confirm). */
+  confirmed = -1
+  /** The highest X-Nomad-Index answered to either: the raft index the view is as recent as. */
   lastIndex: number
   /** Bumped on every change, so a waiter can tell whether one happened since it looked. */
   version = 0
@@ -26,6 +26,8 @@ export class RolloutView {
     deployment: Deployment,
     index: number,
     readonly selected: readonly string[],
+    /** Whether the allocations are followed too (not by fail, pause, resume). */
+    readonly follows = true,
   ) {
     this.deployment = deployment
     this.deploymentIndex = index
@@ -38,19 +40,23 @@ export class RolloutView {
   }
 
   /**
-   * The allocations are as recent as the deployment: read at an index at or
-   * past its own, or confirmed by a read made after it. (The two watches answer
-   * apart: a deployment changed by someone else, auto-promoted or paused, can
-   * arrive before the allocations' answer of the same change, or without one.)
+   * The deployment and its allocations as one snapshot. Two blocking queries
+   * answer apart: the deployment can have changed (failed, paused, promoted by
+   * someone else) while its answer is still on its way, whatever the
+   * allocations' index says. Both answered at the same index: both are the
+   * state at that index. Else the side behind is read again after the other
+   * (Follower.confirm), which makes it current as of a moment after the
+   * other's answer.
    */
   get consistent(): boolean {
-    return this.allocsIndex >= this.deploymentIndex || this.allocsCurrentAt >= this.deploymentIndex
+    if (!this.follows || this.deploymentIndex === this.allocsIndex) return true
+    return this.confirmed === this.version
   }
 
   setDeployment(d: Deployment, index: number): void {
     this.deployment = d
-    this.deploymentIndex = index
-    this.lastIndex = index
+    this.deploymentIndex = Math.max(index, d.ModifyIndex)
+    this.lastIndex = Math.max(this.lastIndex, this.deploymentIndex)
     this.notePromotion()
     this.version++
   }
@@ -60,7 +66,7 @@ export class RolloutView {
     this.allocs.clear()
     for (const a of list) this.allocs.set(a.ID, a)
     this.allocsIndex = Math.max(1, index)
-    this.lastIndex = index
+    this.lastIndex = Math.max(this.lastIndex, index)
     this.version++
   }
 

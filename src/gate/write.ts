@@ -117,7 +117,7 @@ export class Writer {
   /** on-failure's write after a failed gate; a deployment that ended meanwhile needs none. */
   async onFailure(kind: WriteKind, verdict: Verdict): Promise<Verdict> {
     if ((await this.send(kind)) === 'sent') return verdict
-    await this.o.follower.refresh({ signal: AbortSignal.timeout(SETTLE_MS) }).catch(() => undefined)
+    await this.readAfterWrite()
     const d = this.o.view.deployment
     return {
       ...verdict,
@@ -142,8 +142,17 @@ export class Writer {
     const last = !(kind === 'promote' && this.o.waitForCompletion)
     const until = performance.now() + SETTLE_MS
     if (await this.o.follower.settle(this.index, { allocs, last, until })) return
-    // Best effort: the write stands whatever this read says.
-    await this.o.follower.refresh({ signal: AbortSignal.timeout(SETTLE_MS) }).catch(() => undefined)
+    await this.readAfterWrite()
+  }
+
+  /**
+   * The watches did not show the state after the write (they end at the
+   * deadline; an on-failure write comes after it): read it, retrying within
+   * SETTLE_MS. Best effort: the write stands whatever this read says.
+   */
+  private async readAfterWrite(): Promise<void> {
+    const o = { signal: AbortSignal.timeout(SETTLE_MS), deadline: performance.now() + SETTLE_MS }
+    await this.o.follower.refresh(o).catch(() => undefined)
   }
 }
 
