@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseDocument } from 'yaml'
+import { loadAction } from '../scripts/run-dist.js'
 import {
   condition,
   expectations,
   expressionsIn,
   interpolate,
-  loadAction,
   loadYaml,
   simCommand,
   stepLabel,
@@ -23,7 +23,7 @@ import {
   type Context,
   type Step,
   type Workflow,
-} from '../scripts/e2e-workflow.js'
+} from '../scripts/workflow-syntax.js'
 
 const WORKFLOWS = '.github/workflows'
 const files = readdirSync(WORKFLOWS)

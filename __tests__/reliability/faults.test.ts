@@ -175,7 +175,8 @@ describe.concurrent('reads fail while the gate waits', () => {
       } else {
         // Each change brings the held queries back into the faults; one more
         // after the last fault was met, so that its answer has been dealt with.
-        while (!f.allHit()) await nudge(s, r.id)
+        for (let i = 0; i < 20 && !f.allHit(); i++) await nudge(s, r.id)
+        ctx.expect(f.allHit(), 'every fault met a read within 20 changes').toBe(true)
         await nudge(s, r.id)
       }
       ctx.expect(s.writes()).toHaveLength(0)
@@ -231,7 +232,11 @@ describe.concurrent('reads that never recover: a clear error at the deadline', (
           'deployment-id': r.id,
           timeout: `${TIMEOUT}ms`,
         },
-        { client: { requestTimeoutMs: c.requestTimeoutMs ?? 2_000 } },
+        {
+          client: { requestTimeoutMs: c.requestTimeoutMs ?? 2_000 },
+          limitMs: TIMEOUT + 3_000,
+          what: `the gate giving up at its ${TIMEOUT} ms deadline`,
+        },
       )
       await holding(s)
       const f = inject(s, c, READS, 0)
@@ -416,7 +421,11 @@ describe.concurrent(
         healthy(s, [r.web[0], r.api[0]])
         const gate = startGate(
           { address: proxy?.address ?? s.address, 'deployment-id': r.id, timeout: '1s' },
-          { client: { requestTimeoutMs: c.requestTimeoutMs ?? 2_000 } },
+          {
+            client: { requestTimeoutMs: c.requestTimeoutMs ?? 2_000 },
+            limitMs: GRACE + 3_000,
+            what: 'the gate giving up once the write grace has passed',
+          },
         )
         await holding(s)
         const f = inject(s, c, WRITE, 0)

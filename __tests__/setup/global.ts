@@ -1,25 +1,24 @@
-// Before any test: lib/ (the compiled simulator and demo) must exist, and the
-// committed dist/ bundles are what the end-to-end tests run; say so when the
-// sources are newer than the bundle, since those tests would test old code.
+// Before any test: lib/ (the compiled simulator, scripts and bench) must exist;
+// say once which Node runs dist/ (Node 24, the runner's, from .cache/node24
+// when `npm run node24` installed it) and pass that choice to the workers; and
+// say at the top when dist/ is stale. The tests that run dist/ refuse a stale
+// bundle themselves (scripts/run-dist.ts), each failing with "run npm run
+// build"; the others still run.
 
 import { execFileSync } from 'node:child_process'
-import { readdirSync, statSync } from 'node:fs'
-import { join } from 'node:path'
-
-function newest(dir: string): number {
-  let t = 0
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name)
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs)
-  }
-  return t
-}
+import { checkDistSources } from '../../scripts/dist-sources.js'
+import { ROOT, distNode } from '../../scripts/run-dist.js'
 
 export default function setup(): void {
   execFileSync(process.execPath, ['scripts/ensure-built.mjs'], { stdio: 'inherit' })
-  if (newest('src') > statSync('dist/index.js').mtimeMs) {
-    process.stderr.write(
-      '\nwarning: src/ is newer than dist/index.js: the end-to-end tests run the old bundle. Run `npm run build`.\n\n',
-    )
-  }
+  const node = distNode({ quiet: true })
+  process.stderr.write(
+    node.notice
+      ? `notice: ${node.notice}\n`
+      : `dist/ runs on Node ${node.version} (${node.path.startsWith(ROOT) ? node.path.slice(ROOT.length + 1) : node.path})\n`,
+  )
+  // The workers inherit it: one choice, no probe or notice per worker.
+  process.env.DIST_NODE = node.path
+  const stale = checkDistSources(ROOT)
+  if (stale) process.stderr.write(`\nerror: ${stale}. The tests that run dist/ will fail.\n\n`)
 }
