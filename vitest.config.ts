@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
+    // A test that asserts nothing passes whatever the code does.
+    expect: { requireAssertions: true },
   },
 })

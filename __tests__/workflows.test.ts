@@ -21,6 +21,7 @@ import {
   stepLabel,
   stepRefsIn,
   type Context,
+  type Job,
   type Step,
   type Workflow,
 } from '../scripts/workflow-syntax.js'
@@ -117,38 +118,71 @@ describe.each(files)('%s', (file) => {
       }
     }
   })
+})
 
-  it('passes `uses: ./` steps only inputs that action.yml declares', () => {
-    for (const [, job] of jobs) {
-      for (const [i, step] of (job.steps ?? []).entries()) {
-        if (step.uses !== './') continue
-        for (const input of Object.keys(step.with ?? {})) {
-          expect(Object.keys(action.inputs), `${stepLabel(step, i)}: with.${input}`).toContain(
-            input,
-          )
-        }
+// Parametrized over the workflows that have what each test reads, and each
+// asserts that it found some: a loop over nothing must not pass.
+const parsed = files.map((file) => ({
+  file,
+  jobs: Object.entries(loadYaml<Workflow>(join(WORKFLOWS, file)).jobs ?? {}),
+}))
+
+/** The steps that run this action, with the job they are in. */
+function gateSteps(jobs: [string, Job][]) {
+  return jobs.flatMap(([name, job]) =>
+    (job.steps ?? []).flatMap((step, i) => (isThisAction(step) ? [{ name, step, i }] : [])),
+  )
+}
+
+const isThisAction = (step: Step) => step.uses === './'
+const hasStepRef = (e: string) => stepRefsIn(e).length > 0
+
+const withGateSteps = parsed.filter((w) => gateSteps(w.jobs).length > 0)
+const withStepRefs = parsed.filter((w) =>
+  w.jobs.some(([, job]) => (job.steps ?? []).some((s) => stepExpressions(s).some(hasStepRef))),
+)
+
+it('some workflows run this action, and some read step results', () => {
+  expect(withGateSteps.map((w) => w.file)).toContain('e2e.yml')
+  expect(withStepRefs.map((w) => w.file)).toContain('e2e.yml')
+})
+
+describe.each(withGateSteps)('$file', ({ jobs }) => {
+  it('passes the steps that run this action only inputs that action.yml declares', () => {
+    const steps = gateSteps(jobs)
+    expect(steps.length).toBeGreaterThan(0)
+    for (const { name, step, i } of steps) {
+      const given = Object.keys(step.with ?? {})
+      expect(given.length, `${name}: ${stepLabel(step, i)}: with:`).toBeGreaterThan(0)
+      for (const input of given) {
+        expect(Object.keys(action.inputs), `${stepLabel(step, i)}: with.${input}`).toContain(input)
       }
     }
   })
+})
 
+describe.each(withStepRefs)('$file', ({ jobs }) => {
   it('reads only earlier steps, and only outputs that action.yml declares', () => {
+    let refs = 0
     for (const [name, job] of jobs) {
       const steps = job.steps ?? []
       const index = new Map(steps.flatMap((s, i) => (s.id ? [[s.id, i] as const] : [])))
       for (const [i, step] of steps.entries()) {
         for (const ref of stepExpressions(step).flatMap(stepRefsIn)) {
+          refs++
           const where = `${name}: ${stepLabel(step, i)}: steps.${ref.id}`
           const at = index.get(ref.id)
           expect(at, `${where} is a step of this job`).toBeDefined()
           expect(at!, `${where} runs before`).toBeLessThan(i)
           if (ref.property !== 'outputs') continue
           expect(ref.name, `${where}.outputs names an output`).toBeDefined()
-          if (steps[at!].uses === './') {
+          if (isThisAction(steps[at!])) {
             expect(Object.keys(action.outputs), `${where}.outputs.${ref.name}`).toContain(ref.name)
           }
         }
       }
     }
+    expect(refs).toBeGreaterThan(0)
   })
 })
 
