@@ -13,7 +13,7 @@ import {
   type Simulator,
   type SimulatorOptions,
 } from '../../sim/simulator.js'
-import type { ReportLine } from '../../scripts/reliability-report.js'
+import type { ReportLine } from '../../scripts/reliability-render.js'
 import { startAction, type Run, type Started } from '../helpers/run.js'
 
 // ---- report ------------------------------------------------------------------

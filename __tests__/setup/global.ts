@@ -6,10 +6,40 @@
 // build"; the others still run.
 
 import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { checkDistSources } from '../../scripts/dist-sources.js'
 import { ROOT, distNode } from '../../scripts/run-dist.js'
 
-export default function setup(): void {
+/**
+ * Whether this run was asked for part of the suite only (file filters, a name
+ * pattern, a project): then __tests__/docs/reliability.test.ts cannot use this
+ * run's report lines and runs the reliability suite itself.
+ */
+function filtered(argv: string[]): boolean {
+  const args = argv.slice(argv.findIndex((a) => /vitest(\.mjs)?$/.test(a)) + 1)
+  return args.some(
+    (a, i) =>
+      (i > 0 || a !== 'run') &&
+      (!a.startsWith('-') || /^(-t|--testNamePattern|--project)\b/.test(a)),
+  )
+}
+
+let reportDir: string | undefined
+
+export default function setup(): (() => void) | undefined {
+  // Each vitest project runs the global setup; once is enough.
+  if (process.env.GATE_TEST_SETUP_DONE) return undefined
+  process.env.GATE_TEST_SETUP_DONE = '1'
+  // The reliability suite's report lines of this run, for the docs project
+  // (vitest.config.ts runs it after the suite). npm run reliability:report sets its own.
+  if (!process.env.RELIABILITY_REPORT) {
+    reportDir = mkdtempSync(join(tmpdir(), 'reliability-lines-'))
+    process.env.RELIABILITY_REPORT = join(reportDir, 'lines.jsonl')
+    writeFileSync(process.env.RELIABILITY_REPORT, '')
+    process.env.RELIABILITY_WHOLE_SUITE = filtered(process.argv) ? '0' : '1'
+  }
   execFileSync(process.execPath, ['scripts/ensure-built.mjs'], { stdio: 'inherit' })
   const node = distNode({ quiet: true })
   process.stderr.write(
@@ -21,4 +51,8 @@ export default function setup(): void {
   process.env.DIST_NODE = node.path
   const stale = checkDistSources(ROOT)
   if (stale) process.stderr.write(`\nerror: ${stale}. The tests that run dist/ will fail.\n\n`)
+  return () => {
+    if (reportDir) rmSync(reportDir, { recursive: true, force: true })
+    reportDir = undefined
+  }
 }
