@@ -45,6 +45,8 @@ function byName(a: ReportLine, b: ReportLine): number {
 export interface RunInfo {
   date: string
   node: string
+  /** The Node that ran dist/ (scripts/run-dist.ts), when not `node`. */
+  distNode?: string
   platform: string
   cpus: number
   commit?: string
@@ -74,7 +76,7 @@ export function render(lines: ReportLine[], run: RunInfo): string {
     "simulator's applied state changes, not from the requests it received. Do not edit",
     'by hand.',
     '',
-    `Last run: ${run.date}, ${run.commit ? `commit \`${run.commit}\`` : 'no recorded commit'}, Node.js ${run.node}, ${run.platform}, ${run.cpus} CPUs.`,
+    `Last run: ${run.date}, ${run.commit ? `commit \`${run.commit}\`` : 'no recorded commit'}, Node.js ${run.node}${run.distNode && run.distNode !== run.node ? ` (dist/ on ${run.distNode})` : ''}, ${run.platform}, ${run.cpus} CPUs.`,
     '',
     ...(run.dirty || !run.commit
       ? [

@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import * as prettier from 'prettier'
 import { requireCommitted } from './provenance.js'
 import { render, type ReportLine } from './reliability-render.js'
-import { ROOT } from './run-dist.js'
+import { ROOT, distNode } from './run-dist.js'
 
 export type { ReportLine }
 
@@ -24,11 +24,15 @@ function run(): ReportLine[] {
   writeFileSync(file, '')
   try {
     const vitest = join(ROOT, 'node_modules/vitest/vitest.mjs')
-    const res = spawnSync(process.execPath, [vitest, 'run', '__tests__/reliability'], {
-      cwd: ROOT,
-      stdio: 'inherit',
-      env: { ...process.env, RELIABILITY_REPORT: file },
-    })
+    const res = spawnSync(
+      process.execPath,
+      [vitest, 'run', '--project', 'suite', '__tests__/reliability'],
+      {
+        cwd: ROOT,
+        stdio: 'inherit',
+        env: { ...process.env, RELIABILITY_REPORT: file },
+      },
+    )
     if (res.status !== 0) {
       process.stderr.write('\nreliability suite failed: docs/reliability.md left as it was\n')
       process.exit(res.status ?? 1)
@@ -57,6 +61,7 @@ async function main(): Promise<void> {
   const md = render(lines, {
     date: new Date().toISOString().slice(0, 10),
     node: process.version,
+    distNode: distNode().version,
     platform: process.platform,
     cpus: cpus().length,
     commit: source.commit,
