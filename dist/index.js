@@ -33253,7 +33253,7 @@ async function startDeploymentReporter(s, log = (line) => process.stderr.write(`
     const baseUrl = (s.apiUrl ?? env.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, '');
     let octokit;
     try {
-        const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
+        const { getOctokit } = await __nccwpck_require__.e(/* import() */ 157).then(__nccwpck_require__.bind(__nccwpck_require__, 157));
         octokit = getOctokit(s.token, { baseUrl });
     }
     catch (err) {

@@ -1,6 +1,7 @@
 // What dist/ was built from: a SHA-256 over every input of the build (src/,
-// the lockfile, the build's own script and configuration), written next to the
-// bundles by scripts/build-dist.ts and compared before anything runs them.
+// the locked production packages, compiler and bundler, the build's own script
+// and configuration), written next to the bundles by scripts/build-dist.ts and
+// compared before anything runs them.
 // Comparing content, not modification times: a checkout, a merge or a `git
 // stash` sets times at will, and a stale bundle tests old code in silence.
 //
@@ -25,8 +26,26 @@ function inputs(root: string): string[] {
     }
   }
   walk('src')
-  files.push('package-lock.json', 'tsconfig.json', 'scripts/build-dist.ts')
+  files.push('tsconfig.json', 'scripts/build-dist.ts')
   return files.sort()
+}
+
+/**
+ * Of the lockfile, what can reach a bundle: the production packages, and the
+ * compiler and bundler. A devDependency bump (a linter, the test runner) does
+ * not make dist/ stale.
+ */
+function lockedInputs(root: string): Record<string, string> {
+  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { version?: string; integrity?: string; dev?: boolean }>
+  }
+  const builders = ['node_modules/@vercel/ncc', 'node_modules/typescript']
+  const out: Record<string, string> = {}
+  for (const [path, p] of Object.entries(lock.packages)) {
+    if (path === '' || (p.dev && !builders.includes(path))) continue
+    out[path] = `${p.version ?? ''} ${p.integrity ?? ''}`
+  }
+  return out
 }
 
 /**
@@ -51,14 +70,15 @@ export function sourcesHash(root: string): string {
     overrides: pkg.overrides,
     build: (pkg.scripts as Record<string, string> | undefined)?.['build:dist'],
   }
-  hash.update(`package.json\0${JSON.stringify(relevant)}`)
+  hash.update(`package.json\0${JSON.stringify(relevant)}\0`)
+  hash.update(`package-lock.json\0${JSON.stringify(lockedInputs(root))}`)
   return hash.digest('hex')
 }
 
 export function writeDistSources(root: string): void {
   writeFileSync(
     join(root, RECORD),
-    `${sourcesHash(root)}  src/ package-lock.json tsconfig.json scripts/build-dist.ts package.json\n`,
+    `${sourcesHash(root)}  src/ tsconfig.json scripts/build-dist.ts package.json package-lock.json (production, ncc, typescript)\n`,
   )
 }
 
@@ -74,7 +94,7 @@ export function checkDistSources(root: string): string | undefined {
   }
   const recorded = readFileSync(record, 'utf8').split(/\s/)[0]
   if (recorded !== sourcesHash(root)) {
-    return `${where}/ was built from other sources than src/ (or the lockfile, or the build) in this tree, so its tests would test old code: run npm run build`
+    return `${where}/ was built from other sources than src/ (or the locked packages, or the build) in this tree, so its tests would test old code: run npm run build`
   }
   return undefined
 }
