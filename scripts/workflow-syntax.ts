@@ -6,13 +6,16 @@
 // (__tests__/workflows.test.ts). It throws on anything outside that subset, so a
 // workflow that outgrows it is noticed instead of misread.
 //
-// Why a runner of our own and not @github/local-action: that tool runs one
-// action's entry point with @actions/core replaced by its own stub, from a
-// dotenv file of inputs; it evaluates no workflow (no steps, no `${{ steps.* }}`,
-// no `if:` or `continue-on-error`), and it runs the TypeScript sources through
-// its own loader rather than the committed dist/index.js that `uses: ./` runs.
-// The e2e workflow is about exactly those: several steps of the built action
-// wired by their outputs.
+// Why a runner of our own and not @github/local-action (tried, 7.0.1, on Node 20
+// and 24: it runs there): it runs one action, from a dotenv file of inputs,
+// and evaluates no workflow (no steps, no `${{ steps.* }}`, no `if:` or
+// `continue-on-error`), which is what the e2e workflow is about: several steps
+// of the action wired by their outputs. It also runs the TypeScript entry
+// (src/main.ts, through tsx) rather than the committed dist/index.js that
+// `uses: ./` runs; it wants that entry to export run() (ours runs on import:
+// the run completed, then local-action failed with "does not export a run()
+// function"); and it replaces @actions/core 2.x, while the action uses 3.x, so
+// our outputs went to stdout as `::set-output` instead of to its capture.
 
 import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
