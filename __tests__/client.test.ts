@@ -6,7 +6,7 @@ import { NomadError, cleanNomadText } from '../src/nomad/errors.js'
 import { watch } from '../src/nomad/watch.js'
 import type { NomadSettings } from '../src/settings.js'
 import { runScenario } from '../sim/scenarios.js'
-import { until } from './helpers/wait.js'
+import { request, until } from './helpers/wait.js'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../sim/simulator.js'
 
 const sims: Simulator[] = []
@@ -95,7 +95,11 @@ describe('reads', () => {
       index: first.meta.lastIndex,
       waitMs: 10_000,
     })
-    await s.waitForRequest((r) => r.query.index === String(first.meta.lastIndex))
+    await request(
+      s,
+      'the blocking query at the first index',
+      (r) => r.query.index === String(first.meta.lastIndex),
+    )
     expect(await Promise.race([held.then(() => 'answered'), sleep(100).then(() => 'held')])).toBe(
       'held',
     )
@@ -119,7 +123,7 @@ describe('reads', () => {
       index: first.meta.lastIndex,
       signal: ctrl.signal,
     })
-    await s.waitForRequest((r) => r.query.index !== undefined)
+    await request(s, 'the held blocking query', (r) => r.query.index !== undefined)
     const t0 = performance.now()
     ctrl.abort()
     const err = await caught(held)
@@ -296,9 +300,13 @@ describe('watch', () => {
         maxWaitMs: 200,
       },
     )
-    await s.waitForRequest((r) => r.query.index !== undefined)
+    await request(s, 'a blocking query from the watch', (r) => r.query.index !== undefined)
     s.setAllocHealth(run.canaries.web[0], true)
-    await s.waitForRequest((r) => r.query.index !== undefined && Number(r.query.index) > seen[0])
+    await request(
+      s,
+      'a blocking query past the first answer',
+      (r) => r.query.index !== undefined && Number(r.query.index) > seen[0],
+    )
     await sleep(450) // two empty wait timeouts
     ctrl.abort()
     await done
@@ -361,7 +369,9 @@ describe('watch', () => {
       { deadline: performance.now() + 5_000, signal: ctrl.signal, index: first.meta.lastIndex },
     )
     await until(() => indexes.length >= 3, 'three queries from the watch')
-    await s.waitForRequest(
+    await request(
+      s,
+      'the watch blocking again at the known index after the reset',
       (r) => r.query.index === String(first.meta.lastIndex) && r !== s.requests[1],
     )
     ctrl.abort()

@@ -7,6 +7,7 @@
 // error only once the deadline has passed.
 
 import { describe, it } from 'vitest'
+import { request } from '../helpers/wait.js'
 import type { FaultSpec, Simulator } from '../../sim/simulator.js'
 import { Lab, healthy, holding, nextRequest, report, rollout } from './helpers.js'
 import { startGate } from './inprocess.js'
@@ -279,7 +280,7 @@ describe.concurrent('reads that never recover: a clear error at the deadline', (
     // Every answer now comes at once with an older index: count the reads.
     const t0 = performance.now()
     const from = s.requests.length
-    await s.waitForRequest(() => s.requests.length >= from + 16, 15_000)
+    await request(s, '16 reads after the fault', () => s.requests.length >= from + 16, 15_000)
     const perSecond = (16 * 1000) / (performance.now() - t0)
     healthy(s, [r.api[0]])
     const { outcome } = await gate.done

@@ -15,6 +15,7 @@ import {
 } from '../../sim/simulator.js'
 import type { ReportLine } from '../../scripts/reliability-render.js'
 import { startAction, type Run, type Started } from '../helpers/run.js'
+import { request } from '../helpers/wait.js'
 
 // ---- report ------------------------------------------------------------------
 
@@ -131,7 +132,9 @@ export function healthy(s: Simulator, ids: string[]): void {
 
 /** Resolves once the gate holds a blocking query on the deployment's allocations. */
 export function holding(s: Simulator, timeoutMs = 10_000) {
-  return s.waitForRequest(
+  return request(
+    s,
+    'the gate holding a blocking query on the allocations',
     (r) => r.path.startsWith('/v1/deployment/allocations/') && r.query.index !== undefined,
     timeoutMs,
   )
@@ -144,7 +147,12 @@ export function nextRequest(
   timeoutMs = 10_000,
 ) {
   const seen = s.requests.length
-  return s.waitForRequest((r) => s.requests.indexOf(r) >= seen && pred(r), timeoutMs)
+  return request(
+    s,
+    `the next request matching ${pred.toString().replace(/\s+/g, ' ').slice(0, 120)}`,
+    (r) => s.requests.indexOf(r) >= seen && pred(r),
+    timeoutMs,
+  )
 }
 
 // ---- dist/index.js ---------------------------------------------------------------
