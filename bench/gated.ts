@@ -2,37 +2,18 @@
 // same parser and defaults), a real NomadClient over loopback, runGate. Plus the
 // simulator helpers the benchmarks share.
 
-import { fileURLToPath } from 'node:url'
 import { runGate, type Outcome } from '../src/gate/gate.js'
 import { NomadClient } from '../src/nomad/client.js'
 import { parseSettings } from '../src/config/parse.js'
 import type { ChangeRecord, GroupSpec, RequestRecord, Simulator } from '../sim/simulator.js'
 
-export const ACTION = fileURLToPath(new URL('../../dist/index.js', import.meta.url))
-export const CLI = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url))
+export { ACTION, CLI } from '../scripts/run-dist.js'
 
 /** The demo's job: web (3, 2 canaries) and api (2, 1 canary). */
 export const GROUPS: GroupSpec[] = [
   { name: 'web', count: 3, canaries: 2 },
   { name: 'api', count: 2, canaries: 1 },
 ]
-
-/** Variables that change how Node starts, whatever it runs. */
-export const NODE_STARTUP_VARS = ['NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS']
-
-/** The environment for a child: without NOMAD_*, INPUT_*, GitHub and (unless kept) Node start-up variables. */
-export function cleanEnv(
-  extra: Record<string, string>,
-  keepNodeVars = false,
-): Record<string, string> {
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v === undefined || /^(NOMAD_|INPUT_|GITHUB_|RUNNER_)/.test(k)) continue
-    if (!keepNodeVars && NODE_STARTUP_VARS.includes(k)) continue
-    env[k] = v
-  }
-  return { ...env, ...extra }
-}
 
 export interface GateRun {
   outcome: Promise<Outcome>

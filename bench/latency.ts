@@ -8,15 +8,12 @@
 // gated rollout, so every rollout is served by the same small store rather than
 // by one that grows with the rollouts before it.
 
-import { spawn } from 'node:child_process'
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { NomadClient } from '../src/nomad/client.js'
 import type { Simulator } from '../sim/simulator.js'
 import {
-  CLI,
   GROUPS,
   canaryRollout,
-  cleanEnv,
   delay,
   holding,
   isPromote,
@@ -25,6 +22,7 @@ import {
   startGate,
 } from './gated.js'
 import { pollAndPromote } from './poller.js'
+import { startCli } from '../scripts/run-dist.js'
 import type { LatencyResults, PollerLatency } from './results.js'
 import { median, round, roundSummary, summarize } from './stats.js'
 
@@ -118,15 +116,12 @@ const isPromotePath = (id: string) => `/v1/deployment/promote/${id}`
 async function cliRollout(sim: Simulator, jobId: string, random: () => number): Promise<number> {
   const { id, canaries } = canaryRollout(sim, jobId, GROUPS)
   shuffle(canaries, random)
-  const child = spawn(
-    process.execPath,
-    [CLI, 'promote', '--deployment-id', id, '--timeout', '1m'],
-    { env: cleanEnv({ NOMAD_ADDR: sim.address }), stdio: ['ignore', 'ignore', 'pipe'] },
-  )
-  let stderr = ''
-  child.stderr.on('data', (c) => (stderr += c))
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+  const run = startCli(['promote', '--deployment-id', id, '--timeout', '1m'], {
+    env: { NOMAD_ADDR: sim.address },
+    limitMs: 30_000,
+  })
+  const exited = run.done
+  exited.catch(() => undefined)
   try {
     await holding(sim, id, 1)
     let last
@@ -135,15 +130,14 @@ async function cliRollout(sim: Simulator, jobId: string, random: () => number): 
       last = reportHealthy(sim, alloc)
       if (i < canaries.length - 1) await holding(sim, id, last.index)
     }
-    const code = await exited
+    const { code, stderr } = await exited
     const promote = sim.requests.find(isPromote(id))
     if (code !== 0 || !promote || !last) {
       throw new Error(`CLI on ${jobId} exited ${code}:\n${stderr.slice(-2000)}`)
     }
     return promote.at - last.at
   } finally {
-    clearTimeout(timer)
-    child.kill()
+    run.child.kill()
   }
 }
 

@@ -6,10 +6,13 @@
 
 import { readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { goals } from './goals.js'
+import { ROOT } from '../scripts/run-dist.js'
 import type { Results } from './results.js'
 
-export const RESULTS = fileURLToPath(new URL('../../bench/results.json', import.meta.url))
-export const README = fileURLToPath(new URL('../../bench/README.md', import.meta.url))
+export const RESULTS = join(ROOT, 'bench/results.json')
+export const README = join(ROOT, 'bench/README.md')
 const START = '<!-- bench:start -->'
 const END = '<!-- bench:end -->'
 
@@ -46,12 +49,18 @@ function table(head: string[], align: string, rows: string[][]): string {
 export function renderMarkdown(r: Results): string {
   const out: string[] = []
   const env = r.env
-  const commit = env.commit
-    ? `, commit \`${env.commit}\`${env.dirty ? ' with uncommitted changes' : ''}`
-    : ''
+  const commit = env.commit ? `, commit \`${env.commit}\`` : ', no recorded commit'
+  const distNode =
+    env.distNode && env.distNode !== env.node ? ` (dist/ on Node ${env.distNode})` : ''
   out.push('## Performance', '')
+  if (env.dirty || !env.commit) {
+    out.push(
+      `> **Measured on ${env.commit ? `commit \`${env.commit}\` with uncommitted changes` : 'code of no recorded commit'}: these figures describe no commit.**`,
+      '',
+    )
+  }
   out.push(
-    `Measured with \`npm run bench\`${r.quick ? ' (`--quick`: fewer samples)' : ''} on ${env.cpu} (${env.cpus} cores), Node ${env.node}, ${env.platform}, ${r.generatedAt.slice(0, 10)}${commit}; the run took ${Math.round(r.runSeconds)} s, with a load average of ${env.loadAverage[0].toFixed(2)} at its start and ${env.loadAverage[1].toFixed(2)} at its end. ` +
+    `Measured with \`npm run bench\`${r.quick ? ' (`--quick`: fewer samples)' : ''} on ${env.cpu} (${env.cpus} cores), Node ${env.node}${distNode}, ${env.platform}, ${r.generatedAt.slice(0, 10)}${commit}; the run took ${Math.round(r.runSeconds)} s, with a load average of ${env.loadAverage[0].toFixed(2)} at its start and ${env.loadAverage[1].toFixed(2)} at its end. ` +
       'Everything runs on loopback against the built-in Nomad simulator, which the benchmark starts and stops, and every figure is measured in the same run as its baseline. ' +
       'To reproduce: `npm ci && npm run build && npm run bench` (about a minute; `npm run bench:quick` takes half as long, with fewer samples, and writes nothing). ' +
       'It prints these tables and writes `bench/results.json`; `npm run bench:render` turns that file back into this section.',
@@ -61,7 +70,8 @@ export function renderMarkdown(r: Results): string {
     table(
       ['goal', 'target', 'measured', ''],
       'llll',
-      r.goals.map((g) => [g.name, g.goal, g.measured, g.met ? 'met' : '**missed**']),
+      // Verdicts from the figures, not the stored ones.
+      goals(r).map((g) => [g.name, g.goal, g.measured, g.met ? 'met' : '**missed**']),
     ),
     '',
   )
@@ -281,7 +291,7 @@ export async function writeFormatted(path: string, text: string): Promise<void> 
 }
 
 /** The project's README carries the same section between the same markers. */
-const TOP_README = fileURLToPath(new URL('../../README.md', import.meta.url))
+const TOP_README = join(ROOT, 'README.md')
 
 /** Replaces the text between the markers in bench/README.md (or another file). */
 export async function updateReadme(markdown: string, path = README): Promise<void> {

@@ -17,8 +17,10 @@ export interface Results {
     cpus: number
     /** 1-minute load average when the run started and when it ended: other work on the machine skews timings. */
     loadAverage: [number, number]
+    /** The Node that ran dist/ (start-up, the CLI rows): Node 24 from .cache/node24, as on the runner, where installed. */
+    distNode?: string
     commit?: string
-    /** The work tree had uncommitted changes. */
+    /** The work tree had uncommitted changes (`npm run bench -- --allow-dirty`). */
     dirty?: boolean
   }
   latency: LatencyResults
@@ -26,6 +28,7 @@ export interface Results {
   soak: SoakResults
   startup: StartupResults
   scale: ScaleResults
+  /** The verdicts when measured; render.ts recomputes them from the figures (goals.ts). */
   goals: Goal[]
 }
 

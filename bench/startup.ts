@@ -10,20 +10,18 @@
 // When this machine sets them, the action and `node -e 0` are also run with them,
 // as extra rows.
 
-import { spawn } from 'node:child_process'
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { statSync } from 'node:fs'
 import type { Simulator } from '../sim/simulator.js'
 import {
   ACTION,
   CLI,
-  GROUPS,
   NODE_STARTUP_VARS,
-  canaryRollout,
-  cleanEnv,
-  reportHealthy,
-} from './gated.js'
+  startAction,
+  startCli,
+  startNode,
+  type Started,
+} from '../scripts/run-dist.js'
+import { GROUPS, canaryRollout, reportHealthy } from './gated.js'
 import type { StartupResults, StartupRow } from './results.js'
 import { median, round } from './stats.js'
 
@@ -36,29 +34,25 @@ interface Timed {
   exitMs: number
 }
 
-function spawnTimed(args: string[], env: Record<string, string>, sim?: Simulator): Promise<Timed> {
+/** Times a run started by the spawner (scripts/run-dist.ts): to the first request logged, and to exit. */
+async function timed(start: () => Started, sim?: Simulator): Promise<Timed> {
   const from = sim?.requests.length ?? 0
-  const t0 = performance.now()
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  child.stdout.on('data', (c) => (output += c))
-  child.stderr.on('data', (c) => (output += c))
-  return new Promise((resolve, reject) => {
-    let exitAt = 0
-    // A run that promotes at once takes well under a second; never wait for ever.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-    child.on('exit', () => (exitAt = performance.now()))
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      if (code !== 0) {
-        return reject(new Error(`${args.join(' ')} exited ${code}:\n${output.slice(-2000)}`))
-      }
-      const first = sim?.requests[from]
-      resolve({ firstRequestMs: first && first.at - t0, exitMs: exitAt - t0 })
-    })
-  })
+  const started = start()
+  let exitAt = 0
+  started.child.on('exit', () => (exitAt = performance.now()))
+  // A run that promotes at once takes well under a second; the spawner's limit kills a hung one.
+  const run = await started.done
+  if (run.code !== 0) {
+    throw new Error(`exited ${run.code}:\n${(run.stdout + run.stderr).slice(-2000)}`)
+  }
+  const first = sim?.requests[from]
+  return {
+    firstRequestMs: first && first.at - started.startedAt,
+    exitMs: exitAt - started.startedAt,
+  }
 }
+
+const LIMIT = { limitMs: 30_000 }
 
 /** A job whose deployment has every canary healthy: the gate promotes on its first look. */
 function healthyRollout(sim: Simulator, jobId: string): void {
@@ -67,42 +61,25 @@ function healthyRollout(sim: Simulator, jobId: string): void {
 }
 
 function runAction(sim: Simulator, jobId: string, keepNodeVars = false): Promise<Timed> {
-  const dir = mkdtempSync(join(tmpdir(), 'gate-bench-'))
-  const files = { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STEP_SUMMARY: join(dir, 'summary') }
-  for (const f of Object.values(files)) writeFileSync(f, '')
-  // As the runner sets them: INPUT_ + the name upper-cased (hyphens kept), action.yml's defaults filled in.
-  const inputs: Record<string, string> = {
-    address: sim.address,
-    job: jobId,
-    mode: 'promote',
-    timeout: '10m',
-    'on-failure': 'none',
-    'wait-for-completion': 'false',
-  }
-  const vars = Object.fromEntries(
-    Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]),
-  )
-  return spawnTimed([ACTION], cleanEnv({ ...vars, ...files }, keepNodeVars), sim).finally(() =>
-    rmSync(dir, { recursive: true, force: true }),
-  )
-}
-
-function runCli(sim: Simulator, jobId: string): Promise<Timed> {
-  return spawnTimed(
-    [CLI, 'promote', '--job', jobId, '--timeout', '10m'],
-    cleanEnv({ NOMAD_ADDR: sim.address }),
+  return timed(
+    () => startAction({ address: sim.address, job: jobId }, { ...LIMIT, keepNodeVars }),
     sim,
   )
 }
 
-/** The newest modification time of a file under `dir`. */
-function newest(dir: string): number {
-  let t = 0
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name)
-    t = Math.max(t, entry.isDirectory() ? newest(p) : statSync(p).mtimeMs)
-  }
-  return t
+function runCli(sim: Simulator, jobId: string): Promise<Timed> {
+  return timed(
+    () =>
+      startCli(['promote', '--job', jobId, '--timeout', '10m'], {
+        ...LIMIT,
+        env: { NOMAD_ADDR: sim.address },
+      }),
+    sim,
+  )
+}
+
+function runNode(keepNodeVars = false): Promise<Timed> {
+  return timed(() => startNode(['-e', '0'], { ...LIMIT, keepNodeVars }))
 }
 
 export async function measureStartup(
@@ -122,7 +99,7 @@ export async function measureStartup(
       command: 'node dist/cli/index.js promote --job ...',
       run: (i) => runCli(sim, `start-cli-${i}`),
     },
-    { name: 'node', command: 'node -e 0', run: () => spawnTimed(['-e', '0'], cleanEnv({})) },
+    { name: 'node', command: 'node -e 0', run: () => runNode() },
   ]
   if (inherited.length > 0) {
     const withVars = `with this machine's ${inherited.join(', ')}`
@@ -135,7 +112,7 @@ export async function measureStartup(
       {
         name: 'node-inherited',
         command: `node -e 0, ${withVars}`,
-        run: () => spawnTimed(['-e', '0'], cleanEnv({}, true)),
+        run: () => runNode(true),
       },
     )
   }
@@ -174,9 +151,8 @@ export async function measureStartup(
     )
     return row
   })
-  const src = join(dirname(dirname(ACTION)), 'src')
-  const stale = Math.min(statSync(ACTION).mtimeMs, statSync(CLI).mtimeMs) < newest(src)
-  if (stale) progress('startup: warning: dist/ is older than src/; run npm run build first')
+  // The spawner refuses a dist/ built from other sources (scripts/dist-sources.ts).
+  const stale = false
   const rebuilt = [ACTION, CLI].some((f, i) => statSync(f).mtimeMs !== built[i])
   if (rebuilt) progress('startup: warning: dist/ was rebuilt while it was being measured')
   return {

@@ -32621,7 +32621,7 @@ async function startDeploymentReporter(s, log) {
     const baseUrl = s.apiUrl.replace(/\/+$/, '');
     let octokit;
     try {
-        const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
+        const { getOctokit } = await __nccwpck_require__.e(/* import() */ 157).then(__nccwpck_require__.bind(__nccwpck_require__, 157));
         octokit = getOctokit(s.token, { baseUrl });
     }
     catch (err) {

@@ -1,12 +1,10 @@
 // `npm run demo [-- unhealthy]`: the gate, through its command line, against the
 // built-in Nomad simulator, narrated for a newcomer. Finishes in seconds.
 
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { runScenario } from '../sim/scenarios.js'
+import { startCli } from './run-dist.js'
 import { startSimulator } from '../sim/simulator.js'
 
-const CLI = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url))
 const STEP_MS = 700
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s)
@@ -68,19 +66,14 @@ function say(line: string): void {
   process.stdout.write(`${line}\n`)
 }
 
-function runCli(args: string[], address: string): Promise<{ code: number; stdout: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, NOMAD_ADDR: address, NOMAD_TOKEN: '', NOMAD_NAMESPACE: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    child.stdout.on('data', (c) => (stdout += c))
-    child.stderr.on('data', (c: Buffer) => {
-      for (const line of c.toString().split('\n')) if (line) say(dim('   │ ') + line)
-    })
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout }))
+/** The built CLI through the one spawner (scripts/run-dist.ts), its progress shown as it comes. */
+async function runCli(args: string[], address: string): Promise<{ code: number; stdout: string }> {
+  const run = startCli(args, { env: { NOMAD_ADDR: address }, limitMs: 120_000 })
+  run.child.stderr!.on('data', (c: Buffer) => {
+    for (const line of c.toString().split('\n')) if (line) say(dim('   │ ') + line)
   })
+  const { code, stdout } = await run.done
+  return { code: code ?? 1, stdout }
 }
 
 process.exitCode = await main()

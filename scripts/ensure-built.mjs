@@ -13,7 +13,7 @@ function newest(dir) {
   return t
 }
 
-const marker = 'lib/sim/cli.js'
+const marker = 'lib/scripts/run-dist.js'
 const sources = Math.max(...['src', 'sim', 'bench', 'scripts'].filter(existsSync).map(newest))
 if (!existsSync(marker) || statSync(marker).mtimeMs < sources) {
   process.stderr.write('Compiling lib/ (tsc)...\n')

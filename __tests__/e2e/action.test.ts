@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../sim/simulator.js'
 import { runAction, startAction } from '../helpers/run.js'
+import { caughtUp, request } from '../helpers/wait.js'
 
 const sims: Simulator[] = []
 afterEach(async () => {
@@ -47,11 +48,15 @@ function healthy(s: Simulator, ids: string[]) {
 
 /** Resolves once the gate holds a blocking query on the allocations. */
 function watching(s: Simulator) {
-  return s.waitForRequest(
+  return request(
+    s,
+    'the gate holding a blocking query on the allocations',
     (r) => r.path.startsWith('/v1/deployment/allocations/') && r.query.index !== undefined,
-    10_000,
   )
 }
+
+/** The index of the simulator's last change. */
+const lastChange = (s: Simulator) => s.changes.at(-1)!.index
 
 const writes = (s: Simulator) => s.writes().map((w) => `${w.method} ${w.path.split('/')[3]}`)
 
@@ -62,10 +67,10 @@ describe('promote', () => {
     const run = startAction({ address: s.address, 'deployment-id': r.id })
     await watching(s)
     healthy(s, [r.web[0], r.api[0]])
-    await s.waitForRequest(
-      (q) => q.query.index !== undefined && Number(q.query.index) > 0 && q.at > 0,
-    )
-    expect(s.writes()).toHaveLength(0) // web still 1/2
+    // Only once the gate has taken in that change and waits for the next one
+    // does "no write" mean that it judged web 1/2 not ready.
+    await caughtUp(s, r.id, lastChange(s), { deployment: true })
+    expect(writes(s), 'no write while web is 1/2 healthy').toEqual([])
     healthy(s, [r.web[1]])
     const res = await run.done
     expect(res.code).toBe(0)
@@ -145,10 +150,11 @@ describe('promote', () => {
     const r = rollout(s)
     healthy(s, [...r.web, ...r.api])
     const run = startAction({ address: s.address, job: 'web', 'wait-for-completion': 'true' })
-    await s.waitForRequest((q) => q.method === 'PUT', 10_000)
-    await s.waitForRequest(
+    await request(s, 'the promote', (q) => q.method === 'PUT')
+    await request(
+      s,
+      'the gate holding a blocking query on the deployment after the promote',
       (q) => q.path === `/v1/deployment/${r.id}` && q.query.index !== undefined,
-      10_000,
     )
     s.completeDeployment(r.id)
     const res = await run.done
@@ -163,10 +169,11 @@ describe('promote', () => {
     const r = rollout(s)
     healthy(s, [...r.web, ...r.api])
     const run = startAction({ address: s.address, job: 'web', 'wait-for-completion': 'true' })
-    await s.waitForRequest((q) => q.method === 'PUT', 10_000)
-    await s.waitForRequest(
+    await request(s, 'the promote', (q) => q.method === 'PUT')
+    await request(
+      s,
+      'the gate holding a blocking query on the deployment after the promote',
       (q) => q.path === `/v1/deployment/${r.id}` && q.query.index !== undefined,
-      10_000,
     )
     s.apiFail(r.id)
     const res = await run.done
@@ -195,31 +202,94 @@ describe('failures while gating', () => {
     expect(res.ms).toBeLessThan(5_000)
   })
 
+  // A deadline the gate ignores must fail these tests on their own bound (the
+  // step killed after 5 s), well before vitest's timeout.
+  const DEADLINE_BOUND = { limitMs: 5_000 }
+
   it('times out with the counts, and on-failure pause pauses', async () => {
     const s = await sim()
     const r = rollout(s)
     healthy(s, [r.web[0]])
-    const res = await runAction({
-      address: s.address,
-      'deployment-id': r.id,
-      timeout: '1s',
-      'on-failure': 'pause',
-    })
+    const res = await runAction(
+      { address: s.address, 'deployment-id': r.id, timeout: '1s', 'on-failure': 'pause' },
+      {},
+      DEADLINE_BOUND,
+    )
     expect(res.code).toBe(1)
     expect(res.outputs.result).toBe('timed-out')
     expect(res.outputs.message).toContain('api 0/1 healthy, web 1/2 healthy')
     expect(writes(s)).toEqual(['PUT pause'])
     expect(res.outputs.status).toBe('paused')
+    expect(res.ms).toBeGreaterThanOrEqual(1_000)
+    expect(res.ms).toBeLessThan(4_000)
+  })
+
+  it('times out with the counts, and on-failure fail fails the deployment (auto-revert)', async () => {
+    const s = await sim()
+    const r = rollout(s, { autoRevert: true })
+    healthy(s, [r.web[0], r.api[0]])
+    const res = await runAction(
+      { address: s.address, 'deployment-id': r.id, timeout: '1s', 'on-failure': 'fail' },
+      {},
+      DEADLINE_BOUND,
+    )
+    expect(res.code).toBe(1)
+    expect(res.outputs.result).toBe('timed-out')
+    expect(res.outputs.message).toContain('api 1/1 healthy, web 1/2 healthy')
+    expect(writes(s)).toEqual(['PUT fail'])
+    expect(s.writes()[0].body).toEqual({ DeploymentID: r.id })
+    expect(res.outputs.status).toBe('failed')
+    expect(res.outputs['reverted-job-version']).toBe('0')
+    expect(res.outputs['eval-id']).toMatch(/^[0-9a-f-]{36}$/)
+    expect(s.deployment(r.id)!.Status).toBe('failed')
+    expect(res.ms).toBeGreaterThanOrEqual(1_000)
     expect(res.ms).toBeLessThan(4_000)
   })
 
   it('times out without a write when on-failure is none', async () => {
     const s = await sim()
     const r = rollout(s)
-    const res = await runAction({ address: s.address, 'deployment-id': r.id, timeout: '500ms' })
+    const res = await runAction(
+      { address: s.address, 'deployment-id': r.id, timeout: '500ms' },
+      {},
+      DEADLINE_BOUND,
+    )
     expect(res.outputs.result).toBe('timed-out')
     expect(s.writes()).toHaveLength(0)
+    expect(res.ms).toBeGreaterThanOrEqual(500)
+    expect(res.ms).toBeLessThan(3_500)
   })
+
+  for (const status of ['failed', 'lost'] as const) {
+    it(`a healthy canary whose allocation is ${status} no longer counts: no promotion`, async () => {
+      const s = await sim()
+      const r = rollout(s)
+      const run = startAction(
+        { address: s.address, 'deployment-id': r.id, timeout: '2s' },
+        {},
+        DEADLINE_BOUND,
+      )
+      await watching(s)
+      healthy(s, [r.web[0], r.api[0]])
+      await caughtUp(s, r.id, lastChange(s), { deployment: true })
+      // The canary dies; Nomad keeps its Healthy flag (and the HealthyAllocs counter).
+      s.setClientStatus(r.web[0], status)
+      expect(s.allocation(r.web[0])!.DeploymentStatus!.Healthy).toBe(true)
+      await caughtUp(s, r.id, lastChange(s))
+      // Its replacement's worth: the other web canary turns healthy. 1 of 2 alive.
+      healthy(s, [r.web[1]])
+      const res = await run.done
+      expect(writes(s), 'no promote: only 1 of the 2 web canaries is alive and healthy').toEqual([])
+      expect(res.code).toBe(1)
+      expect(res.outputs.result).toBe('timed-out')
+      expect(res.outputs.message).toContain('api 1/1 healthy, web 1/2 healthy')
+      expect(res.outputs['healthy-canaries']).toBe('2')
+      expect(res.stdout).toMatch(
+        new RegExp(`web: canary ${r.web[0].slice(0, 8)} is no longer running \\(${status}\\)`),
+      )
+      expect(s.deployment(r.id)!.TaskGroups.web.Promoted).toBe(false)
+    })
+  }
 
   it('a deployment that fails while gated fails the step', async () => {
     const s = await sim()
@@ -255,7 +325,11 @@ describe('targets', () => {
     const r = rollout(s)
     const run = startAction({ address: s.address, job: 'web', 'job-version': '2', mode: 'wait' })
     // Version 2 is not registered yet: the gate holds a query on the job.
-    await s.waitForRequest((q) => q.path === '/v1/job/web' && q.query.index !== undefined, 10_000)
+    await request(
+      s,
+      'the gate holding a blocking query on the job',
+      (q) => q.path === '/v1/job/web' && q.query.index !== undefined,
+    )
     const { deploymentId } = s.rollout('web', { spec: 'v2' })
     const web = s.placeCanaries(deploymentId, 'web')
     const api = s.placeCanaries(deploymentId, 'api')

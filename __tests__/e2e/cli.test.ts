@@ -4,7 +4,8 @@ import { spawn } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startSimulator, type Simulator } from '../../sim/simulator.js'
 import { runScenario } from '../../sim/scenarios.js'
-import { cleanEnv, runCli, startCli } from '../helpers/run.js'
+import { LIMIT_MS, cleanEnv, runCli, startCli } from '../helpers/run.js'
+import { request, within } from '../helpers/wait.js'
 
 const sims: Simulator[] = []
 afterEach(async () => {
@@ -53,9 +54,11 @@ describe('nomad-canary-gate CLI', () => {
   it('exits 1 when the gate fails (timed out), with the counts on stderr', async () => {
     const s = await sim()
     runScenario(s, 'manual')
-    const res = await runCli(['promote', '--job', 'web', '--timeout', '300ms', '--json'], {
-      NOMAD_ADDR: s.address,
-    })
+    const res = await runCli(
+      ['promote', '--job', 'web', '--timeout', '300ms', '--json'],
+      { NOMAD_ADDR: s.address },
+      { limitMs: 5_000 }, // a deadline the gate ignores fails here
+    )
     expect(res.code).toBe(1)
     expect(JSON.parse(res.stdout).result).toBe('timed-out')
     expect(res.stderr).toContain('api 0/1 healthy, web 0/2 healthy')
@@ -123,7 +126,7 @@ describe('nomad-canary-gate CLI', () => {
     const s = await sim()
     runScenario(s, 'manual')
     const run = startCli(['promote', '--job', 'web'], { NOMAD_ADDR: s.address })
-    await s.waitForRequest((r) => r.query.index !== undefined, 10_000)
+    await request(s, 'the CLI holding a blocking query', (r) => r.query.index !== undefined)
     run.child.kill('SIGTERM')
     const res = await run.done
     expect(res.code).toBe(1)
@@ -138,19 +141,22 @@ describe('npm run demo', () => {
     ['unhealthy', 'result=unhealthy'],
   ] as const) {
     it(`shows each step${scenario ? ` (${scenario})` : ''}`, async () => {
-      const out = await new Promise<{ code: number | null; text: string }>((resolve) => {
-        const child = spawn(
-          process.execPath,
-          ['lib/scripts/demo.js', ...(scenario ? [scenario] : [])],
-          {
-            env: cleanEnv(),
-          },
-        )
-        let text = ''
-        child.stdout.on('data', (c) => (text += c))
-        child.stderr.on('data', (c) => (text += c))
-        child.on('close', (code) => resolve({ code, text }))
-      })
+      const child = spawn(
+        process.execPath,
+        ['lib/scripts/demo.js', ...(scenario ? [scenario] : [])],
+        {
+          env: cleanEnv(),
+        },
+      )
+      let text = ''
+      child.stdout.on('data', (c) => (text += c))
+      child.stderr.on('data', (c) => (text += c))
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+      const out = await within(
+        exited.then((code) => ({ code, text })),
+        LIMIT_MS,
+        `the demo${scenario ? ` (${scenario})` : ''} exiting`,
+      ).finally(() => child.kill('SIGKILL'))
       expect(out.code).toBe(0)
       for (const step of [
         '1. A Nomad simulator',

@@ -7,6 +7,7 @@ import { startGithubFake } from '../../sim/github.js'
 import { runScenario } from '../../sim/scenarios.js'
 import { startSimulator, type Simulator } from '../../sim/simulator.js'
 import { runAction, startAction } from '../helpers/run.js'
+import { request, until } from '../helpers/wait.js'
 
 const stops: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -47,9 +48,10 @@ describe('soak', () => {
       soak: '1m',
       'on-failure': 'fail',
     })
-    await s.waitForRequest(
+    await request(
+      s,
+      'the gate holding a blocking query on the allocations during the soak',
       (r) => r.path.startsWith('/v1/deployment/allocations/') && r.query.index !== undefined,
-      10_000,
     )
     s.setAllocHealth(run.canaries.api[0], false)
     const res = await started.done
@@ -118,7 +120,7 @@ describe('soak', () => {
       'failure-limit': '1',
     })
     // The first run fails (tolerated); then the error ratio drops.
-    while (prom.queries.length < 1) await new Promise((r) => setTimeout(r, 5))
+    await until(() => prom.queries.length >= 1, 'the first Prometheus query')
     prom.set(query, [{ metric: { job: 'web' }, value: 0.01 }])
     const res = await started.done
     expect(res.outputs.result).toBe('promoted')
@@ -238,8 +240,10 @@ describe('GitHub deployment statuses', () => {
         'github-deployment-id': String(id),
       },
       github(gh.url),
+      { limitMs: 5_000 }, // a deadline the gate ignores fails here, not at vitest's timeout
     )
     expect(res.outputs.result).toBe('timed-out')
+    expect(res.ms).toBeLessThan(3_300)
     expect(gh.deployments[0].statuses.map((x) => x.state)).toEqual(['in_progress', 'failure'])
     expect(gh.deployments[0].statuses[1].description).toContain('Timed out')
   })

@@ -4,6 +4,7 @@
 // and be recorded, so the outputs say what the server did.
 
 import { describe, it } from 'vitest'
+import { request } from '../helpers/wait.js'
 import {
   Lab,
   TOKEN,
@@ -64,7 +65,7 @@ describe.concurrent('a signal while the write is in flight', () => {
       const run = startDist({ address: s.address, token: TOKEN, 'deployment-id': r.id })
       await holding(s)
       healthy(s, [r.web[1]])
-      await s.waitForRequest((q) => q.method === 'PUT')
+      await request(s, 'the promote', (q) => q.method === 'PUT')
       const t0 = performance.now()
       for (const sig of signals) run.child.kill(sig)
       const res = await run.done

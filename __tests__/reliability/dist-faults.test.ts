@@ -3,6 +3,7 @@
 // that must never be shown.
 
 import { describe, it } from 'vitest'
+import { request } from '../helpers/wait.js'
 import {
   Lab,
   PASSWORD,
@@ -63,7 +64,7 @@ describe.concurrent('dist/index.js under faults', () => {
     })
     const [extra] = s.placeAllocs(r.id, 'web', 1)
     s.setAllocHealth(extra, true) // wakes the held queries: they meet the 503s
-    await s.waitForRequest(() => f.hits >= 3, 10_000)
+    await request(s, 'three reads meeting the 503s', () => f.hits >= 3)
     await nextRequest(s, (q) => q.fault === undefined) // and get past them
     healthy(s, [r.web[1]])
     const res = await run.done

@@ -7,6 +7,7 @@
 // error only once the deadline has passed.
 
 import { describe, it } from 'vitest'
+import { request } from '../helpers/wait.js'
 import type { FaultSpec, Simulator } from '../../sim/simulator.js'
 import { Lab, healthy, holding, nextRequest, report, rollout } from './helpers.js'
 import { startGate } from './inprocess.js'
@@ -175,7 +176,8 @@ describe.concurrent('reads fail while the gate waits', () => {
       } else {
         // Each change brings the held queries back into the faults; one more
         // after the last fault was met, so that its answer has been dealt with.
-        while (!f.allHit()) await nudge(s, r.id)
+        for (let i = 0; i < 20 && !f.allHit(); i++) await nudge(s, r.id)
+        ctx.expect(f.allHit(), 'every fault met a read within 20 changes').toBe(true)
         await nudge(s, r.id)
       }
       ctx.expect(s.writes()).toHaveLength(0)
@@ -231,7 +233,11 @@ describe.concurrent('reads that never recover: a clear error at the deadline', (
           'deployment-id': r.id,
           timeout: `${TIMEOUT}ms`,
         },
-        { client: { requestTimeoutMs: c.requestTimeoutMs ?? 2_000 } },
+        {
+          client: { requestTimeoutMs: c.requestTimeoutMs ?? 2_000 },
+          limitMs: TIMEOUT + 3_000,
+          what: `the gate giving up at its ${TIMEOUT} ms deadline`,
+        },
       )
       await holding(s)
       const f = inject(s, c, READS, 0)
@@ -274,7 +280,7 @@ describe.concurrent('reads that never recover: a clear error at the deadline', (
     // Every answer now comes at once with an older index: count the reads.
     const t0 = performance.now()
     const from = s.requests.length
-    await s.waitForRequest(() => s.requests.length >= from + 16, 15_000)
+    await request(s, '16 reads after the fault', () => s.requests.length >= from + 16, 15_000)
     const perSecond = (16 * 1000) / (performance.now() - t0)
     healthy(s, [r.api[0]])
     const { outcome } = await gate.done
@@ -416,7 +422,11 @@ describe.concurrent(
         healthy(s, [r.web[0], r.api[0]])
         const gate = startGate(
           { address: proxy?.address ?? s.address, 'deployment-id': r.id, timeout: '1s' },
-          { client: { requestTimeoutMs: c.requestTimeoutMs ?? 2_000 } },
+          {
+            client: { requestTimeoutMs: c.requestTimeoutMs ?? 2_000 },
+            limitMs: GRACE + 3_000,
+            what: 'the gate giving up once the write grace has passed',
+          },
         )
         await holding(s)
         const f = inject(s, c, WRITE, 0)

@@ -4,28 +4,18 @@
 // refuse connections, the count of writes that took effect, and the report
 // lines that scripts/reliability-report.ts turns into docs/reliability.md.
 
-import { spawn, spawnSync } from 'node:child_process'
 import { expect, type TestContext } from 'vitest'
-import {
-  appendFileSync,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs'
+import { appendFileSync } from 'node:fs'
 import * as net from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { parse as parseYaml } from 'yaml'
 import {
   startSimulator,
   type ChangeRecord,
   type Simulator,
   type SimulatorOptions,
 } from '../../sim/simulator.js'
-import type { ReportLine } from '../../scripts/reliability-report.js'
-import { ACTION, cleanEnv, parseOutputFile, type Run } from '../helpers/run.js'
+import type { ReportLine } from '../../scripts/reliability-render.js'
+import { startAction, type Run, type Started } from '../helpers/run.js'
+import { request } from '../helpers/wait.js'
 
 // ---- report ------------------------------------------------------------------
 
@@ -142,7 +132,9 @@ export function healthy(s: Simulator, ids: string[]): void {
 
 /** Resolves once the gate holds a blocking query on the deployment's allocations. */
 export function holding(s: Simulator, timeoutMs = 10_000) {
-  return s.waitForRequest(
+  return request(
+    s,
+    'the gate holding a blocking query on the allocations',
     (r) => r.path.startsWith('/v1/deployment/allocations/') && r.query.index !== undefined,
     timeoutMs,
   )
@@ -155,122 +147,52 @@ export function nextRequest(
   timeoutMs = 10_000,
 ) {
   const seen = s.requests.length
-  return s.waitForRequest((r) => s.requests.indexOf(r) >= seen && pred(r), timeoutMs)
+  return request(
+    s,
+    `the next request matching ${pred.toString().replace(/\s+/g, ' ').slice(0, 120)}`,
+    (r) => s.requests.indexOf(r) >= seen && pred(r),
+    timeoutMs,
+  )
 }
 
 // ---- dist/index.js ---------------------------------------------------------------
 
-export interface DistRun extends Run {
-  pid: number
-  /** Peak resident set of the node process in KiB, when measured. */
-  maxRssKb?: number
-}
-
-/** The defaults the runner fills in for inputs left unset, read from action.yml. */
-export const ACTION_DEFAULTS: Record<string, string> = Object.fromEntries(
-  Object.entries(
-    (
-      parseYaml(readFileSync('action.yml', 'utf8')) as {
-        inputs: Record<string, { default?: unknown }>
-      }
-    ).inputs,
-  )
-    .filter(([, v]) => v.default !== undefined)
-    .map(([k, v]) => [k, String(v.default)]),
-)
-
-export const TIME = '/usr/bin/time'
-export const hasTime = existsSync(TIME) && spawnSync(TIME, ['-f', '%M', 'true']).status === 0
+export type DistRun = Run
 
 /**
- * Runs dist/index.js as the runner does (INPUT_* variables with action.yml's
- * defaults, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files). `measure` wraps it in
- * /usr/bin/time -f %M (or polls VmHWM) to read its peak RSS.
+ * Runs dist/index.js as the runner does, through the one spawner
+ * (scripts/run-dist.ts); `measure` reads its peak RSS. Killed, failing the
+ * test with its last output, when it has not exited within `limitMs`.
  */
 export function startDist(
   inputs: Record<string, string>,
   env: Record<string, string> = {},
-  options: { measure?: boolean; nodeArgs?: string[] } = {},
-) {
-  const dir = mkdtempSync(join(tmpdir(), 'gate-reliability-'))
-  const outputFile = join(dir, 'output')
-  const summaryFile = join(dir, 'summary')
-  const rssFile = join(dir, 'rss')
-  writeFileSync(outputFile, '')
-  writeFileSync(summaryFile, '')
-  const vars: Record<string, string> = {}
-  for (const [k, v] of Object.entries({ ...ACTION_DEFAULTS, ...inputs })) {
-    vars[`INPUT_${k.toUpperCase()}`] = v
-  }
-  const useTime = options.measure && hasTime
-  const [cmd, args] = useTime
-    ? [TIME, ['-o', rssFile, '-f', '%M', process.execPath, ...(options.nodeArgs ?? []), ACTION]]
-    : [process.execPath, [...(options.nodeArgs ?? []), ACTION]]
-  const t0 = performance.now()
-  const child = spawn(cmd, args, {
-    env: cleanEnv({ ...vars, ...env, GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summaryFile }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout!.on('data', (c) => (stdout += c))
-  child.stderr!.on('data', (c) => (stderr += c))
-  // Without /usr/bin/time: poll the high-water mark while the process lives.
-  let hwm = 0
-  const poll =
-    options.measure && !useTime
-      ? setInterval(() => {
-          try {
-            const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))
-            if (m) hwm = Math.max(hwm, Number(m[1]))
-          } catch {
-            // gone
-          }
-        }, 20)
-      : undefined
-  const done = new Promise<DistRun>((resolve) => {
-    child.on('close', (code, signal) => {
-      if (poll) clearInterval(poll)
-      let maxRssKb: number | undefined
-      if (useTime) maxRssKb = Number(readFileSync(rssFile, 'utf8').trim().split('\n').at(-1))
-      else if (options.measure) maxRssKb = hwm
-      const run: DistRun = {
-        code,
-        signal,
-        stdout,
-        stderr,
-        outputs: parseOutputFile(readFileSync(outputFile, 'utf8')),
-        summary: readFileSync(summaryFile, 'utf8'),
-        ms: performance.now() - t0,
-        pid: child.pid ?? 0,
-        maxRssKb,
-      }
-      rmSync(dir, { recursive: true, force: true })
-      resolve(run)
-    })
-  })
-  return { child, done }
+  options: { measure?: boolean; nodeArgs?: string[]; limitMs?: number } = {},
+): Started {
+  return startAction(inputs, env, options)
 }
 
 export function runDist(
   inputs: Record<string, string>,
   env: Record<string, string> = {},
-  options: { measure?: boolean } = {},
+  options: { measure?: boolean; limitMs?: number } = {},
 ): Promise<DistRun> {
   return startDist(inputs, env, options).done
 }
 
 /** Resolves when the child's stdout has a line matching `re`. */
-export function stdoutLine(
-  child: ReturnType<typeof startDist>['child'],
-  re: RegExp,
-): Promise<string> {
-  return new Promise((resolve) => {
+export function stdoutLine(child: Started['child'], re: RegExp, ms = 10_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.stdout!.off('data', onData)
+      reject(new Error(`a line matching ${re}: did not come within ${ms} ms`))
+    }, ms)
     let buf = ''
     const onData = (c: Buffer) => {
       buf += c.toString()
       const line = buf.split('\n').find((l) => re.test(l))
       if (line === undefined) return
+      clearTimeout(timer)
       child.stdout!.off('data', onData)
       resolve(line)
     }

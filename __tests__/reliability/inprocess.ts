@@ -5,6 +5,7 @@ import { runGate, type Outcome } from '../../src/gate/gate.js'
 import { NomadClient, type ClientOptions } from '../../src/nomad/client.js'
 import type { NomadError } from '../../src/nomad/errors.js'
 import { parseSettings } from '../../src/config/parse.js'
+import { within } from '../helpers/wait.js'
 
 /** Fast back-off so a fault costs milliseconds, not the production 200 ms..5 s. */
 export const FAST_RETRY = { baseMs: 5, maxMs: 40 }
@@ -22,10 +23,21 @@ export interface GateRun {
   retried(n: number, pred?: (e: NomadError) => boolean): Promise<void>
 }
 
-/** runGate with a real NomadClient; `inputs` by their action.yml names, validated by parseSettings. */
+/**
+ * runGate with a real NomadClient; `inputs` by their action.yml names, validated
+ * by parseSettings. `done` fails the test when the gate has not ended within
+ * `limitMs` (the gate is then cancelled): a bound of the test's own, under
+ * vitest's timeout.
+ */
 export function startGate(
   inputs: Record<string, string>,
-  options: { client?: ClientOptions; signal?: AbortSignal; progressMs?: number } = {},
+  options: {
+    client?: ClientOptions
+    signal?: AbortSignal
+    limitMs?: number
+    what?: string
+    progressMs?: number
+  } = {},
 ): GateRun {
   const settings = parseSettings((name) => inputs[name] ?? '', {})
   const retries: NomadError[] = []
@@ -45,26 +57,37 @@ export function startGate(
     info: (l: string) => lines.push(l),
     warning: (l: string) => lines.push(`warning: ${l}`),
   }
-  const done = runGate(settings, {
-    client,
-    log,
-    signal: options.signal,
-    progressMs: options.progressMs,
+  const stop = new AbortController()
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal
+  const limitMs = options.limitMs ?? 15_000
+  const done = within(
+    runGate(settings, { client, log, signal, progressMs: options.progressMs }).then((outcome) => ({
+      outcome,
+      retries,
+      lines,
+    })),
+    limitMs,
+    options.what ?? 'the gate ending',
+  ).finally(() => {
+    stop.abort()
+    client.close()
   })
-    .then((outcome) => ({ outcome, retries, lines }))
-    .finally(() => client.close())
   return {
     done,
     retries,
     retried: (n, pred = () => true) =>
-      new Promise<void>((resolve) => {
-        const check = () => {
-          if (retries.filter(pred).length < n) return
-          waiters.splice(waiters.indexOf(check), 1)
-          resolve()
-        }
-        waiters.push(check)
-        check()
-      }),
+      within(
+        new Promise<void>((resolve) => {
+          const check = () => {
+            if (retries.filter(pred).length < n) return
+            waiters.splice(waiters.indexOf(check), 1)
+            resolve()
+          }
+          waiters.push(check)
+          check()
+        }),
+        10_000,
+        `${n} retries by the client`,
+      ),
   }
 }
