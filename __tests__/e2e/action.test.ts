@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../sim/simulator.js'
 import { runAction, startAction } from '../helpers/run.js'
-import { caughtUp, request } from '../helpers/wait.js'
+import { caughtUp, request, until } from '../helpers/wait.js'
 
 const sims: Simulator[] = []
 afterEach(async () => {
@@ -48,11 +48,7 @@ function healthy(s: Simulator, ids: string[]) {
 
 /** Resolves once the gate holds a blocking query on the allocations. */
 function watching(s: Simulator) {
-  return request(
-    s,
-    'the gate holding a blocking query on the allocations',
-    (r) => r.path.startsWith('/v1/deployment/allocations/') && r.query.index !== undefined,
-  )
+  return caughtUp(s, undefined)
 }
 
 /** The index of the simulator's last change. */
@@ -150,12 +146,9 @@ describe('promote', () => {
     const r = rollout(s)
     healthy(s, [...r.web, ...r.api])
     const run = startAction({ address: s.address, job: 'web', 'wait-for-completion': 'true' })
-    await request(s, 'the promote', (q) => q.method === 'PUT')
-    await request(
-      s,
-      'the gate holding a blocking query on the deployment after the promote',
-      (q) => q.path === `/v1/deployment/${r.id}` && q.query.index !== undefined,
-    )
+    await until(() => s.deployment(r.id)!.TaskGroups.web.Promoted, 'the promote applied')
+    // Waiting for completion: the gate follows the deployment past its promote.
+    await caughtUp(s, r.id, s.deployment(r.id)!.ModifyIndex, { deployment: true })
     s.completeDeployment(r.id)
     const res = await run.done
     expect(res.code).toBe(0)
@@ -169,12 +162,9 @@ describe('promote', () => {
     const r = rollout(s)
     healthy(s, [...r.web, ...r.api])
     const run = startAction({ address: s.address, job: 'web', 'wait-for-completion': 'true' })
-    await request(s, 'the promote', (q) => q.method === 'PUT')
-    await request(
-      s,
-      'the gate holding a blocking query on the deployment after the promote',
-      (q) => q.path === `/v1/deployment/${r.id}` && q.query.index !== undefined,
-    )
+    await until(() => s.deployment(r.id)!.TaskGroups.web.Promoted, 'the promote applied')
+    // Waiting for completion: the gate follows the deployment past its promote.
+    await caughtUp(s, r.id, s.deployment(r.id)!.ModifyIndex, { deployment: true })
     s.apiFail(r.id)
     const res = await run.done
     expect(res.code).toBe(1)

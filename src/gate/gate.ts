@@ -22,7 +22,7 @@ import {
   type Step,
 } from './decide.js'
 import { GateError } from './errors.js'
-import { followBlocking, type Follower } from './follow.js'
+import { follow, type Follower } from './follow.js'
 import { healthTargets } from './health.js'
 import { DRY_RUN_RESULT, shortId, type Log, type Outcome, type Verdict } from './outcome.js'
 import { CanaryLog } from './progress.js'
@@ -42,6 +42,8 @@ export interface GateDeps {
   signal?: AbortSignal
   /** While nothing changes, a waiting line at least this often (default 60 s). */
   progressMs?: number
+  /** The event stream's first heartbeat must come within this (default 1.5 s); tests shorten it. */
+  streamWaitMs?: number
 }
 
 export function runGate(settings: Settings, deps: GateDeps): Promise<Outcome> {
@@ -49,6 +51,8 @@ export function runGate(settings: Settings, deps: GateDeps): Promise<Outcome> {
 }
 
 const PROGRESS_MS = 60_000
+
+const FOLLOWING = { events: 'the event stream', blocking: 'with blocking queries' } as const
 
 class GateRun {
   private readonly timeline: Timeline
@@ -115,10 +119,13 @@ class GateRun {
     }
     const view = (this.view = new RolloutView(d, resolved.meta.lastIndex, selected, gating))
     // fail / pause / resume read no allocations: their outputs have no group counts.
-    this.follower = followBlocking(deps.client, view, {
+    this.follower = follow(deps.client, view, {
       deadline: this.deadline,
       signal: this.signal,
       allocs: gating,
+      watch: settings.watch,
+      streamWaitMs: deps.streamWaitMs,
+      note: (line) => this.event(line),
     })
     const writer = (this.writer = new Writer({
       client: deps.client,
@@ -133,7 +140,7 @@ class GateRun {
     }))
     if (!gating) return actNow(mode, view, writer, this.follower)
     this.event(
-      `Gating on ${selected.join(', ')} (${mode}); deadline ${formatDuration(settings.timeoutMs)}`,
+      `Gating on ${selected.join(', ')} (${mode}); deadline ${formatDuration(settings.timeoutMs)}; following ${FOLLOWING[this.follower.method]}`,
     )
     const verdict = await this.watch()
     return verdict.write ? writer.onFailure(verdict.write, verdict) : verdict
@@ -282,6 +289,7 @@ class GateRun {
       elapsedMs: this.timeline.elapsedMs,
       timeline: this.timeline.events,
       checks: this.checkRuns,
+      ...(this.follower ? { followed: this.follower.method } : {}),
     }
   }
 }

@@ -71,6 +71,8 @@ export interface Outcome {
   timeline: TimelineEvent[]
   /** Check runs during the soak. */
   checks: CheckRun[]
+  /** How the deployment was followed in the end: Nomad's event stream, or blocking queries. */
+  followed?: 'events' | 'blocking'
 }
 
 /** What a dry run reports instead of the result of a write it did not send. */

@@ -20,6 +20,7 @@ import {
   type WriteRequest,
 } from './deployments.js'
 import type { NomadError } from './errors.js'
+import { readEventStream, type StreamHandlers, type Subscription } from './events.js'
 import {
   jobDeploymentsRequest,
   jobEvaluationsRequest,
@@ -61,6 +62,7 @@ export {
   type WriteOptions,
 } from './query.js'
 export { backoffMs, sleep, type RetryPolicy } from './retry.js'
+export type { EventBatch, NomadEvent, StreamHandlers, Subscription } from './events.js'
 
 export interface ClientOptions {
   /** Time limit of a request that is not a blocking query (a write's too). Default 30s. */
@@ -122,6 +124,15 @@ export class NomadClient {
   /** The job's deployments, in the server's order (by ID): sort by CreateIndex for age. */
   jobDeployments(jobId: string, q: QueryOptions = {}) {
     return this.query(jobDeploymentsRequest(jobId), q)
+  }
+
+  /**
+   * One subscription to the event stream (events.ts): resolves when the server
+   * ends it, rejects when it is refused or breaks. Not retried: the caller
+   * reads the state again after every (re)connect.
+   */
+  eventStream(sub: Subscription, on: StreamHandlers): Promise<void> {
+    return readEventStream(this.transport, sub, on)
   }
 
   /** The job's evaluations, newest (highest CreateIndex) first. */

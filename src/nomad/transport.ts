@@ -73,9 +73,11 @@ export class Transport {
     this.agent.destroy()
   }
 
-  url(path: string, params: Record<string, string> = {}): URL {
+  /** `params` as a record, or search parameters that may repeat (the event stream's `topic`). */
+  url(path: string, params: Record<string, string> | URLSearchParams = {}): URL {
     const url = new URL(path, this.address)
-    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v)
+    const entries = params instanceof URLSearchParams ? [...params] : Object.entries(params)
+    for (const [k, v] of entries) url.searchParams.append(k, v)
     if (this.config.namespace) url.searchParams.set('namespace', this.config.namespace)
     if (this.config.region) url.searchParams.set('region', this.config.region)
     return url
@@ -86,29 +88,8 @@ export class Transport {
     const { method, path, data, signal, reader } = x
     const timeout = AbortSignal.timeout(x.timeoutMs)
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout
-    const headers: Record<string, string> = { accept: 'application/json' }
-    if (this.config.token) headers['x-nomad-token'] = this.config.token
-    if (this.config.httpAuth) {
-      const { username, password } = this.config.httpAuth
-      headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
-    }
-    if (data !== undefined) headers['content-type'] = 'application/json'
-
-    // @actions/http-client builds and sends the request; a per-request handler
-    // gives it our keep-alive/TLS agent and the abort signal, which it has no
-    // option for. Redirects stay off: X-Nomad-Token would follow them.
-    type RequestHandler = HttpClient['handlers'][number]
-    const handler: RequestHandler = {
-      prepareRequest: (options) => Object.assign(options, { agent: this.agent, signal: combined }),
-      canHandleAuthentication: () => false,
-      handleAuthentication: () => Promise.reject(new Error('unreachable')),
-    }
-    const client = new HttpClient(this.userAgent, [handler], {
-      allowRedirects: false,
-      allowRetries: false,
-      // Our AbortSignal.timeout ends the request; this is only a backstop.
-      socketTimeout: x.timeoutMs + 1_000,
-    })
+    const headers = this.headers(data !== undefined)
+    const client = this.client(combined, x.timeoutMs + 1_000)
 
     let message: IncomingMessage
     let text: string
@@ -130,6 +111,70 @@ export class Transport {
     }
     const body = reader ? reader.end(method, path) : parseJson<T>(text, method, path)
     return { body, headers: message.headers }
+  }
+
+  /**
+   * A GET whose 2xx answer is handed over unread, for a body that streams
+   * (the event stream): the caller reads it and ends it with `signal`. A
+   * non-2xx answer is read and thrown as a NomadError, as by exchange().
+   */
+  async open(x: {
+    path: string
+    params?: Record<string, string> | URLSearchParams
+    signal: AbortSignal
+  }): Promise<IncomingMessage> {
+    const { path, signal } = x
+    const client = this.client(signal, 0)
+    let message: IncomingMessage
+    try {
+      message = (
+        await client.request('GET', this.url(path, x.params).toString(), null, this.headers(false))
+      ).message
+    } catch (err) {
+      if (err instanceof NomadError) throw err
+      if (signal.aborted) throw abortedError('GET', path, err, false)
+      throw fromNetworkError(err, 'GET', path, this.address)
+    }
+    const status = message.statusCode ?? 0
+    if (status >= 200 && status < 300) return message
+    let text = ''
+    try {
+      text = await readText(message)
+    } catch {
+      // The status says enough.
+    }
+    throw fromStatus('GET', path, status, text, message.headers.location, this.config.namespace)
+  }
+
+  private headers(withBody: boolean): Record<string, string> {
+    const headers: Record<string, string> = { accept: 'application/json' }
+    if (this.config.token) headers['x-nomad-token'] = this.config.token
+    if (this.config.httpAuth) {
+      const { username, password } = this.config.httpAuth
+      headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
+    }
+    if (withBody) headers['content-type'] = 'application/json'
+    return headers
+  }
+
+  /**
+   * @actions/http-client builds and sends the request; a per-request handler
+   * gives it our keep-alive/TLS agent and the abort signal, which it has no
+   * option for. Redirects stay off: X-Nomad-Token would follow them.
+   * `socketTimeoutMs` (0: none) is only a backstop behind the signal.
+   */
+  private client(signal: AbortSignal, socketTimeoutMs: number): HttpClient {
+    type RequestHandler = HttpClient['handlers'][number]
+    const handler: RequestHandler = {
+      prepareRequest: (options) => Object.assign(options, { agent: this.agent, signal }),
+      canHandleAuthentication: () => false,
+      handleAuthentication: () => Promise.reject(new Error('unreachable')),
+    }
+    return new HttpClient(this.userAgent, [handler], {
+      allowRedirects: false,
+      allowRetries: false,
+      ...(socketTimeoutMs > 0 ? { socketTimeout: socketTimeoutMs } : {}),
+    })
   }
 }
 

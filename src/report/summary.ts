@@ -33,6 +33,10 @@ export function summaryMarkdown(o: Outcome): string {
     `**${o.ok ? 'Passed' : 'Failed'}** in ${formatDuration(o.elapsedMs)}: ${cell(o.message)}`,
     '',
   )
+  if (o.followed) {
+    const how = o.followed === 'events' ? "Nomad's event stream" : 'blocking queries'
+    lines.push(`Followed with ${how}.`, '')
+  }
   if (o.write) {
     const w = o.write
     lines.push(
