@@ -33787,7 +33787,7 @@ class Following {
             const first = new Promise((resolve) => (heard = resolve));
             let lastLine = performance.now();
             let ready = false;
-            const queue = [];
+            const early = new Early();
             const topics = [
                 `Deployment:${this.id}`,
                 ...(this.withAllocs ? [`Allocation:${this.id}`] : []),
@@ -33803,14 +33803,14 @@ class Following {
                     if (ready)
                         this.apply(b);
                     else
-                        queue.push(b);
+                        early.add(b, this.id);
                 },
             });
             const ended = stream.then(() => 'closed', (err) => err);
             try {
                 const opened = await this.race([first.then(() => 'heard'), ended], waitMs);
                 if (opened !== 'heard') {
-                    if (this.stopped)
+                    if (this.stopped || signal.aborted)
                         return;
                     throw new StreamGone(gone(opened, 'no heartbeat within ' + `${waitMs} ms of subscribing`));
                 }
@@ -33818,13 +33818,18 @@ class Following {
                 await this.refresh();
                 const readAt = Math.max(this.view.deploymentIndex, this.view.allocsIndex);
                 ready = true;
-                for (const b of queue.splice(0))
-                    this.apply(b, readAt);
                 this.readAt = readAt;
+                if (early.index > 0) {
+                    if (early.deployment)
+                        this.applyDeployment(early.deployment);
+                    for (const a of early.allocs.values())
+                        this.applyAlloc(a);
+                    this.advance(early.index);
+                }
                 for (;;) {
                     const left = lastLine + silenceMs - performance.now();
                     const why = await this.race([ended], Math.max(0, left));
-                    if (this.stopped)
+                    if (this.stopped || signal.aborted)
                         return;
                     if (why === 'timeout') {
                         if (performance.now() - lastLine < silenceMs)
@@ -33848,27 +33853,32 @@ class Following {
     /** The raft index the state was read at after subscribing: events up to it are in the reads. */
     readAt = 0;
     /** One raft index's events: each object newer than the view's copy replaces it. */
-    apply(b, readAt = this.readAt) {
-        const { view } = this;
+    apply(b) {
         for (const e of b.Events) {
-            const d = e.Payload.Deployment;
-            if (e.Topic === 'Deployment' &&
-                d?.ID === this.id &&
-                d.ModifyIndex >= view.deployment.ModifyIndex) {
-                view.setDeployment(d, view.deploymentIndex);
-            }
+            const d = deploymentOf(e, this.id);
+            if (d)
+                this.applyDeployment(d);
             const a = e.Payload.Allocation;
-            if (e.Topic === 'Allocation' && a && this.withAllocs) {
-                const held = view.allocs.get(a.ID);
-                if (!held || a.ModifyIndex >= held.ModifyIndex)
-                    view.upsertAlloc(allocView(a));
-            }
+            if (e.Topic === 'Allocation' && a && this.withAllocs)
+                this.applyAlloc(allocView(a));
         }
-        // Past the reads, the stream holds every change up to this index.
-        if (b.Index > readAt)
-            view.current(b.Index);
+        this.advance(b.Index);
+    }
+    applyDeployment(d) {
+        if (d.ModifyIndex >= this.view.deployment.ModifyIndex)
+            this.view.setDeployment(d, this.view.deploymentIndex);
+    }
+    applyAlloc(a) {
+        const held = this.view.allocs.get(a.ID);
+        if (!held || a.ModifyIndex >= held.ModifyIndex)
+            this.view.upsertAlloc(a);
+    }
+    /** The events of `index` are in the view: past the reads, it holds every change up to it. */
+    advance(index) {
+        if (index > this.readAt)
+            this.view.current(index);
         else
-            view.version++;
+            this.view.version++;
         this.afterChange();
     }
     /** Resolves with 'timeout' after `ms` (or at the deadline, or on a stop), or with the first of `ps` to settle. */
@@ -33978,6 +33988,31 @@ class Following {
     stop() {
         this.stopAll.abort();
     }
+}
+/**
+ * The events that arrive while the state is read after subscribing: only the
+ * newest of each object is kept (the stream is in raft order), so a busy
+ * deployment cannot pile up a copy of itself per change before the read ends.
+ */
+class Early {
+    index = 0;
+    deployment;
+    allocs = new Map();
+    add(b, id) {
+        for (const e of b.Events) {
+            const d = deploymentOf(e, id);
+            if (d)
+                this.deployment = d;
+            const a = e.Payload.Allocation;
+            if (e.Topic === 'Allocation' && a)
+                this.allocs.set(a.ID, allocView(a));
+        }
+        this.index = Math.max(this.index, b.Index);
+    }
+}
+function deploymentOf(e, id) {
+    const d = e.Payload.Deployment;
+    return e.Topic === 'Deployment' && d?.ID === id ? d : undefined;
 }
 /** A stream's end as a reason: a NomadError's detail, or `otherwise` when it closed or stayed silent. */
 function gone(why, otherwise) {

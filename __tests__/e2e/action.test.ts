@@ -66,6 +66,12 @@ describe('promote', () => {
     // Only once the gate has taken in that change and waits for the next one
     // does "no write" mean that it judged web 1/2 not ready.
     await caughtUp(s, r.id, lastChange(s), { deployment: true })
+    // With the event stream, the stream having sent the change is not the gate
+    // having judged it: its log line is.
+    await until(
+      () => /web: canary [0-9a-f]{8} is healthy \(1\/2 healthy\)/.test(run.stdout()),
+      'the gate logging web 1/2 healthy',
+    )
     expect(writes(s), 'no write while web is 1/2 healthy').toEqual([])
     healthy(s, [r.web[1]])
     const res = await run.done

@@ -13,9 +13,9 @@
 // deployment's ModifyIndex as it was); each change re-reads the whole list.
 
 import type { WatchMethod } from '../config/settings.js'
-import type { EventBatch, NomadClient } from '../nomad/client.js'
+import type { EventBatch, NomadClient, NomadEvent } from '../nomad/client.js'
 import { NomadError } from '../nomad/errors.js'
-import { allocView } from '../nomad/types.js'
+import { allocView, type AllocView, type Deployment } from '../nomad/types.js'
 import { watch } from '../nomad/watch.js'
 import type { RolloutView } from './view.js'
 
@@ -213,7 +213,7 @@ class Following implements Follower {
       const first = new Promise<void>((resolve) => (heard = resolve))
       let lastLine = performance.now()
       let ready = false
-      const queue: EventBatch[] = []
+      const early = new Early()
       const topics = [
         `Deployment:${this.id}`,
         ...(this.withAllocs ? [`Allocation:${this.id}`] : []),
@@ -229,7 +229,7 @@ class Following implements Follower {
             lastLine = performance.now()
             heard()
             if (ready) this.apply(b)
-            else queue.push(b)
+            else early.add(b, this.id)
           },
         },
       )
@@ -240,19 +240,23 @@ class Following implements Follower {
       try {
         const opened = await this.race([first.then(() => 'heard' as const), ended], waitMs)
         if (opened !== 'heard') {
-          if (this.stopped) return
+          if (this.stopped || signal.aborted) return
           throw new StreamGone(gone(opened, 'no heartbeat within ' + `${waitMs} ms of subscribing`))
         }
         // Subscribed: what happened before is read, what happens after comes in order.
         await this.refresh()
         const readAt = Math.max(this.view.deploymentIndex, this.view.allocsIndex)
         ready = true
-        for (const b of queue.splice(0)) this.apply(b, readAt)
         this.readAt = readAt
+        if (early.index > 0) {
+          if (early.deployment) this.applyDeployment(early.deployment)
+          for (const a of early.allocs.values()) this.applyAlloc(a)
+          this.advance(early.index)
+        }
         for (;;) {
           const left = lastLine + silenceMs - performance.now()
           const why = await this.race([ended], Math.max(0, left))
-          if (this.stopped) return
+          if (this.stopped || signal.aborted) return
           if (why === 'timeout') {
             if (performance.now() - lastLine < silenceMs) continue
             throw new StreamGone(
@@ -276,26 +280,30 @@ class Following implements Follower {
   private readAt = 0
 
   /** One raft index's events: each object newer than the view's copy replaces it. */
-  private apply(b: EventBatch, readAt = this.readAt): void {
-    const { view } = this
+  private apply(b: EventBatch): void {
     for (const e of b.Events) {
-      const d = e.Payload.Deployment
-      if (
-        e.Topic === 'Deployment' &&
-        d?.ID === this.id &&
-        d.ModifyIndex >= view.deployment.ModifyIndex
-      ) {
-        view.setDeployment(d, view.deploymentIndex)
-      }
+      const d = deploymentOf(e, this.id)
+      if (d) this.applyDeployment(d)
       const a = e.Payload.Allocation
-      if (e.Topic === 'Allocation' && a && this.withAllocs) {
-        const held = view.allocs.get(a.ID)
-        if (!held || a.ModifyIndex >= held.ModifyIndex) view.upsertAlloc(allocView(a))
-      }
+      if (e.Topic === 'Allocation' && a && this.withAllocs) this.applyAlloc(allocView(a))
     }
-    // Past the reads, the stream holds every change up to this index.
-    if (b.Index > readAt) view.current(b.Index)
-    else view.version++
+    this.advance(b.Index)
+  }
+
+  private applyDeployment(d: Deployment): void {
+    if (d.ModifyIndex >= this.view.deployment.ModifyIndex)
+      this.view.setDeployment(d, this.view.deploymentIndex)
+  }
+
+  private applyAlloc(a: AllocView): void {
+    const held = this.view.allocs.get(a.ID)
+    if (!held || a.ModifyIndex >= held.ModifyIndex) this.view.upsertAlloc(a)
+  }
+
+  /** The events of `index` are in the view: past the reads, it holds every change up to it. */
+  private advance(index: number): void {
+    if (index > this.readAt) this.view.current(index)
+    else this.view.version++
     this.afterChange()
   }
 
@@ -412,6 +420,32 @@ class Following implements Follower {
   stop(): void {
     this.stopAll.abort()
   }
+}
+
+/**
+ * The events that arrive while the state is read after subscribing: only the
+ * newest of each object is kept (the stream is in raft order), so a busy
+ * deployment cannot pile up a copy of itself per change before the read ends.
+ */
+class Early {
+  index = 0
+  deployment?: Deployment
+  readonly allocs = new Map<string, AllocView>()
+
+  add(b: EventBatch, id: string): void {
+    for (const e of b.Events) {
+      const d = deploymentOf(e, id)
+      if (d) this.deployment = d
+      const a = e.Payload.Allocation
+      if (e.Topic === 'Allocation' && a) this.allocs.set(a.ID, allocView(a))
+    }
+    this.index = Math.max(this.index, b.Index)
+  }
+}
+
+function deploymentOf(e: NomadEvent, id: string): Deployment | undefined {
+  const d = e.Payload.Deployment
+  return e.Topic === 'Deployment' && d?.ID === id ? d : undefined
 }
 
 /** A stream's end as a reason: a NomadError's detail, or `otherwise` when it closed or stayed silent. */
