@@ -5,12 +5,17 @@
 import type { Settings } from './config/settings.js'
 import { formatDuration } from './duration.js'
 import { runGate, type Log, type Outcome } from './gate/gate.js'
-import { NomadClient } from './nomad/client.js'
+import { loginForStep, type StepLogin } from './login.js'
+import { NomadClient, type ClientOptions } from './nomad/client.js'
 
 export const SKIP_VERIFY_WARNING =
   'tls-skip-verify is on: the certificate of Nomad is not checked, so anyone on the path can read the token and forge answers. Use ca-cert instead.'
 
-export async function runStep(settings: Settings, log: Log): Promise<Outcome> {
+export async function runStep(
+  settings: Settings,
+  log: Log,
+  options: StepLogin = {},
+): Promise<Outcome> {
   if (settings.nomad.tls.skipVerify) log.warning(SKIP_VERIFY_WARNING)
   const cancel = new AbortController()
   const onSignal = (sig: NodeJS.Signals) => {
@@ -23,15 +28,25 @@ export async function runStep(settings: Settings, log: Log): Promise<Outcome> {
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
-  const client = new NomadClient(settings.nomad, {
+  const clientOptions: ClientOptions = {
     requestTimeoutMs: settings.requestTimeoutMs,
     onRetry: (err, attempt, delayMs) =>
       log.warning(`${err.message}; retry ${attempt} in ${formatDuration(delayMs)}`),
-  })
+  }
+  let client: NomadClient | undefined
   try {
+    // With auth-method, the client carries the token that the login returns.
+    const nomad = await loginForStep(settings, {
+      ...options,
+      log,
+      clientOptions,
+      signal: cancel.signal,
+    })
+    if ('outcome' in nomad) return nomad.outcome
+    client = new NomadClient(nomad.config, clientOptions)
     return await runGate(settings, { client, log, signal: cancel.signal })
   } finally {
-    client.close()
+    client?.close()
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }

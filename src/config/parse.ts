@@ -6,6 +6,7 @@
 import { parseDuration } from '../duration.js'
 import { parseAllocs } from './allocs.js'
 import { parseGithub } from './github.js'
+import { parseLogin } from './login.js'
 import { parseNomadConfig } from './nomad.js'
 import { MODES, ON_FAILURE, ON_UNHEALTHY_CANARY, WATCH_METHODS, type Settings } from './settings.js'
 import { parseSoak } from './soak.js'
@@ -44,6 +45,7 @@ export function parseSettings(
   const secrets = new SecretList(options.onSecret)
   const inputs = readInputs(input, env)
 
+  const login = parseLogin(inputs, secrets)
   const nomad = parseNomadConfig(inputs, env, secrets)
   const target = parseTarget(inputs)
   const mode = oneOf(inputs.withDefault('mode'), MODES)
@@ -84,6 +86,7 @@ export function parseSettings(
     dryRun,
     secrets: secrets.values,
   }
+  if (login) settings.login = login
   if (github) settings.github = github
   if (requestTimeoutMs !== undefined) settings.requestTimeoutMs = requestTimeoutMs
   return settings

@@ -19,7 +19,7 @@ import {
 import type { BodyReader } from './json-stream.js'
 
 export interface Exchange<T> {
-  method: 'GET' | 'PUT'
+  method: 'GET' | 'PUT' | 'POST'
   path: string
   /** Query parameters; namespace and region are added to every request. */
   params?: Record<string, string>
