@@ -31297,12 +31297,16 @@ class Following {
                 view.setDeployment(d.body, d.meta.lastIndex);
         }
         else {
-            const a = await this.client.deploymentAllocations(this.id, q);
-            if (a.meta.lastIndex >= view.allocsIndex)
-                view.setAllocs(a.body, a.meta.lastIndex);
+            await this.readAllocs();
         }
         view.confirmed = view.version;
         this.notify();
+    }
+    async readAllocs() {
+        const q = { deadline: this.options.deadline, signal: this.options.signal };
+        const a = await this.client.deploymentAllocations(this.id, q);
+        if (a.meta.lastIndex >= this.view.allocsIndex)
+            this.view.setAllocs(a.body, a.meta.lastIndex);
     }
     stop() {
         this.stopAll.abort();
@@ -33563,10 +33567,11 @@ class RolloutView {
         this.allocs.set(a.ID, a);
         this.groups.delete(a.TaskGroup);
     }
-    /** The event stream has delivered every change up to `index`: both sides are that recent. */
+    /** The event stream has delivered every change up to `index`: what it follows is that recent. */
     current(index) {
         this.deploymentIndex = Math.max(this.deploymentIndex, index);
-        this.allocsIndex = Math.max(this.allocsIndex, index);
+        if (this.follows)
+            this.allocsIndex = Math.max(this.allocsIndex, index);
         this.lastIndex = Math.max(this.lastIndex, index);
         this.version++;
     }

@@ -410,11 +410,16 @@ class Following implements Follower {
       if (d.body.ModifyIndex >= view.deployment.ModifyIndex)
         view.setDeployment(d.body, d.meta.lastIndex)
     } else {
-      const a = await this.client.deploymentAllocations(this.id, q)
-      if (a.meta.lastIndex >= view.allocsIndex) view.setAllocs(a.body, a.meta.lastIndex)
+      await this.readAllocs()
     }
     view.confirmed = view.version
     this.notify()
+  }
+
+  private async readAllocs(): Promise<void> {
+    const q = { deadline: this.options.deadline, signal: this.options.signal }
+    const a = await this.client.deploymentAllocations(this.id, q)
+    if (a.meta.lastIndex >= this.view.allocsIndex) this.view.setAllocs(a.body, a.meta.lastIndex)
   }
 
   stop(): void {
