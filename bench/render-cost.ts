@@ -80,6 +80,24 @@ export function renderCost(r: Results): string[] {
     ),
     '',
   )
+  const ev = C.rows.filter((row) => row.watch === 'events' && row.followedBy === 'events')
+  const bl = C.rows.filter((row) => row.watch === 'blocking')
+  const first = ev[0]
+  const last = ev[ev.length - 1]
+  const blFirst = bl[0]
+  const blLast = bl[bl.length - 1]
+  if (first && last && blFirst && blLast) {
+    const perGroup = last.bytesPerChange / (last.allocs / C.perGroup)
+    out.push(
+      `With \`watch: blocking\` a change costs a re-read of every allocation: ${bytes(blFirst.bytesPerChange)} and ${ms(blFirst.cpuMs.p50)} at ${n(blFirst.allocs)} allocations, ${bytes(blLast.bytesPerChange)} and ${ms(blLast.cpuMs.p50)} at ${n(blLast.allocs)}. ` +
+        `With \`watch: events\` the allocation is sent alone, but the bytes still grow, ${bytes(first.bytesPerChange)} at ${n(first.allocs)} allocations to ${bytes(last.bytesPerChange)} at ${n(last.allocs)}, about ${bytes(Math.round(perGroup))} per task group: ` +
+        "an allocation's health change also moves its deployment's counters (`HealthyAllocs` of its group) in the same raft transaction, and Nomad publishes every changed deployment as a `Deployment` event with the whole object (nomad/state/events.go, `eventFromChange` on the `deployment` table), " +
+        'each group with its `PlacedCanaries` IDs. The gate cannot subscribe to less: an allocation event alone does not say when the deployment is promotable. ' +
+        `So at ${n(last.allocs)} allocations the 20 kB per change goal cannot be met against Nomad as it is, and the CPU per change follows the bytes: parsing the line (JSON.parse of the whole deployment), then the per-group state and the progress log, which a profile of the action shows walking every group's canaries on each deployment event. ` +
+        'Both still cost a fraction of a re-read of the allocations, and the cost grows with the number of groups, not of allocations.',
+      '',
+    )
+  }
   return out
 }
 
@@ -144,5 +162,20 @@ export function renderFleet(r: Results): string[] {
       '.',
     '',
   )
+  const by = (f: FleetRow['followedBy']) => F.rows.find((row) => row.followedBy === f)
+  const events = by('events')
+  const blocking = by('blocking')
+  const polling = by('polling')
+  if (events && blocking && polling) {
+    out.push(
+      `What it implies for a Nomad cluster serving many pipelines: ${n(gates)} waiting gates cost the servers next to nothing while nothing changes with either \`watch\`, where ${n(gates)} pollers cost ${rate(polling.quiet.requestsPerSecond)} requests/s and ${perS(polling.quiet.bytesSentPerSecond)} of answers without end, each a state-store read and a JSON encoding on a Nomad server. ` +
+        `What they hold is connections: ${n(blocking.quiet.connections)} with blocking queries (two held queries per gate), ${n(events.quiet.connections)} with the stream. ` +
+        "Nomad's agent limits connections per client address (`limits.http_max_conns_per_client`, 100 by default): runners behind one NAT address reach it at about 50 blocking gates or 100 streaming ones, and must raise it or spread over agents. " +
+        `Per change, the stream sends ${blocking.perChange && events.perChange ? `${bytes(events.perChange.bytesSent)} where blocking queries send ${bytes(blocking.perChange.bytesSent)} (and ${blocking.perChange.requests} new requests)` : 'one line where blocking queries send both answers again'}; at 200 groups the gap is the one of the cost table (the deployment event against a re-read of every allocation), multiplied by the gates watching that deployment. ` +
+        'On the server, a stream is a subscription to the event broker, which keeps one buffer of recent events for all of them (`event_buffer_size`, 100 indexes by default) and filters them per subscriber; ' +
+        `on the runner, a gate waiting takes ${bytes(events.memory.rssPerGateBytes)} of memory with the stream and ${bytes(blocking.memory.rssPerGateBytes)} with blocking queries.`,
+      '',
+    )
+  }
   return out
 }

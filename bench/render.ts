@@ -64,6 +64,8 @@ export function renderMarkdown(r: Results): string {
   out.push(
     `Measured with \`npm run bench\`${r.quick ? ' (`--quick`: fewer samples)' : ''} on ${env.cpu} (${env.cpus} cores), Node ${env.node}${distNode}, ${env.platform}, ${r.generatedAt.slice(0, 10)}${commit}; the run took ${Math.round(r.runSeconds)} s, with a load average of ${env.loadAverage[0].toFixed(2)} at its start and ${env.loadAverage[1].toFixed(2)} at its end. ` +
       'Everything runs on loopback against the built-in Nomad simulator, which the benchmark starts and stops, and every figure is measured in the same run as its baseline. ' +
+      `Noise: this machine's ${env.cpus} cores are shared with other work (the load averages above; ${env.loadAverage[0] > env.cpus ? 'more processes wanted a core than there were cores' : 'below one process per core'}), so absolute times move between runs by tens of percent, and the tails (p99, max) most; ` +
+      'the comparisons are made in the same run, taking turns (start-up ratios pair each run with the bare request of its round), and are steadier than the times. ' +
       `To reproduce: \`npm ci && npm run node24 && npm run build && npm run bench\` (${Math.round(r.runSeconds / 60)} min here; \`npm run bench:quick\` takes about a third of that, with fewer samples, and writes nothing). ` +
       'It prints these tables and writes `bench/results.json`; `npm run bench:render` turns that file back into this section.',
     '',
