@@ -26,7 +26,7 @@ describe('bench/results.json', () => {
     tampered.goals = stored.goals // still says met
     const row = renderMarkdown(tampered)
       .split('\n')
-      .find((l) => l.startsWith('| Reaction latency p50 '))
+      .find((l) => l.startsWith('| Reaction latency p50,'))
     expect(row).toContain('50.0 ms')
     expect(row).toMatch(/\*\*missed\*\* \|$/)
     expect(p50).toBeLessThan(50)
