@@ -65,11 +65,19 @@ describe('promote', () => {
     const s = await sim()
     const r = rollout(s)
     const run = startAction({ address: s.address, 'deployment-id': r.id })
+    let stdout = ''
+    run.child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
     await watching(s)
     healthy(s, [r.web[0], r.api[0]])
     // Only once the gate has taken in that change and waits for the next one
-    // does "no write" mean that it judged web 1/2 not ready.
+    // does "no write" mean that it judged web 1/2 not ready. The server having
+    // sent the change (caughtUp) is not enough with the event stream: the next
+    // one could reach the gate in the same read, so wait for the gate's line.
     await caughtUp(s, r.id, lastChange(s), { deployment: true })
+    await until(
+      () => /web: canary [0-9a-f]{8} is healthy \(1\/2 healthy\)/.test(stdout),
+      'the gate printing web 1/2 healthy',
+    )
     expect(writes(s), 'no write while web is 1/2 healthy').toEqual([])
     healthy(s, [r.web[1]])
     const res = await run.done
