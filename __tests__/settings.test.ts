@@ -447,7 +447,27 @@ describe('groups', () => {
   it.each(['web,,api', ',web', 'web,,', 'web, ,api'])('rejects %j', (groups) => {
     const e = parseError({ ...JOB, groups })
     expect(e.input).toBe('groups')
-    expect(e.message).toMatch(/separated by commas, spaces or newlines, with no empty entry/)
+    expect(e.message).toMatch(
+      /must be task group names separated by commas, spaces or newlines, with no empty entry/,
+    )
+  })
+})
+
+describe('NOMAD_CANARY_GATE_REQUEST_TIMEOUT: the limit of a request that is not a blocking query', () => {
+  it('a duration sets it; unset or empty leaves the client its default', () => {
+    expect(parse(JOB, { NOMAD_CANARY_GATE_REQUEST_TIMEOUT: '2s' }).requestTimeoutMs).toBe(2_000)
+    expect(parse(JOB, { NOMAD_CANARY_GATE_REQUEST_TIMEOUT: '750ms' }).requestTimeoutMs).toBe(750)
+    expect(parse(JOB).requestTimeoutMs).toBeUndefined()
+    expect(parse(JOB, { NOMAD_CANARY_GATE_REQUEST_TIMEOUT: '' }).requestTimeoutMs).toBeUndefined()
+  })
+
+  it('zero, or what is no duration, fails naming the variable and the value', () => {
+    expect(() => parse(JOB, { NOMAD_CANARY_GATE_REQUEST_TIMEOUT: '0s' })).toThrow(
+      new Error('NOMAD_CANARY_GATE_REQUEST_TIMEOUT must be a positive duration (got "0s")'),
+    )
+    expect(() => parse(JOB, { NOMAD_CANARY_GATE_REQUEST_TIMEOUT: 'soon' })).toThrow(
+      /expected a number in duration "soon"/,
+    )
   })
 })
 

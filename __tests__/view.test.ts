@@ -143,10 +143,12 @@ describe('consistent: the two answers as one snapshot', () => {
   it('both sides at the same index are consistent; apart, only once confirmed at this version', () => {
     const v = new RolloutView(TWO(), 10, ['web'])
     expect(v.consistent, 'deployment @10, allocations unread').toBe(false)
+    v.setAllocs([], 11)
+    expect(v.consistent, 'allocations @11, never confirmed').toBe(false)
     v.setAllocs([], 10)
     expect(v.consistent, 'both @10').toBe(true)
-    v.setAllocs([], 11)
-    expect(v.consistent, 'allocations @11').toBe(false)
+    v.setAllocs([], 12)
+    expect(v.consistent, 'allocations @12').toBe(false)
     v.confirmed = v.version
     expect(v.consistent, 'confirmed').toBe(true)
     v.setDeployment(TWO(), 10)
