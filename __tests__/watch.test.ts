@@ -146,7 +146,63 @@ describe('it never spins', () => {
   })
 })
 
+describe('it never spins, and never sleeps past what it must', () => {
+  it('an unchanged answer that was held is followed at once, each time', async () => {
+    const s = script([{ index: 4 }, ...Array.from({ length: 3 }, () => ({ index: 4, ms: 200 }))])
+    await run(s, {}, () => s.sent.length >= 5)
+    // Three holds of 200 ms; a back-off after each would add 50 + 100 + 200 ms.
+    const held = gaps(s.at).slice(1)
+    expect(held.reduce((a, b) => a + b, 0)).toBeLessThan(750)
+  })
+
+  it('an index that goes backwards once after each normal answer never pauses', async () => {
+    // Ten times: an answer, one that went back, the same read again, a change.
+    const steps = Array.from({ length: 10 }, (_, k) => {
+      const base = 100 + 10 * k
+      return [{ index: base }, { index: base - 50 }, { index: base }, { index: base + 1 }]
+    }).flat()
+    const s = script(steps)
+    const t0 = performance.now()
+    await run(s, {}, () => s.sent.length > steps.length)
+    // A pause from the first time (50 ms each), or a count never reset by a
+    // normal answer (100, 200, 400 ms...), would take well over a second.
+    expect(performance.now() - t0).toBeLessThan(450)
+  })
+
+  it('the pause of an index that keeps going backwards is cut at the deadline', async () => {
+    const s = script(Array.from({ length: 40 }, (_, i) => ({ index: i % 2 === 0 ? 10 : 3 })))
+    const t0 = performance.now()
+    await run(s, { deadlineMs: 150 })
+    // 50, 100, then a 200 ms pause cut to the 150 ms deadline.
+    expect(performance.now() - t0).toBeLessThan(290)
+  })
+})
+
 describe('how it ends', () => {
+  it('a deadline already passed: no query at all', async () => {
+    const s = script([{ index: 3 }])
+    const seen: number[] = []
+    await watch(s.fetch, (b) => seen.push(b), {
+      deadline: performance.now() - 1,
+      signal: new AbortController().signal,
+    })
+    expect(s.sent).toHaveLength(0)
+    expect(seen).toEqual([])
+  })
+
+  it("the caller's signal during a retried read ends the watch quietly, not with the read's failure", async () => {
+    const failure = fromStatus('GET', '/x', 503, 'Service Unavailable', undefined, undefined)
+    const ctrl = new AbortController()
+    const fetch = (q: QueryOptions) =>
+      new Promise<Response<number, QueryMeta>>((_, reject) => {
+        q.signal!.addEventListener('abort', () => reject(abortedError('GET', '/x', failure)))
+        setTimeout(() => ctrl.abort(), 20)
+      })
+    await expect(
+      watch(fetch, () => undefined, { deadline: performance.now() + 5_000, signal: ctrl.signal }),
+    ).resolves.toBeUndefined()
+  })
+
   it('at the deadline: the held query is aborted, and no other is sent', async () => {
     const s = script([{ index: 3 }, 'hold'])
     const t0 = performance.now()
