@@ -65,6 +65,14 @@ export default {
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   thresholds: { high: 90, low: 85, break: null },
+  // A static mutant (module-level code: a regex constant, a lookup table) is
+  // never active with the vitest runner here: vitest does not evaluate the
+  // module again for it, so it "survives" whatever the tests do (seen with
+  // SEGMENT in src/duration.ts mutated to match no unit: it survived the 59
+  // duration tests). Ignored, they are counted apart in docs/reliability.md
+  // instead of as false survivors; only the static part of a mutant is
+  // skipped, one that code under test also runs is still judged.
+  ignoreStatic: true,
   // Not copied to the sandbox: nothing a test in testFiles reads.
   ignorePatterns: ['/dist', '/lib', '/.cache', '/bench', '/docs', '/examples', '/.github'],
   concurrency: 2,

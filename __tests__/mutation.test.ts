@@ -94,6 +94,12 @@ describe('mutation figures', () => {
             status: 'CompileError',
             location: at(1, 1, 2),
           },
+          {
+            mutatorName: 'Regex',
+            replacement: '/a/',
+            status: 'Ignored',
+            location: at(1, 1, 2),
+          },
         ],
       },
     },
@@ -102,7 +108,14 @@ describe('mutation figures', () => {
   it('counts each status per file, sorted by file, and quotes the survivors as written', () => {
     const { files, survivors } = figures(report, [])
     expect(files.map((f) => f.file)).toEqual(['src/a.ts', 'src/b.ts'])
-    expect(files[0]).toMatchObject({ killed: 1, timeout: 1, survived: 1, noCoverage: 1, errors: 1 })
+    expect(files[0]).toMatchObject({
+      killed: 1,
+      timeout: 1,
+      survived: 1,
+      noCoverage: 1,
+      errors: 1,
+      ignored: 1,
+    })
     expect(survivors).toEqual([
       {
         file: 'src/a.ts',
@@ -137,6 +150,7 @@ describe('mutation figures', () => {
     expect(score(files[0]!)).toBe(50) // 2 detected of 4
     expect(score(files[0]!, { equivalent: true })).toBeCloseTo(66.67, 1) // of 3
     expect(score(total(files))).toBe(60) // 3 of 5
+    expect(total(files).ignored).toBe(1)
   })
 
   it('replaces only its own section, at the end of the document', () => {

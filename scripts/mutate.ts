@@ -87,11 +87,13 @@ export function figures(
       noCoverage: 0,
       errors: 0,
       equivalent: 0,
+      ignored: 0,
     }
     for (const m of f.mutants) {
       if (m.status === 'Killed') n.killed++
       else if (m.status === 'Timeout') n.timeout++
       else if (m.status === 'CompileError' || m.status === 'RuntimeError') n.errors++
+      else if (m.status === 'Ignored') n.ignored++
       else if (m.status === 'Survived' || m.status === 'NoCoverage') {
         if (m.status === 'Survived') n.survived++
         else n.noCoverage++
@@ -172,7 +174,7 @@ async function main(): Promise<void> {
   const report = JSON.parse(readFileSync(REPORT, 'utf8')) as StrykerReport
   const { files, survivors } = figures(report)
   const mutants = files.reduce(
-    (n, f) => n + f.killed + f.timeout + f.survived + f.noCoverage + f.errors,
+    (n, f) => n + f.killed + f.timeout + f.survived + f.noCoverage + f.errors + f.ignored,
     0,
   )
   await writeFigures((all) => {

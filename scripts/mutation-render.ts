@@ -22,6 +22,8 @@ export interface FileScore {
   errors: number
   /** Survivors listed in scripts/mutate/equivalent.ts. */
   equivalent: number
+  /** Static mutants, which the vitest runner cannot activate (stryker.config.mjs ignoreStatic). */
+  ignored: number
   /** The same file's score when first measured, before the tests written for it. */
   before?: number
 }
@@ -101,6 +103,7 @@ export function total(files: FileScore[]): Omit<FileScore, 'file'> {
     noCoverage: sum('noCoverage'),
     errors: sum('errors'),
     equivalent: sum('equivalent'),
+    ignored: sum('ignored'),
   }
 }
 
@@ -156,7 +159,7 @@ function renderCore(r: CoreRun | undefined): string[] {
     'Incremental: a rerun tests only the mutants whose code or covering tests changed.',
     '',
     `Last run: ${provenance(r)}, ${r.cpus} CPUs; ${duration(r.ms)} for ${r.tested} mutants tested`,
-    `(${all.killed + all.timeout + all.survived + all.noCoverage + all.errors} in all, the others reused from the incremental file).`,
+    `(${all.killed + all.timeout + all.survived + all.noCoverage + all.errors + all.ignored} in all, the others reused from the incremental file).`,
     '',
     `Mutation score: **${pct(score(all))}** (killed or timed out, of all valid mutants);`,
     `${pct(score(all, { equivalent: true }))} without the ${all.equivalent} survivors judged equivalent below.`,
@@ -171,6 +174,7 @@ function renderCore(r: CoreRun | undefined): string[] {
         'survived',
         'no coverage',
         'errors',
+        'static',
         'equivalent',
       ],
       [...r.files, { file: 'all files', ...all }].map((f) => [
@@ -182,13 +186,17 @@ function renderCore(r: CoreRun | undefined): string[] {
         f.survived,
         f.noCoverage,
         f.errors,
+        f.ignored,
         f.equivalent,
       ]),
     ),
     '',
     'A mutant that times out counts as detected (an infinite loop, caught by the',
     "test's bound). Errors are mutants that do not load (a TypeScript-only construct",
-    'mutated into invalid JavaScript); they count neither way.',
+    'mutated into invalid JavaScript); they count neither way. Static mutants',
+    '(module-level code such as a regex constant) are not run: the vitest runner',
+    'does not evaluate a module again for one, so each would survive whatever the',
+    'tests do (`ignoreStatic` in `stryker.config.mjs`); they count neither way either.',
     '',
   )
   if (r.survivors.length === 0) return [...out, 'No mutant survived.', '']
