@@ -266,8 +266,10 @@ describe('failures while gating', () => {
     const s = await sim()
     const r = rollout(s)
     const [late] = s.placeAllocs(r.id, 'web', 1, { clientStatus: 'pending' })
+    // Blocking queries: the event stream brings both sides to one index, so
+    // only there can the deployment's answer be older than the last one.
     const run = startAction(
-      { address: s.address, 'deployment-id': r.id, mode: 'wait', timeout: '1s' },
+      { address: s.address, 'deployment-id': r.id, mode: 'wait', timeout: '1s', watch: 'blocking' },
       {},
       DEADLINE_BOUND,
     )

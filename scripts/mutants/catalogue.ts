@@ -115,7 +115,12 @@ export const CATALOGUE: Mutant[] = [
     name: 'outputs-before-settle',
     bug: 'the outputs are taken as soon as the write is answered, from the state before it (status, promoted)',
     file: 'src/gate/write.ts',
-    edits: [{ search: '    await this.settle(kind)\n', replace: '' }],
+    edits: [
+      {
+        search: '  private async settle(kind: WriteKind): Promise<void> {\n',
+        replace: '  private async settle(kind: WriteKind): Promise<void> {\n    if (kind) return\n',
+      },
+    ],
     bundles: ['action'],
     tests: [ACTION_E2E],
   },
