@@ -85,6 +85,17 @@ describe("cleanNomadText: Nomad's message without the RPC noise", () => {
     expect(cleanNomadText('12 errors occurred:\n\t* a\n\t* b')).toBe('a; b')
   })
 
+  it('"rpc error:" with no blank after it, and a multierror that only looks like one', () => {
+    expect(cleanNomadText('rpc error:EOF')).toBe('EOF')
+    expect(cleanNomadText('forwarded: 1 error occurred:\n\t* a')).toBe(
+      'forwarded: 1 error occurred:\n\t* a',
+    )
+  })
+
+  it('a multierror with blank lines, lines without a bullet or its blank, and trailing blanks', () => {
+    expect(cleanNomadText('3 errors occurred:\n\t* a  \n\n\tb * c\n\t*d\n')).toBe('a; b * c; d')
+  })
+
   it('keeps a "* " that does not start a line of a multierror', () => {
     expect(cleanNomadText('1 error occurred:\n\t* a * b')).toBe('a * b')
   })

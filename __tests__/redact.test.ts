@@ -103,3 +103,17 @@ describe('redaction edges', () => {
     expect(redactUserinfo('u:p@nomad://x')).toBe('***@nomad://x')
   })
 })
+
+describe('classifyNetworkError: an AggregateError none of whose errors has a code', () => {
+  it('is an unknown failure with no code, not a TypeError', () => {
+    const err = new AggregateError([new Error('a'), new Error('b')], 'all failed')
+    expect(classifyNetworkError(err)).toMatchObject({ code: '', source: err })
+  })
+})
+
+describe('redactUrl: a parameter name is read as a form does', () => {
+  it("'+' in a name is a space: to+ken is not token", () => {
+    expect(redactUrl('https://a.example/?to+ken=x')).toBe('https://a.example/?to+ken=x')
+    expect(redactUrl('https://a.example/?api+key=x')).toBe('https://a.example/?api+key=***')
+  })
+})
