@@ -6,10 +6,12 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { applyEdits } from '../scripts/mutate-e2e.js'
-import { figures } from '../scripts/mutate.js'
+import { figures, reexplain } from '../scripts/mutate.js'
+import { EQUIVALENT } from '../scripts/mutate/equivalent.js'
 import { CATALOGUE } from '../scripts/mutants/catalogue.js'
 import {
   HEADING,
+  readFigures,
   renderMutation,
   replaceSection,
   score,
@@ -160,5 +162,57 @@ describe('mutation figures', () => {
     const once = replaceSection(doc, section)
     expect(once).toBe(`${doc}\n${section}`)
     expect(replaceSection(once, 'new')).toBe(`${doc}\nnew`)
+  })
+})
+
+describe('survivors judged equivalent', () => {
+  const run = {
+    commit: 'c',
+    dirty: false,
+    date: 'd',
+    node: 'n',
+    stryker: 's',
+    cpus: 1,
+    ms: 1,
+    tested: 3,
+    files: [
+      {
+        file: 'src/a.ts',
+        killed: 1,
+        timeout: 0,
+        survived: 2,
+        noCoverage: 0,
+        errors: 0,
+        equivalent: 2,
+        ignored: 0,
+      },
+    ],
+    survivors: [
+      { file: 'src/a.ts', line: 3, mutator: 'M', original: 'x', replacement: 'y', why: 'old' },
+      { file: 'src/a.ts', line: 9, mutator: 'M', original: 'x', replacement: 'y', why: 'old' },
+    ],
+  }
+
+  it('a reason given for one line applies there only; the counts follow the reasons', () => {
+    const again = reexplain(run, [
+      { file: 'src/a.ts', line: 9, mutator: 'M', original: 'x', replacement: 'y', why: 'new' },
+    ])
+    expect(again.survivors.map((s) => s.why)).toEqual([undefined, 'new'])
+    expect(again.files[0]!.equivalent).toBe(1)
+    expect(again.commit).toBe('c')
+  })
+
+  it('every entry has a reason, and names a file that is mutated', () => {
+    const config = readFileSync('stryker.config.mjs', 'utf8')
+    for (const e of EQUIVALENT) {
+      expect(e.why.length, `${e.file} ${e.original}`).toBeGreaterThan(10)
+      expect(config, e.file).toContain(`'${e.file}'`)
+    }
+  })
+
+  it('docs/mutation.json gives the reasons of scripts/mutate/equivalent.ts (npm run mutate -- --explain)', () => {
+    const core = readFigures('.').core
+    expect(core, 'docs/mutation.json has a run of npm run mutate').toBeDefined()
+    expect(core, 'run npm run mutate -- --explain').toEqual(reexplain(core!))
   })
 })

@@ -3,7 +3,8 @@
 // the "Mutation testing" section of docs/reliability.md (scripts/mutation-render.ts).
 // Incremental: a rerun tests only the mutants whose code or covering tests
 // changed (`-- --force` tests them all again). Options after `--` other than
-// --allow-dirty go to `stryker run` (e.g. `--mutate src/duration.ts`).
+// --allow-dirty go to `stryker run`. `-- --explain` runs nothing: it judges the
+// recorded survivors again against scripts/mutate/equivalent.ts.
 //
 // Like the reliability report and the bench, it refuses a work tree with
 // uncommitted changes (its figures must describe a commit) unless --allow-dirty,
@@ -65,6 +66,7 @@ function explain(s: Omit<Survivor, 'why'>, list: readonly Equivalent[]): string 
   return list.find(
     (e) =>
       e.file === s.file &&
+      (e.line === undefined || e.line === s.line) &&
       e.mutator === s.mutator &&
       squash(e.original) === squash(s.original) &&
       squash(e.replacement) === squash(s.replacement),
@@ -114,6 +116,23 @@ export function figures(
   return { files, survivors }
 }
 
+/**
+ * A recorded run with the survivors judged again against `equivalent` (the
+ * list as it is now): what `npm run mutate -- --explain` writes, without
+ * running Stryker. The figures stay those of the run and its commit.
+ */
+export function reexplain(run: CoreRun, equivalent: readonly Equivalent[] = EQUIVALENT): CoreRun {
+  const survivors: Survivor[] = run.survivors.map(({ why: _, ...s }) => {
+    const why = explain(s, equivalent)
+    return why ? { ...s, why } : s
+  })
+  const files = run.files.map((f) => ({
+    ...f,
+    equivalent: survivors.filter((s) => s.file === f.file && s.why).length,
+  }))
+  return { ...run, files, survivors }
+}
+
 /** Runs a command with its output shown as it comes, and kept. */
 function tee(command: string, args: string[]): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve, reject) => {
@@ -146,6 +165,15 @@ export async function writeFigures(update: (f: ReturnType<typeof readFigures>) =
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2)
+  if (args.includes('--explain')) {
+    await writeFigures((all) => {
+      if (!all.core) throw new Error('no run of npm run mutate is recorded in docs/mutation.json')
+      all.core = reexplain(all.core)
+    })
+    const left = readFigures(ROOT).core!.survivors.filter((s) => !s.why).length
+    process.stdout.write(`survivors judged again: ${left} not explained\n`)
+    return
+  }
   const allowDirty = args.includes('--allow-dirty')
   let source
   try {
