@@ -239,7 +239,15 @@ function renderE2e(r: E2eRun | undefined): string[] {
     '',
     table(
       ['mutant', 'file', 'the bug', 'result', 'caught by', 'time'],
-      r.mutants.map((m) => [code(m.name), code(m.file), m.bug, m.status, m.by, duration(m.ms)]),
+      r.mutants.map((m) => [
+        code(m.name),
+        code(m.file),
+        m.bug,
+        m.status,
+        // A test's path and name as code: markdown would read __tests__ as bold.
+        m.status === 'caught' ? code(m.by) : m.by,
+        duration(m.ms),
+      ]),
     ),
     '',
   )
