@@ -299,3 +299,120 @@ describe('timeoutVerdict', () => {
     )
   })
 })
+
+describe('what each step says: the outcome message and the waiting line', () => {
+  const UNHEALTHY2: Readiness = {
+    ...UNHEALTHY,
+    groups: [group('web', 0, 2, { unhealthyCanaries: 2, awaitingHealth: 0 })],
+    unhealthyAllocs: ['3c99d4c7-aaaa', '77aa01bc-bbbb'],
+  }
+  const said = (step: Step) =>
+    step.kind === 'end' ? step.verdict.message : step.kind === 'wait' ? step.why : step.kind
+  const rows: Array<[string, Situation, Partial<Policy>, string]> = [
+    ['behind', at({ ...READY, behind: true }), {}, 'the deployment was promoted after it was read'],
+    ['already promoted', at(PROMOTED), {}, 'Already promoted: web 2/2 healthy (promoted)'],
+    [
+      'promoted by someone else during the soak',
+      at(PROMOTED, { phase: 'soaking' }),
+      { soak: true },
+      'Already promoted (by someone else during the soak): web 2/2 healthy (promoted)',
+    ],
+    [
+      'two unhealthy canaries',
+      at(UNHEALTHY2),
+      {},
+      'Canary 3c99d4c7, 77aa01bc reported unhealthy: web 0/2 healthy (2 unhealthy)',
+    ],
+    [
+      'a canary fails during the soak',
+      at(UNHEALTHY, { phase: 'soaking' }),
+      { soak: true },
+      'Canaries stopped passing during the soak (3c99d4c7 unhealthy): web 1/2 healthy (1 unhealthy)',
+    ],
+    [
+      'a canary is lost during the soak',
+      at(WAITING, { phase: 'soaking' }),
+      { soak: true },
+      'Canaries stopped passing during the soak: web 1/2 healthy',
+    ],
+    [
+      'the soak is interrupted, waiting for a replacement',
+      at(UNHEALTHY, { phase: 'soaking' }),
+      { soak: true, onUnhealthyCanary: 'wait-for-replacement' },
+      'Soak interrupted (3c99d4c7 unhealthy): web: 1/2 healthy, 1 unhealthy, 1 to be placed',
+    ],
+    [
+      'the soak is interrupted by a lost canary',
+      at(WAITING, { phase: 'soaking' }),
+      { soak: true, onUnhealthyCanary: 'wait-for-replacement' },
+      'Soak interrupted: web: 1/2 healthy, 1 running with no health yet',
+    ],
+    ['soaking', at(READY, { phase: 'soaking' }), { soak: true }, 'soaking'],
+    ['promotable (wait)', at(READY), { mode: 'wait' }, 'Promotable: web 2/2 healthy'],
+    [
+      'auto_promote',
+      at({ ...READY, autoPromotes: true }),
+      {},
+      'Canaries pass; Nomad promotes this deployment itself (auto_promote): web 2/2 healthy',
+    ],
+    [
+      'promote held',
+      at(READY, { promoteHeld: true }),
+      {},
+      'Nomad refused the promote; waiting for the canaries to change',
+    ],
+    ['promoted', at(READY), {}, 'Promoted: web 2/2 healthy'],
+    [
+      'completing, still running',
+      at(PROMOTED, { phase: 'completing' }),
+      {},
+      'Waiting for the deployment to complete (running)',
+    ],
+    [
+      'completing, successful, how the step passed unknown',
+      at(PROMOTED, { phase: 'completing', status: 'successful' }),
+      {},
+      'Promoted; deployment successful',
+    ],
+    [
+      'successful already',
+      at(PROMOTED, { status: 'successful', description: 'Deployment completed successfully' }),
+      {},
+      'Deployment already successful: web 2/2 healthy (promoted)',
+    ],
+    [
+      'failed',
+      at(READY, { status: 'failed', description: 'Failed due to unhealthy allocations' }),
+      {},
+      'Deployment 5e7f2a1c is failed: "Failed due to unhealthy allocations"; web 2/2 healthy',
+    ],
+    [
+      'superseded',
+      at(WAITING, { status: 'cancelled', description: 'Cancelled due to newer version of job' }),
+      {},
+      'Deployment 5e7f2a1c is cancelled (superseded by a newer deployment of the job): "Cancelled due to newer version of job"; web 1/2 healthy',
+    ],
+  ]
+  for (const [name, situation, policy, message] of rows) {
+    it(name, () => {
+      expect(said(decide(situation, { ...PROMOTE, ...policy }))).toBe(message)
+    })
+  }
+
+  it('a promote completed after an unknown start passes as promoted', () => {
+    const step = decide(at(PROMOTED, { phase: 'completing', status: 'successful' }), PROMOTE)
+    expect(step.kind === 'end' && step.verdict).toEqual({
+      result: 'promoted',
+      ok: true,
+      message: 'Promoted; deployment successful',
+    })
+  })
+
+  it('a timeout while waiting for completion says how the step had passed', () => {
+    const promotedAs = { result: 'promoted' as const, ok: true, message: 'Promoted' }
+    const v = timeoutVerdict(at(PROMOTED, { phase: 'completing', promotedAs }), PROMOTE, '5m')
+    expect(v.message).toBe(
+      'promoted, but the deployment did not complete in time: Timed out after 5m: web 2/2 healthy (promoted)',
+    )
+  })
+})

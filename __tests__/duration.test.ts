@@ -50,6 +50,11 @@ describe('parseDuration', () => {
     expect(() => parseDuration(text)).toThrow(reason)
   })
 
+  it("Go's limit exactly: 2^63-1 ns is a duration, one more is out of range", () => {
+    expect(parseDuration('9223372036854775807ns')).toBe(Number(2n ** 63n - 1n) / 1e6)
+    expect(() => parseDuration('9223372036854775808ns')).toThrow(/out of range/)
+  })
+
   it('throws a plain Error that quotes the text', () => {
     expect(() => parseDuration('soon')).toThrow(new Error('expected a number in duration "soon"'))
   })

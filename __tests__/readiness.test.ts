@@ -7,6 +7,7 @@ import {
   describeGroups,
   describeProgress,
   evaluate,
+  runningCanaries,
   selectGroups,
   unknownGroups,
   type Readiness,
@@ -419,4 +420,238 @@ describe('autoPromotes: deploymentwatcher autoPromoteDeployment', () => {
       expect(autoPromotes(d, allocs)).toBe(c.will)
     })
   }
+})
+
+describe('evaluate: what else it reads', () => {
+  it('a selected group the deployment does not have: no canaries, not promoted', () => {
+    const { d, allocs } = build({ web: { desired: 1, canaries: [H] } })
+    const r = evaluate(d, allocs, ['nope'])
+    expect(r.groups).toEqual([
+      {
+        name: 'nope',
+        desiredCanaries: 0,
+        placedCanaries: 0,
+        healthyCanaries: 0,
+        unhealthyCanaries: 0,
+        promoted: false,
+        pending: 0,
+        awaitingHealth: 0,
+        stopped: 0,
+      },
+    ])
+    expect(r.promoted).toBe(false)
+  })
+
+  it('promoted: every selected group that has canaries, whatever the groups without', () => {
+    const { d, allocs } = build({
+      web: { desired: 1, promoted: true, canaries: [{ health: true, canary: false }] },
+      batch: { desired: 0 },
+    })
+    expect(evaluate(d, allocs, ['batch', 'web']).promoted).toBe(true)
+  })
+
+  it('a canary not yet promoted is not a sign of a stale deployment', () => {
+    const { d, allocs } = build({
+      web: { desired: 2, canaries: [H, { health: true, canary: true }] },
+    })
+    expect(evaluate(d, allocs, ['web']).behind).toBe(false)
+  })
+
+  it('reads the allocations as a Map as well as a list', () => {
+    const { d, allocs } = build({ web: { desired: 2, canaries: [H, U] } })
+    const byId = new Map(allocs.map((a) => [a.ID, a]))
+    expect(evaluate(d, byId, ['web'])).toEqual(evaluate(d, allocs, ['web']))
+    expect(evaluate(d, byId, ['web']).groups[0]!.healthyCanaries).toBe(1)
+  })
+})
+
+describe('describeProgress: each state in plain words', () => {
+  it('a group without canaries, a passing group, a promoted one', () => {
+    const { d, allocs } = build({
+      batch: { desired: 0 },
+      web: { desired: 2, canaries: [H, H] },
+      api: { desired: 1, promoted: true, canaries: [{ health: true, canary: false }] },
+    })
+    expect(describeProgress(evaluate(d, allocs, ['batch', 'web', 'api']).groups)).toBe(
+      'batch: no canaries; web: 2/2 healthy; api: 1/1 healthy, promoted',
+    )
+  })
+})
+
+describe('autoPromotes: the rest of the watcher rule', () => {
+  it('nothing left to promote: the canary groups are promoted, a group without canaries is not', () => {
+    const { d, allocs } = build({
+      web: { desired: 1, autoPromote: true, promoted: true, canaries: [H] },
+      batch: { desired: 0 },
+    })
+    expect(autoPromotes(d, allocs)).toBe(false)
+  })
+
+  it('a placed canary missing from the list, or without health yet, is not healthy', () => {
+    const missing = build({
+      web: { desired: 2, autoPromote: true, canaries: [H, { health: true, missing: true }] },
+    })
+    expect(autoPromotes(missing.d, missing.allocs)).toBe(false)
+    // build() gives the first canary without health no DeploymentStatus at all.
+    const fresh = build({ web: { desired: 2, autoPromote: true, canaries: [N, H] } })
+    expect(fresh.allocs[0]!.DeploymentStatus).toBeNull()
+    expect(autoPromotes(fresh.d, fresh.allocs)).toBe(false)
+  })
+})
+
+describe('runningCanaries: health mode marks canaries once they all run', () => {
+  it('the live canaries of every selected group, once each group has its DesiredCanaries running', () => {
+    const { d, allocs } = build({
+      web: { desired: 2, canaries: [N, N, { health: null, client: 'failed' }] },
+      api: { desired: 1, canaries: [N] },
+      batch: { desired: 0 },
+    })
+    const running = runningCanaries(d, allocs, ['web', 'api', 'batch'])
+    expect(running?.map((a) => a.ID)).toEqual(['web-0', 'web-1', 'api-0'])
+    expect(
+      runningCanaries(d, new Map(allocs.map((a) => [a.ID, a])), ['api'])?.map((a) => a.ID),
+    ).toEqual(['api-0'])
+  })
+
+  it('none until every selected group has enough canaries placed, alive and running', () => {
+    const pending = build({
+      web: { desired: 2, canaries: [N, { health: null, client: 'pending' }] },
+    })
+    expect(runningCanaries(pending.d, pending.allocs, ['web'])).toBeUndefined()
+    const dead = build({ web: { desired: 2, canaries: [N, { health: null, client: 'lost' }] } })
+    expect(runningCanaries(dead.d, dead.allocs, ['web'])).toBeUndefined()
+    const stopping = build({
+      web: { desired: 1, canaries: [{ health: null, desired: 'stop', client: 'complete' }] },
+    })
+    expect(runningCanaries(stopping.d, stopping.allocs, ['web'])).toBeUndefined()
+    const missing = build({ web: { desired: 2, canaries: [N, { health: null, missing: true }] } })
+    expect(runningCanaries(missing.d, missing.allocs, ['web'])).toBeUndefined()
+    const unplaced = build({ web: { desired: 1, canaries: [N] }, api: { desired: 1 } })
+    expect(runningCanaries(unplaced.d, unplaced.allocs, ['web', 'api'])).toBeUndefined()
+    expect(runningCanaries(unplaced.d, unplaced.allocs, ['web'])?.map((a) => a.ID)).toEqual([
+      'web-0',
+    ])
+  })
+
+  it('a selected group the deployment does not have adds nothing', () => {
+    const { d, allocs } = build({ web: { desired: 1, canaries: [N] } })
+    expect(runningCanaries(d, allocs, ['web', 'nope'])?.map((a) => a.ID)).toEqual(['web-0'])
+    expect(runningCanaries(d, allocs, [])).toEqual([])
+  })
+})
+
+describe('describeProgress: many groups, so that a line stays a line', () => {
+  /** `n` groups named g0, g1, ...: the first `waiting` with 0/1 healthy, the rest passing. */
+  function groups(n: number, waiting: number) {
+    const spec: Record<string, GroupSpec> = {}
+    for (let i = 0; i < n; i++) spec[`g${i}`] = { desired: 1, canaries: [i < waiting ? N : H] }
+    const { d, allocs } = build(spec)
+    return evaluate(d, allocs, Object.keys(spec)).groups
+  }
+
+  it('five groups are each named', () => {
+    expect(describeProgress(groups(5, 5))).toBe(
+      'g0: 0/1 healthy, 1 running with no health yet; g1: 0/1 healthy, 1 running with no health yet; ' +
+        'g2: 0/1 healthy, 1 running with no health yet; g3: 0/1 healthy, 1 running with no health yet; ' +
+        'g4: 0/1 healthy, 1 running with no health yet',
+    )
+  })
+
+  it('past five: how many pass, the first four waiting by name, and a count of the others', () => {
+    expect(describeProgress(groups(8, 6))).toBe(
+      '2/8 groups pass; g0: 0/1 healthy, 1 running with no health yet; g1: 0/1 healthy, 1 running with no health yet; ' +
+        'g2: 0/1 healthy, 1 running with no health yet; g3: 0/1 healthy, 1 running with no health yet; ' +
+        'and 2 more group(s) waiting',
+    )
+  })
+
+  it('four waiting or fewer: all named, no count; none waiting: only how many pass', () => {
+    expect(describeProgress(groups(6, 4))).toBe(
+      '2/6 groups pass; g0: 0/1 healthy, 1 running with no health yet; g1: 0/1 healthy, 1 running with no health yet; ' +
+        'g2: 0/1 healthy, 1 running with no health yet; g3: 0/1 healthy, 1 running with no health yet',
+    )
+    expect(describeProgress(groups(6, 1))).toBe(
+      '5/6 groups pass; g0: 0/1 healthy, 1 running with no health yet',
+    )
+    expect(describeProgress(groups(6, 0))).toBe('6/6 groups pass')
+  })
+
+  it('a group without canaries counts as passing', () => {
+    const { d, allocs } = build({
+      a: { desired: 0 },
+      b: { desired: 0 },
+      c: { desired: 0 },
+      d: { desired: 0 },
+      e: { desired: 0 },
+      f: { desired: 1, canaries: [N] },
+    })
+    expect(describeProgress(evaluate(d, allocs, ['a', 'b', 'c', 'd', 'e', 'f']).groups)).toBe(
+      '5/6 groups pass; f: 0/1 healthy, 1 running with no health yet',
+    )
+  })
+})
+
+describe('describeProgress: what is still to be placed', () => {
+  it('none when the group already has its healthy canaries, though some were lost', () => {
+    const { d, allocs } = build({
+      web: { desired: 2, canaries: [H, H, { health: null, client: 'lost' }] },
+    })
+    expect(describeProgress(evaluate(d, allocs, ['web']).groups)).toBe(
+      'web: 2/2 healthy, 1 stopped',
+    )
+  })
+})
+
+describe('evaluate: behind, from any one group', () => {
+  it('a promoted canary in one group of two makes the deployment as read behind', () => {
+    const { d, allocs } = build({
+      web: { desired: 1, canaries: [{ health: true, canary: false }] },
+      api: { desired: 1, canaries: [H] },
+    })
+    expect(evaluate(d, allocs, ['web', 'api']).behind).toBe(true)
+  })
+})
+
+describe('autoPromotes: placement', () => {
+  it('not before a canary is placed, even when no group wants any', () => {
+    const none = build({ web: { desired: 0, autoPromote: true } })
+    expect(autoPromotes(none.d, none.allocs)).toBe(false)
+  })
+
+  it('not while a group has fewer canaries placed than it wants, healthy as they are', () => {
+    const { d, allocs } = build({
+      web: { desired: 2, autoPromote: true, canaries: [H] },
+    })
+    // The watcher counts placed healthy canaries; one of two wanted is not enough.
+    expect(autoPromotes(d, allocs)).toBe(false)
+    const placedLater = build({ web: { desired: 2, autoPromote: true, canaries: [H, H] } })
+    expect(autoPromotes(placedLater.d, placedLater.allocs)).toBe(true)
+  })
+
+  it('every group with canaries must have auto_promote: healthy canaries alone are not enough', () => {
+    const off = build({ web: { desired: 1, canaries: [H] } })
+    expect(autoPromotes(off.d, off.allocs)).toBe(false)
+    const mixed = build({
+      web: { desired: 1, autoPromote: true, canaries: [H] },
+      api: { desired: 1, canaries: [H] },
+    })
+    expect(autoPromotes(mixed.d, mixed.allocs)).toBe(false)
+  })
+
+  it('a group without canaries placed does not block it', () => {
+    const { d, allocs } = build({
+      web: { desired: 1, autoPromote: true, canaries: [H] },
+      batch: { desired: 0 },
+    })
+    expect(d.TaskGroups.batch!.PlacedCanaries).toBeNull()
+    expect(autoPromotes(d, allocs)).toBe(true)
+  })
+})
+
+describe('runningCanaries: a group with nothing placed', () => {
+  it('wants its DesiredCanaries all the same', () => {
+    const { d, allocs } = build({ web: { desired: 1 } })
+    expect(d.TaskGroups.web!.PlacedCanaries).toBeNull()
+    expect(runningCanaries(d, allocs, ['web'])).toBeUndefined()
+  })
 })

@@ -84,3 +84,36 @@ describe('classifyNetworkError', () => {
     expect(classifyNetworkError('text')).toMatchObject({ kind: 'other', code: '' })
   })
 })
+
+// Cases that survivors of `npm run mutate` showed untested.
+describe('redaction edges', () => {
+  it('hides the whole value of a secret query parameter, not its first character', () => {
+    expect(redactUrl('https://a.example/health?token=abcdef&page=2')).toBe(
+      'https://a.example/health?token=***&page=2',
+    )
+  })
+
+  it("a '+' in a password is a '+', not a space: the password as the server gets it", () => {
+    expect(userinfoPasswords('http://u:a+b@nomad:4646')).toEqual(['a+b'])
+  })
+
+  it("hides what precedes an '@' at the very start, and keeps a '://' that comes after the '@'", () => {
+    expect(redactUserinfo('@nomad:4646')).toBe('***@nomad:4646')
+    expect(redactUserinfo('://u:p@nomad')).toBe('://***@nomad')
+    expect(redactUserinfo('u:p@nomad://x')).toBe('***@nomad://x')
+  })
+})
+
+describe('classifyNetworkError: an AggregateError none of whose errors has a code', () => {
+  it('is an unknown failure with no code, not a TypeError', () => {
+    const err = new AggregateError([new Error('a'), new Error('b')], 'all failed')
+    expect(classifyNetworkError(err)).toMatchObject({ code: '', source: err })
+  })
+})
+
+describe('redactUrl: a parameter name is read as a form does', () => {
+  it("'+' in a name is a space: to+ken is not token", () => {
+    expect(redactUrl('https://a.example/?to+ken=x')).toBe('https://a.example/?to+ken=x')
+    expect(redactUrl('https://a.example/?api+key=x')).toBe('https://a.example/?api+key=***')
+  })
+})

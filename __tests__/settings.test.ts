@@ -447,7 +447,27 @@ describe('groups', () => {
   it.each(['web,,api', ',web', 'web,,', 'web, ,api'])('rejects %j', (groups) => {
     const e = parseError({ ...JOB, groups })
     expect(e.input).toBe('groups')
-    expect(e.message).toMatch(/separated by commas, spaces or newlines, with no empty entry/)
+    expect(e.message).toMatch(
+      /must be task group names separated by commas, spaces or newlines, with no empty entry/,
+    )
+  })
+})
+
+describe('NOMAD_CANARY_GATE_REQUEST_TIMEOUT: the limit of a request that is not a blocking query', () => {
+  it('a duration sets it; unset or empty leaves the client its default', () => {
+    expect(parse(JOB, { NOMAD_CANARY_GATE_REQUEST_TIMEOUT: '2s' }).requestTimeoutMs).toBe(2_000)
+    expect(parse(JOB, { NOMAD_CANARY_GATE_REQUEST_TIMEOUT: '750ms' }).requestTimeoutMs).toBe(750)
+    expect(parse(JOB).requestTimeoutMs).toBeUndefined()
+    expect(parse(JOB, { NOMAD_CANARY_GATE_REQUEST_TIMEOUT: '' }).requestTimeoutMs).toBeUndefined()
+  })
+
+  it('zero, or what is no duration, fails naming the variable and the value', () => {
+    expect(() => parse(JOB, { NOMAD_CANARY_GATE_REQUEST_TIMEOUT: '0s' })).toThrow(
+      new Error('NOMAD_CANARY_GATE_REQUEST_TIMEOUT must be a positive duration (got "0s")'),
+    )
+    expect(() => parse(JOB, { NOMAD_CANARY_GATE_REQUEST_TIMEOUT: 'soon' })).toThrow(
+      /expected a number in duration "soon"/,
+    )
   })
 })
 
@@ -891,5 +911,94 @@ describe('soak, checks, GitHub, dry run', () => {
     expect(e.input).toBe(input)
     expect(e.message).toMatch(reason)
     expect(e.message).not.toContain('ghs_x')
+  })
+})
+
+// Cases that survivors of `npm run mutate` showed untested: each row is a bug
+// a parser could have that no other test here would notice.
+describe('edges of the parsers', () => {
+  it.each([
+    ['1http://nomad:4646', /no scheme/],
+    ['xhttp://nomad:4646', /the scheme is xhttp/],
+    ['httpx://nomad:4646', /the scheme is httpx/],
+    ['http://@nomad:4646', /no user name/],
+  ])('address %s is refused (%s)', (address, reason) => {
+    const e = parseError({ ...JOB, address })
+    expect(e.input).toBe('address')
+    expect(e.message).toMatch(reason)
+  })
+
+  it('a soak applies to modes promote and wait; 0s is no soak', () => {
+    expect(parse({ ...JOB, soak: '30s' }).soakMs).toBe(30_000)
+    expect(parse({ ...JOB, soak: '30s', mode: 'wait' }).soakMs).toBe(30_000)
+    expect(parse({ ...JOB, soak: '0s', mode: 'pause' }).soakMs).toBe(0)
+    expect(parseError({ ...JOB, soak: '30s', mode: 'pause' }).message).toMatch(
+      /only applies to modes 'promote' and 'wait' \(mode is 'pause'\)/,
+    )
+  })
+
+  it.each([
+    [{ 'prometheus-url': 'http://prom:9090', 'prometheus-query': 'up' }, 'prometheus-url'],
+    [{ 'prometheus-url': 'http://prom:9090', 'prometheus-threshold': '1' }, 'prometheus-url'],
+    [{ 'prometheus-query': 'up', 'prometheus-threshold': '1' }, 'prometheus-query'],
+    [{ 'prometheus-threshold': '1' }, 'prometheus-threshold'],
+  ])('Prometheus needs all three inputs: %j', (inputs, input) => {
+    const e = parseError({ ...JOB, soak: '1m', ...inputs })
+    expect(e.input).toBe(input)
+    expect(e.message).toMatch(
+      /needs all three of prometheus-url, prometheus-query and prometheus-threshold/,
+    )
+  })
+
+  it('a Prometheus URL loses every trailing slash', () => {
+    const s = parse({
+      ...JOB,
+      soak: '1m',
+      'prometheus-url': 'http://prom:9090//',
+      'prometheus-query': 'up',
+      'prometheus-threshold': '1',
+    })
+    expect(s.checks.prometheus?.url).toBe('http://prom:9090')
+  })
+
+  it.each([
+    [
+      'http:a.example/health',
+      /must be http:\/\/ or https:\/\/ URLs \(got "http:a.example\/health"\)/,
+    ],
+    ['ftp://a.example/x', /must be http:\/\/ or https:\/\/ URLs/],
+    ['https://a.example/x,,https://b.example/y', /must be URLs separated by commas/],
+  ])('check-url %s is refused', (url, reason) => {
+    const e = parseError({ ...JOB, soak: '1m', 'check-url': url })
+    expect(e.input).toBe('check-url')
+    expect(e.message).toMatch(reason)
+  })
+
+  it('a GitHub token that cannot go in a header is refused without being shown', () => {
+    const e = parseError({ ...JOB, 'github-token': 'ghs_ab\u00e9cd', environment: 'prod' })
+    expect(e.input).toBe('github-token')
+    expect(e.message).toMatch(/must be a GitHub token/)
+    expect(e.message).not.toContain('ghs_ab')
+  })
+
+  it('github-deployment-id is a positive whole number', () => {
+    const id = (v: string) => ({ ...JOB, 'github-token': 'ghs_x', 'github-deployment-id': v })
+    expect(parse(id('123')).github?.deploymentId).toBe(123)
+    for (const bad of ['0', '012', '12a', 'a12', '-1', '1.5']) {
+      expect(parseError(id(bad)).message, bad).toMatch(/a positive number/)
+    }
+  })
+
+  it("the run's page needs the server, the repository and the run; the server's slashes go", () => {
+    const env = { GITHUB_SERVER_URL: 'https://github.example.com//', GITHUB_REPOSITORY: 'o/a' }
+    const gh = (e: Record<string, string>) =>
+      parse({ ...JOB, 'github-token': 'ghs_x', environment: 'prod' }, e).github
+    expect(gh(env)?.logUrl).toBeUndefined()
+    expect(
+      gh({ GITHUB_SERVER_URL: 'https://github.example.com', GITHUB_RUN_ID: '7' })?.logUrl,
+    ).toBeUndefined()
+    expect(gh({ ...env, GITHUB_RUN_ID: '7' })?.logUrl).toBe(
+      'https://github.example.com/o/a/actions/runs/7',
+    )
   })
 })

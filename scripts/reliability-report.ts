@@ -2,8 +2,10 @@
 // (__tests__/reliability) with RELIABILITY_REPORT set, so each scenario appends
 // one JSON line (__tests__/reliability/helpers.ts report()), then renders those
 // lines as docs/reliability.md (scripts/reliability-render.ts) with the commit
-// they describe. Writes nothing when a test fails, and refuses a work tree with
-// uncommitted changes unless --allow-dirty (then the report says so at the top).
+// they describe, followed by the mutation testing section as the mutate
+// commands left it (docs/mutation.json, scripts/mutation-render.ts). Writes
+// nothing when a test fails, and refuses a work tree with uncommitted changes
+// unless --allow-dirty (then the report says so at the top).
 
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -11,6 +13,7 @@ import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as prettier from 'prettier'
 import { requireCommitted } from './provenance.js'
+import { readFigures, renderMutation } from './mutation-render.js'
 import { render, type ReportLine } from './reliability-render.js'
 import { ROOT, distNode } from './run-dist.js'
 
@@ -58,7 +61,7 @@ async function main(): Promise<void> {
     process.exit(2)
   }
   const lines = run()
-  const md = render(lines, {
+  const reliability = render(lines, {
     date: new Date().toISOString().slice(0, 10),
     node: process.version,
     distNode: distNode().version,
@@ -67,6 +70,7 @@ async function main(): Promise<void> {
     commit: source.commit,
     dirty: source.dirty.length > 0,
   })
+  const md = `${reliability}\n${renderMutation(readFigures(ROOT))}`
   const options = (await prettier.resolveConfig(OUT)) ?? {}
   mkdirSync(join(ROOT, 'docs'), { recursive: true })
   writeFileSync(OUT, await prettier.format(md, { ...options, parser: 'markdown' }))

@@ -4,12 +4,15 @@
 // those of this run's reliability suite. vitest.config.ts runs this file after
 // the suite (project "docs"), whose report lines the global setup collects;
 // when this run was only part of the suite, it runs the reliability suite itself.
+// Its last section, mutation testing, must be what docs/mutation.json renders
+// (the mutate commands write both; they are not run here).
 
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect, it } from 'vitest'
+import { readFigures, renderMutation } from '../../scripts/mutation-render.js'
 import { nonTiming, render, type ReportLine } from '../../scripts/reliability-render.js'
 
 function parse(text: string): ReportLine[] {
@@ -46,7 +49,8 @@ it(
         ? parse(readFileSync(process.env.RELIABILITY_REPORT!, 'utf8'))
         : runSuite()
     expect(lines.length, 'report lines from the reliability suite').toBeGreaterThan(0)
-    const now = nonTiming(render(lines, { date: '', node: '', platform: '', cpus: 0, commit: 'x' }))
+    const reliability = render(lines, { date: '', node: '', platform: '', cpus: 0, commit: 'x' })
+    const now = nonTiming(`${reliability}\n${renderMutation(readFigures('.'))}`)
     const doc = nonTiming(readFileSync('docs/reliability.md', 'utf8'))
     expect(doc, 'docs/reliability.md is out of date: run npm run reliability:report').toEqual(now)
   },

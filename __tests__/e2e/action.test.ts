@@ -2,10 +2,14 @@
 // GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files), against the simulator: every
 // mode and every result value.
 
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../sim/simulator.js'
 import { runAction, startAction } from '../helpers/run.js'
 import { caughtUp, request, until } from '../helpers/wait.js'
+
+const FIXTURES = '__tests__/sim/fixtures'
 
 const sims: Simulator[] = []
 afterEach(async () => {
@@ -64,10 +68,10 @@ describe('promote', () => {
     await watching(s)
     healthy(s, [r.web[0], r.api[0]])
     // Only once the gate has taken in that change and waits for the next one
-    // does "no write" mean that it judged web 1/2 not ready.
+    // does "no write" mean that it judged web 1/2 not ready. The server having
+    // sent the change (caughtUp) is not enough with the event stream: the next
+    // one could reach the gate in the same read, so wait for the gate's line.
     await caughtUp(s, r.id, lastChange(s), { deployment: true })
-    // With the event stream, the stream having sent the change is not the gate
-    // having judged it: its log line is.
     await until(
       () => /web: canary [0-9a-f]{8} is healthy \(1\/2 healthy\)/.test(run.stdout()),
       'the gate logging web 1/2 healthy',
@@ -254,6 +258,47 @@ describe('failures while gating', () => {
     expect(s.writes()).toHaveLength(0)
     expect(res.ms).toBeGreaterThanOrEqual(500)
     expect(res.ms).toBeLessThan(3_500)
+  })
+
+  it('index is the X-Nomad-Index of the last answer, the allocations answered after the deployment', async () => {
+    const s = await sim()
+    const r = rollout(s)
+    const [late] = s.placeAllocs(r.id, 'web', 1, { clientStatus: 'pending' })
+    // Blocking queries: the event stream brings both sides to one index, so
+    // only there can the deployment's answer be older than the last one.
+    const run = startAction(
+      { address: s.address, 'deployment-id': r.id, mode: 'wait', timeout: '1s', watch: 'blocking' },
+      {},
+      DEADLINE_BOUND,
+    )
+    await watching(s)
+    // A client status change moves the allocations' index only.
+    s.setClientStatus(late, 'running')
+    await caughtUp(s, r.id, lastChange(s))
+    const res = await run.done
+    expect(res.outputs.result).toBe('timed-out')
+    expect(s.tableIndex('allocs'), 'the allocations changed last').toBeGreaterThan(
+      s.tableIndex('deployment'),
+    )
+    expect(Number(res.outputs.index)).toBe(s.tableIndex('allocs'))
+  })
+
+  it('a write refused with a 4xx is not sent again: one promote, the step fails saying why', async () => {
+    const s = await sim()
+    const r = rollout(s)
+    healthy(s, [...r.web, ...r.api])
+    s.injectFault({ method: 'PUT', kind: 'status', status: 403, body: 'Permission denied' })
+    const res = await runAction(
+      { address: s.address, 'deployment-id': r.id, timeout: '5s' },
+      {},
+      { limitMs: 10_000 },
+    )
+    expect(res.code).toBe(1)
+    expect(res.outputs.result).toBe('error')
+    expect(res.outputs.message).toContain('HTTP 403: Permission denied')
+    expect(writes(s), 'the refused promote, once').toEqual(['PUT promote'])
+    expect(s.deployment(r.id)!.TaskGroups.web.Promoted).toBe(false)
+    expect(res.ms, 'failed at once, not at the deadline').toBeLessThan(4_000)
   })
 
   for (const status of ['failed', 'lost'] as const) {
@@ -489,6 +534,38 @@ describe('other modes', () => {
     expect(res.code).toBe(1)
     expect(res.stdout).toContain(`Input 'healthy-allocs': "abcdef12" is not a placed canary`)
     expect(s.writes()).toHaveLength(0)
+  })
+})
+
+describe('secrets', () => {
+  it('a multi-line secret (a client key) is masked line by line, before any other line', async () => {
+    const s = await sim()
+    const r = rollout(s)
+    healthy(s, [...r.web, ...r.api])
+    const key = readFileSync(join(FIXTURES, 'client-key.pem'), 'utf8')
+    const res = await runAction({
+      address: s.address,
+      job: 'web',
+      mode: 'wait',
+      'client-cert': join(FIXTURES, 'client.pem'),
+      'client-key': key,
+    })
+    expect(res.outputs.result).toBe('promotable')
+    // The runner matches a masked value within one line of output: each line of
+    // a multi-line secret must be masked on its own.
+    const lines = res.stdout.split('\n')
+    const first = lines.findIndex((l) => l !== '' && !l.startsWith('::add-mask::'))
+    const masks = lines.slice(0, first)
+    const body = key
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.length > 3)
+    expect(body.length, 'the key has several lines').toBeGreaterThan(2)
+    for (const line of body) expect(masks).toContain(`::add-mask::${line}`)
+    const shown = lines.slice(first).join('\n') + res.stderr + JSON.stringify(res.outputs)
+    for (const line of body.filter((l) => !l.startsWith('-----'))) {
+      expect(shown.includes(line), 'a line of the key is shown').toBe(false)
+    }
   })
 })
 

@@ -244,6 +244,28 @@ describe('GitHub deployment statuses', () => {
     expect(gh.deployments[0].statuses[1].description).toContain('Timed out')
   })
 
+  it('mode wait leaves the deployment in progress: the step that promotes ends it', async () => {
+    const s = await sim()
+    runScenario(s, 'healthy')
+    const gh = await startGithubFake()
+    stops.push(() => gh.stop())
+    const res = await runAction(
+      {
+        address: s.address,
+        job: 'web',
+        mode: 'wait',
+        'github-token': 'ghs_x',
+        environment: 'production',
+      },
+      github(gh.url),
+    )
+    expect(res.outputs.result).toBe('promotable')
+    expect(s.writes()).toHaveLength(0)
+    const d = gh.deployments[0]
+    expect(d.statuses.map((x) => x.state)).toEqual(['in_progress', 'in_progress'])
+    expect(d.statuses[1].description).toContain('Promotable')
+  })
+
   it('a GitHub outage does not fail the gate', async () => {
     const s = await sim()
     runScenario(s, 'healthy')
