@@ -9,7 +9,8 @@ import type { Clock } from './clock.js'
 import { Endpoints } from './endpoints.js'
 import { EventStream, type EventStreamOptions } from './stream.js'
 import { AclState, type AclOptions } from './acl.js'
-import { NomadHttp, type ApiReply, type ApiRequest } from './http.js'
+import type { ApiReply, ApiRequest } from './api.js'
+import { NomadHttp } from './http.js'
 import type { ClientOutcome } from './jobspec.js'
 import type {
   ChangeRecord,
