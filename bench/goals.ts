@@ -3,7 +3,7 @@
 // from the figures rather than trusting the stored verdicts, so that an edited
 // or older results.json cannot claim a goal its own figures miss.
 
-import { bytes, ms } from './render.js'
+import { bytes, ms } from './format.js'
 import type { CostRow, Goal, Results } from './results.js'
 
 /** The size the per-change goals are set at: 200 groups, 5,000 allocations. */

@@ -20,7 +20,7 @@ import { startSimulator } from '../sim/simulator.js'
 import { ROOT, distNode, startAction } from '../scripts/run-dist.js'
 import type { MemorySample } from './memory-sampler.js'
 import { median } from './stats.js'
-import { table } from './render.js'
+import { table } from './format.js'
 
 const GROUPS = 200
 const CANARIES = 2

@@ -5,7 +5,7 @@
 // nomad/event_endpoint.go's 30 s heartbeat).
 
 import type { FleetRow, Results } from './results.js'
-import { bytes, ms, table } from './render.js'
+import { bytes, ms, table } from './format.js'
 
 /** A held blocking query is answered after Nomad's 5 minute wait plus its mean jitter (wait/16, uniform). */
 export const BLOCKING_HOLD_S = 300 * (1 + 1 / 32)

@@ -28368,7 +28368,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1558:
+/***/ 28:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28470,58 +28470,13 @@ function pad2(n) {
 /** Where the nomad CLI connects when NOMAD_ADDR is unset (api/api.go DefaultConfig). */
 const DEFAULT_ADDRESS = 'http://127.0.0.1:4646';
 
-;// CONCATENATED MODULE: ./src/config/settings.ts
-// The one typed, validated shape of a step's configuration. parseSettings()
-// (parse.ts) fills it from the action's inputs or the CLI's options and the
-// environment; nothing after it reads an input or a variable.
-const MODES = ['promote', 'wait', 'fail', 'pause', 'resume', 'health'];
-const ON_FAILURE = ['none', 'fail', 'pause'];
-const ON_UNHEALTHY_CANARY = ['fail-fast', 'wait-for-replacement'];
-const WATCH_METHODS = ['auto', 'events', 'blocking'];
+;// CONCATENATED MODULE: ./src/config/inputs-nomad.ts
+// The inputs that reach Nomad: its address, the ACL token or the JWT login,
+// namespace, region and TLS, parsed into the client's Config (nomad.ts,
+// address.ts, login.ts, tls.ts). The first part of THE input spec (inputs.ts),
+// in its order.
 
-;// CONCATENATED MODULE: ./src/config/spec.ts
-// The shape of the interface spec (inputs.ts, outputs.ts): what is said about
-// each input and output, once, for action.yml, the README, the CLI and the parser.
-/** The CLI's help groups options under these headings, in this order. */
-const CLI_SECTIONS = {
-    target: 'Target (exactly one):',
-    gate: 'Gate:',
-    soak: 'Soak (after the canaries pass, before the write):',
-    nomad: 'Nomad (defaults from the NOMAD_* environment, as the nomad CLI):',
-};
-/** `a, b or c` */
-function orList(words) {
-    return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
-}
-/**
- * An input's default in words: `env NOMAD_ADDR, else http://127.0.0.1:4646`,
- * `10m`, `all groups that have canaries`; undefined when it has none. `code`
- * wraps names and values (Markdown backticks, or `$` for the CLI's variables).
- */
-function defaultPhrase(spec, style = 'plain') {
-    const value = (v) => (style === 'markdown' ? `\`${v}\`` : v);
-    const variable = (v) => style === 'markdown' ? `\`${v}\`` : style === 'cli' ? `$${v}` : v;
-    const parts = [];
-    if (spec.env?.length) {
-        parts.push(`${style === 'cli' ? '' : 'env '}${spec.env.map(variable).join(', else ')}`);
-    }
-    if (spec.default !== undefined)
-        parts.push(value(spec.default));
-    else if (spec.defaultText !== undefined)
-        parts.push(spec.defaultText);
-    return parts.length ? parts.join(', else ') : undefined;
-}
-
-;// CONCATENATED MODULE: ./src/config/inputs.ts
-// THE spec of the step's inputs: for each its name, description, default,
-// NOMAD_* variables, kind and CLI help. action.yml, the README's inputs table and
-// the CLI's --help are generated from it (docs.ts, help.ts; `npm run docs`);
-// parse.ts reads every input through it; __tests__/docs.test.ts fails on drift.
-// Names and meanings are fixed by the interface doc: add, never rename.
-
-
-
-const INPUTS = [
+const NOMAD_INPUTS = [
     {
         name: 'address',
         description: 'Nomad HTTP API address, http:// or https://.',
@@ -28640,6 +28595,63 @@ const INPUTS = [
         parsedBy: 'tls.ts',
         cli: { help: "do not verify Nomad's certificate, insecure", section: 'nomad' },
     },
+];
+
+;// CONCATENATED MODULE: ./src/config/settings.ts
+// The one typed, validated shape of a step's configuration. parseSettings()
+// (parse.ts) fills it from the action's inputs or the CLI's options and the
+// environment; nothing after it reads an input or a variable.
+const MODES = ['promote', 'wait', 'fail', 'pause', 'resume', 'health'];
+const ON_FAILURE = ['none', 'fail', 'pause'];
+const ON_UNHEALTHY_CANARY = ['fail-fast', 'wait-for-replacement'];
+const WATCH_METHODS = ['auto', 'events', 'blocking'];
+
+;// CONCATENATED MODULE: ./src/config/spec.ts
+// The shape of the interface spec (inputs.ts, outputs.ts): what is said about
+// each input and output, once, for action.yml, the README, the CLI and the parser.
+/** The CLI's help groups options under these headings, in this order. */
+const CLI_SECTIONS = {
+    target: 'Target (exactly one):',
+    gate: 'Gate:',
+    soak: 'Soak (after the canaries pass, before the write):',
+    nomad: 'Nomad (defaults from the NOMAD_* environment, as the nomad CLI):',
+};
+/** `a, b or c` */
+function orList(words) {
+    return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
+}
+/**
+ * An input's default in words: `env NOMAD_ADDR, else http://127.0.0.1:4646`,
+ * `10m`, `all groups that have canaries`; undefined when it has none. `code`
+ * wraps names and values (Markdown backticks, or `$` for the CLI's variables).
+ */
+function defaultPhrase(spec, style = 'plain') {
+    const value = (v) => (style === 'markdown' ? `\`${v}\`` : v);
+    const variable = (v) => style === 'markdown' ? `\`${v}\`` : style === 'cli' ? `$${v}` : v;
+    const parts = [];
+    if (spec.env?.length) {
+        parts.push(`${style === 'cli' ? '' : 'env '}${spec.env.map(variable).join(', else ')}`);
+    }
+    if (spec.default !== undefined)
+        parts.push(value(spec.default));
+    else if (spec.defaultText !== undefined)
+        parts.push(spec.defaultText);
+    return parts.length ? parts.join(', else ') : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/config/inputs.ts
+// THE spec of the step's inputs: for each its name, description, default,
+// NOMAD_* variables, kind and CLI help. action.yml, the README's inputs table and
+// the CLI's --help are generated from it (docs.ts, help.ts; `npm run docs`);
+// parse.ts reads every input through it; __tests__/docs.test.ts fails on drift.
+// Names and meanings are fixed by the interface doc: add, never rename.
+// The inputs that reach Nomad (address, login, TLS) stand first, in
+// inputs-nomad.ts; here follow those that say what to gate and how.
+
+
+
+const INPUTS = [
+    ...NOMAD_INPUTS,
     {
         name: 'deployment-id',
         description: 'Deployment to gate: a full UUID or a unique prefix. Exactly one of deployment-id and job is required.',
@@ -33449,7 +33461,7 @@ function addMask(secret) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1558);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(28);
 // Entry of the action's bundle (dist/index.js).
 
 await (0,_action_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

@@ -5,7 +5,7 @@
 import { GO_ZERO_TIME, decodeGoJSONBody, type GoStruct } from './go.js'
 import type { AclState, SimAclToken } from './acl.js'
 import { permissionDenied } from './endpoints.js'
-import type { ApiReply, ApiRequest } from './http.js'
+import type { ApiReply, ApiRequest } from './api.js'
 import {
   jsonReply,
   meta,

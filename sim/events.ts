@@ -77,47 +77,36 @@ function eventFrom(table: string, after: unknown): Omit<SimEvent, 'Type' | 'Inde
   switch (table) {
     case 'deployment': {
       const d = after as SimDeployment
-      return {
-        Topic: 'Deployment',
-        Key: d.ID,
-        Namespace: d.Namespace,
-        FilterKeys: [d.JobID],
-        Payload: { Deployment: d },
-      }
+      return objectEvent('Deployment', d, [d.JobID])
     }
     case 'allocs': {
       // The full allocation, its job left out to keep the event small.
       const a = copyAlloc(after as SimAllocation)
-      return {
-        Topic: 'Allocation',
-        Key: a.ID,
-        Namespace: a.Namespace,
-        FilterKeys: [a.JobID, a.DeploymentID],
-        Payload: { Allocation: a },
-      }
+      return objectEvent('Allocation', a, [a.JobID, a.DeploymentID])
     }
     case 'evals': {
       const e = after as SimEvaluation
-      return {
-        Topic: 'Evaluation',
-        Key: e.ID,
-        Namespace: e.Namespace,
-        FilterKeys: [e.JobID, e.DeploymentID],
-        Payload: { Evaluation: e },
-      }
+      return objectEvent('Evaluation', e, [e.JobID, e.DeploymentID])
     }
-    case 'jobs': {
-      const j = after as SimJob
-      return {
-        Topic: 'Job',
-        Key: j.ID,
-        Namespace: j.Namespace,
-        FilterKeys: null,
-        Payload: { Job: j },
-      }
-    }
+    case 'jobs':
+      return objectEvent('Job', after as SimJob, null)
   }
   return undefined
+}
+
+/** One object's event: keyed by its ID, in its namespace, the object under its topic's name. */
+function objectEvent(
+  topic: SimEvent['Topic'],
+  o: { ID: string; Namespace: string },
+  filterKeys: string[] | null,
+): Omit<SimEvent, 'Type' | 'Index'> {
+  return {
+    Topic: topic,
+    Key: o.ID,
+    Namespace: o.Namespace,
+    FilterKeys: filterKeys,
+    Payload: { [topic]: o },
+  }
 }
 
 export interface SubscribeRequest {

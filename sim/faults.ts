@@ -1,7 +1,8 @@
 // Fault injection for the simulator's server (server.ts): what a test asks to
-// break in the next requests that match, taken in the order injected.
+// break in the next requests that match, taken in the order injected, and the
+// server's record of each request, which names the fault applied to it.
 
-import type { RequestRecord } from './server.js'
+import type { IncomingHttpHeaders } from 'node:http'
 
 /**
  * A fault for the next `count` (default 1) requests that match `method` and
@@ -33,6 +34,26 @@ export type FaultSpec = { method?: string; path?: string | RegExp; count?: numbe
     /** Cut an event stream after `after` event lines (heartbeats not counted; default 0: after the first heartbeat). */
     | { kind: 'drop-stream'; after?: number }
   )
+
+export interface RequestRecord {
+  method: string
+  /** The decoded path, without the query. */
+  path: string
+  query: Record<string, string>
+  headers: IncomingHttpHeaders
+  /** The body, parsed as JSON when it is JSON, else the text; undefined when empty. */
+  body?: unknown
+  /** performance.now() when the request arrived. */
+  at: number
+  /** The status answered; 0 until then, and for good when the connection was cut instead. */
+  status: number
+  /** performance.now() when the answer was computed (before any fault cuts it). */
+  answeredAt?: number
+  /** The X-Nomad-Index answered, if any. */
+  index?: number
+  /** The fault applied to this request, if any. */
+  fault?: FaultSpec['kind']
+}
 
 export interface InjectedFault {
   readonly spec: FaultSpec

@@ -3,10 +3,10 @@
 // of command/agent/{deployment,job}_endpoint.go and nomad/rpc.go blockingRPC.
 // What each RPC reads and writes is endpoints.ts.
 
-import type { IncomingHttpHeaders } from 'node:http'
 import { performance } from 'node:perf_hooks'
 
 import type { AclState } from './acl.js'
+import type { ApiReply, ApiRequest } from './api.js'
 import { AclApi } from './aclhttp.js'
 import { permissionDenied, type Allow, type Endpoints, type QueryResult } from './endpoints.js'
 import { parseGoDuration } from './go.js'
@@ -28,7 +28,7 @@ import {
 } from './httputil.js'
 import { NomadError, type ChangeRecord } from './model.js'
 import type { Store } from './store.js'
-import type { EventStream, StreamBody } from './stream.js'
+import type { EventStream } from './stream.js'
 
 export interface HttpOptions {
   region: string
@@ -42,31 +42,6 @@ export interface HttpOptions {
   spuriousWakes: () => boolean
   /** GET /v1/event/stream. */
   eventStream: EventStream
-}
-
-export interface ApiRequest {
-  method: string
-  /** The decoded path, as Go's URL.Path. */
-  path: string
-  query: URLSearchParams
-  headers: IncomingHttpHeaders
-  body: Buffer
-  /** Go's http.NoBody: neither a Content-Length above 0 nor a chunked body. */
-  noBody: boolean
-  /** Aborted when the client goes away or the simulator stops: ends a held request. */
-  signal: AbortSignal
-  /** Answer a blocking query at once (used by the `index-backwards` fault). */
-  nonBlocking?: boolean
-  /** Told when a blocking query starts waiting for a change (with the index sent), and when it stops. */
-  onHold?: (index: number | undefined) => void
-}
-
-export interface ApiReply {
-  status: number
-  headers: Record<string, string>
-  body: string
-  /** A streamed body (the event stream): the server runs it once the head is sent. */
-  stream?: StreamBody
 }
 
 /** structs.MaxBlockingRPCQueryTime, DefaultBlockingRPCQueryTime and JitterFraction. */

@@ -4,7 +4,7 @@
 
 import type { DeploymentUpdateResponse } from '../src/nomad/types.js'
 import { decodeGoJSONBody, type GoStruct } from './go.js'
-import type { ApiReply, ApiRequest } from './http.js'
+import type { ApiReply, ApiRequest } from './api.js'
 import { NomadError } from './model.js'
 
 /** command/agent/http.go ErrInvalidMethod. */

@@ -3,14 +3,13 @@
 // what a client sent and break what it gets.
 
 import { createServer as createHttpServer, STATUS_CODES } from 'node:http'
-import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 
-import { Faults, type FaultSpec, type InjectedFault } from './faults.js'
-import type { ApiReply, ApiRequest } from './http.js'
-import type { StreamBody } from './stream.js'
+import { Faults, type FaultSpec, type InjectedFault, type RequestRecord } from './faults.js'
+import type { ApiReply, ApiRequest, StreamBody } from './api.js'
 import { sleep } from './net.js'
 
 export interface ServerOptions {
@@ -22,27 +21,7 @@ export interface ServerOptions {
   tls?: { key: string; cert: string; ca?: string; requestClientCert?: boolean }
 }
 
-export type { FaultSpec, InjectedFault } from './faults.js'
-
-export interface RequestRecord {
-  method: string
-  /** The decoded path, without the query. */
-  path: string
-  query: Record<string, string>
-  headers: IncomingHttpHeaders
-  /** The body, parsed as JSON when it is JSON, else the text; undefined when empty. */
-  body?: unknown
-  /** performance.now() when the request arrived. */
-  at: number
-  /** The status answered; 0 until then, and for good when the connection was cut instead. */
-  status: number
-  /** performance.now() when the answer was computed (before any fault cuts it). */
-  answeredAt?: number
-  /** The X-Nomad-Index answered, if any. */
-  index?: number
-  /** The fault applied to this request, if any. */
-  fault?: FaultSpec['kind']
-}
+export type { FaultSpec, InjectedFault, RequestRecord } from './faults.js'
 
 /** A blocking query the server holds: it waits for a change past `index`. */
 export interface HeldQuery {

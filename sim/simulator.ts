@@ -4,24 +4,11 @@
 // injection and quiescence (server.ts). `Simulator` composes them and keeps one
 // surface for tests, scripts and the benchmark.
 
-import type { AllocClientStatus, DeploymentUpdateResponse } from '../src/nomad/types.js'
-import type { Clock } from './clock.js'
 import { Endpoints } from './endpoints.js'
 import { EventStream, type EventStreamOptions } from './stream.js'
 import { AclState, type AclOptions } from './acl.js'
-import { NomadHttp, type ApiReply, type ApiRequest } from './http.js'
-import type { ClientOutcome } from './jobspec.js'
-import type {
-  ChangeRecord,
-  GroupSpec,
-  JobSpec,
-  SimAllocation,
-  SimAllocStub,
-  SimDeployment,
-  SimEvaluation,
-  SimJob,
-  Table,
-} from './model.js'
+import type { ApiReply, ApiRequest } from './api.js'
+import { NomadHttp } from './http.js'
 import {
   SimServer,
   type FaultSpec,
@@ -30,13 +17,7 @@ import {
   type RequestRecord,
   type ServerOptions,
 } from './server.js'
-import {
-  NomadState,
-  type ClientAllocUpdate,
-  type StateOptions,
-  type SubmitResult,
-} from './state.js'
-import type { StateSnapshot } from './store.js'
+import { NomadState, type StateOptions } from './state.js'
 
 export type {
   AclOptions,
@@ -62,7 +43,9 @@ export {
 } from './model.js'
 export type { ClientOutcome, RescheduleSpec, UpdateSpec } from './jobspec.js'
 export type { StateSnapshot } from './store.js'
-export type { ClientAllocUpdate, LifecycleTimings, SubmitResult } from './state.js'
+export type { LifecycleTimings } from './state.js'
+export type { ClientAllocUpdate } from './clients.js'
+export type { SubmitResult } from './verbs.js'
 export { ManualClock, RealClock, type Clock } from './clock.js'
 export type { EventStreamOptions } from './stream.js'
 export type { EventBatch, SimEvent } from './events.js'
@@ -99,7 +82,83 @@ export function startSimulator(options: SimulatorOptions = {}): Promise<Simulato
   return Simulator.start(options)
 }
 
-export class Simulator {
+/**
+ * The cluster's surface that the simulator shows as its own: NomadState's
+ * readers, scenario verbs and write effects, documented there once.
+ */
+const CLUSTER = [
+  'clock',
+  'region',
+  'namespaces',
+  'changes',
+  'index',
+  'tableIndex',
+  'deployment',
+  'allocations',
+  'allocation',
+  'job',
+  'jobVersions',
+  'jobDeployments',
+  'alloc',
+  'jobAllocations',
+  'evaluations',
+  'evaluation',
+  'on',
+  'submitJob',
+  'updateAllocsFromClient',
+  'setClientOutcome',
+  'registerJob',
+  'markStable',
+  'startDeployment',
+  'rollout',
+  'placeCanaries',
+  'placeAllocs',
+  'setAllocHealth',
+  'setClientStatus',
+  'stopAlloc',
+  'completeDeployment',
+  'cancelDeployment',
+  'expireProgressDeadline',
+  'snapshot',
+  'restore',
+  'apiPromote',
+  'apiPause',
+  'apiFail',
+  'apiSetAllocHealth',
+] as const satisfies readonly (keyof NomadState)[]
+
+/**
+ * A base class whose instances answer each of `names` with the member of the
+ * same name of their `state`: methods are called on it, properties read from
+ * it. The facade is a list of names, not a forwarding method each.
+ */
+function servingState<K extends keyof NomadState>(names: readonly K[]) {
+  abstract class ServesState {
+    abstract readonly state: NomadState
+  }
+  for (const name of names) {
+    const own = Object.getOwnPropertyDescriptor(NomadState.prototype, name)
+    Object.defineProperty(
+      ServesState.prototype,
+      name,
+      typeof own?.value === 'function'
+        ? {
+            value(this: ServesState, ...args: unknown[]): unknown {
+              const method = this.state[name] as (...a: unknown[]) => unknown
+              return method.apply(this.state, args)
+            },
+          }
+        : {
+            get(this: ServesState): unknown {
+              return this.state[name]
+            },
+          },
+    )
+  }
+  return ServesState as abstract new () => ServesState & Pick<NomadState, K>
+}
+
+export class Simulator extends servingState(CLUSTER) {
   /** The simulated cluster: store, watcher, verbs. */
   readonly state: NomadState
   readonly http: NomadHttp
@@ -115,6 +174,7 @@ export class Simulator {
   }
 
   private constructor(options: SimulatorOptions) {
+    super()
     const stream = options.eventStream ?? {}
     this.state = new NomadState({
       ...options,
@@ -203,178 +263,5 @@ export class Simulator {
   /** Turns spurious wakes (SimulatorOptions.spuriousWakes) on or off for the queries held from now on. */
   setSpuriousWakes(on: boolean): void {
     this.spurious = on
-  }
-
-  // ---- the cluster (state.ts) ------------------------------------------------------------
-
-  /** The cluster's clock (a ManualClock when the options gave one). */
-  get clock(): Clock {
-    return this.state.clock
-  }
-
-  get region(): string {
-    return this.state.region
-  }
-
-  get namespaces(): string[] {
-    return this.state.namespaces
-  }
-
-  /** Every applied change, oldest first. */
-  get changes(): ChangeRecord[] {
-    return this.state.changes
-  }
-
-  index(): number {
-    return this.state.index()
-  }
-
-  tableIndex(table: Table): number {
-    return this.state.tableIndex(table)
-  }
-
-  deployment(id: string): SimDeployment | undefined {
-    return this.state.deployment(id)
-  }
-
-  allocations(deploymentId: string): SimAllocStub[] {
-    return this.state.allocations(deploymentId)
-  }
-
-  allocation(allocId: string): SimAllocStub | undefined {
-    return this.state.allocation(allocId)
-  }
-
-  job(id: string, namespace?: string): SimJob | undefined {
-    return this.state.job(id, namespace)
-  }
-
-  jobVersions(id: string, namespace?: string): SimJob[] {
-    return this.state.jobVersions(id, namespace)
-  }
-
-  jobDeployments(id: string, namespace?: string): SimDeployment[] {
-    return this.state.jobDeployments(id, namespace)
-  }
-
-  /** The full allocation (with DeploymentID and PreviousAllocation). */
-  alloc(allocId: string): SimAllocation | undefined {
-    return this.state.alloc(allocId)
-  }
-
-  jobAllocations(jobId: string, namespace?: string): SimAllocStub[] {
-    return this.state.jobAllocations(jobId, namespace)
-  }
-
-  /** The job's evaluations, oldest first. */
-  evaluations(jobId: string, namespace?: string): SimEvaluation[] {
-    return this.state.evaluations(jobId, namespace)
-  }
-
-  evaluation(evalId: string): SimEvaluation | undefined {
-    return this.state.evaluation(evalId)
-  }
-
-  on(event: 'change', listener: (change: ChangeRecord) => void): () => void {
-    return this.state.on(event, listener)
-  }
-
-  /** `nomad job run`: see NomadState.submitJob. */
-  submitJob(spec: JobSpec): SubmitResult {
-    return this.state.submitJob(spec)
-  }
-
-  /** Several client updates in one raft index. */
-  updateAllocsFromClient(updates: ClientAllocUpdate[]): number {
-    return this.state.updateAllocsFromClient(updates)
-  }
-
-  setClientOutcome(fn: ((alloc: SimAllocation) => ClientOutcome | undefined) | undefined): void {
-    this.state.setClientOutcome(fn)
-  }
-
-  registerJob(spec: JobSpec): { version: number; index: number } {
-    return this.state.registerJob(spec)
-  }
-
-  markStable(jobId: string, version: number, namespace?: string): void {
-    this.state.markStable(jobId, version, namespace)
-  }
-
-  startDeployment(jobId: string, options?: { namespace?: string }): string {
-    return this.state.startDeployment(jobId, options)
-  }
-
-  rollout(
-    jobId: string,
-    options?: { namespace?: string; groups?: GroupSpec[]; spec?: string },
-  ): { version: number; deploymentId: string } {
-    return this.state.rollout(jobId, options)
-  }
-
-  placeCanaries(
-    deploymentId: string,
-    group: string,
-    n?: number,
-    options?: { clientStatus?: 'pending' | 'running' },
-  ): string[] {
-    return this.state.placeCanaries(deploymentId, group, n, options)
-  }
-
-  placeAllocs(
-    deploymentId: string,
-    group: string,
-    n?: number,
-    options?: { clientStatus?: 'pending' | 'running' },
-  ): string[] {
-    return this.state.placeAllocs(deploymentId, group, n, options)
-  }
-
-  setAllocHealth(allocId: string, healthy: boolean): void {
-    this.state.setAllocHealth(allocId, healthy)
-  }
-
-  setClientStatus(allocId: string, status: AllocClientStatus): void {
-    this.state.setClientStatus(allocId, status)
-  }
-
-  stopAlloc(allocId: string, description?: string): void {
-    this.state.stopAlloc(allocId, description)
-  }
-
-  completeDeployment(id: string): void {
-    this.state.completeDeployment(id)
-  }
-
-  cancelDeployment(id: string, description?: string): void {
-    this.state.cancelDeployment(id, description)
-  }
-
-  expireProgressDeadline(id: string): boolean {
-    return this.state.expireProgressDeadline(id)
-  }
-
-  snapshot(): StateSnapshot {
-    return this.state.snapshot()
-  }
-
-  restore(snapshot: StateSnapshot): void {
-    this.state.restore(snapshot)
-  }
-
-  apiPromote(id: string, all: boolean, groups: string[]): DeploymentUpdateResponse {
-    return this.state.apiPromote(id, all, groups)
-  }
-
-  apiPause(id: string, pause: boolean): DeploymentUpdateResponse {
-    return this.state.apiPause(id, pause)
-  }
-
-  apiFail(id: string): DeploymentUpdateResponse {
-    return this.state.apiFail(id)
-  }
-
-  apiSetAllocHealth(id: string, healthy: string[], unhealthy: string[]): DeploymentUpdateResponse {
-    return this.state.apiSetAllocHealth(id, healthy, unhealthy)
   }
 }

@@ -31,20 +31,6 @@ import { Store, type StateSnapshot } from './store.js'
 import { ScenarioVerbs, type SubmitResult } from './verbs.js'
 import { DeploymentWatcher } from './watcher.js'
 
-export {
-  NomadError,
-  STATUS_DESCRIPTION,
-  type ChangeRecord,
-  type GroupSpec,
-  type JobSpec,
-  type SimAllocStub,
-  type SimDeployment,
-  type SimJob,
-} from './model.js'
-export type { StateSnapshot } from './store.js'
-export type { ClientAllocUpdate } from './clients.js'
-export type { SubmitResult } from './verbs.js'
-
 /** The lifecycle's timings (ms), on the clock, for the jobs `submitJob` registers. */
 export interface LifecycleTimings {
   /** Evaluation pending → the scheduler takes it. Default 0. */

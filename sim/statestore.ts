@@ -51,15 +51,7 @@ export function updateDeploymentStatus(
   status: DeploymentStatus,
   description: string,
 ): SimDeployment {
-  const current = tx.deployment(uuidKey(id))
-  if (!current) {
-    throw new NomadError(`Deployment ID ${goQuote(id)} couldn't be updated as it does not exist`)
-  }
-  if (!isActive(current)) {
-    throw new NomadError(
-      `Deployment ${goQuote(current.ID)} has terminal status ${goQuote(current.Status)}:`,
-    )
-  }
+  activeDeployment(tx, id) // throws unless the deployment exists and is active
   const d = tx.editDeployment(uuidKey(id)) as SimDeployment
   d.Status = status
   d.StatusDescription = description
@@ -74,6 +66,20 @@ export function updateDeploymentStatus(
   return d
 }
 
+/** The deployment an update changes: the state store refuses a missing or terminal one. */
+function activeDeployment(tx: Tx, id: string): SimDeployment {
+  const current = tx.deployment(uuidKey(id))
+  if (!current) {
+    throw new NomadError(`Deployment ID ${goQuote(id)} couldn't be updated as it does not exist`)
+  }
+  if (!isActive(current)) {
+    throw new NomadError(
+      `Deployment ${goQuote(current.ID)} has terminal status ${goQuote(current.Status)}:`,
+    )
+  }
+  return current
+}
+
 /**
  * UpdateDeploymentPromotion: every promoted group needs DesiredCanaries healthy,
  * non-terminal canaries of its PlacedCanaries; those stop being canaries.
@@ -86,15 +92,7 @@ export function updateDeploymentPromotion(
   /** The optional evaluation, upserted after the deployment and before the allocs (as Nomad orders them). */
   evaluation?: () => void,
 ): void {
-  const current = tx.deployment(uuidKey(id))
-  if (!current) {
-    throw new NomadError(`Deployment ID ${goQuote(id)} couldn't be updated as it does not exist`)
-  }
-  if (!isActive(current)) {
-    throw new NomadError(
-      `Deployment ${goQuote(current.ID)} has terminal status ${goQuote(current.Status)}:`,
-    )
-  }
+  const current = activeDeployment(tx, id)
   const selected = (tg: string): boolean => all || groups.includes(tg)
   const canaries = new Set(Object.values(current.TaskGroups).flatMap((g) => g.PlacedCanaries ?? []))
   const healthyCounts: Record<string, number> = {}

@@ -24,32 +24,12 @@ import {
   type SimEvaluation,
   type Table,
 } from './model.js'
+import type { Tables, Written } from './tables.js'
 import { Tx } from './tx.js'
-
-export interface Tables {
-  raftIndex: number
-  indexes: Record<Table, number>
-  /** `namespace\0id` → versions by Version; the last one is the `jobs` table entry. */
-  jobs: Map<string, SimJob[]>
-  /** By lower-case hex UUID key (go-memdb's UUIDFieldIndex). */
-  deployments: Map<string, SimDeployment>
-  allocs: Map<string, SimAllocation>
-  evals: Map<string, SimEvaluation>
-  /** Jobs (jobKey) whose evaluations the scheduler processes: those `submitJob` registered. */
-  scheduled: Set<string>
-}
 
 /** An opaque copy of the whole state, for a leader restore (indexes go back). */
 export interface StateSnapshot {
   readonly tables: Tables
-}
-
-/** One object a transaction wrote: memdb's Change (table, before, after). */
-export interface Written {
-  table: Table
-  key: string
-  before: unknown
-  after: unknown
 }
 
 /** A committed transaction, for the simulator's own parts. */

@@ -11,7 +11,7 @@
 
 import { READ_JOB, type Allow } from './endpoints.js'
 import type { EventBatch, EventBroker } from './events.js'
-import type { ApiReply, ApiRequest } from './http.js'
+import type { ApiReply, ApiRequest, StreamSink } from './api.js'
 import { NomadError } from './model.js'
 
 export interface EventStreamOptions {
@@ -23,22 +23,6 @@ export interface EventStreamOptions {
   heartbeatMs?: number
   /** Nomad ≥ 1.11.2 (default true): 200 at once, errors close the connection; false: Nomad ≤ 1.11.1. */
   hijack?: boolean
-}
-
-/** Where a streamed body goes (server.ts). */
-export interface StreamSink {
-  write(text: string): void
-  /** Aborted when the client goes away or the server stops. */
-  readonly signal: AbortSignal
-  /** The stream waits for events (a held request for quiescence); `index`: the last it sent (else the one asked for). */
-  idle(index: number): void
-}
-
-/** A reply whose body is streamed once its head is sent. */
-export interface StreamBody {
-  /** Write the head raw on the socket (a hijacked connection), not through Node's response. */
-  hijack: boolean
-  run(sink: StreamSink): Promise<void>
 }
 
 /** The topics whose events need read-job in the namespace (nomad/event_endpoint.go validateNsOp). */

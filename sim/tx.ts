@@ -13,7 +13,13 @@ import {
   type SimJob,
   type Table,
 } from './model.js'
-import type { Store, Tables, Written } from './store.js'
+import type { Tables, Written } from './tables.js'
+
+/** What a transaction reads from its store beyond the tables: the allocs' `deployment` index and the UUID source. */
+export interface TxStore {
+  allocsByDeploymentKey(deploymentKey: string): SimAllocation[]
+  newId(): string
+}
 
 /**
  * A write transaction. Reads see its own writes first; objects read from it
@@ -31,7 +37,7 @@ export class Tx {
 
   constructor(
     private readonly t: Tables,
-    private readonly store: Store,
+    private readonly store: TxStore,
     readonly index: number,
     readonly now: number,
     readonly kind: string,

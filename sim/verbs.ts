@@ -3,7 +3,7 @@
 // and for the clients (report status and health). Each verb is one raft index,
 // like the change it stands for; the deployment watcher reacts after it.
 
-import type { AllocClientStatus } from '../src/nomad/types.js'
+import type { AllocClientStatus, DeploymentState } from '../src/nomad/types.js'
 import { goQuote, goTime, GO_ZERO_TIME, unixNano } from './go.js'
 import {
   clone,
@@ -182,9 +182,7 @@ export class ScenarioVerbs {
     n?: number,
     options: { clientStatus?: 'pending' | 'running' } = {},
   ): string[] {
-    const d = this.activeDeployment(deploymentId)
-    const g = d.TaskGroups[group]
-    if (!g) throw new Error(`deployment ${deploymentId} has no group ${group}`)
+    const [d, g] = this.activeGroup(deploymentId, group)
     if (g.DesiredCanaries === 0 || g.Promoted) throw new Error(`group ${group} takes no canaries`)
     const count = n ?? g.DesiredCanaries - (g.PlacedCanaries?.length ?? 0)
     return this.place(d, group, count, true, options.clientStatus ?? 'running')
@@ -197,9 +195,7 @@ export class ScenarioVerbs {
     n?: number,
     options: { clientStatus?: 'pending' | 'running' } = {},
   ): string[] {
-    const d = this.activeDeployment(deploymentId)
-    const g = d.TaskGroups[group]
-    if (!g) throw new Error(`deployment ${deploymentId} has no group ${group}`)
+    const [d, g] = this.activeGroup(deploymentId, group)
     const count =
       n ?? Math.max(0, g.DesiredTotal - (g.PlacedAllocs - (g.PlacedCanaries?.length ?? 0)))
     return this.place(d, group, count, false, options.clientStatus ?? 'running')
@@ -313,6 +309,14 @@ export class ScenarioVerbs {
     if (!d) throw new Error(`deployment ${id} not found`)
     if (!isActive(d)) throw new Error(`deployment ${id} is ${d.Status}`)
     return d
+  }
+
+  /** An active deployment and one of its groups' state. */
+  private activeGroup(deploymentId: string, group: string): [SimDeployment, DeploymentState] {
+    const d = this.activeDeployment(deploymentId)
+    const g = d.TaskGroups[group]
+    if (!g) throw new Error(`deployment ${deploymentId} has no group ${group}`)
+    return [d, g]
   }
 
   private requireAlloc(id: string): SimAllocation {

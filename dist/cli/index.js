@@ -28481,7 +28481,7 @@ __webpack_async_result__();
 /* harmony export */   RX: () => (/* binding */ PROGRAM)
 /* harmony export */ });
 /* unused harmony exports MODE_HELP, CLI_OPTIONS */
-/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8551);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6322);
 /* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4661);
 /* harmony import */ var _spec_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3763);
 // The CLI's view of the input spec: its options (one per input, by the same
@@ -28588,7 +28588,7 @@ function row(option, text) {
 
 /***/ }),
 
-/***/ 8551:
+/***/ 6322:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28605,20 +28605,13 @@ __nccwpck_require__.d(__webpack_exports__, {
 /** Where the nomad CLI connects when NOMAD_ADDR is unset (api/api.go DefaultConfig). */
 const DEFAULT_ADDRESS = 'http://127.0.0.1:4646';
 
-// EXTERNAL MODULE: ./src/config/settings.ts
-var settings = __nccwpck_require__(4661);
-// EXTERNAL MODULE: ./src/config/spec.ts
-var spec = __nccwpck_require__(3763);
-;// CONCATENATED MODULE: ./src/config/inputs.ts
-// THE spec of the step's inputs: for each its name, description, default,
-// NOMAD_* variables, kind and CLI help. action.yml, the README's inputs table and
-// the CLI's --help are generated from it (docs.ts, help.ts; `npm run docs`);
-// parse.ts reads every input through it; __tests__/docs.test.ts fails on drift.
-// Names and meanings are fixed by the interface doc: add, never rename.
+;// CONCATENATED MODULE: ./src/config/inputs-nomad.ts
+// The inputs that reach Nomad: its address, the ACL token or the JWT login,
+// namespace, region and TLS, parsed into the client's Config (nomad.ts,
+// address.ts, login.ts, tls.ts). The first part of THE input spec (inputs.ts),
+// in its order.
 
-
-
-const INPUTS = [
+const NOMAD_INPUTS = [
     {
         name: 'address',
         description: 'Nomad HTTP API address, http:// or https://.',
@@ -28737,6 +28730,25 @@ const INPUTS = [
         parsedBy: 'tls.ts',
         cli: { help: "do not verify Nomad's certificate, insecure", section: 'nomad' },
     },
+];
+
+// EXTERNAL MODULE: ./src/config/settings.ts
+var settings = __nccwpck_require__(4661);
+// EXTERNAL MODULE: ./src/config/spec.ts
+var spec = __nccwpck_require__(3763);
+;// CONCATENATED MODULE: ./src/config/inputs.ts
+// THE spec of the step's inputs: for each its name, description, default,
+// NOMAD_* variables, kind and CLI help. action.yml, the README's inputs table and
+// the CLI's --help are generated from it (docs.ts, help.ts; `npm run docs`);
+// parse.ts reads every input through it; __tests__/docs.test.ts fails on drift.
+// Names and meanings are fixed by the interface doc: add, never rename.
+// The inputs that reach Nomad (address, login, TLS) stand first, in
+// inputs-nomad.ts; here follow those that say what to gate and how.
+
+
+
+const INPUTS = [
+    ...NOMAD_INPUTS,
     {
         name: 'deployment-id',
         description: 'Deployment to gate: a full UUID or a unique prefix. Exactly one of deployment-id and job is required.',
@@ -28973,8 +28985,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: ./src/duration.ts
 var duration = __nccwpck_require__(7607);
-// EXTERNAL MODULE: ./src/config/inputs.ts + 1 modules
-var inputs = __nccwpck_require__(8551);
+// EXTERNAL MODULE: ./src/config/inputs.ts + 2 modules
+var inputs = __nccwpck_require__(6322);
 ;// CONCATENATED MODULE: ./src/config/values.ts
 // One input value, where it came from, and the small parsers every input uses.
 // Each failure is an InputError whose message names the input (and the
