@@ -34555,7 +34555,7 @@ function statusDetail(res, url) {
         const location = res.headers.get('location');
         if (!location)
             return `HTTP ${res.status} (redirect without Location)`;
-        let to = location;
+        let to;
         try {
             to = redactUrl(new URL(location, url).href);
         }
@@ -36308,14 +36308,14 @@ async function workflowIdToken(audience) {
     catch (err) {
         const why = (err instanceof Error ? err.message : String(err)).replace(/^Error message: /, '');
         if (/ACTIONS_ID_TOKEN_REQUEST_(URL|TOKEN)/.test(why)) {
-            throw new Error(`auth-method needs the workflow's OIDC token, and the runner offers none: give the job \`permissions: id-token: write\` (pull requests from forks never get one) (${why})`);
+            throw new Error(`auth-method needs the workflow's OIDC token, and the runner offers none: give the job \`permissions: id-token: write\` (pull requests from forks never get one) (${why})`, { cause: err });
         }
         const first = why
             .split('\n')
             .map((l) => l.trim())
             .filter(Boolean)
             .join(' ');
-        throw new Error(`Could not get the workflow's OIDC token for audience "${audience}": ${first}`);
+        throw new Error(`Could not get the workflow's OIDC token for audience "${audience}": ${first}`, { cause: err });
     }
 }
 /** The runner masks a multi-line secret line by line only when told each line. */

@@ -167,7 +167,7 @@ function statusDetail(res: Response, url: string): string {
   if (res.status >= 300 && res.status < 400) {
     const location = res.headers.get('location')
     if (!location) return `HTTP ${res.status} (redirect without Location)`
-    let to = location
+    let to: string
     try {
       to = redactUrl(new URL(location, url).href)
     } catch {

@@ -31796,7 +31796,7 @@ function statusDetail(res, url) {
         const location = res.headers.get('location');
         if (!location)
             return `HTTP ${res.status} (redirect without Location)`;
-        let to = location;
+        let to;
         try {
             to = (0,redact/* redactUrl */.BO)(new URL(location, url).href);
         }
