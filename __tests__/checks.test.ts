@@ -201,6 +201,25 @@ describe('check-url', () => {
     expect(run.results[0]).toMatchObject({ ok: false, detail: 'cancelled' })
   })
 
+  it("adds no listener per check to the caller's signal (Node warns at 11)", async () => {
+    const t = await target()
+    t.setDelay(50) // the 15 checks are in flight at once
+    const warnings: string[] = []
+    const onWarning = (w: Error): void => {
+      if (w.name === 'MaxListenersExceededWarning') warnings.push(w.message)
+    }
+    process.on('warning', onWarning)
+    try {
+      const urls = Array.from({ length: 15 }, (_, i) => `${t.url}?n=${i}`)
+      const run = await runChecks(settings({ urls }), new AbortController().signal)
+      expect(run.results.filter((r) => r.ok)).toHaveLength(15)
+      await new Promise((resolve) => setImmediate(resolve)) // a warning is emitted a tick later
+      expect(warnings).toEqual([])
+    } finally {
+      process.off('warning', onWarning)
+    }
+  })
+
   it('passes a run without checks', async () => {
     expect(await runChecks(settings())).toMatchObject({ ok: true, results: [] })
   })

@@ -31621,10 +31621,12 @@ async function request(url, timeoutMs, signal, accept, read) {
         timedOut = true;
         ctl.abort();
     }, timeoutMs);
-    const onAbort = () => ctl.abort();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    // Not a listener on `signal`: a run's checks are fetched at once, and more
+    // than 10 listeners on one signal make Node warn of a leak in the step's log
+    // (AbortSignal.any adds none to its sources).
+    const either = signal ? AbortSignal.any([signal, ctl.signal]) : ctl.signal;
     try {
-        const res = await fetch(target, { headers, redirect: 'manual', signal: ctl.signal });
+        const res = await fetch(target, { headers, redirect: 'manual', signal: either });
         return await read(res);
     }
     catch (err) {
@@ -31636,7 +31638,6 @@ async function request(url, timeoutMs, signal, accept, read) {
     }
     finally {
         clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
     }
 }
 /** A non-2xx answer of a check: its status, and where a redirect (never followed) pointed. */
@@ -31645,7 +31646,7 @@ function statusDetail(res, url) {
         const location = res.headers.get('location');
         if (!location)
             return `HTTP ${res.status} (redirect without Location)`;
-        let to = location;
+        let to;
         try {
             to = redactUrl(new URL(location, url).href);
         }
@@ -33427,14 +33428,14 @@ async function workflowIdToken(audience) {
     catch (err) {
         const why = (err instanceof Error ? err.message : String(err)).replace(/^Error message: /, '');
         if (/ACTIONS_ID_TOKEN_REQUEST_(URL|TOKEN)/.test(why)) {
-            throw new Error(`auth-method needs the workflow's OIDC token, and the runner offers none: give the job \`permissions: id-token: write\` (pull requests from forks never get one) (${why})`);
+            throw new Error(`auth-method needs the workflow's OIDC token, and the runner offers none: give the job \`permissions: id-token: write\` (pull requests from forks never get one) (${why})`, { cause: err });
         }
         const first = why
             .split('\n')
             .map((l) => l.trim())
             .filter(Boolean)
             .join(' ');
-        throw new Error(`Could not get the workflow's OIDC token for audience "${audience}": ${first}`);
+        throw new Error(`Could not get the workflow's OIDC token for audience "${audience}": ${first}`, { cause: err });
     }
 }
 /** core.getInput(name): INPUT_<NAME> (spaces as underscores), trimmed. */

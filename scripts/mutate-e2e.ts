@@ -191,7 +191,7 @@ async function main(): Promise<void> {
   const dir = scratchCopy()
   const say = (line: string) => process.stdout.write(`${line}\n`)
   const results: CatalogueResult[] = []
-  let baselineMs = 0
+  let baselineMs: number
   try {
     say(`scratch copy of the work tree made; ${catalogue.length} mutants`)
     const tests = [...new Set(catalogue.flatMap((m) => m.tests))]

@@ -176,7 +176,7 @@ export function parsePolicy(rules: string): ParsedPolicy {
   try {
     body = parseHcl(rules)
   } catch (e) {
-    throw new Error(`Failed to parse ACL Policy: ${(e as Error).message}`)
+    throw new Error(`Failed to parse ACL Policy: ${(e as Error).message}`, { cause: e })
   }
   for (const block of body) {
     if (!BLOCKS.includes(block.type)) {

@@ -63,7 +63,9 @@ export async function validateJwt(
   try {
     claims = await validateWithCap(token, config, keys, nowMs)
   } catch (e) {
-    throw new Error(`unable to verify signature of JWT token: ${(e as Error).message}`)
+    throw new Error(`unable to verify signature of JWT token: ${(e as Error).message}`, {
+      cause: e,
+    })
   }
   if (config.BoundIssuer?.length) {
     if (!('iss' in claims)) {
@@ -168,7 +170,7 @@ async function verifySignature(
     try {
       jws = parseJws(token)
     } catch (e) {
-      throw new Error(`oidc: malformed jwt: ${(e as Error).message}`)
+      throw new Error(`oidc: malformed jwt: ${(e as Error).message}`, { cause: e })
     }
     const kid = typeof jws.header.kid === 'string' ? jws.header.kid : ''
     const remote = await fetchJwks(config.JWKSURL!)
@@ -199,13 +201,16 @@ async function fetchJwks(url: string): Promise<Array<{ kid: string; key: KeyObje
     const message = (e as Error).message
     throw new Error(
       `fetching keys ${message.startsWith('oidc:') ? message : `oidc: get keys failed ${message}`}`,
+      { cause: e },
     )
   }
   let keys: unknown
   try {
     keys = (JSON.parse(body) as { keys?: unknown }).keys
   } catch (e) {
-    throw new Error(`fetching keys oidc: failed to decode keys: ${(e as Error).message}`)
+    throw new Error(`fetching keys oidc: failed to decode keys: ${(e as Error).message}`, {
+      cause: e,
+    })
   }
   const out: Array<{ kid: string; key: KeyObject }> = []
   for (const jwk of Array.isArray(keys) ? keys : []) {
@@ -230,7 +235,7 @@ async function validateWithCap(
   try {
     claims = await verifySignature(token, config, keys)
   } catch (e) {
-    throw new Error(`error verifying token signature: ${(e as Error).message}`)
+    throw new Error(`error verifying token signature: ${(e as Error).message}`, { cause: e })
   }
 
   const expected = config.SigningAlgs?.length ? config.SigningAlgs : ['RS256']

@@ -313,10 +313,10 @@ export class SimServer {
   ): Promise<void> {
     const socket = res.socket
     if (!socket) return
-    const gone = new AbortController()
-    const stop = (): void => gone.abort()
-    res.once('close', stop)
-    this.stopping.signal.addEventListener('abort', stop, { once: true })
+    const closed = new AbortController()
+    res.once('close', () => closed.abort())
+    // Not a listener on this.stopping.signal: see reply().
+    const gone = AbortSignal.any([closed.signal, this.stopping.signal])
     let write: (text: string) => void
     let finish: () => void
     if (body.hijack) {
@@ -336,7 +336,7 @@ export class SimServer {
     const cutAfter = fault?.kind === 'drop-stream' ? (fault.after ?? 0) : undefined
     let events = 0
     await body.run({
-      signal: gone.signal,
+      signal: gone,
       idle: (index) => hold(index),
       write: (text) => {
         write(text)
@@ -346,7 +346,6 @@ export class SimServer {
         if ((heartbeat && cutAfter === 0) || (!heartbeat && events >= cutAfter)) socket.destroy()
       },
     })
-    this.stopping.signal.removeEventListener('abort', stop)
     finish()
   }
 
@@ -383,13 +382,15 @@ export class SimServer {
     }
 
     // A held request ends when its client goes away or the simulator stops.
-    const gone = new AbortController()
-    const onStop = (): void => gone.abort()
-    this.stopping.signal.addEventListener('abort', onStop, { once: true })
-    res.once('close', () => {
-      gone.abort()
-      this.stopping.signal.removeEventListener('abort', onStop)
-    })
+    // AbortSignal.any adds no listener to this.stopping.signal, which lives as
+    // long as the server: a listener per request there made Node warn of a leak
+    // (MaxListenersExceededWarning) with more than 10 queries held at once, and
+    // stayed when the client had left during a fault's delay or a write hook,
+    // its 'close' already emitted.
+    const closed = new AbortController()
+    if (res.closed) closed.abort()
+    else res.once('close', () => closed.abort())
+    const gone = AbortSignal.any([closed.signal, this.stopping.signal])
     const chunked = /\bchunked\b/i.test(req.headers['transfer-encoding'] ?? '')
     const reply = await this.backend.serve({
       method,
@@ -398,7 +399,7 @@ export class SimServer {
       headers: req.headers,
       body,
       noBody: body.length === 0 && !chunked,
-      signal: gone.signal,
+      signal: gone,
       nonBlocking: fault?.kind === 'index-backwards',
       onHold,
     })

@@ -81,6 +81,7 @@ async function workflowIdToken(audience: string): Promise<string> {
     if (/ACTIONS_ID_TOKEN_REQUEST_(URL|TOKEN)/.test(why)) {
       throw new Error(
         `auth-method needs the workflow's OIDC token, and the runner offers none: give the job \`permissions: id-token: write\` (pull requests from forks never get one) (${why})`,
+        { cause: err },
       )
     }
     const first = why
@@ -88,7 +89,10 @@ async function workflowIdToken(audience: string): Promise<string> {
       .map((l) => l.trim())
       .filter(Boolean)
       .join(' ')
-    throw new Error(`Could not get the workflow's OIDC token for audience "${audience}": ${first}`)
+    throw new Error(
+      `Could not get the workflow's OIDC token for audience "${audience}": ${first}`,
+      { cause: err },
+    )
   }
 }
 
