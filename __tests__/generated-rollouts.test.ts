@@ -258,6 +258,54 @@ describe('counterexamples found by the generated rollouts', () => {
         ],
       },
     ],
+    [
+      'an operator promotes while the gate’s promote gets a 503: promoted, not a second write (the two cannot be told apart)',
+      {
+        seed: 1,
+        groups: [
+          {
+            name: 'web',
+            canaries: 1,
+            extra: 1,
+            autoPromote: false,
+            autoRevert: false,
+            progressDeadlineMs: 60000,
+            healthCheck: 'manual',
+            reschedule: 'none',
+            outcome: 'stuck',
+          },
+          {
+            name: 'api',
+            canaries: 2,
+            extra: 2,
+            autoPromote: false,
+            autoRevert: false,
+            progressDeadlineMs: 60000,
+            healthCheck: 'manual',
+            reschedule: 'once',
+            outcome: 'healthy',
+          },
+        ],
+        gate: {
+          mode: 'promote',
+          target: 'id',
+          early: false,
+          groups: [],
+          onFailure: 'none',
+          onUnhealthyCanary: 'fail-fast',
+          waitForCompletion: false,
+          soak: false,
+          dryRun: false,
+          healthAs: 'healthy',
+          timeoutMs: 150,
+        },
+        steps: [
+          { kind: 'fault', on: 'write', fault: '503', count: 1 },
+          { kind: 'all-healthy' },
+          { kind: 'operator', action: 'promote' },
+        ],
+      },
+    ],
   ]
   for (const [name, c] of found) {
     it(name, async () => {

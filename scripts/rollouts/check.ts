@@ -55,8 +55,17 @@ export function check(r: RunRecord): Checked {
   }
   if (o.ok && !d) v.push(`passed (${o.result}) without a deployment`)
 
-  // promoted: Nomad applied this gate's promote, on the gated deployment.
-  if (o.result === 'promoted' && onD('promote').length !== 1) {
+  // promoted: Nomad applied this gate's promote, on the gated deployment. Or its promote got
+  // no answer it can trust (a 5xx, a cut connection) while another actor promoted: the gate
+  // cannot tell the two apart from the deployment, and says it took effect (write.ts).
+  const lostAnswer = writes.some(
+    (w) => w.path.includes('/promote/') && (w.status === 0 || w.status >= 500),
+  )
+  const byAnother = r.changes.some(
+    (ch) => ch.kind === 'promote' && r.harness.has(ch.index) && d && ch.deployments.includes(d.ID),
+  )
+  const indistinguishable = lostAnswer && byAnother && onD('promote').length === 0
+  if (o.result === 'promoted' && onD('promote').length !== 1 && !indistinguishable) {
     v.push(`promoted, but ${onD('promote').length} promote(s) of the gate applied to ${d?.ID}`)
   }
   // At most one effective write.
