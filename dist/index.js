@@ -28368,7 +28368,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7344:
+/***/ 867:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28550,10 +28550,8 @@ function file_command_prepareKeyValueMessage(key, value) {
 const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
 // EXTERNAL MODULE: external "http"
 var external_http_ = __nccwpck_require__(8611);
-var external_http_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_http_, 2);
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(5692);
-var external_https_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_https_, 2);
 ;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
 function getProxyUrl(reqUrl) {
     const usingSsl = reqUrl.protocol === 'https:';
@@ -28646,7 +28644,7 @@ class DecodedURL extends URL {
 }
 //# sourceMappingURL=proxy.js.map
 // EXTERNAL MODULE: ./node_modules/tunnel/index.js
-var tunnel = __nccwpck_require__(770);
+var node_modules_tunnel = __nccwpck_require__(770);
 // EXTERNAL MODULE: ./node_modules/undici/index.js
 var undici = __nccwpck_require__(6752);
 ;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
@@ -28724,7 +28722,7 @@ const HttpResponseRetryCodes = [
     HttpCodes.ServiceUnavailable,
     HttpCodes.GatewayTimeout
 ];
-const RetryableHttpVerbs = ['OPTIONS', 'GET', 'DELETE', 'HEAD'];
+const RetryableHttpVerbs = (/* unused pure expression or super */ null && (['OPTIONS', 'GET', 'DELETE', 'HEAD']));
 const ExponentialBackoffCeiling = 10;
 const ExponentialBackoffTimeSlice = 5;
 class HttpClientError extends Error {
@@ -29073,7 +29071,7 @@ class lib_HttpClient {
     }
     getAgentDispatcher(serverUrl) {
         const parsedUrl = new URL(serverUrl);
-        const proxyUrl = getProxyUrl(parsedUrl);
+        const proxyUrl = pm.getProxyUrl(parsedUrl);
         const useProxy = proxyUrl && proxyUrl.hostname;
         if (!useProxy) {
             return;
@@ -29084,7 +29082,7 @@ class lib_HttpClient {
         const info = {};
         info.parsedUrl = requestUrl;
         const usingSsl = info.parsedUrl.protocol === 'https:';
-        info.httpModule = usingSsl ? external_https_namespaceObject : external_http_namespaceObject;
+        info.httpModule = usingSsl ? https : http;
         const defaultPort = usingSsl ? 443 : 80;
         info.options = {};
         info.options.host = info.parsedUrl.hostname;
@@ -29183,7 +29181,7 @@ class lib_HttpClient {
     }
     _getAgent(parsedUrl) {
         let agent;
-        const proxyUrl = getProxyUrl(parsedUrl);
+        const proxyUrl = pm.getProxyUrl(parsedUrl);
         const useProxy = proxyUrl && proxyUrl.hostname;
         if (this._keepAlive && useProxy) {
             agent = this._proxyAgent;
@@ -29198,7 +29196,7 @@ class lib_HttpClient {
         const usingSsl = parsedUrl.protocol === 'https:';
         let maxSockets = 100;
         if (this.requestOptions) {
-            maxSockets = this.requestOptions.maxSockets || external_http_.globalAgent.maxSockets;
+            maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
         }
         // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
         if (proxyUrl && proxyUrl.hostname) {
@@ -29223,7 +29221,7 @@ class lib_HttpClient {
         // if tunneling agent isn't assigned create a new agent
         if (!agent) {
             const options = { keepAlive: this._keepAlive, maxSockets };
-            agent = usingSsl ? new external_https_.Agent(options) : new external_http_.Agent(options);
+            agent = usingSsl ? new https.Agent(options) : new http.Agent(options);
             this._agent = agent;
         }
         if (usingSsl && this._ignoreSslError) {
@@ -29246,7 +29244,7 @@ class lib_HttpClient {
             return proxyAgent;
         }
         const usingSsl = parsedUrl.protocol === 'https:';
-        proxyAgent = new undici.ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
+        proxyAgent = new ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
             token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
         })));
         this._proxyAgentDispatcher = proxyAgent;
@@ -32408,6 +32406,67 @@ function parseNomadConfig(inputs, env, secrets) {
     return config;
 }
 
+;// CONCATENATED MODULE: ./src/config/proxy.ts
+// The proxy variables, read as @actions/http-client reads them (lib/proxy.ts):
+// https_proxy, else HTTPS_PROXY; http_proxy, else HTTP_PROXY; no_proxy, else
+// NO_PROXY. A value without a scheme is taken as http://. A proxy's password is a
+// secret: masked at once, sent only as Proxy-Authorization, never printed.
+// Which requests they apply to: src/net/proxy.ts.
+
+
+function parseProxies(env, secrets) {
+    const config = {};
+    const http = proxyVariable(env, ['http_proxy', 'HTTP_PROXY'], secrets);
+    const https = proxyVariable(env, ['https_proxy', 'HTTPS_PROXY'], secrets);
+    const noProxy = envValue(env, 'no_proxy') ?? envValue(env, 'NO_PROXY');
+    if (http)
+        config.http = http;
+    if (https)
+        config.https = https;
+    if (noProxy)
+        config.noProxy = noProxy;
+    return http || https ? config : undefined;
+}
+function proxyVariable(env, [lower, upper], secrets) {
+    const source = envValue(env, lower) !== undefined ? lower : upper;
+    const raw = envValue(env, source);
+    if (raw === undefined)
+        return undefined;
+    userinfoPasswords(raw).forEach((p) => secrets.add(p));
+    const bad = (why) => {
+        throw new InputError(source, `Environment variable ${source} must be an HTTP proxy's URL such as http://proxy.example.com:3128; ${why} (got "${redactUserinfo(raw)}")`);
+    };
+    let url;
+    try {
+        url = new URL(raw.includes('://') ? raw : `http://${raw}`);
+    }
+    catch {
+        return bad('it is not a valid URL');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        bad(`the scheme is ${url.protocol.slice(0, -1)}, and only http:// and https:// proxies are supported`);
+    }
+    if (!url.hostname)
+        bad('it has no host');
+    const user = proxy_decode(url.username);
+    const password = proxy_decode(url.password);
+    secrets.add(password);
+    secrets.add(url.password);
+    const setting = { url: new URL(`${url.protocol}//${url.host}`), source };
+    if (user || password) {
+        setting.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    }
+    return setting;
+}
+function proxy_decode(s) {
+    try {
+        return decodeURIComponent(s);
+    }
+    catch {
+        return s;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/config/soak.ts
 // The soak and its checks: how long the canaries must stay healthy after they
 // pass, and the HTTP and Prometheus checks run meanwhile.
@@ -32524,6 +32583,7 @@ function parseTarget(inputs) {
 
 
 
+
 /**
  * Inputs by their action.yml names ('' when unset) and the environment
  * (NOMAD_*, GITHUB_*) into Settings. Throws an InputError at the first bad
@@ -32532,7 +32592,12 @@ function parseTarget(inputs) {
 function parseSettings(input, env, options = {}) {
     const secrets = new SecretList(options.onSecret);
     const inputs = readInputs(input, env);
+    // HTTPS_PROXY, HTTP_PROXY, NO_PROXY: for Nomad and the soak's checks (GitHub's
+    // client, @actions/github, reads them itself, by the same rules).
+    const proxy = parseProxies(env, secrets);
     const nomad = parseNomadConfig(inputs, env, secrets);
+    if (proxy)
+        nomad.proxy = proxy;
     const target = parseTarget(inputs);
     const mode = oneOf(inputs.withDefault('mode'), MODES);
     const groupsValue = inputs.get('groups');
@@ -32548,6 +32613,8 @@ function parseSettings(input, env, options = {}) {
         fail(wait, `only applies to mode 'promote' (mode is '${mode}')`);
     }
     const { soakMs, checks } = parseSoak(inputs, mode, timeoutMs);
+    if (proxy)
+        checks.proxy = proxy;
     const github = parseGithub(inputs, env, secrets);
     const dryRun = parseBoolean(inputs.withDefault('dry-run'));
     const requestTimeoutMs = requestTimeoutFromEnv(env);
@@ -32829,8 +32896,8 @@ function cell(text) {
 }
 
 ;// CONCATENATED MODULE: ./src/network-error.ts
-// What a failed connection was, read off the error that Node's http module or
-// fetch (undici) throws: one classification for the Nomad client and the soak
+// What a failed connection was, read off the error that Node's http module,
+// net/http.ts or fetch (undici) throws: one classification for the Nomad client and the soak
 // checks, each of which words it for its own reader.
 const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|EPROTO|ERR_OSSL)/;
 function classifyNetworkError(err) {
@@ -32854,6 +32921,8 @@ function kindOf(code) {
         case 'EHOSTUNREACH':
         case 'ENETUNREACH':
             return 'unreachable';
+        case 'ERR_CONNECT_TIMEOUT':
+            return 'connect-timeout';
         case 'UND_ERR_HEADERS_TIMEOUT':
         case 'UND_ERR_BODY_TIMEOUT':
             return 'timeout';
@@ -32861,10 +32930,376 @@ function kindOf(code) {
     return TLS_CODES.test(code) ? 'tls' : 'other';
 }
 
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
+;// CONCATENATED MODULE: ./src/net/proxy.ts
+// Which proxy a request goes through, by the rules of @actions/http-client
+// (lib/proxy.ts getProxyUrl, checkBypass), which the runner's own tools and
+// @actions/github follow: https_proxy (else HTTPS_PROXY) for https:// URLs,
+// http_proxy (else HTTP_PROXY) for http:// URLs; none for a loopback host; none
+// for a host that no_proxy (else NO_PROXY) lists: `*`, a name (which also
+// covers its subdomains), `.suffix`, or `name:port`. The variables are read by
+// src/config/proxy.ts; this file only applies them.
+/** The proxy to use for `url`, or undefined to connect directly. */
+function proxyFor(url, config) {
+    if (!config || !url.hostname)
+        return undefined;
+    const proxy = url.protocol === 'https:' ? config.https : config.http;
+    if (!proxy || bypass(url, config.noProxy))
+        return undefined;
+    return proxy;
+}
+/** The proxy as printed: its URL without credentials, and its variable. */
+function describeProxy(p) {
+    return `${p.url.protocol}//${p.url.host} (${p.source})`;
+}
+function bypass(url, noProxy) {
+    if (isLoopback(url.hostname))
+        return true;
+    if (!noProxy)
+        return false;
+    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+    const host = url.hostname.toUpperCase();
+    const hosts = [host, `${host}:${port}`];
+    return noProxy
+        .split(',')
+        .map((x) => x.trim().toUpperCase())
+        .filter(Boolean)
+        .some((item) => item === '*' ||
+        hosts.some((h) => h === item || h.endsWith(`.${item}`) || (item.startsWith('.') && h.endsWith(item))));
+}
+function isLoopback(hostname) {
+    const h = hostname.toLowerCase();
+    return (h === 'localhost' || h.startsWith('127.') || h.startsWith('[::1]') || h === '[0:0:0:0:0:0:0:1]');
+}
+
+;// CONCATENATED MODULE: ./src/net/http.ts
+// The one way this project sends an HTTP request: node:http and node:https
+// with agents of its own, for Nomad (nomad/transport.ts) and the soak's checks
+// (checks.ts). An agent per route: direct; through an HTTP proxy (the request
+// in absolute form, for http:// URLs); or through a CONNECT tunnel (for
+// https:// URLs), inside which TLS is ours, with the caller's CA, client
+// certificate and server name. Which proxy, if any: proxy.ts. Every new
+// connection must be up (TCP, the proxy's tunnel, TLS) within the connect
+// timeout, so that an address that swallows packets fails in seconds, not in
+// the kernel's two minutes.
+
+
+
+
+
+/**
+ * The proxy could not be reached, or refused the tunnel: nothing reached the
+ * server. `code` is the socket's (ECONNREFUSED...) or ERR_PROXY_TUNNEL with
+ * the proxy's `status`.
+ */
+class ProxyError extends Error {
+    name = 'ProxyError';
+    code;
+    /** As printed: URL without credentials, and its variable. */
+    proxy;
+    status;
+    constructor(proxy, what, code, status, cause) {
+        super(`${what} (proxy ${describeProxy(proxy)})`, { cause });
+        this.code = code;
+        this.proxy = describeProxy(proxy);
+        this.status = status;
+    }
+}
+/** No connection within the connect timeout. */
+class ConnectTimeoutError extends Error {
+    ms;
+    name = 'ConnectTimeoutError';
+    code = 'ERR_CONNECT_TIMEOUT';
+    constructor(ms) {
+        super(`no connection within ${ms / 1000}s`);
+        this.ms = ms;
+    }
+}
+class Dialer {
+    options;
+    agents = new Map();
+    constructor(options) {
+        this.options = options;
+    }
+    /** The way a request to `url` takes. */
+    route(url) {
+        const proxy = proxyFor(url, this.options.proxy);
+        if (!proxy)
+            return { mode: 'direct' };
+        return { proxy, mode: url.protocol === 'https:' ? 'tunnel' : 'forward' };
+    }
+    /**
+     * Sends one request; resolves with the answer's head (the body unread),
+     * rejects with the socket's error, a ProxyError or a ConnectTimeoutError.
+     */
+    send(url, o) {
+        const route = this.route(url);
+        const headers = { ...o.headers, host: url.host };
+        let req;
+        if (route.mode === 'forward') {
+            const proxy = route.proxy;
+            if (proxy.authorization)
+                headers['proxy-authorization'] = proxy.authorization;
+            const secure = proxy.url.protocol === 'https:';
+            req = (secure ? external_node_https_namespaceObject : external_node_http_).request({
+                host: bare(proxy.url.hostname),
+                port: proxy.url.port || (secure ? 443 : 80),
+                method: o.method,
+                // Absolute form: the proxy resolves the name and connects (RFC 9112 3.2.2).
+                path: url.href,
+                headers,
+                agent: this.agent(`forward ${proxy.url.href}`, () => this.forwardAgent(proxy)),
+                signal: o.signal,
+            });
+        }
+        else {
+            const secure = url.protocol === 'https:';
+            const agent = route.mode === 'tunnel'
+                ? this.agent(`tunnel ${route.proxy.url.href}`, () => this.tunnelAgent(route.proxy))
+                : this.agent(url.protocol, () => (secure ? this.httpsAgent() : this.httpAgent()));
+            req = (secure ? external_node_https_namespaceObject : external_node_http_).request({
+                host: bare(url.hostname),
+                port: url.port || (secure ? 443 : 80),
+                method: o.method,
+                path: `${url.pathname}${url.search}`,
+                headers,
+                agent,
+                signal: o.signal,
+            });
+        }
+        return new Promise((resolve, reject) => {
+            req.once('response', resolve);
+            req.once('error', (err) => reject(route.mode === 'forward' ? viaProxy(err, route) : err));
+            req.end(o.body);
+        });
+    }
+    /** Closes every idle keep-alive socket so the process can exit. */
+    destroy() {
+        for (const agent of this.agents.values())
+            agent.destroy();
+        this.agents.clear();
+    }
+    agent(key, make) {
+        let agent = this.agents.get(key);
+        if (!agent)
+            this.agents.set(key, (agent = make()));
+        return agent;
+    }
+    httpAgent() {
+        return new GuardedHttpAgent({ keepAlive: this.options.keepAlive }, this.options.connectTimeoutMs);
+    }
+    httpsAgent() {
+        return new GuardedHttpsAgent({ keepAlive: this.options.keepAlive, ...this.options.tls }, this.options.connectTimeoutMs);
+    }
+    /** To the proxy itself: its own certificate is checked against the system's CAs. */
+    forwardAgent(proxy) {
+        const options = { keepAlive: this.options.keepAlive };
+        const ms = this.options.connectTimeoutMs;
+        return proxy.url.protocol === 'https:'
+            ? new GuardedHttpsAgent(options, ms)
+            : new GuardedHttpAgent(options, ms);
+    }
+    tunnelAgent(proxy) {
+        return new TunnelAgent(proxy, { keepAlive: this.options.keepAlive, ...this.options.tls }, this.options.connectTimeoutMs);
+    }
+}
+/** The answer's body as text, as it arrives (to `sink` when given, instead of kept). */
+function readText(message, sink) {
+    // A connection that breaks mid-body must reject, not leave the read pending.
+    return new Promise((resolve, reject) => {
+        let text = '';
+        message.setEncoding('utf8');
+        message.on('data', (c) => {
+            if (!sink)
+                return void (text += c);
+            try {
+                sink(c);
+            }
+            catch (err) {
+                message.destroy();
+                reject(err);
+            }
+        });
+        message.on('end', () => resolve(text));
+        message.on('error', reject);
+        message.on('close', () => {
+            if (!message.complete)
+                reject(Object.assign(new Error('connection closed mid-answer'), { code: 'ECONNRESET' }));
+        });
+    });
+}
+/** `[::1]` as a URL writes it, `::1` as a socket wants it. */
+function bare(hostname) {
+    return hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
+}
+/** Codes of a connection that was never made: through a forward proxy, the proxy's. */
+const NOT_CONNECTED = new Set([
+    'ECONNREFUSED',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+    'ERR_CONNECT_TIMEOUT',
+]);
+function viaProxy(err, route) {
+    const code = err.code;
+    if (typeof code !== 'string' || !NOT_CONNECTED.has(code))
+        return err;
+    return new ProxyError(route.proxy, `cannot connect to the proxy: ${err.message}`, code, undefined, err);
+}
+/** Destroys `socket` unless it is up (`ready` emitted) within `ms`. */
+function guard(socket, ready, ms) {
+    const timer = setTimeout(() => socket.destroy(new ConnectTimeoutError(ms)), ms);
+    const clear = () => clearTimeout(timer);
+    socket.once(ready, clear);
+    socket.once('close', clear);
+}
+class GuardedHttpAgent extends external_node_http_.Agent {
+    connectTimeoutMs;
+    constructor(options, connectTimeoutMs) {
+        super(options);
+        this.connectTimeoutMs = connectTimeoutMs;
+    }
+    createConnection(options) {
+        const socket = external_node_net_.createConnection(options);
+        guard(socket, 'connect', this.connectTimeoutMs);
+        return socket;
+    }
+}
+class GuardedHttpsAgent extends external_node_https_namespaceObject.Agent {
+    connectTimeoutMs;
+    constructor(options, connectTimeoutMs) {
+        super(options);
+        this.connectTimeoutMs = connectTimeoutMs;
+    }
+    createConnection(options, callback) {
+        // https.Agent's own: TLS session reuse, then tls.connect.
+        const socket = super.createConnection(options, callback);
+        guard(socket, 'secureConnect', this.connectTimeoutMs);
+        return socket;
+    }
+}
+/**
+ * https:// through a proxy: `CONNECT host:port` to the proxy, then TLS to the
+ * server over that tunnel, with the agent's TLS options (CA, client
+ * certificate, server name): the proxy sees only the encrypted bytes.
+ */
+class TunnelAgent extends external_node_https_namespaceObject.Agent {
+    proxy;
+    connectTimeoutMs;
+    constructor(proxy, options, connectTimeoutMs) {
+        super(options);
+        this.proxy = proxy;
+        this.connectTimeoutMs = connectTimeoutMs;
+    }
+    createConnection(options, callback) {
+        const proxy = this.proxy;
+        const authority = `${options.host?.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
+        let settled = false;
+        let socket;
+        const done = (err, stream) => {
+            if (settled)
+                return;
+            settled = true;
+            clearTimeout(timer);
+            if (err)
+                socket?.destroy();
+            callback?.(err, stream);
+        };
+        const timer = setTimeout(() => done(new ConnectTimeoutError(this.connectTimeoutMs)), this.connectTimeoutMs);
+        const secureProxy = proxy.url.protocol === 'https:';
+        const at = {
+            host: bare(proxy.url.hostname),
+            port: Number(proxy.url.port || (secureProxy ? 443 : 80)),
+        };
+        const toProxy = secureProxy
+            ? external_node_tls_.connect({ ...at, servername: external_node_net_.isIP(at.host) ? undefined : at.host })
+            : external_node_net_.connect(at);
+        socket = toProxy;
+        toProxy.once('error', (err) => done(settled
+            ? err
+            : new ProxyError(proxy, `cannot connect to the proxy: ${err.message}`, String(err.code ?? ''), undefined, err)));
+        toProxy.once(secureProxy ? 'secureConnect' : 'connect', () => {
+            const auth = proxy.authorization ? `Proxy-Authorization: ${proxy.authorization}\r\n` : '';
+            toProxy.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${auth}\r\n`);
+        });
+        let head = Buffer.alloc(0);
+        const onData = (chunk) => {
+            head = Buffer.concat([head, chunk]);
+            const end = head.indexOf('\r\n\r\n');
+            if (end < 0) {
+                if (head.length > 16_384)
+                    done(tunnelRefused(proxy, authority, 0, 'an endless answer'));
+                return;
+            }
+            toProxy.off('data', onData);
+            const [statusLine = ''] = head.subarray(0, end).toString('latin1').split('\r\n');
+            const m = /^HTTP\/1\.[01] (\d{3})\s*(.*)$/.exec(statusLine);
+            const status = m ? Number(m[1]) : 0;
+            if (status !== 200) {
+                return done(tunnelRefused(proxy, authority, status, m ? `${m[1]} ${m[2]}`.trim() : statusLine));
+            }
+            // The server speaks only after the client's hello: nothing follows the head.
+            toProxy.pause();
+            const secure = external_node_tls_.connect({ ...options, socket: toProxy });
+            socket = secure;
+            // Errors from here on are the server's TLS, not the proxy's.
+            secure.once('error', (err) => done(err));
+            secure.once('secureConnect', () => done(null, secure));
+        };
+        toProxy.on('data', onData);
+        return undefined;
+    }
+}
+function tunnelRefused(proxy, authority, status, text) {
+    const hint = status === 407
+        ? `: put the proxy's user and password in ${proxy.source} (http://user:password@host:port)`
+        : '';
+    return new ProxyError(proxy, `the proxy refused the tunnel to ${authority}: ${text}${hint}`, 'ERR_PROXY_TUNNEL', status);
+}
+
+;// CONCATENATED MODULE: ./src/text.ts
+// Text for a person: every message, annotation and log line is one line. A
+// library's text (OpenSSL's, a server's error page) is cleaned before it is
+// shown, and a long one is cut at a word, never inside one.
+/** Whitespace, line breaks included, folded to one space; cut at a word before `max` with `…`. */
+function oneLine(text, max = 300) {
+    const t = text.replace(/\s+/g, ' ').trim();
+    if (t.length <= max)
+        return t;
+    const cut = t.slice(0, max - 1);
+    const space = cut.lastIndexOf(' ');
+    // A single word longer than a third of the room is cut where it must be.
+    return `${space > max / 3 ? cut.slice(0, space).replace(/[\s,;:.]+$/, '') : cut}…`;
+}
+/**
+ * OpenSSL's errors as Node puts them in a message
+ * (`write EPROTO 80A0...:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/...c:350:`,
+ * one per line) become their reasons (`wrong version number`); any other text is only made one line.
+ */
+function libraryText(message) {
+    const reasons = [
+        ...message.matchAll(/[0-9A-F]+:error:[0-9A-F]+:[^:\n]*:[^:\n]*:([^:\n]+):[^\n]*?:\d+:/g),
+    ].map((m) => m[1].trim());
+    if (reasons.length === 0)
+        return oneLine(message);
+    return [...new Set(reasons)].join('; ');
+}
+
 ;// CONCATENATED MODULE: ./src/nomad/errors.ts
 // One error type for everything that can go wrong talking to Nomad, and the
 // functions that make one from what went wrong: a status, a broken connection,
 // an answer that is not JSON, an abort, a time limit.
+
+
+
 
 
 class NomadError extends Error {
@@ -32907,7 +33342,7 @@ function cleanNomadText(text) {
             .filter(Boolean)
             .join('; ');
     }
-    return t.length > 500 ? `${t.slice(0, 500)}…` : t;
+    return oneLine(t, 500);
 }
 /** Server-side texts of a Nomad that is electing a leader or forwarding badly: retry. */
 const TRANSIENT_TEXT = /no cluster leader|no leader|leadership lost|raft|rpc error: eof|\beof\b|i\/o timeout|connection reset|broken pipe|stream closed/i;
@@ -32933,6 +33368,11 @@ function isTransientStatus(status, text) {
 /** Explain an HTTP error status the way a user needs to act on it. */
 function describeStatus(status, text, namespace) {
     const cleaned = cleanNomadText(text) || '(empty body)';
+    if (status === 400 && /HTTP request to an HTTPS server/i.test(text))
+        return cleaned;
+    if (status === 407) {
+        return `${cleaned}: a proxy wants credentials: put its user and password in HTTP_PROXY or HTTPS_PROXY (http://user:password@host:port)`;
+    }
     if (status === 403) {
         const ns = namespace ?? 'default';
         return `${cleaned}: the token lacks permission for namespace "${ns}" (it needs read-job, and submit-job for writes), or the token is missing/expired`;
@@ -32940,7 +33380,18 @@ function describeStatus(status, text, namespace) {
     return cleaned;
 }
 /** A non-2xx answer: a redirect (never followed) or Nomad's error text. */
-function fromStatus(method, path, status, text, location, namespace) {
+function fromStatus(method, path, status, text, location, namespace, address) {
+    // Go's TLS listener answers a plain-HTTP request so (net/http/server.go conn.serve).
+    if (status === 400 && address && /HTTP request to an HTTPS server/i.test(text)) {
+        return new NomadError({
+            kind: 'protocol',
+            method,
+            path,
+            detail: `Nomad at ${address} answered that it serves HTTPS: use ${address.replace(/^http:/, 'https:')}`,
+            retryable: false,
+            ambiguous: false,
+        });
+    }
     if (status >= 300 && status < 400) {
         const to = !location
             ? '(no Location header)'
@@ -32968,11 +33419,25 @@ function fromStatus(method, path, status, text, location, namespace) {
         ambiguous: status >= 502 && status <= 504,
     });
 }
-/** Turn a Node.js socket/TLS error into a NomadError that says where and what to do. */
-function fromNetworkError(err, method, path, address) {
-    const { kind, code } = classifyNetworkError(err);
-    const message = err?.message ?? String(err);
+/**
+ * Turn a socket, TLS or proxy error into a NomadError that says where and
+ * what to do, in one line. `route`: how the request went (a proxy's failure
+ * is worded as the proxy's).
+ */
+function fromNetworkError(err, method, path, address, route = { mode: 'direct' }) {
     const base = { method, path, cause: err };
+    if (err instanceof ProxyError) {
+        return new NomadError({
+            ...base,
+            kind: 'refused',
+            detail: `${oneLine(libraryText(err.message))}, on the way to Nomad at ${address}: check the proxy, or list the host in NO_PROXY to connect directly`,
+            retryable: true,
+            ambiguous: false,
+        });
+    }
+    const { kind, code, source } = classifyNetworkError(err);
+    const reason = libraryText(source instanceof Error ? source.message : String(source));
+    const tunnel = route.proxy ? ` through the proxy ${describeProxy(route.proxy)}` : '';
     switch (kind) {
         case 'refused':
             return new NomadError({
@@ -32982,19 +33447,40 @@ function fromNetworkError(err, method, path, address) {
                 retryable: true,
                 ambiguous: false,
             });
-        case 'dns':
+        case 'dns': {
+            const host = new URL(address).hostname;
+            const variable = address.startsWith('https:') ? 'HTTPS_PROXY' : 'HTTP_PROXY';
             return new NomadError({
                 ...base,
                 kind: 'network',
-                detail: `cannot resolve the host of ${address} (${code})`,
+                detail: code === 'EAI_AGAIN'
+                    ? `cannot resolve ${host}, the host of ${address}, now (EAI_AGAIN: DNS did not answer)`
+                    : `cannot resolve ${host}, the host of ${address} (${code}): check the address, or set ${variable} if only a proxy reaches it`,
                 retryable: code === 'EAI_AGAIN',
+                ambiguous: false,
+            });
+        }
+        case 'unreachable':
+            return new NomadError({
+                ...base,
+                kind: 'network',
+                detail: `no route to Nomad at ${address} (${code}): check the address, and that the runner's network reaches it (VPN, firewall, proxy variables)`,
+                retryable: true,
+                ambiguous: false,
+            });
+        case 'connect-timeout':
+            return new NomadError({
+                ...base,
+                kind: 'network',
+                detail: `no connection to Nomad at ${address}${tunnel} within ${(source.ms ?? 0) / 1000}s: check the address and port; a firewall may drop the packets, or only a proxy reaches it (HTTPS_PROXY, HTTP_PROXY)`,
+                retryable: true,
                 ambiguous: false,
             });
         case 'tls':
             return new NomadError({
                 ...base,
                 kind: 'tls',
-                detail: `TLS with ${address} failed: ${message} (${code}); set ca-cert to the CA that signed Nomad's certificate, tls-server-name to the name in it, or client-cert/client-key if Nomad requires mTLS`,
+                detail: tlsDetail(address, reason, code),
                 retryable: false,
                 ambiguous: false,
             });
@@ -33002,10 +33488,27 @@ function fromNetworkError(err, method, path, address) {
     return new NomadError({
         ...base,
         kind: 'network',
-        detail: `connection to ${address} broke: ${message}${code ? ` (${code})` : ''}`,
+        detail: `connection to ${address}${tunnel} broke: ${reason}${code && !reason.includes(code) ? ` (${code})` : ''}`,
         retryable: true,
         ambiguous: true,
     });
+}
+/** What a failed TLS handshake most likely needs, by its code. */
+function tlsDetail(address, reason, code) {
+    if (/wrong version number|packet length too long|unknown protocol/i.test(reason)) {
+        return `Nomad at ${address} answered in plain HTTP, not TLS: use ${address.replace(/^https:/, 'http:')}`;
+    }
+    const what = `TLS with ${address} failed: ${reason}${code && !reason.includes(code) ? ` (${code})` : ''}`;
+    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+        return `${what}; set tls-server-name to a name in Nomad's certificate (Nomad's own are server.<region>.nomad, e.g. server.global.nomad)`;
+    }
+    if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+        return `${what}; Nomad's certificate is outside its validity dates: renew it (or check the runner's clock)`;
+    }
+    if (/certificate required|handshake failure|bad certificate/i.test(reason)) {
+        return `${what}; Nomad requires a client certificate (verify_https_client): set client-cert and client-key`;
+    }
+    return `${what}; set ca-cert to the CA that signed Nomad's certificate, tls-server-name to the name in it, or client-cert/client-key if Nomad requires mTLS`;
 }
 /** No answer within the request's own time limit. */
 function timeoutError(method, path, address, timeoutMs, cause) {
@@ -34075,6 +34578,8 @@ class JobResolver {
 
 
 
+
+
 function hasChecks(s) {
     return s.urls.length > 0 || s.prometheus !== undefined;
 }
@@ -34082,10 +34587,8 @@ function hasChecks(s) {
 async function runChecks(s, signal) {
     const atMs = performance.now();
     const results = await Promise.all([
-        ...s.urls.map((url) => timed(redactUrl(url), () => checkUrl(url, s.timeoutMs, signal))),
-        ...(s.prometheus
-            ? [timed('prometheus', () => checkPrometheus(s.prometheus, s.timeoutMs, signal))]
-            : []),
+        ...s.urls.map((url) => timed(redactUrl(url), () => checkUrl(url, s, signal))),
+        ...(s.prometheus ? [timed('prometheus', () => checkPrometheus(s.prometheus, s, signal))] : []),
     ]);
     return { atMs, ok: results.every((r) => r.ok), results };
 }
@@ -34103,20 +34606,22 @@ async function timed(name, check) {
     }
     return { name, ...verdict, ms: Math.round(performance.now() - start) };
 }
-async function checkUrl(url, timeoutMs, signal) {
-    return request(url, timeoutMs, signal, '*/*', async (res) => {
-        await res.body?.cancel().catch(() => undefined);
-        if (res.status >= 200 && res.status < 300)
-            return { ok: true, detail: `HTTP ${res.status}` };
+async function checkUrl(url, c, signal) {
+    return request(url, c, signal, '*/*', async (res) => {
+        res.resume();
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300)
+            return { ok: true, detail: `HTTP ${status}` };
         return { ok: false, detail: statusDetail(res, url) };
     });
 }
-async function checkPrometheus(p, timeoutMs, signal) {
+async function checkPrometheus(p, c, signal) {
     const u = new URL(p.url);
     u.pathname = `${u.pathname.replace(/\/+$/, '')}/api/v1/query`;
     u.searchParams.set('query', p.query);
-    return request(u.href, timeoutMs, signal, 'application/json', async (res) => {
-        const text = await res.text();
+    return request(u.href, c, signal, 'application/json', async (res) => {
+        const status = res.statusCode ?? 0;
+        const text = await readText(res);
         let body;
         try {
             body = JSON.parse(text);
@@ -34128,28 +34633,29 @@ async function checkPrometheus(p, timeoutMs, signal) {
         if (body?.status === 'error') {
             return {
                 ok: false,
-                detail: `query failed: ${oneLine(`${body.errorType ?? 'error'}: ${body.error ?? ''}`)}`,
+                detail: `query failed: ${oneLine(`${body.errorType ?? 'error'}: ${body.error ?? ''}`, 200)}`,
             };
         }
-        if (res.status < 200 || res.status >= 300)
+        if (status < 200 || status >= 300)
             return { ok: false, detail: statusDetail(res, u.href) };
         if (!body || typeof body !== 'object') {
             return {
                 ok: false,
-                detail: `not JSON from Prometheus (HTTP ${res.status}, ${res.headers.get('content-type') ?? 'no content-type'})`,
+                detail: `not JSON from Prometheus (HTTP ${status}, ${res.headers['content-type'] ?? 'no content-type'})`,
             };
         }
         if (body.status !== 'success' || !body.data) {
-            return { ok: false, detail: `unexpected answer from Prometheus: ${oneLine(text)}` };
+            return { ok: false, detail: `unexpected answer from Prometheus: ${oneLine(text, 200)}` };
         }
         return judge(body.data, p.threshold);
     });
 }
 /**
- * fetch with the check's timeout (covering the body too) and the caller's
- * signal, not following redirects: a check must judge the host it names.
+ * One GET (net/http.ts: the proxy variables apply, a fresh connection each
+ * time) with the check's timeout, covering the body too, and the caller's
+ * signal; redirects are not followed: a check must judge the host it names.
  */
-async function request(url, timeoutMs, signal, accept, read) {
+async function request(url, { timeoutMs, proxy }, signal, accept, read) {
     if (signal?.aborted)
         return { ok: false, detail: 'cancelled' };
     let target;
@@ -34159,12 +34665,12 @@ async function request(url, timeoutMs, signal, accept, read) {
     catch {
         return { ok: false, detail: 'invalid URL' };
     }
-    const headers = { Accept: accept, 'User-Agent': 'nomad-canary-gate' };
-    // fetch refuses URLs with credentials; send them as Basic auth instead.
+    const headers = { accept, 'user-agent': 'nomad-canary-gate' };
+    // Credentials in the URL go as Basic auth, never in the request line.
     if (target.username || target.password) {
         const user = decodeURIComponent(target.username);
         const pass = decodeURIComponent(target.password);
-        headers.Authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+        headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
         target.username = '';
         target.password = '';
     }
@@ -34176,8 +34682,9 @@ async function request(url, timeoutMs, signal, accept, read) {
     }, timeoutMs);
     const onAbort = () => ctl.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
+    const dialer = new Dialer({ proxy, keepAlive: false, connectTimeoutMs: timeoutMs });
     try {
-        const res = await fetch(target, { headers, redirect: 'manual', signal: ctl.signal });
+        const res = await dialer.send(target, { method: 'GET', headers, signal: ctl.signal });
         return await read(res);
     }
     catch (err) {
@@ -34190,14 +34697,16 @@ async function request(url, timeoutMs, signal, accept, read) {
     finally {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
+        dialer.destroy();
     }
 }
 /** A non-2xx answer of a check: its status, and where a redirect (never followed) pointed. */
 function statusDetail(res, url) {
-    if (res.status >= 300 && res.status < 400) {
-        const location = res.headers.get('location');
+    const status = res.statusCode ?? 0;
+    if (status >= 300 && status < 400) {
+        const location = res.headers.location;
         if (!location)
-            return `HTTP ${res.status} (redirect without Location)`;
+            return `HTTP ${status} (redirect without Location)`;
         let to = location;
         try {
             to = redactUrl(new URL(location, url).href);
@@ -34205,14 +34714,16 @@ function statusDetail(res, url) {
         catch {
             to = redactUrl(location);
         }
-        return `redirect to ${to} (HTTP ${res.status}); checks do not follow redirects`;
+        return `redirect to ${to} (HTTP ${status}); checks do not follow redirects`;
     }
-    return `HTTP ${res.status}`;
+    return `HTTP ${status}`;
 }
-/** A failed fetch in a few words (undici throws `TypeError: fetch failed` with the socket error as its cause). */
+/** A failed request in a few words. */
 function describeNetworkError(err) {
+    if (err instanceof ProxyError)
+        return oneLine(err.message);
     const { kind, code, source } = classifyNetworkError(err);
-    const message = source instanceof Error ? source.message : String(source);
+    const message = libraryText(source instanceof Error ? source.message : String(source));
     switch (kind) {
         case 'refused':
             return 'connection refused';
@@ -34224,6 +34735,8 @@ function describeNetworkError(err) {
             return `host unreachable (${code})`;
         case 'timeout':
             return 'timed out';
+        case 'connect-timeout':
+            return message;
         case 'tls':
             return `TLS failed: ${message} (${code})`;
     }
@@ -34282,11 +34795,6 @@ function formatLabels(metric) {
         .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
         .join(', ');
     return `${name}{${inner}}`;
-}
-/** Whitespace folded, at most `max` characters and an ellipsis. */
-function oneLine(text, max = 200) {
-    const t = text.trim().replace(/\s+/g, ' ');
-    return t.length > max ? `${t.slice(0, max)}…` : t;
 }
 
 ;// CONCATENATED MODULE: ./src/nomad/json-stream.ts
@@ -34483,25 +34991,26 @@ function newestEvaluationsFirst(evaluations) {
     return evaluations.sort((a, b) => b.CreateIndex - a.CreateIndex);
 }
 
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 ;// CONCATENATED MODULE: ./src/nomad/transport.ts
-// One HTTP exchange with Nomad: the keep-alive agent with the TLS settings, the
-// headers, the time limit and the caller's abort, reading the body as it
-// arrives, and every failure as a NomadError. Retries are the client's
-// (retry.ts); paths are the endpoints' (deployments.ts, jobs.ts).
+// One HTTP exchange with Nomad: the connection (net/http.ts: keep-alive, TLS,
+// the proxy variables, the connect timeout), the headers, the time limit and
+// the caller's abort, reading the body as it arrives, and every failure as a
+// NomadError. Retries are the client's (retry.ts); paths are the endpoints'
+// (deployments.ts, jobs.ts). No redirect is followed: X-Nomad-Token would go
+// along to wherever it points.
 
 
-
-
+/** A new connection to Nomad (through a proxy's tunnel, TLS included) must be up within this. */
+const CONNECT_TIMEOUT_MS = 5_000;
 class Transport {
     address;
+    /** A 2xx answer has come from Nomad: the address, the scheme and the way there are right. */
+    contacted = false;
     config;
-    agent;
+    dialer;
     userAgent;
-    constructor(config, userAgent) {
+    onExchange;
+    constructor(config, userAgent, onExchange) {
         const url = new URL(config.address);
         if (url.protocol !== 'http:' && url.protocol !== 'https:') {
             throw new Error(`Nomad address must start with http:// or https:// (got "${url.protocol}//${url.host}")`);
@@ -34509,29 +35018,37 @@ class Transport {
         this.config = config;
         this.address = config.address;
         this.userAgent = userAgent;
+        this.onExchange = onExchange;
         const tls = config.tls;
         // Keep-alive: the blocking loop sends a request per change; a warm socket
         // saves the TCP (and TLS) handshake on the path that decides the latency.
-        this.agent =
-            url.protocol === 'https:'
-                ? new external_node_https_namespaceObject.Agent({
-                    keepAlive: true,
-                    ca: tls.caCert,
-                    cert: tls.clientCert,
-                    key: tls.clientKey,
-                    servername: tls.serverName,
-                    rejectUnauthorized: !tls.skipVerify,
-                })
-                : new external_node_http_.Agent({ keepAlive: true });
+        this.dialer = new Dialer({
+            keepAlive: true,
+            connectTimeoutMs: CONNECT_TIMEOUT_MS,
+            proxy: config.proxy,
+            tls: {
+                ca: tls.caCert,
+                cert: tls.clientCert,
+                key: tls.clientKey,
+                servername: tls.serverName,
+                rejectUnauthorized: !tls.skipVerify,
+            },
+        });
     }
     /** Close idle keep-alive sockets so the process can exit. */
     close() {
-        this.agent.destroy();
+        this.dialer.destroy();
     }
+    /** How requests to Nomad go: directly, or through which proxy. */
+    get route() {
+        return this.dialer.route(new URL(this.address));
+    }
+    /** `params` as a record, or search parameters that may repeat (the event stream's `topic`). */
     url(path, params = {}) {
         const url = new URL(path, this.address);
-        for (const [k, v] of Object.entries(params))
-            url.searchParams.set(k, v);
+        const entries = params instanceof URLSearchParams ? [...params] : Object.entries(params);
+        for (const [k, v] of entries)
+            url.searchParams.append(k, v);
         if (this.config.namespace)
             url.searchParams.set('namespace', this.config.namespace);
         if (this.config.region)
@@ -34543,78 +35060,125 @@ class Transport {
         const { method, path, data, signal, reader } = x;
         const timeout = AbortSignal.timeout(x.timeoutMs);
         const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-        const headers = { accept: 'application/json' };
+        const url = this.url(path, x.params);
+        const started = performance.now();
+        let message;
+        try {
+            let text;
+            try {
+                message = await this.dialer.send(url, {
+                    method,
+                    headers: this.headers(data !== undefined),
+                    body: data,
+                    signal: combined,
+                });
+                const ok = isOk(message.statusCode);
+                text = await readText(message, reader && ok ? (c) => reader.feed(c, method, path) : undefined);
+            }
+            catch (err) {
+                if (err instanceof NomadError)
+                    throw err;
+                if (signal?.aborted)
+                    throw abortedError(method, path, err, data !== undefined);
+                if (timeout.aborted)
+                    throw timeoutError(method, path, this.address, x.timeoutMs, err);
+                throw fromNetworkError(err, method, path, this.address, this.dialer.route(url));
+            }
+            if (!isOk(message.statusCode))
+                throw this.statusError(method, path, message, text);
+            const body = reader ? reader.end(method, path) : parseJson(text, method, path);
+            this.contacted = true;
+            this.record(method, url, started, message);
+            return { body, headers: message.headers };
+        }
+        catch (err) {
+            this.record(method, url, started, message, err);
+            throw err;
+        }
+    }
+    /**
+     * A GET whose 2xx answer is handed over unread, for a body that streams (the
+     * event stream): the caller reads it and ends it with its signal. A non-2xx
+     * answer is read and thrown as a NomadError, as by exchange().
+     */
+    async open(x) {
+        const { path, signal } = x;
+        const method = x.method ?? 'GET';
+        const timeout = x.timeoutMs ? AbortSignal.timeout(x.timeoutMs) : undefined;
+        const own = new AbortController();
+        // The time limit covers the head only: the stream lives on after it.
+        const onLimit = () => own.abort(timeout?.reason);
+        timeout?.addEventListener('abort', onLimit, { once: true });
+        const combined = signal ? AbortSignal.any([signal, own.signal]) : own.signal;
+        const url = this.url(path, x.params);
+        const started = performance.now();
+        let message;
+        try {
+            message = await this.dialer.send(url, {
+                method,
+                headers: this.headers(false),
+                signal: combined,
+            });
+        }
+        catch (err) {
+            const e = signal?.aborted
+                ? abortedError(method, path, err, false)
+                : own.signal.aborted
+                    ? timeoutError(method, path, this.address, x.timeoutMs ?? 0, err)
+                    : fromNetworkError(err, method, path, this.address, this.dialer.route(url));
+            this.record(method, url, started, undefined, e);
+            throw e;
+        }
+        finally {
+            timeout?.removeEventListener('abort', onLimit);
+        }
+        if (isOk(message.statusCode)) {
+            this.contacted = true;
+            this.record(method, url, started, message);
+            return message;
+        }
+        const text = await readText(message).catch(() => '');
+        const e = this.statusError(method, path, message, text);
+        this.record(method, url, started, message, e);
+        throw e;
+    }
+    statusError(method, path, m, text) {
+        const status = m.statusCode ?? 0;
+        const ns = this.config.namespace;
+        return fromStatus(method, path, status, text, m.headers.location, ns, this.address);
+    }
+    headers(withBody) {
+        const headers = {
+            accept: 'application/json',
+            'user-agent': this.userAgent,
+        };
         if (this.config.token)
             headers['x-nomad-token'] = this.config.token;
         if (this.config.httpAuth) {
             const { username, password } = this.config.httpAuth;
             headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
         }
-        if (data !== undefined)
+        if (withBody)
             headers['content-type'] = 'application/json';
-        const handler = {
-            prepareRequest: (options) => Object.assign(options, { agent: this.agent, signal: combined }),
-            canHandleAuthentication: () => false,
-            handleAuthentication: () => Promise.reject(new Error('unreachable')),
-        };
-        const client = new lib_HttpClient(this.userAgent, [handler], {
-            allowRedirects: false,
-            allowRetries: false,
-            // Our AbortSignal.timeout ends the request; this is only a backstop.
-            socketTimeout: x.timeoutMs + 1_000,
+        return headers;
+    }
+    record(method, url, started, message, error) {
+        if (!this.onExchange)
+            return;
+        const raw = message?.headers['x-nomad-index'];
+        const index = Number(Array.isArray(raw) ? raw[0] : raw);
+        this.onExchange({
+            method,
+            target: `${url.pathname}${url.search}`,
+            status: message?.statusCode ?? 0,
+            index: Number.isFinite(index) ? index : 0,
+            ms: performance.now() - started,
+            error: error instanceof NomadError ? error : undefined,
         });
-        let message;
-        let text;
-        try {
-            const url = this.url(path, x.params).toString();
-            const res = await client.request(method, url, data ?? null, headers);
-            message = res.message;
-            const ok = (message.statusCode ?? 0) >= 200 && (message.statusCode ?? 0) < 300;
-            text = await readText(message, reader && ok ? (c) => reader.feed(c, method, path) : undefined);
-        }
-        catch (err) {
-            if (err instanceof NomadError)
-                throw err;
-            if (signal?.aborted)
-                throw abortedError(method, path, err, data !== undefined);
-            if (timeout.aborted)
-                throw timeoutError(method, path, this.address, x.timeoutMs, err);
-            throw fromNetworkError(err, method, path, this.address);
-        }
-        const status = message.statusCode ?? 0;
-        if (status < 200 || status >= 300) {
-            throw fromStatus(method, path, status, text, message.headers.location, this.config.namespace);
-        }
-        const body = reader ? reader.end(method, path) : parseJson(text, method, path);
-        return { body, headers: message.headers };
     }
 }
-function readText(message, sink) {
-    // Not HttpClientResponse.readBody(): it never settles when the connection
-    // breaks mid-body, which would hang the gate until its deadline.
-    return new Promise((resolve, reject) => {
-        // Decoded as it arrives; with a sink (see ArrayStream) the text is handed
-        // on instead of kept, so an answer of megabytes is never held whole.
-        let text = '';
-        message.setEncoding('utf8');
-        message.on('data', (c) => {
-            if (!sink)
-                return void (text += c);
-            try {
-                sink(c);
-            }
-            catch (err) {
-                message.destroy();
-                reject(err);
-            }
-        });
-        message.on('end', () => resolve(text));
-        message.on('error', reject);
-        message.on('close', () => {
-            if (!message.complete)
-                reject(Object.assign(new Error('connection closed mid-answer'), { code: 'ECONNRESET' }));
-        });
-    });
+function isOk(status) {
+    return (status ?? 0) >= 200 && (status ?? 0) < 300;
 }
 function parseJson(text, method, path) {
     try {
@@ -35488,7 +36052,7 @@ function mask(secret) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7344);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(867);
 // Entry of the action's bundle (dist/index.js).
 
 await (0,_action_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -35816,36 +36380,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	};
 /******/ })();
 /******/ 
-/******/ /* webpack/runtime/create fake namespace object */
-/******/ (() => {
-/******/ 	var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
-/******/ 	var leafPrototypes;
-/******/ 	// create a fake namespace object
-/******/ 	// mode & 1: value is a module id, require it
-/******/ 	// mode & 2: merge all properties of value into the ns
-/******/ 	// mode & 4: return value when already ns object
-/******/ 	// mode & 16: return value when it's Promise-like
-/******/ 	// mode & 8|1: behave like require
-/******/ 	__nccwpck_require__.t = function(value, mode) {
-/******/ 		if(mode & 1) value = this(value);
-/******/ 		if(mode & 8) return value;
-/******/ 		if(typeof value === 'object' && value) {
-/******/ 			if((mode & 4) && value.__esModule) return value;
-/******/ 			if((mode & 16) && typeof value.then === 'function') return value;
-/******/ 		}
-/******/ 		var ns = Object.create(null);
-/******/ 		__nccwpck_require__.r(ns);
-/******/ 		var def = {};
-/******/ 		leafPrototypes = leafPrototypes || [null, getProto({}), getProto([]), getProto(getProto)];
-/******/ 		for(var current = mode & 2 && value; typeof current == 'object' && !~leafPrototypes.indexOf(current); current = getProto(current)) {
-/******/ 			Object.getOwnPropertyNames(current).forEach((key) => (def[key] = () => (value[key])));
-/******/ 		}
-/******/ 		def['default'] = () => (value);
-/******/ 		__nccwpck_require__.d(ns, def);
-/******/ 		return ns;
-/******/ 	};
-/******/ })();
-/******/ 
 /******/ /* webpack/runtime/define property getters */
 /******/ (() => {
 /******/ 	// define getter functions for harmony exports
@@ -35883,17 +36417,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
-/******/ })();
-/******/ 
-/******/ /* webpack/runtime/make namespace object */
-/******/ (() => {
-/******/ 	// define __esModule on exports
-/******/ 	__nccwpck_require__.r = (exports) => {
-/******/ 		if(typeof Symbol !== 'undefined' && Symbol.toStringTag) {
-/******/ 			Object.defineProperty(exports, Symbol.toStringTag, { value: 'Module' });
-/******/ 		}
-/******/ 		Object.defineProperty(exports, '__esModule', { value: true });
-/******/ 	};
 /******/ })();
 /******/ 
 /******/ /* webpack/runtime/import chunk loading */

@@ -7,6 +7,7 @@ import { parseDuration } from '../duration.js'
 import { parseAllocs } from './allocs.js'
 import { parseGithub } from './github.js'
 import { parseNomadConfig } from './nomad.js'
+import { parseProxies } from './proxy.js'
 import { MODES, ON_FAILURE, ON_UNHEALTHY_CANARY, WATCH_METHODS, type Settings } from './settings.js'
 import { parseSoak } from './soak.js'
 import { parseTarget } from './target.js'
@@ -44,7 +45,11 @@ export function parseSettings(
   const secrets = new SecretList(options.onSecret)
   const inputs = readInputs(input, env)
 
+  // HTTPS_PROXY, HTTP_PROXY, NO_PROXY: for Nomad and the soak's checks (GitHub's
+  // client, @actions/github, reads them itself, by the same rules).
+  const proxy = parseProxies(env, secrets)
   const nomad = parseNomadConfig(inputs, env, secrets)
+  if (proxy) nomad.proxy = proxy
   const target = parseTarget(inputs)
   const mode = oneOf(inputs.withDefault('mode'), MODES)
   const groupsValue = inputs.get('groups')
@@ -64,6 +69,7 @@ export function parseSettings(
     fail(wait, `only applies to mode 'promote' (mode is '${mode}')`)
   }
   const { soakMs, checks } = parseSoak(inputs, mode, timeoutMs)
+  if (proxy) checks.proxy = proxy
   const github = parseGithub(inputs, env, secrets)
   const dryRun = parseBoolean(inputs.withDefault('dry-run'))
   const requestTimeoutMs = requestTimeoutFromEnv(env)

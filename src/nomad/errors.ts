@@ -3,7 +3,10 @@
 // an answer that is not JSON, an abort, a time limit.
 
 import { classifyNetworkError } from '../network-error.js'
+import { ProxyError, type Route } from '../net/http.js'
+import { describeProxy } from '../net/proxy.js'
 import { redactUrl } from '../redact.js'
+import { libraryText, oneLine } from '../text.js'
 
 export type NomadErrorKind =
   /** Nomad answered with a non-2xx status. */
@@ -75,7 +78,7 @@ export function cleanNomadText(text: string): string {
       .filter(Boolean)
       .join('; ')
   }
-  return t.length > 500 ? `${t.slice(0, 500)}…` : t
+  return oneLine(t, 500)
 }
 
 /** Server-side texts of a Nomad that is electing a leader or forwarding badly: retry. */
@@ -109,6 +112,10 @@ export function describeStatus(
   namespace: string | undefined,
 ): string {
   const cleaned = cleanNomadText(text) || '(empty body)'
+  if (status === 400 && /HTTP request to an HTTPS server/i.test(text)) return cleaned
+  if (status === 407) {
+    return `${cleaned}: a proxy wants credentials: put its user and password in HTTP_PROXY or HTTPS_PROXY (http://user:password@host:port)`
+  }
   if (status === 403) {
     const ns = namespace ?? 'default'
     return `${cleaned}: the token lacks permission for namespace "${ns}" (it needs read-job, and submit-job for writes), or the token is missing/expired`
@@ -124,7 +131,19 @@ export function fromStatus(
   text: string,
   location: string | undefined,
   namespace: string | undefined,
+  address?: string,
 ): NomadError {
+  // Go's TLS listener answers a plain-HTTP request so (net/http/server.go conn.serve).
+  if (status === 400 && address && /HTTP request to an HTTPS server/i.test(text)) {
+    return new NomadError({
+      kind: 'protocol',
+      method,
+      path,
+      detail: `Nomad at ${address} answered that it serves HTTPS: use ${address.replace(/^http:/, 'https:')}`,
+      retryable: false,
+      ambiguous: false,
+    })
+  }
   if (status >= 300 && status < 400) {
     const to = !location
       ? '(no Location header)'
@@ -153,16 +172,31 @@ export function fromStatus(
   })
 }
 
-/** Turn a Node.js socket/TLS error into a NomadError that says where and what to do. */
+/**
+ * Turn a socket, TLS or proxy error into a NomadError that says where and
+ * what to do, in one line. `route`: how the request went (a proxy's failure
+ * is worded as the proxy's).
+ */
 export function fromNetworkError(
   err: unknown,
   method: string,
   path: string,
   address: string,
+  route: Route = { mode: 'direct' },
 ): NomadError {
-  const { kind, code } = classifyNetworkError(err)
-  const message = (err as Error | undefined)?.message ?? String(err)
   const base = { method, path, cause: err }
+  if (err instanceof ProxyError) {
+    return new NomadError({
+      ...base,
+      kind: 'refused',
+      detail: `${oneLine(libraryText(err.message))}, on the way to Nomad at ${address}: check the proxy, or list the host in NO_PROXY to connect directly`,
+      retryable: true,
+      ambiguous: false,
+    })
+  }
+  const { kind, code, source } = classifyNetworkError(err)
+  const reason = libraryText(source instanceof Error ? source.message : String(source))
+  const tunnel = route.proxy ? ` through the proxy ${describeProxy(route.proxy)}` : ''
   switch (kind) {
     case 'refused':
       return new NomadError({
@@ -172,19 +206,41 @@ export function fromNetworkError(
         retryable: true,
         ambiguous: false,
       })
-    case 'dns':
+    case 'dns': {
+      const host = new URL(address).hostname
+      const variable = address.startsWith('https:') ? 'HTTPS_PROXY' : 'HTTP_PROXY'
       return new NomadError({
         ...base,
         kind: 'network',
-        detail: `cannot resolve the host of ${address} (${code})`,
+        detail:
+          code === 'EAI_AGAIN'
+            ? `cannot resolve ${host}, the host of ${address}, now (EAI_AGAIN: DNS did not answer)`
+            : `cannot resolve ${host}, the host of ${address} (${code}): check the address, or set ${variable} if only a proxy reaches it`,
         retryable: code === 'EAI_AGAIN',
+        ambiguous: false,
+      })
+    }
+    case 'unreachable':
+      return new NomadError({
+        ...base,
+        kind: 'network',
+        detail: `no route to Nomad at ${address} (${code}): check the address, and that the runner's network reaches it (VPN, firewall, proxy variables)`,
+        retryable: true,
+        ambiguous: false,
+      })
+    case 'connect-timeout':
+      return new NomadError({
+        ...base,
+        kind: 'network',
+        detail: `no connection to Nomad at ${address}${tunnel} within ${((source as { ms?: number }).ms ?? 0) / 1000}s: check the address and port; a firewall may drop the packets, or only a proxy reaches it (HTTPS_PROXY, HTTP_PROXY)`,
+        retryable: true,
         ambiguous: false,
       })
     case 'tls':
       return new NomadError({
         ...base,
         kind: 'tls',
-        detail: `TLS with ${address} failed: ${message} (${code}); set ca-cert to the CA that signed Nomad's certificate, tls-server-name to the name in it, or client-cert/client-key if Nomad requires mTLS`,
+        detail: tlsDetail(address, reason, code),
         retryable: false,
         ambiguous: false,
       })
@@ -192,10 +248,28 @@ export function fromNetworkError(
   return new NomadError({
     ...base,
     kind: 'network',
-    detail: `connection to ${address} broke: ${message}${code ? ` (${code})` : ''}`,
+    detail: `connection to ${address}${tunnel} broke: ${reason}${code && !reason.includes(code) ? ` (${code})` : ''}`,
     retryable: true,
     ambiguous: true,
   })
+}
+
+/** What a failed TLS handshake most likely needs, by its code. */
+function tlsDetail(address: string, reason: string, code: string): string {
+  if (/wrong version number|packet length too long|unknown protocol/i.test(reason)) {
+    return `Nomad at ${address} answered in plain HTTP, not TLS: use ${address.replace(/^https:/, 'http:')}`
+  }
+  const what = `TLS with ${address} failed: ${reason}${code && !reason.includes(code) ? ` (${code})` : ''}`
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return `${what}; set tls-server-name to a name in Nomad's certificate (Nomad's own are server.<region>.nomad, e.g. server.global.nomad)`
+  }
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+    return `${what}; Nomad's certificate is outside its validity dates: renew it (or check the runner's clock)`
+  }
+  if (/certificate required|handshake failure|bad certificate/i.test(reason)) {
+    return `${what}; Nomad requires a client certificate (verify_https_client): set client-cert and client-key`
+  }
+  return `${what}; set ca-cert to the CA that signed Nomad's certificate, tls-server-name to the name in it, or client-cert/client-key if Nomad requires mTLS`
 }
 
 /** No answer within the request's own time limit. */
