@@ -6,7 +6,11 @@
 // agent restarting or a leader changing: retried until the deadline.
 // The TLS servers are real (certificates made by openssl during the test).
 
+import * as https from 'node:https'
+import * as net from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { afterAll, describe, it } from 'vitest'
+import { runCli } from '../helpers/run.js'
 import {
   Lab,
   TOKEN,
@@ -36,9 +40,60 @@ function expectOneLineEach(ctx: { expect: typeof import('vitest').expect }, run:
   ctx.expect(run.outputs.message ?? '').not.toMatch(/\n/)
 }
 
+/** A port on 127.0.0.1 where nothing listens. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+/** A server that takes connections and never says a word (a port that swallows). */
+async function silent(lab: Lab): Promise<number> {
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer((s) => {
+    sockets.add(s)
+    s.on('error', () => undefined)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  lab.finally(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy()
+        server.close(() => resolve())
+      }),
+  )
+  return (server.address() as AddressInfo).port
+}
+
+/** Node's own TLS server, which resets a plain-HTTP request instead of answering it. */
+async function nodeTls(lab: Lab, p: Pki): Promise<number> {
+  const server = https.createServer({ key: p.server.key, cert: p.server.cert }, (_, res) =>
+    res.end('{}'),
+  )
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  lab.finally(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  return (server.address() as AddressInfo).port
+}
+
 const FAST_MS = 15_000
 
 describe.concurrent('a wrong address fails fast, in one line', () => {
+  it('nothing listens there: connection refused, retried briefly, then one line', async (ctx) => {
+    const address = `http://127.0.0.1:${await closedPort()}`
+    const run = await runDist({ address, token: TOKEN, job: 'web' }, {}, { limitMs: 20_000 })
+    ctx.expect(run.outputs.result).toBe('error')
+    ctx.expect(run.ms).toBeLessThan(FAST_MS)
+    ctx
+      .expect(errorLine(run))
+      .toContain(`cannot connect to Nomad at ${address} (connection refused)`)
+    ctx.expect(errorLine(run)).toMatch(/check the address/)
+    ctx.expect(errorLine(run)).toMatch(/tried \d+ times in \d+(\.\d+)?s/)
+    expectOneLineEach(ctx, run)
+    expectNoLeak(run, [TOKEN])
+  })
+
   it.skipIf(!pki)(
     'https:// to a plain-HTTP Nomad: "answered in plain HTTP: use http://"',
     async (ctx) => {
@@ -76,6 +131,21 @@ describe.concurrent('a wrong address fails fast, in one line', () => {
     expectNoLeak(run, [TOKEN])
   })
 
+  it.skipIf(!pki)(
+    'http:// to a TLS server that resets: fails fast, suggests https://',
+    async (ctx) => {
+      const lab = new Lab(ctx)
+      const port = await nodeTls(lab, pki!)
+      const address = `http://127.0.0.1:${port}`
+      const run = await runDist({ address, job: 'web' }, {}, { limitMs: 20_000 })
+      ctx.expect(run.outputs.result).toBe('error')
+      ctx.expect(run.ms).toBeLessThan(FAST_MS)
+      ctx.expect(errorLine(run)).toContain(address)
+      ctx.expect(errorLine(run)).toContain(`use https://127.0.0.1:${port}`)
+      expectOneLineEach(ctx, run)
+    },
+  )
+
   it('a name that does not resolve: at once, naming the host and the proxy variable', async (ctx) => {
     const address = 'https://nomad.invalid:4646'
     const run = await runDist({ address, job: 'web' })
@@ -86,6 +156,39 @@ describe.concurrent('a wrong address fails fast, in one line', () => {
       .toContain(`cannot resolve nomad.invalid, the host of ${address} (ENOTFOUND)`)
     ctx.expect(errorLine(run)).toContain('HTTPS_PROXY')
     expectOneLineEach(ctx, run)
+  })
+
+  it('a port that takes the connection and never answers TLS: fails within 15 s', async (ctx) => {
+    const lab = new Lab(ctx)
+    const address = `https://127.0.0.1:${await silent(lab)}`
+    const run = await runDist({ address, job: 'web' }, {}, { limitMs: 20_000 })
+    ctx.expect(run.outputs.result).toBe('error')
+    ctx.expect(run.ms).toBeLessThan(FAST_MS)
+    ctx
+      .expect(errorLine(run))
+      .toMatch(
+        new RegExp(`no connection to Nomad at ${address.replace(/[.:/]/g, '\\$&')} within 5s`),
+      )
+    expectOneLineEach(ctx, run)
+  })
+
+  it('the CLI: the same one line on stderr, exit 1, within 15 s', async (ctx) => {
+    const address = `http://127.0.0.1:${await closedPort()}`
+    const res = await runCli(
+      ['wait', '--job', 'web', '--address', address],
+      {},
+      { limitMs: 20_000 },
+    )
+    ctx.expect(res.code).toBe(1)
+    ctx.expect(res.ms).toBeLessThan(FAST_MS)
+    ctx.expect(res.stdout).toContain('result=error')
+    ctx
+      .expect(res.stderr)
+      .toMatch(
+        new RegExp(
+          `failed: error in .*cannot connect to Nomad at ${address.replace(/[.:/]/g, '\\$&')}`,
+        ),
+      )
   })
 
   it('an agent still starting: refused for a moment, then it answers: promoted', async (ctx) => {

@@ -2380,6 +2380,35 @@ function tlsDetail(address, reason, code) {
     }
     return `${what}; set ca-cert to the CA that signed Nomad's certificate, tls-server-name to the name in it, or client-cert/client-key if Nomad requires mTLS`;
 }
+/**
+ * Nomad was not reached: no connection, no name, no TLS, the wrong scheme, a
+ * proxy that could not get there. Before Nomad's first answer that is most
+ * likely the address; after it, an agent restarting or a leader changing.
+ */
+function notReached(err) {
+    return err.kind === 'refused' || err.kind === 'tls' || err.kind === 'network';
+}
+/**
+ * The final form of a failure to reach Nomad that was retried for `ms`
+ * without Nomad ever answering: what happened, the likely fix, and how long
+ * the gate tried.
+ */
+function neverReached(err, address, tries, ms) {
+    const reset = err.kind === 'network' && /ECONNRESET|hang up|closed/i.test(err.detail);
+    const hint = reset && address.startsWith('http:')
+        ? `; if Nomad serves TLS, use ${address.replace(/^http:/, 'https:')}`
+        : '';
+    return new NomadError({
+        kind: err.kind,
+        method: err.method,
+        path: err.path,
+        status: err.status,
+        detail: `${err.detail}${hint}; tried ${tries} times in ${Math.round(ms / 100) / 10}s, and Nomad has not answered once`,
+        retryable: false,
+        ambiguous: err.ambiguous,
+        cause: err,
+    });
+}
 /** No answer within the request's own time limit. */
 function timeoutError(method, path, address, timeoutMs, cause) {
     return new NomadError({
@@ -2871,6 +2900,7 @@ function sleep(ms, signal) {
 async function retrying(attempt, o) {
     let failed;
     for (let n = 1;; n++) {
+        const started = performance.now();
         try {
             return await attempt();
         }
@@ -2879,7 +2909,9 @@ async function retrying(attempt, o) {
             if (failed && err instanceof NomadError && err.kind === 'aborted') {
                 throw abortedError(o.method, o.path, failed);
             }
-            if (!(err instanceof NomadError) || !err.retryable)
+            if (!(err instanceof NomadError))
+                throw err;
+            if (!(o.retryable ? o.retryable(err) : err.retryable))
                 throw err;
             failed = err;
             // Retry until the deadline itself (the last try is at the deadline): the
@@ -2888,6 +2920,9 @@ async function retrying(attempt, o) {
             if (left <= 0)
                 throw err;
             const delayMs = Math.min(backoffMs(o.policy, n), Math.ceil(left));
+            const final = o.giveUp?.(err, n, delayMs, performance.now() - started);
+            if (final)
+                throw final;
             o.onRetry?.(err, n, delayMs);
             await sleep(delayMs, o.signal).catch(() => {
                 throw abortedError(o.method, o.path, err);
@@ -4078,6 +4113,15 @@ function parseJson(text, method, path) {
 
 
 
+
+/**
+ * Before Nomad's first answer, a failure to reach it (refused, reset, no name,
+ * TLS, a proxy that cannot get there) is retried this long, then final: a
+ * mistyped address must not wait out the step's timeout. An agent that is
+ * still starting gets these seconds; after a first answer the same failures are
+ * retried until the deadline.
+ */
+const FIRST_CONTACT_MS = 8_000;
 class NomadClient {
     address;
     namespace;
@@ -4086,8 +4130,10 @@ class NomadClient {
     transport;
     retry;
     onRetry;
+    /** performance.now() of the first request: where the first-contact budget starts. */
+    firstSentAt;
     constructor(config, options = {}) {
-        this.transport = new Transport(config, options.userAgent ?? 'nomad-canary-gate');
+        this.transport = new Transport(config, options.userAgent ?? 'nomad-canary-gate', options.onExchange);
         this.address = config.address;
         this.namespace = config.namespace;
         this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
@@ -4097,6 +4143,17 @@ class NomadClient {
     /** Close idle keep-alive sockets so the process can exit. */
     close() {
         this.transport.close();
+    }
+    /** Nomad has answered once: the address is right. */
+    get contacted() {
+        return this.transport.contacted;
+    }
+    /**
+     * Tells the client's onRetry of a request that a caller sends again itself
+     * (a write: gate/write.ts), so every retry of a step is told in one place.
+     */
+    reportRetry(err, attempt, delayMs) {
+        this.onRetry?.(err, attempt, delayMs);
     }
     // Reads -------------------------------------------------------------------
     listDeployments(prefix, q = {}) {
@@ -4148,6 +4205,7 @@ class NomadClient {
     async query(req, q = {}) {
         const blocking = blockingParams(q, this.requestTimeoutMs);
         const params = { ...req.params, ...blocking.params };
+        this.firstSentAt ??= performance.now();
         const attempt = async () => {
             const { body, headers } = await this.transport.exchange({
                 method: 'GET',
@@ -4164,6 +4222,17 @@ class NomadClient {
             deadline: q.deadline,
             signal: q.signal,
             onRetry: this.onRetry,
+            // After a first answer, failing to reach Nomad is an outage to wait out.
+            retryable: (err) => err.retryable || (this.contacted && notReached(err)),
+            giveUp: (err, tries, delayMs, attemptMs) => {
+                if (this.contacted || !notReached(err))
+                    return undefined;
+                const spent = performance.now() - this.firstSentAt;
+                // Only a try that can end within the budget (one that took 5 s will again).
+                if (spent + delayMs + attemptMs < FIRST_CONTACT_MS)
+                    return undefined;
+                return neverReached(err, this.address, tries, spent);
+            },
             method: 'GET',
             path: req.path,
         });

@@ -272,6 +272,43 @@ function tlsDetail(address: string, reason: string, code: string): string {
   return `${what}; set ca-cert to the CA that signed Nomad's certificate, tls-server-name to the name in it, or client-cert/client-key if Nomad requires mTLS`
 }
 
+/**
+ * Nomad was not reached: no connection, no name, no TLS, the wrong scheme, a
+ * proxy that could not get there. Before Nomad's first answer that is most
+ * likely the address; after it, an agent restarting or a leader changing.
+ */
+export function notReached(err: NomadError): boolean {
+  return err.kind === 'refused' || err.kind === 'tls' || err.kind === 'network'
+}
+
+/**
+ * The final form of a failure to reach Nomad that was retried for `ms`
+ * without Nomad ever answering: what happened, the likely fix, and how long
+ * the gate tried.
+ */
+export function neverReached(
+  err: NomadError,
+  address: string,
+  tries: number,
+  ms: number,
+): NomadError {
+  const reset = err.kind === 'network' && /ECONNRESET|hang up|closed/i.test(err.detail)
+  const hint =
+    reset && address.startsWith('http:')
+      ? `; if Nomad serves TLS, use ${address.replace(/^http:/, 'https:')}`
+      : ''
+  return new NomadError({
+    kind: err.kind,
+    method: err.method,
+    path: err.path,
+    status: err.status,
+    detail: `${err.detail}${hint}; tried ${tries} times in ${Math.round(ms / 100) / 10}s, and Nomad has not answered once`,
+    retryable: false,
+    ambiguous: err.ambiguous,
+    cause: err,
+  })
+}
+
 /** No answer within the request's own time limit. */
 export function timeoutError(
   method: string,
