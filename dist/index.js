@@ -32895,6 +32895,8 @@ function cell(text) {
     return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
 
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
 ;// CONCATENATED MODULE: ./src/network-error.ts
 // What a failed connection was, read off the error that Node's http module,
 // net/http.ts or fetch (undici) throws: one classification for the Nomad client and the soak
@@ -32930,8 +32932,6 @@ function kindOf(code) {
     return TLS_CODES.test(code) ? 'tls' : 'other';
 }
 
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
 ;// CONCATENATED MODULE: external "node:https"
 const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 // EXTERNAL MODULE: external "node:net"
@@ -33302,6 +33302,7 @@ function libraryText(message) {
 
 
 
+
 class NomadError extends Error {
     kind;
     method;
@@ -33538,6 +33539,40 @@ function neverReached(err, address, tries, ms) {
         ambiguous: err.ambiguous,
         cause: err,
     });
+}
+/**
+ * A failure in a few words, for the tally of a step's retries
+ * (`connection reset (2), No cluster leader (1)`): the same words for the same cause.
+ */
+function retryCause(err) {
+    switch (err.kind) {
+        case 'http': {
+            const text = err.detail === '(empty body)' ? '' : err.detail;
+            const generic = !text || text === external_node_http_.STATUS_CODES[err.status ?? 0];
+            return generic ? `HTTP ${err.status}` : oneLine(text, 60);
+        }
+        case 'refused':
+            return err.cause instanceof ProxyError ? 'proxy unreachable' : 'connection refused';
+        case 'timeout':
+            return 'no answer in time';
+        case 'protocol':
+            return 'not a Nomad answer';
+        case 'tls':
+            return 'TLS failed';
+        case 'aborted':
+            return 'aborted';
+    }
+    switch (classifyNetworkError(err.cause).kind) {
+        case 'reset':
+            return 'connection reset';
+        case 'dns':
+            return 'DNS failed';
+        case 'unreachable':
+            return 'no route';
+        case 'connect-timeout':
+            return 'no connection in time';
+    }
+    return 'connection broke';
 }
 /** No answer within the request's own time limit. */
 function timeoutError(method, path, address, timeoutMs, cause) {
@@ -35280,10 +35315,11 @@ class NomadClient {
     }
     /**
      * Tells the client's onRetry of a request that a caller sends again itself
-     * (a write: gate/write.ts), so every retry of a step is told in one place.
+     * and has logged in its own words (a write: gate/write.ts), so every retry
+     * of a step is counted in one place.
      */
     reportRetry(err, attempt, delayMs) {
-        this.onRetry?.(err, attempt, delayMs);
+        this.onRetry?.(err, attempt, delayMs, true);
     }
     // Reads -------------------------------------------------------------------
     listDeployments(prefix, q = {}) {
@@ -35574,7 +35610,8 @@ class Writer {
     /** Sends a write, then waits until the view shows the state after it. */
     async send(kind, health = { healthy: [], unhealthy: [] }) {
         const { o } = this;
-        const ctx = { ...o, ...health, log: (line) => o.timeline.warning(line) };
+        // Info lines: the step's retries are summed up in one warning (step.ts).
+        const ctx = { ...o, ...health, log: (line) => o.timeline.event(line) };
         if (o.dryRun) {
             this.planned = kind;
             o.timeline.event(`Dry run: would send ${o.client.describe(writeRequest(kind, o.view.deployment.ID, ctx))}`);
@@ -35673,6 +35710,7 @@ async function applyWrite(kind, ctx) {
             const delayMs = backoffMs({ baseMs: 200, maxMs: 2_000 }, attempt);
             if (performance.now() + delayMs >= deadline)
                 throw err;
+            ctx.client.reportRetry(err, attempt, delayMs);
             ctx.log(`The ${kind} request failed (${err.detail}) and did not take effect; sending it again in ${delayMs} ms`);
             await sleep(delayMs, ctx.signal).catch(() => {
                 throw err;
@@ -36029,6 +36067,7 @@ function describeStep(step) {
 
 
 
+
 const SKIP_VERIFY_WARNING = 'tls-skip-verify is on: the certificate of Nomad is not checked, so anyone on the path can read the token and forge answers. Use ca-cert instead.';
 async function runStep(settings, log) {
     if (settings.nomad.tls.skipVerify)
@@ -36042,9 +36081,16 @@ async function runStep(settings, log) {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // Each retry is an info line; one warning at the end sums them up, so a
+    // step that recovered does not look like one that failed.
+    const retries = new RetryTally();
     const client = new NomadClient(settings.nomad, {
         requestTimeoutMs: settings.requestTimeoutMs,
-        onRetry: (err, attempt, delayMs) => log.warning(`${err.message}; retry ${attempt} in ${formatDuration(delayMs)}`),
+        onRetry: (err, attempt, delayMs, told) => {
+            retries.add(err);
+            if (!told)
+                log.info(`${err.message}; retry ${attempt} in ${formatDuration(delayMs)}`);
+        },
     });
     try {
         return await runGate(settings, { client, log, signal: cancel.signal });
@@ -36053,6 +36099,27 @@ async function runStep(settings, log) {
         client.close();
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
+        const summary = retries.summary();
+        if (summary)
+            log.warning(summary);
+    }
+}
+/** The retries of a step by cause: `3 requests were retried: connection reset (2), No cluster leader (1)`. */
+class RetryTally {
+    causes = new Map();
+    count = 0;
+    add(err) {
+        const cause = retryCause(err);
+        this.causes.set(cause, (this.causes.get(cause) ?? 0) + 1);
+        this.count++;
+    }
+    /** One line, or '' when nothing was retried. */
+    summary() {
+        if (this.count === 0)
+            return '';
+        const causes = [...this.causes].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} (${n})`);
+        const requests = this.count === 1 ? '1 request was' : `${this.count} requests were`;
+        return `${requests} retried: ${causes.join(', ')}`;
     }
 }
 

@@ -6,6 +6,7 @@ import type { Settings } from './config/settings.js'
 import { formatDuration } from './duration.js'
 import { runGate, type Log, type Outcome } from './gate/gate.js'
 import { NomadClient } from './nomad/client.js'
+import { retryCause, type NomadError } from './nomad/errors.js'
 
 export const SKIP_VERIFY_WARNING =
   'tls-skip-verify is on: the certificate of Nomad is not checked, so anyone on the path can read the token and forge answers. Use ca-cert instead.'
@@ -23,10 +24,15 @@ export async function runStep(settings: Settings, log: Log): Promise<Outcome> {
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
+  // Each retry is an info line; one warning at the end sums them up, so a
+  // step that recovered does not look like one that failed.
+  const retries = new RetryTally()
   const client = new NomadClient(settings.nomad, {
     requestTimeoutMs: settings.requestTimeoutMs,
-    onRetry: (err, attempt, delayMs) =>
-      log.warning(`${err.message}; retry ${attempt} in ${formatDuration(delayMs)}`),
+    onRetry: (err, attempt, delayMs, told) => {
+      retries.add(err)
+      if (!told) log.info(`${err.message}; retry ${attempt} in ${formatDuration(delayMs)}`)
+    },
   })
   try {
     return await runGate(settings, { client, log, signal: cancel.signal })
@@ -34,5 +40,27 @@ export async function runStep(settings: Settings, log: Log): Promise<Outcome> {
     client.close()
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    const summary = retries.summary()
+    if (summary) log.warning(summary)
+  }
+}
+
+/** The retries of a step by cause: `3 requests were retried: connection reset (2), No cluster leader (1)`. */
+export class RetryTally {
+  private readonly causes = new Map<string, number>()
+  private count = 0
+
+  add(err: NomadError): void {
+    const cause = retryCause(err)
+    this.causes.set(cause, (this.causes.get(cause) ?? 0) + 1)
+    this.count++
+  }
+
+  /** One line, or '' when nothing was retried. */
+  summary(): string {
+    if (this.count === 0) return ''
+    const causes = [...this.causes].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} (${n})`)
+    const requests = this.count === 1 ? '1 request was' : `${this.count} requests were`
+    return `${requests} retried: ${causes.join(', ')}`
   }
 }

@@ -78,7 +78,7 @@ async function main(argv, env = process.env) {
         info: (line) => process.stderr.write(`${line}\n`),
         warning: (line) => process.stderr.write(`warning: ${line}\n`),
     };
-    const outcome = await (0,_step_js__WEBPACK_IMPORTED_MODULE_5__/* .runStep */ .e)(settings, log);
+    const outcome = await (0,_step_js__WEBPACK_IMPORTED_MODULE_5__/* .runStep */ .eg)(settings, log);
     process.stderr.write(`\n${(0,_report_summary_js__WEBPACK_IMPORTED_MODULE_4__/* .summaryText */ .g5)(outcome)}\n`);
     const out = (0,_report_outputs_js__WEBPACK_IMPORTED_MODULE_7__/* .outputs */ .V)(outcome);
     process.stdout.write(values.json
@@ -1756,13 +1756,15 @@ function cell(text) {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  e: () => (/* binding */ runStep)
+  eg: () => (/* binding */ runStep)
 });
 
-// UNUSED EXPORTS: SKIP_VERIFY_WARNING
+// UNUSED EXPORTS: RetryTally, SKIP_VERIFY_WARNING
 
 // EXTERNAL MODULE: ./src/duration.ts
 var duration = __nccwpck_require__(607);
+;// CONCATENATED MODULE: external "node:http"
+const external_node_http_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
 ;// CONCATENATED MODULE: ./src/network-error.ts
 // What a failed connection was, read off the error that Node's http module,
 // net/http.ts or fetch (undici) throws: one classification for the Nomad client and the soak
@@ -1798,8 +1800,6 @@ function kindOf(code) {
     return TLS_CODES.test(code) ? 'tls' : 'other';
 }
 
-;// CONCATENATED MODULE: external "node:http"
-const external_node_http_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
 ;// CONCATENATED MODULE: external "node:https"
 const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 ;// CONCATENATED MODULE: external "node:net"
@@ -2172,6 +2172,7 @@ function libraryText(message) {
 
 
 
+
 class NomadError extends Error {
     kind;
     method;
@@ -2408,6 +2409,40 @@ function neverReached(err, address, tries, ms) {
         ambiguous: err.ambiguous,
         cause: err,
     });
+}
+/**
+ * A failure in a few words, for the tally of a step's retries
+ * (`connection reset (2), No cluster leader (1)`): the same words for the same cause.
+ */
+function retryCause(err) {
+    switch (err.kind) {
+        case 'http': {
+            const text = err.detail === '(empty body)' ? '' : err.detail;
+            const generic = !text || text === external_node_http_namespaceObject.STATUS_CODES[err.status ?? 0];
+            return generic ? `HTTP ${err.status}` : oneLine(text, 60);
+        }
+        case 'refused':
+            return err.cause instanceof ProxyError ? 'proxy unreachable' : 'connection refused';
+        case 'timeout':
+            return 'no answer in time';
+        case 'protocol':
+            return 'not a Nomad answer';
+        case 'tls':
+            return 'TLS failed';
+        case 'aborted':
+            return 'aborted';
+    }
+    switch (classifyNetworkError(err.cause).kind) {
+        case 'reset':
+            return 'connection reset';
+        case 'dns':
+            return 'DNS failed';
+        case 'unreachable':
+            return 'no route';
+        case 'connect-timeout':
+            return 'no connection in time';
+    }
+    return 'connection broke';
 }
 /** No answer within the request's own time limit. */
 function timeoutError(method, path, address, timeoutMs, cause) {
@@ -4150,10 +4185,11 @@ class NomadClient {
     }
     /**
      * Tells the client's onRetry of a request that a caller sends again itself
-     * (a write: gate/write.ts), so every retry of a step is told in one place.
+     * and has logged in its own words (a write: gate/write.ts), so every retry
+     * of a step is counted in one place.
      */
     reportRetry(err, attempt, delayMs) {
-        this.onRetry?.(err, attempt, delayMs);
+        this.onRetry?.(err, attempt, delayMs, true);
     }
     // Reads -------------------------------------------------------------------
     listDeployments(prefix, q = {}) {
@@ -4444,7 +4480,8 @@ class Writer {
     /** Sends a write, then waits until the view shows the state after it. */
     async send(kind, health = { healthy: [], unhealthy: [] }) {
         const { o } = this;
-        const ctx = { ...o, ...health, log: (line) => o.timeline.warning(line) };
+        // Info lines: the step's retries are summed up in one warning (step.ts).
+        const ctx = { ...o, ...health, log: (line) => o.timeline.event(line) };
         if (o.dryRun) {
             this.planned = kind;
             o.timeline.event(`Dry run: would send ${o.client.describe(writeRequest(kind, o.view.deployment.ID, ctx))}`);
@@ -4543,6 +4580,7 @@ async function applyWrite(kind, ctx) {
             const delayMs = backoffMs({ baseMs: 200, maxMs: 2_000 }, attempt);
             if (performance.now() + delayMs >= deadline)
                 throw err;
+            ctx.client.reportRetry(err, attempt, delayMs);
             ctx.log(`The ${kind} request failed (${err.detail}) and did not take effect; sending it again in ${delayMs} ms`);
             await sleep(delayMs, ctx.signal).catch(() => {
                 throw err;
@@ -4899,6 +4937,7 @@ function describeStep(step) {
 
 
 
+
 const SKIP_VERIFY_WARNING = 'tls-skip-verify is on: the certificate of Nomad is not checked, so anyone on the path can read the token and forge answers. Use ca-cert instead.';
 async function runStep(settings, log) {
     if (settings.nomad.tls.skipVerify)
@@ -4912,9 +4951,16 @@ async function runStep(settings, log) {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // Each retry is an info line; one warning at the end sums them up, so a
+    // step that recovered does not look like one that failed.
+    const retries = new RetryTally();
     const client = new NomadClient(settings.nomad, {
         requestTimeoutMs: settings.requestTimeoutMs,
-        onRetry: (err, attempt, delayMs) => log.warning(`${err.message}; retry ${attempt} in ${(0,duration/* formatDuration */.a)(delayMs)}`),
+        onRetry: (err, attempt, delayMs, told) => {
+            retries.add(err);
+            if (!told)
+                log.info(`${err.message}; retry ${attempt} in ${(0,duration/* formatDuration */.a)(delayMs)}`);
+        },
     });
     try {
         return await runGate(settings, { client, log, signal: cancel.signal });
@@ -4923,6 +4969,27 @@ async function runStep(settings, log) {
         client.close();
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
+        const summary = retries.summary();
+        if (summary)
+            log.warning(summary);
+    }
+}
+/** The retries of a step by cause: `3 requests were retried: connection reset (2), No cluster leader (1)`. */
+class RetryTally {
+    causes = new Map();
+    count = 0;
+    add(err) {
+        const cause = retryCause(err);
+        this.causes.set(cause, (this.causes.get(cause) ?? 0) + 1);
+        this.count++;
+    }
+    /** One line, or '' when nothing was retried. */
+    summary() {
+        if (this.count === 0)
+            return '';
+        const causes = [...this.causes].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} (${n})`);
+        const requests = this.count === 1 ? '1 request was' : `${this.count} requests were`;
+        return `${requests} retried: ${causes.join(', ')}`;
     }
 }
 

@@ -82,7 +82,8 @@ export class Writer {
     health = { healthy: [] as string[], unhealthy: [] as string[] },
   ): Promise<'sent' | 'refused'> {
     const { o } = this
-    const ctx: WriteContext = { ...o, ...health, log: (line) => o.timeline.warning(line) }
+    // Info lines: the step's retries are summed up in one warning (step.ts).
+    const ctx: WriteContext = { ...o, ...health, log: (line) => o.timeline.event(line) }
     if (o.dryRun) {
       this.planned = kind
       o.timeline.event(
@@ -189,6 +190,7 @@ export async function applyWrite(kind: WriteKind, ctx: WriteContext): Promise<Wr
       if (!err.retryable && !err.ambiguous) throw err
       const delayMs = backoffMs({ baseMs: 200, maxMs: 2_000 }, attempt)
       if (performance.now() + delayMs >= deadline) throw err
+      ctx.client.reportRetry(err, attempt, delayMs)
       ctx.log(
         `The ${kind} request failed (${err.detail}) and did not take effect; sending it again in ${delayMs} ms`,
       )

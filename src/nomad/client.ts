@@ -76,8 +76,11 @@ export interface ClientOptions {
   /** Time limit of a request that is not a blocking query (a write's too). Default 30s. */
   requestTimeoutMs?: number
   retry?: RetryPolicy
-  /** Told about every retry, so the user sees why the gate is slower than usual. */
-  onRetry?: (err: NomadError, attempt: number, delayMs: number) => void
+  /**
+   * Told about every retry, so the user sees why the gate is slower than usual;
+   * `told`: the caller has said it in its own words already (reportRetry).
+   */
+  onRetry?: (err: NomadError, attempt: number, delayMs: number, told?: boolean) => void
   /** Told about every request when it ends (the debug lines). */
   onExchange?: (r: ExchangeRecord) => void
   userAgent?: string
@@ -119,10 +122,11 @@ export class NomadClient {
 
   /**
    * Tells the client's onRetry of a request that a caller sends again itself
-   * (a write: gate/write.ts), so every retry of a step is told in one place.
+   * and has logged in its own words (a write: gate/write.ts), so every retry
+   * of a step is counted in one place.
    */
   reportRetry(err: NomadError, attempt: number, delayMs: number): void {
-    this.onRetry?.(err, attempt, delayMs)
+    this.onRetry?.(err, attempt, delayMs, true)
   }
 
   // Reads -------------------------------------------------------------------

@@ -2,6 +2,7 @@
 // functions that make one from what went wrong: a status, a broken connection,
 // an answer that is not JSON, an abort, a time limit.
 
+import { STATUS_CODES } from 'node:http'
 import { classifyNetworkError } from '../network-error.js'
 import { ProxyError, type Route } from '../net/http.js'
 import { describeProxy } from '../net/proxy.js'
@@ -307,6 +308,41 @@ export function neverReached(
     ambiguous: err.ambiguous,
     cause: err,
   })
+}
+
+/**
+ * A failure in a few words, for the tally of a step's retries
+ * (`connection reset (2), No cluster leader (1)`): the same words for the same cause.
+ */
+export function retryCause(err: NomadError): string {
+  switch (err.kind) {
+    case 'http': {
+      const text = err.detail === '(empty body)' ? '' : err.detail
+      const generic = !text || text === STATUS_CODES[err.status ?? 0]
+      return generic ? `HTTP ${err.status}` : oneLine(text, 60)
+    }
+    case 'refused':
+      return err.cause instanceof ProxyError ? 'proxy unreachable' : 'connection refused'
+    case 'timeout':
+      return 'no answer in time'
+    case 'protocol':
+      return 'not a Nomad answer'
+    case 'tls':
+      return 'TLS failed'
+    case 'aborted':
+      return 'aborted'
+  }
+  switch (classifyNetworkError(err.cause).kind) {
+    case 'reset':
+      return 'connection reset'
+    case 'dns':
+      return 'DNS failed'
+    case 'unreachable':
+      return 'no route'
+    case 'connect-timeout':
+      return 'no connection in time'
+  }
+  return 'connection broke'
 }
 
 /** No answer within the request's own time limit. */
