@@ -31204,7 +31204,7 @@ function isDebug() {
  * @param message debug message
  */
 function core_debug(message) {
-    issueCommand('debug', {}, message);
+    command_issueCommand('debug', {}, message);
 }
 /**
  * Adds an error issue
@@ -32654,6 +32654,13 @@ function requestTimeoutFromEnv(env) {
         throw new Error(`NOMAD_CANARY_GATE_REQUEST_TIMEOUT must be a positive duration (got "${raw}")`);
     }
     return ms;
+}
+/**
+ * NOMAD_CANARY_GATE_DEBUG=1 (or true): the CLI's --debug, for a pipeline where
+ * adding an option is harder than setting a variable.
+ */
+function debugFromEnv(env) {
+    return /^(1|true|yes)$/i.test(env.NOMAD_CANARY_GATE_DEBUG?.trim() ?? '');
 }
 
 ;// CONCATENATED MODULE: ./src/github.ts
@@ -35309,6 +35316,10 @@ class NomadClient {
     close() {
         this.transport.close();
     }
+    /** How requests to Nomad go: directly, or through which proxy. */
+    get route() {
+        return this.transport.route;
+    }
     /** Nomad has answered once: the address is right. */
     get contacted() {
         return this.transport.contacted;
@@ -36068,6 +36079,7 @@ function describeStep(step) {
 
 
 
+
 const SKIP_VERIFY_WARNING = 'tls-skip-verify is on: the certificate of Nomad is not checked, so anyone on the path can read the token and forge answers. Use ca-cert instead.';
 async function runStep(settings, log) {
     if (settings.nomad.tls.skipVerify)
@@ -36084,14 +36096,21 @@ async function runStep(settings, log) {
     // Each retry is an info line; one warning at the end sums them up, so a
     // step that recovered does not look like one that failed.
     const retries = new RetryTally();
+    const debug = log.debug;
     const client = new NomadClient(settings.nomad, {
         requestTimeoutMs: settings.requestTimeoutMs,
         onRetry: (err, attempt, delayMs, told) => {
             retries.add(err);
             if (!told)
                 log.info(`${err.message}; retry ${attempt} in ${formatDuration(delayMs)}`);
+            debug?.(`Retry ${attempt} of ${err.method} ${err.path} in ${formatDuration(delayMs)}: ${retryCause(err)} (${err.kind}${err.ambiguous ? ', may have been applied' : ''})`);
         },
+        onExchange: debug && ((r) => debug(describeExchange(r))),
     });
+    if (debug) {
+        const proxy = client.route.proxy;
+        debug(`Nomad at ${settings.nomad.address}: ${proxy ? `through the proxy ${describeProxy(proxy)}` : 'direct (no proxy)'}`);
+    }
     try {
         return await runGate(settings, { client, log, signal: cancel.signal });
     }
@@ -36103,6 +36122,14 @@ async function runStep(settings, log) {
         if (summary)
             log.warning(summary);
     }
+}
+/** A request in one debug line: never a header (the token is one), only what identifies it. */
+function describeExchange(r) {
+    const took = formatDuration(r.ms);
+    if (r.status === 0)
+        return `${r.method} ${r.target}: no answer (${r.error ? retryCause(r.error) : 'unknown'}), ${took}`;
+    const index = r.index ? `, X-Nomad-Index ${r.index}` : '';
+    return `${r.method} ${r.target}: ${r.status}${index}, ${took}`;
 }
 /** The retries of a step by cause: `3 requests were retried: connection reset (2), No cluster leader (1)`. */
 class RetryTally {
@@ -36144,7 +36171,9 @@ async function action_run(env = process.env) {
                 return r;
             })
             : undefined;
-        const outcome = await runStep(settings, { info: info, warning: warning });
+        // A re-run with debug logging (RUNNER_DEBUG=1): every request, retry and decision.
+        const debug = isDebug() ? core_debug : undefined;
+        const outcome = await runStep(settings, { info: info, warning: warning, debug });
         for (const [name, value] of Object.entries(outputs(outcome)))
             setOutput(name, value);
         if (reporter) {

@@ -22,7 +22,9 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
           return r
         })
       : undefined
-    const outcome = await runStep(settings, { info: core.info, warning: core.warning })
+    // A re-run with debug logging (RUNNER_DEBUG=1): every request, retry and decision.
+    const debug = core.isDebug() ? core.debug : undefined
+    const outcome = await runStep(settings, { info: core.info, warning: core.warning, debug })
     for (const [name, value] of Object.entries(outputs(outcome))) core.setOutput(name, value)
     if (reporter) {
       const r = await reporter

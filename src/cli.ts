@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util'
 // Only `version` is bundled (ncc keeps the fields used): one version, package.json's.
 import pkg from '../package.json' with { type: 'json' }
 import { PROGRAM, cliHelp, cliOptions } from './config/help.js'
-import { InputError, parseSettings } from './config/parse.js'
+import { InputError, debugFromEnv, parseSettings } from './config/parse.js'
 import { MODES } from './config/settings.js'
 import { outputs } from './report/outputs.js'
 import { summaryText } from './report/summary.js'
@@ -56,6 +56,10 @@ export async function main(argv: string[], env = process.env): Promise<number> {
   const log = {
     info: (line: string) => process.stderr.write(`${line}\n`),
     warning: (line: string) => process.stderr.write(`warning: ${line}\n`),
+    debug:
+      values.debug || debugFromEnv(env)
+        ? (line: string) => process.stderr.write(`debug: ${line}\n`)
+        : undefined,
   }
   const outcome = await runStep(settings, log)
   process.stderr.write(`\n${summaryText(outcome)}\n`)

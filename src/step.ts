@@ -5,8 +5,9 @@
 import type { Settings } from './config/settings.js'
 import { formatDuration } from './duration.js'
 import { runGate, type Log, type Outcome } from './gate/gate.js'
-import { NomadClient } from './nomad/client.js'
+import { NomadClient, type ExchangeRecord } from './nomad/client.js'
 import { retryCause, type NomadError } from './nomad/errors.js'
+import { describeProxy } from './net/proxy.js'
 
 export const SKIP_VERIFY_WARNING =
   'tls-skip-verify is on: the certificate of Nomad is not checked, so anyone on the path can read the token and forge answers. Use ca-cert instead.'
@@ -27,13 +28,24 @@ export async function runStep(settings: Settings, log: Log): Promise<Outcome> {
   // Each retry is an info line; one warning at the end sums them up, so a
   // step that recovered does not look like one that failed.
   const retries = new RetryTally()
+  const debug = log.debug
   const client = new NomadClient(settings.nomad, {
     requestTimeoutMs: settings.requestTimeoutMs,
     onRetry: (err, attempt, delayMs, told) => {
       retries.add(err)
       if (!told) log.info(`${err.message}; retry ${attempt} in ${formatDuration(delayMs)}`)
+      debug?.(
+        `Retry ${attempt} of ${err.method} ${err.path} in ${formatDuration(delayMs)}: ${retryCause(err)} (${err.kind}${err.ambiguous ? ', may have been applied' : ''})`,
+      )
     },
+    onExchange: debug && ((r) => debug(describeExchange(r))),
   })
+  if (debug) {
+    const proxy = client.route.proxy
+    debug(
+      `Nomad at ${settings.nomad.address}: ${proxy ? `through the proxy ${describeProxy(proxy)}` : 'direct (no proxy)'}`,
+    )
+  }
   try {
     return await runGate(settings, { client, log, signal: cancel.signal })
   } finally {
@@ -43,6 +55,15 @@ export async function runStep(settings: Settings, log: Log): Promise<Outcome> {
     const summary = retries.summary()
     if (summary) log.warning(summary)
   }
+}
+
+/** A request in one debug line: never a header (the token is one), only what identifies it. */
+export function describeExchange(r: ExchangeRecord): string {
+  const took = formatDuration(r.ms)
+  if (r.status === 0)
+    return `${r.method} ${r.target}: no answer (${r.error ? retryCause(r.error) : 'unknown'}), ${took}`
+  const index = r.index ? `, X-Nomad-Index ${r.index}` : ''
+  return `${r.method} ${r.target}: ${r.status}${index}, ${took}`
 }
 
 /** The retries of a step by cause: `3 requests were retried: connection reset (2), No cluster leader (1)`. */

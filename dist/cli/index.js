@@ -67,16 +67,19 @@ async function main(argv, env = process.env) {
     };
     let settings;
     try {
-        settings = (0,_config_parse_js__WEBPACK_IMPORTED_MODULE_3__/* .parseSettings */ .P)(input, env);
+        settings = (0,_config_parse_js__WEBPACK_IMPORTED_MODULE_3__/* .parseSettings */ .P$)(input, env);
     }
     catch (err) {
-        if (err instanceof _config_parse_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .d)
+        if (err instanceof _config_parse_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz)
             return usage(err.message.replace(/^Input '([^']+)'/, "Option '--$1'"));
         throw err;
     }
     const log = {
         info: (line) => process.stderr.write(`${line}\n`),
         warning: (line) => process.stderr.write(`warning: ${line}\n`),
+        debug: values.debug || (0,_config_parse_js__WEBPACK_IMPORTED_MODULE_3__/* .debugFromEnv */ .j6)(env)
+            ? (line) => process.stderr.write(`debug: ${line}\n`)
+            : undefined,
     };
     const outcome = await (0,_step_js__WEBPACK_IMPORTED_MODULE_5__/* .runStep */ .eg)(settings, log);
     process.stderr.write(`\n${(0,_report_summary_js__WEBPACK_IMPORTED_MODULE_4__/* .summaryText */ .g5)(outcome)}\n`);
@@ -133,6 +136,10 @@ const CLI_OPTIONS = [
     {
         name: 'json',
         help: 'print the outputs as one JSON object instead of key=value lines',
+    },
+    {
+        name: 'debug',
+        help: 'print every request, retry and decision on stderr (also NOMAD_CANARY_GATE_DEBUG=1)',
     },
     { name: 'help', short: 'h', help: 'this text' },
     { name: 'version', help: 'the version' },
@@ -562,8 +569,9 @@ function inputSpec(name) {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  d: () => (/* reexport */ InputError),
-  P: () => (/* binding */ parseSettings)
+  dz: () => (/* reexport */ InputError),
+  j6: () => (/* binding */ debugFromEnv),
+  P$: () => (/* binding */ parseSettings)
 });
 
 // EXTERNAL MODULE: ./src/duration.ts
@@ -1384,6 +1392,13 @@ function requestTimeoutFromEnv(env) {
     }
     return ms;
 }
+/**
+ * NOMAD_CANARY_GATE_DEBUG=1 (or true): the CLI's --debug, for a pipeline where
+ * adding an option is harder than setting a variable.
+ */
+function debugFromEnv(env) {
+    return /^(1|true|yes)$/i.test(env.NOMAD_CANARY_GATE_DEBUG?.trim() ?? '');
+}
 
 
 /***/ }),
@@ -1759,7 +1774,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   eg: () => (/* binding */ runStep)
 });
 
-// UNUSED EXPORTS: RetryTally, SKIP_VERIFY_WARNING
+// UNUSED EXPORTS: RetryTally, SKIP_VERIFY_WARNING, describeExchange
 
 // EXTERNAL MODULE: ./src/duration.ts
 var duration = __nccwpck_require__(607);
@@ -4179,6 +4194,10 @@ class NomadClient {
     close() {
         this.transport.close();
     }
+    /** How requests to Nomad go: directly, or through which proxy. */
+    get route() {
+        return this.transport.route;
+    }
     /** Nomad has answered once: the address is right. */
     get contacted() {
         return this.transport.contacted;
@@ -4938,6 +4957,7 @@ function describeStep(step) {
 
 
 
+
 const SKIP_VERIFY_WARNING = 'tls-skip-verify is on: the certificate of Nomad is not checked, so anyone on the path can read the token and forge answers. Use ca-cert instead.';
 async function runStep(settings, log) {
     if (settings.nomad.tls.skipVerify)
@@ -4954,14 +4974,21 @@ async function runStep(settings, log) {
     // Each retry is an info line; one warning at the end sums them up, so a
     // step that recovered does not look like one that failed.
     const retries = new RetryTally();
+    const debug = log.debug;
     const client = new NomadClient(settings.nomad, {
         requestTimeoutMs: settings.requestTimeoutMs,
         onRetry: (err, attempt, delayMs, told) => {
             retries.add(err);
             if (!told)
                 log.info(`${err.message}; retry ${attempt} in ${(0,duration/* formatDuration */.a)(delayMs)}`);
+            debug?.(`Retry ${attempt} of ${err.method} ${err.path} in ${(0,duration/* formatDuration */.a)(delayMs)}: ${retryCause(err)} (${err.kind}${err.ambiguous ? ', may have been applied' : ''})`);
         },
+        onExchange: debug && ((r) => debug(describeExchange(r))),
     });
+    if (debug) {
+        const proxy = client.route.proxy;
+        debug(`Nomad at ${settings.nomad.address}: ${proxy ? `through the proxy ${describeProxy(proxy)}` : 'direct (no proxy)'}`);
+    }
     try {
         return await runGate(settings, { client, log, signal: cancel.signal });
     }
@@ -4973,6 +5000,14 @@ async function runStep(settings, log) {
         if (summary)
             log.warning(summary);
     }
+}
+/** A request in one debug line: never a header (the token is one), only what identifies it. */
+function describeExchange(r) {
+    const took = (0,duration/* formatDuration */.a)(r.ms);
+    if (r.status === 0)
+        return `${r.method} ${r.target}: no answer (${r.error ? retryCause(r.error) : 'unknown'}), ${took}`;
+    const index = r.index ? `, X-Nomad-Index ${r.index}` : '';
+    return `${r.method} ${r.target}: ${r.status}${index}, ${took}`;
 }
 /** The retries of a step by cause: `3 requests were retried: connection reset (2), No cluster leader (1)`. */
 class RetryTally {

@@ -25,6 +25,10 @@ export const CLI_OPTIONS = [
     name: 'json',
     help: 'print the outputs as one JSON object instead of key=value lines',
   },
+  {
+    name: 'debug',
+    help: 'print every request, retry and decision on stderr (also NOMAD_CANARY_GATE_DEBUG=1)',
+  },
   { name: 'help', short: 'h', help: 'this text' },
   { name: 'version', help: 'the version' },
 ] as const

@@ -109,3 +109,11 @@ function requestTimeoutFromEnv(env: Env): number | undefined {
   }
   return ms
 }
+
+/**
+ * NOMAD_CANARY_GATE_DEBUG=1 (or true): the CLI's --debug, for a pipeline where
+ * adding an option is harder than setting a variable.
+ */
+export function debugFromEnv(env: Env): boolean {
+  return /^(1|true|yes)$/i.test(env.NOMAD_CANARY_GATE_DEBUG?.trim() ?? '')
+}

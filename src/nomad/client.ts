@@ -115,6 +115,11 @@ export class NomadClient {
     this.transport.close()
   }
 
+  /** How requests to Nomad go: directly, or through which proxy. */
+  get route() {
+    return this.transport.route
+  }
+
   /** Nomad has answered once: the address is right. */
   get contacted(): boolean {
     return this.transport.contacted
