@@ -144,11 +144,13 @@ describe('README', () => {
     }
   })
 
-  it('has one GitLab CI block besides the workflows', () => {
+  it('has GitLab CI blocks besides the workflows (with a token, and keyless), each with a job', () => {
     const gitlab = readmeBlocks.filter((b) => b.text.startsWith('# .gitlab-ci.yml'))
-    expect(gitlab).toHaveLength(1)
-    const doc = parseYaml(gitlab[0].text) as Record<string, { script?: unknown }>
-    expect(Object.values(doc).some((job) => Array.isArray(job.script))).toBe(true)
+    expect(gitlab).toHaveLength(2)
+    for (const block of gitlab) {
+      const doc = parseYaml(block.text) as Record<string, { script?: unknown }>
+      expect(Object.values(doc).some((job) => Array.isArray(job.script))).toBe(true)
+    }
   })
 })
 

@@ -26,8 +26,25 @@ export interface QueryResult {
   tables: Table[]
 }
 
-/** Whether the request's token may read (or write: submit-job) in a namespace. */
-export type Allow = (namespace: string, write: boolean) => boolean
+/**
+ * Whether the request's token holds any one of these capabilities in a
+ * namespace (acl.ACL AllowNsOpAnyOf; `*`: in any namespace).
+ */
+export type Allow = (namespace: string, ...anyOf: string[]) => boolean
+
+/** What every read of a job's objects needs (nomad/deployment_endpoint.go, job_endpoint.go). */
+export const READ_JOB = 'read-job'
+
+/**
+ * What each deployment write accepts (nomad/deployment_endpoint.go): submit-job,
+ * or from Nomad 2.0 the write's own fine-grained capability. Resume is Pause.
+ */
+export const DEPLOYMENT_WRITE = {
+  promote: ['submit-job', 'promote-deployment'],
+  pause: ['submit-job', 'pause-deployment'],
+  fail: ['submit-job', 'fail-deployment'],
+  allocHealth: ['submit-job', 'set-alloc-health-deployment'],
+} as const
 
 const PERMISSION_DENIED = 'Permission denied'
 
@@ -50,7 +67,7 @@ export class Endpoints {
     reverse: boolean,
     allow: Allow,
   ): () => QueryResult {
-    if (!allow(namespace, false)) throw permissionDenied()
+    if (!allow(namespace, READ_JOB)) throw permissionDenied()
     const inNamespace = (dns: string): boolean => namespace === '*' || dns === namespace
     const prefix = prefixText === '' ? undefined : uuidIndexKey(prefixText, false)
     if (prefix && 'error' in prefix) throw new NomadError(prefix.error)
@@ -69,7 +86,7 @@ export class Endpoints {
       return {
         index: this.store.tableIndex('deployment'),
         tables: ['deployment'],
-        body: list.map(([, d]) => d).filter((d) => allow(d.Namespace, false)),
+        body: list.map(([, d]) => d).filter((d) => allow(d.Namespace, READ_JOB)),
         watch: (c) =>
           c.deployments.some((id) =>
             prefix
@@ -82,14 +99,14 @@ export class Endpoints {
 
   /** Deployment.GetDeployment: by the UUID's bytes; hidden (null) outside the token's namespaces. */
   deployment(namespace: string, id: string, allow: Allow): () => QueryResult {
-    if (!allow(namespace, false)) throw permissionDenied()
+    if (!allow(namespace, READ_JOB)) throw permissionDenied()
     return () => {
       if (id === '') throw new NomadError('missing deployment ID')
       const key = uuidIndexKey(id, true)
       if ('error' in key) throw new NomadError(`deployment lookup failed: ${key.error}`)
       let d = this.store.deploymentByKey(key.key)
       // Re-checked against the deployment's own namespace: hidden if not allowed.
-      if (d && !allow(d.Namespace, false)) d = undefined
+      if (d && !allow(d.Namespace, READ_JOB)) d = undefined
       return d
         ? {
             index: d.ModifyIndex,
@@ -111,13 +128,13 @@ export class Endpoints {
    * deployment's allocs. An unknown deployment has no allocations (`[]`).
    */
   deploymentAllocations(namespace: string, id: string, allow: Allow): () => QueryResult {
-    if (!allow(namespace, false)) throw permissionDenied()
+    if (!allow(namespace, READ_JOB)) throw permissionDenied()
     return () => {
       const key = uuidIndexKey(id, true)
       if ('error' in key) throw new NomadError(key.error)
       const allocs = this.store.allocsByDeploymentKey(key.key).map(toStub)
       const ns = allocs[0]?.Namespace
-      if (ns !== undefined && ns !== namespace && !allow(ns, false)) throw permissionDenied()
+      if (ns !== undefined && ns !== namespace && !allow(ns, READ_JOB)) throw permissionDenied()
       return {
         index: this.store.tableIndex('allocs'),
         tables: ['allocs'],
@@ -133,7 +150,7 @@ export class Endpoints {
 
   /** Job.Deployments: the store's order (by deployment ID); an earlier job's with the same ID only with `all`. */
   jobDeployments(namespace: string, jobId: string, all: boolean, allow: Allow): () => QueryResult {
-    if (!allow(namespace, false)) throw permissionDenied()
+    if (!allow(namespace, READ_JOB)) throw permissionDenied()
     return () => {
       const job = this.store.jobLatest(namespace, jobId)
       const list = this.store
@@ -156,7 +173,7 @@ export class Endpoints {
 
   /** Job.GetJob: the latest version; null (404) when there is none. */
   job(namespace: string, jobId: string, allow: Allow): () => QueryResult {
-    if (!allow(namespace, false)) throw permissionDenied()
+    if (!allow(namespace, READ_JOB)) throw permissionDenied()
     return () => {
       const job = this.store.jobLatest(namespace, jobId)
       const key = `${namespace}/${jobId}`
@@ -181,7 +198,7 @@ export class Endpoints {
    * (namespace, job, status, then ID), so not by age.
    */
   jobEvaluations(namespace: string, jobId: string, allow: Allow): () => QueryResult {
-    if (!allow(namespace, false)) throw permissionDenied()
+    if (!allow(namespace, READ_JOB)) throw permissionDenied()
     return () => {
       const evals = this.store
         .allEvals()
@@ -199,14 +216,14 @@ export class Endpoints {
 
   /** Eval.GetEval: by the UUID's bytes; re-checked against the eval's own namespace. */
   evaluation(namespace: string, id: string, allow: Allow): () => QueryResult {
-    if (!allow(namespace, false)) throw permissionDenied()
+    if (!allow(namespace, READ_JOB)) throw permissionDenied()
     return () => {
       const key = uuidIndexKey(id, true)
       if ('error' in key) {
         throw new NomadError(`failed to lookup eval: eval lookup failed: ${key.error}`)
       }
       const e = this.store.evalByKey(key.key)
-      if (e && !allow(e.Namespace, false)) throw permissionDenied()
+      if (e && !allow(e.Namespace, READ_JOB)) throw permissionDenied()
       return e
         ? { index: e.ModifyIndex, body: e, watch: (c) => c.evals.includes(e.ID), tables: ['evals'] }
         : {
@@ -223,36 +240,42 @@ export class Endpoints {
   /**
    * The checks every deployment write RPC makes, in Nomad's order after the
    * region and token: the ID, the request's own validation, the deployment's
-   * existence, submit-job in the deployment's own namespace (not the request's),
-   * then that it is active (`terminal` is the RPC's wording).
+   * existence, one of `capabilities` in the deployment's own namespace (not the
+   * request's), then that it is active (`terminal` is the RPC's wording).
    */
-  checkWrite(allow: Allow, id: string, terminal: string, validate?: () => void): void {
+  checkWrite(
+    allow: Allow,
+    id: string,
+    capabilities: readonly string[],
+    terminal: string,
+    validate?: () => void,
+  ): void {
     if (id === '') throw new NomadError('missing deployment ID')
     validate?.()
     const key = uuidIndexKey(id, true)
     if ('error' in key) throw new NomadError(`deployment lookup failed: ${key.error}`)
     const d = this.store.deploymentByKey(key.key)
     if (!d) throw new NomadError('deployment not found')
-    if (!allow(d.Namespace, true)) throw permissionDenied()
+    if (!allow(d.Namespace, ...capabilities)) throw permissionDenied()
     if (TERMINAL_DEPLOYMENT_STATUSES.includes(d.Status)) throw new NomadError(terminal)
   }
 
   /** Deployment.Promote. */
   promote(allow: Allow, id: string, all: boolean, groups: string[]): DeploymentUpdateResponse {
-    this.checkWrite(allow, id, "can't promote terminal deployment")
+    this.checkWrite(allow, id, DEPLOYMENT_WRITE.promote, "can't promote terminal deployment")
     return this.watcher.promote(id, all, groups)
   }
 
   /** Deployment.Pause, also resuming (`pause: false`). */
   pause(allow: Allow, id: string, pause: boolean): DeploymentUpdateResponse {
     const terminal = pause ? "can't pause terminal deployment" : "can't resume terminal deployment"
-    this.checkWrite(allow, id, terminal)
+    this.checkWrite(allow, id, DEPLOYMENT_WRITE.pause, terminal)
     return this.watcher.pause(id, pause)
   }
 
   /** Deployment.Fail. */
   fail(allow: Allow, id: string): DeploymentUpdateResponse {
-    this.checkWrite(allow, id, "can't fail terminal deployment")
+    this.checkWrite(allow, id, DEPLOYMENT_WRITE.fail, "can't fail terminal deployment")
     return this.watcher.fail(id)
   }
 
@@ -263,7 +286,8 @@ export class Endpoints {
     healthy: string[],
     unhealthy: string[],
   ): DeploymentUpdateResponse {
-    this.checkWrite(allow, id, "can't set health of allocations for a terminal deployment", () => {
+    const terminal = "can't set health of allocations for a terminal deployment"
+    this.checkWrite(allow, id, DEPLOYMENT_WRITE.allocHealth, terminal, () => {
       if (healthy.length + unhealthy.length === 0) {
         throw new NomadError('must specify at least one healthy/unhealthy allocation ID')
       }

@@ -6,6 +6,8 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { performance } from 'node:perf_hooks'
 
+import type { AclState } from './acl.js'
+import { AclApi } from './aclhttp.js'
 import { permissionDenied, type Allow, type Endpoints, type QueryResult } from './endpoints.js'
 import { parseGoDuration } from './go.js'
 import {
@@ -28,19 +30,12 @@ import { NomadError, type ChangeRecord } from './model.js'
 import type { Store } from './store.js'
 import type { EventStream, StreamBody } from './stream.js'
 
-export interface AclToken {
-  /** Namespaces the token may read (`*` for all). */
-  namespaces: string[]
-  /** Whether it may also write (submit-job) in them. */
-  write: boolean
-  /** A management token (needed for the event stream's `*` topic). */
-  management?: boolean
-}
-
 export interface HttpOptions {
   region: string
-  /** Enables ACLs: requests need one of these secrets (`X-Nomad-Token` or `Authorization: Bearer`). */
-  acl?: { tokens: Record<string, AclToken> }
+  /** Enables ACLs: tokens (`X-Nomad-Token` or `Authorization: Bearer`), policies, auth methods (acl.ts). */
+  acl?: AclState
+  /** The cluster's clock: ACL tokens expire on it. */
+  now: () => number
   /** Source of the blocking-query jitter. */
   random: () => number
   /** Whether a held query wakes on any change to the tables it read (see SimulatorOptions.spuriousWakes). */
@@ -110,12 +105,18 @@ const UNSIMULATED_JOB_SUFFIXES = [
   '/tag',
 ]
 
+export type { AclToken } from './acl.js'
+
 export class NomadHttp {
+  private readonly aclApi: AclApi
+
   constructor(
     private readonly store: Store,
     private readonly endpoints: Endpoints,
     private readonly options: HttpOptions,
-  ) {}
+  ) {
+    this.aclApi = new AclApi(options.acl, { region: options.region, now: options.now })
+  }
 
   /** Answers one request as a Nomad server agent would. */
   async serve(r: ApiRequest): Promise<ApiReply> {
@@ -162,15 +163,16 @@ export class NomadHttp {
       if (['PUT', 'POST', 'DELETE'].includes(r.method)) throw notSimulated(`${r.method} ${p}`)
       throw new NomadError(INVALID_METHOD, 405)
     }
+    if (p.startsWith('/v1/acl/')) return this.aclApi.route(r)
     if (p === '/v1/event/stream') {
       const region = r.query.get('region') || this.options.region
       const token = requestToken(r)
-      const acl = this.options.acl
-      const management = !acl || acl.tokens[token]?.management === true
+      const resolved = this.options.acl?.resolve(token, this.options.now())
+      const management = !resolved || (typeof resolved !== 'string' && resolved.acl.management)
       // Event.Stream authenticates the token before it forwards to the region.
-      const unknown = acl !== undefined && token !== '' && !Object.hasOwn(acl.tokens, token)
+      const refused = typeof resolved === 'string'
       const authorize = (reg: string, tok: string): Allow => {
-        if (unknown) throw permissionDenied()
+        if (refused) throw permissionDenied()
         return this.authorize(reg, tok)
       }
       return this.options.eventStream.handle(r, authorize, region, token, management)
@@ -354,23 +356,17 @@ export class NomadHttp {
 
   /**
    * The start of every RPC: forward to the request's region (`No path to region`
-   * for any other), then fail an unknown token. Returns the ACL check.
+   * for any other), then fail an unknown or expired token. Returns the ACL check.
    */
   authorize(region: string, token: string): Allow {
     const acl = this.options.acl
-    const unknownToken = acl !== undefined && token !== '' && !Object.hasOwn(acl.tokens, token)
+    // Authenticate runs first, but its error is returned after the forward.
+    const resolved = acl?.resolve(token, this.options.now())
     if (region !== this.options.region) throw new NomadError('No path to region')
-    if (unknownToken) throw permissionDenied()
-    return (namespace, write) => {
-      if (!acl) return true
-      const t = token === '' ? undefined : acl.tokens[token] // no anonymous policy
-      if (!t) return false
-      const nsOk =
-        t.namespaces.includes('*') ||
-        t.namespaces.includes(namespace) ||
-        (namespace === '*' && t.namespaces.length > 0)
-      return nsOk && (t.write || !write)
-    }
+    if (resolved === undefined) return () => true
+    // An unknown or expired token: the RPC answers ErrPermissionDenied.
+    if (typeof resolved === 'string') throw permissionDenied()
+    return (namespace, ...anyOf) => resolved.acl.allowAnyOf(namespace, anyOf)
   }
 
   /**

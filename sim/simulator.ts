@@ -8,7 +8,8 @@ import type { AllocClientStatus, DeploymentUpdateResponse } from '../src/nomad/t
 import type { Clock } from './clock.js'
 import { Endpoints } from './endpoints.js'
 import { EventStream, type EventStreamOptions } from './stream.js'
-import { NomadHttp, type AclToken, type ApiReply, type ApiRequest } from './http.js'
+import { AclState, type AclOptions } from './acl.js'
+import { NomadHttp, type ApiReply, type ApiRequest } from './http.js'
 import type { ClientOutcome } from './jobspec.js'
 import type {
   ChangeRecord,
@@ -37,7 +38,15 @@ import {
 } from './state.js'
 import type { StateSnapshot } from './store.js'
 
-export type { AclToken } from './http.js'
+export type {
+  AclOptions,
+  AclToken,
+  AclTokenSpec,
+  AuthMethodSpec,
+  BindingRuleSpec,
+  SimAclPolicy,
+  SimAclToken,
+} from './acl.js'
 export type { FaultSpec, HeldQuery, InjectedFault, RequestRecord } from './server.js'
 export {
   NomadError,
@@ -59,8 +68,12 @@ export type { EventStreamOptions } from './stream.js'
 export type { EventBatch, SimEvent } from './events.js'
 
 export interface ApiOptions extends StateOptions {
-  /** Enables ACLs: requests need one of these secrets (`X-Nomad-Token` or `Authorization: Bearer`). */
-  acl?: { tokens: Record<string, AclToken> }
+  /**
+   * Enables ACLs: requests need a token (`X-Nomad-Token` or `Authorization:
+   * Bearer`) that allows them. Tokens in the simple model or Nomad's, policies,
+   * roles, JWT auth methods and binding rules (sim/acl.ts).
+   */
+  acl?: AclOptions
   /** Source of the blocking-query jitter; Math.random by default. */
   random?: () => number
   /**
@@ -90,6 +103,8 @@ export class Simulator {
   /** The simulated cluster: store, watcher, verbs. */
   readonly state: NomadState
   readonly http: NomadHttp
+  /** The ACL state when ACLs are on: policies, tokens, auth methods (sim/acl.ts). */
+  readonly acl?: AclState
   private readonly server: SimServer
   private spurious: boolean
 
@@ -107,9 +122,11 @@ export class Simulator {
     })
     this.spurious = options.spuriousWakes ?? false
     const endpoints = new Endpoints(this.state.store, this.state.watcher)
+    if (options.acl) this.acl = new AclState(this.state.store, options.acl)
     this.http = new NomadHttp(this.state.store, endpoints, {
       region: this.state.region,
-      acl: options.acl,
+      acl: this.acl,
+      now: () => this.state.clock.now(),
       random: options.random ?? Math.random,
       spuriousWakes: () => this.spurious,
       eventStream: new EventStream(this.state.events, this.state.namespaces, stream),

@@ -9,7 +9,7 @@
 // the first line was a status (403, 500 `EventBroker not configured`), and one
 // after it was appended to the body as text.
 
-import { type Allow } from './endpoints.js'
+import { READ_JOB, type Allow } from './endpoints.js'
 import type { EventBatch, EventBroker } from './events.js'
 import type { ApiReply, ApiRequest } from './http.js'
 import { NomadError } from './model.js'
@@ -86,7 +86,7 @@ export class EventStream {
       const namespaces = namespace === '*' ? this.namespaces : [namespace]
       for (const ns of namespaces) {
         for (const topic of topics.keys()) {
-          const ok = READ_JOB_TOPICS.includes(topic) ? allow(ns, false) : management
+          const ok = READ_JOB_TOPICS.includes(topic) ? allow(ns, READ_JOB) : management
           if (!ok) throw new NomadError('Permission denied', 403)
         }
       }

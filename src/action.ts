@@ -15,6 +15,9 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     // even when a later input turns out bad (interface.md).
     const settings = parseSettings((name) => core.getInput(name), env, { onSecret: mask })
 
+    // auth-method: the workflow's OIDC token, unless login-token gave one (core masks it).
+    const login = settings.login
+    const loginToken = login && !login.token ? await workflowIdToken(login.audience) : undefined
     // The GitHub side runs beside the gate, never in front of its first request.
     const reporter = settings.github
       ? startDeploymentReporter(settings.github, core.warning).then(async (r) => {
@@ -24,7 +27,11 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       : undefined
     // A re-run with debug logging (RUNNER_DEBUG=1): every request, retry and decision.
     const debug = core.isDebug() ? core.debug : undefined
-    const outcome = await runStep(settings, { info: core.info, warning: core.warning, debug })
+    const outcome = await runStep(
+      settings,
+      { info: core.info, warning: core.warning, debug },
+      { loginToken, onSecret: mask },
+    )
     for (const [name, value] of Object.entries(outputs(outcome))) core.setOutput(name, value)
     if (reporter) {
       const r = await reporter
@@ -45,6 +52,30 @@ function githubState(o: Outcome): GitHubDeploymentState {
   if (o.result === 'cancelled') return 'inactive'
   if (!o.ok) return 'failure'
   return o.result === 'promotable' || o.result.startsWith('would-') ? 'in_progress' : 'success'
+}
+
+/**
+ * The job's OIDC ID token for `audience` (core.getIDToken, which masks it).
+ * Without `permissions: id-token: write` the runner sets no
+ * ACTIONS_ID_TOKEN_REQUEST_URL, and core says only that.
+ */
+async function workflowIdToken(audience: string): Promise<string> {
+  try {
+    return await core.getIDToken(audience)
+  } catch (err) {
+    const why = (err instanceof Error ? err.message : String(err)).replace(/^Error message: /, '')
+    if (/ACTIONS_ID_TOKEN_REQUEST_(URL|TOKEN)/.test(why)) {
+      throw new Error(
+        `auth-method needs the workflow's OIDC token, and the runner offers none: give the job \`permissions: id-token: write\` (pull requests from forks never get one) (${why})`,
+      )
+    }
+    const first = why
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .join(' ')
+    throw new Error(`Could not get the workflow's OIDC token for audience "${audience}": ${first}`)
+  }
 }
 
 /** The runner masks a multi-line secret line by line only when told each line. */

@@ -52,6 +52,12 @@ export async function main(argv: string[], env = process.env): Promise<number> {
       return usage(err.message.replace(/^Input '([^']+)'/, "Option '--$1'"))
     throw err
   }
+  // The CLI has no CI to ask for a token: the JWT comes with it.
+  if (settings.login && !settings.login.token) {
+    return usage(
+      "Option '--auth-method' needs the JWT to log in with: set NOMAD_LOGIN_TOKEN (or --login-token, which shows in ps)",
+    )
+  }
 
   const log = {
     info: (line: string) => process.stderr.write(`${line}\n`),

@@ -5,14 +5,19 @@
 import type { Settings } from './config/settings.js'
 import { formatDuration } from './duration.js'
 import { runGate, type Log, type Outcome } from './gate/gate.js'
-import { NomadClient, type ExchangeRecord } from './nomad/client.js'
+import { loginForStep, type StepLogin } from './login.js'
+import { describeProxy, proxyFor } from './net/proxy.js'
+import { NomadClient, type ClientOptions, type ExchangeRecord } from './nomad/client.js'
 import { retryCause, type NomadError } from './nomad/errors.js'
-import { describeProxy } from './net/proxy.js'
 
 export const SKIP_VERIFY_WARNING =
   'tls-skip-verify is on: the certificate of Nomad is not checked, so anyone on the path can read the token and forge answers. Use ca-cert instead.'
 
-export async function runStep(settings: Settings, log: Log): Promise<Outcome> {
+export async function runStep(
+  settings: Settings,
+  log: Log,
+  options: StepLogin = {},
+): Promise<Outcome> {
   if (settings.nomad.tls.skipVerify) log.warning(SKIP_VERIFY_WARNING)
   const cancel = new AbortController()
   const onSignal = (sig: NodeJS.Signals) => {
@@ -29,7 +34,7 @@ export async function runStep(settings: Settings, log: Log): Promise<Outcome> {
   // step that recovered does not look like one that failed.
   const retries = new RetryTally()
   const debug = log.debug
-  const client = new NomadClient(settings.nomad, {
+  const clientOptions: ClientOptions = {
     requestTimeoutMs: settings.requestTimeoutMs,
     onRetry: (err, attempt, delayMs, told) => {
       retries.add(err)
@@ -39,17 +44,27 @@ export async function runStep(settings: Settings, log: Log): Promise<Outcome> {
       )
     },
     onExchange: debug && ((r) => debug(describeExchange(r))),
-  })
+  }
   if (debug) {
-    const proxy = client.route.proxy
+    const proxy = proxyFor(new URL(settings.nomad.address), settings.nomad.proxy)
     debug(
       `Nomad at ${settings.nomad.address}: ${proxy ? `through the proxy ${describeProxy(proxy)}` : 'direct (no proxy)'}`,
     )
   }
+  let client: NomadClient | undefined
   try {
+    // With auth-method, the client carries the token that the login returns.
+    const nomad = await loginForStep(settings, {
+      ...options,
+      log,
+      clientOptions,
+      signal: cancel.signal,
+    })
+    if ('outcome' in nomad) return nomad.outcome
+    client = new NomadClient(nomad.config, clientOptions)
     return await runGate(settings, { client, log, signal: cancel.signal })
   } finally {
-    client.close()
+    client?.close()
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     const summary = retries.summary()

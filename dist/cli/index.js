@@ -12,11 +12,11 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_util__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var _package_json__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(330);
 /* harmony import */ var _config_help_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(527);
-/* harmony import */ var _config_parse_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(535);
+/* harmony import */ var _config_parse_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(258);
 /* harmony import */ var _config_settings_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(661);
 /* harmony import */ var _report_outputs_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(468);
 /* harmony import */ var _report_summary_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(994);
-/* harmony import */ var _step_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(625);
+/* harmony import */ var _step_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(689);
 // The command-line front (GitLab CI, Jenkins, shells): the same settings, the
 // same gate, outputs as key=value lines or one JSON object on stdout, progress
 // on stderr. Exit 0 when the step would pass, 1 when the gate fails, 2 for usage.
@@ -73,6 +73,10 @@ async function main(argv, env = process.env) {
         if (err instanceof _config_parse_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz)
             return usage(err.message.replace(/^Input '([^']+)'/, "Option '--$1'"));
         throw err;
+    }
+    // The CLI has no CI to ask for a token: the JWT comes with it.
+    if (settings.login && !settings.login.token) {
+        return usage("Option '--auth-method' needs the JWT to log in with: set NOMAD_LOGIN_TOKEN (or --login-token, which shows in ps)");
     }
     const log = {
         info: (line) => process.stderr.write(`${line}\n`),
@@ -274,6 +278,38 @@ const INPUTS = [
         cli: {
             value: 'TOKEN',
             help: 'ACL token; prefer the variable: arguments show in ps',
+            section: 'nomad',
+        },
+    },
+    {
+        name: 'auth-method',
+        description: "Name of a Nomad JWT auth method (Nomad 1.5.4+): log in with the workflow's OIDC token (needs permissions: id-token: write) and send the token Nomad returns, masked. Not with token or NOMAD_TOKEN.",
+        kind: 'text',
+        parsedBy: 'login.ts',
+        example: 'github',
+        cli: {
+            value: 'NAME',
+            help: 'log in with this Nomad JWT auth method and the JWT of --login-token instead of a token',
+            section: 'nomad',
+        },
+    },
+    {
+        name: 'auth-audience',
+        description: "With auth-method: the audience (aud) to request for the workflow's OIDC token; one of the auth method's BoundAudiences.",
+        default: 'nomad',
+        kind: 'text',
+        parsedBy: 'login.ts',
+    },
+    {
+        name: 'login-token',
+        description: "With auth-method: a JWT to log in with instead of the workflow's OIDC token (one from another identity provider); masked.",
+        env: ['NOMAD_LOGIN_TOKEN'],
+        kind: 'text',
+        parsedBy: 'login.ts',
+        secret: true,
+        cli: {
+            value: 'JWT',
+            help: "with --auth-method: the JWT to log in with (GitLab's id_tokens, any CI that mints one); prefer the variable: arguments show in ps",
             section: 'nomad',
         },
     },
@@ -563,7 +599,7 @@ function inputSpec(name) {
 
 /***/ }),
 
-/***/ 535:
+/***/ 258:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -857,6 +893,48 @@ function runnerContext(env) {
             : undefined,
         apiUrl: envValue(env, 'GITHUB_API_URL') ?? 'https://api.github.com',
     };
+}
+
+;// CONCATENATED MODULE: ./src/config/login.ts
+// The inputs of the login with a Nomad JWT auth method instead of a token:
+// auth-method, auth-audience and login-token (NOMAD_LOGIN_TOKEN). A login
+// token is masked as soon as it is read; auth-method with a token is a
+// mistake to say at once, not a choice to make silently.
+
+/** structs.ValidACLAuthMethod. */
+const AUTH_METHOD_NAME = /^[a-zA-Z0-9-]{1,128}$/;
+/** A JWS in compact form: three base64url parts. */
+const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+function parseLogin(inputs, secrets) {
+    const loginToken = inputs.get('login-token');
+    secrets.add(loginToken?.value);
+    const method = inputs.get('auth-method');
+    const audience = inputs.withDefault('auth-audience');
+    const token = inputs.get('token');
+    if (!method) {
+        if (loginToken)
+            fail(loginToken, 'needs auth-method: the name of the Nomad JWT auth method to log in with');
+        return undefined;
+    }
+    if (token) {
+        secrets.add(token.value);
+        const where = token.env ?? 'token';
+        fail(method, `cannot be used with a token (${where} is set): auth-method logs in and sends the token Nomad returns. Remove ${where} to log in with auth-method, or remove auth-method to use the token`);
+    }
+    if (!AUTH_METHOD_NAME.test(method.value)) {
+        invalid(method, 'must be the name of a Nomad auth method: letters, digits and hyphens');
+    }
+    if (!isHeaderSafe(audience.value)) {
+        invalid(audience, 'must be an audience without whitespace, such as nomad');
+    }
+    const login = { authMethod: method.value, audience: audience.value };
+    if (loginToken) {
+        if (!JWT.test(loginToken.value)) {
+            invalid(loginToken, 'must be a JWT: three base64url parts separated by dots', true);
+        }
+        login.token = loginToken.value;
+    }
+    return login;
 }
 
 // EXTERNAL MODULE: ./src/redact.ts
@@ -1321,6 +1399,7 @@ function parseTarget(inputs) {
 
 
 
+
 /**
  * Inputs by their action.yml names ('' when unset) and the environment
  * (NOMAD_*, GITHUB_*) into Settings. Throws an InputError at the first bad
@@ -1332,6 +1411,7 @@ function parseSettings(input, env, options = {}) {
     // HTTPS_PROXY, HTTP_PROXY, NO_PROXY: for Nomad and the soak's checks (GitHub's
     // client, @actions/github, reads them itself, by the same rules).
     const proxy = parseProxies(env, secrets);
+    const login = parseLogin(inputs, secrets);
     const nomad = parseNomadConfig(inputs, env, secrets);
     if (proxy)
         nomad.proxy = proxy;
@@ -1371,6 +1451,8 @@ function parseSettings(input, env, options = {}) {
         dryRun,
         secrets: secrets.values,
     };
+    if (login)
+        settings.login = login;
     if (github)
         settings.github = github;
     if (requestTimeoutMs !== undefined)
@@ -1765,7 +1847,7 @@ function cell(text) {
 
 /***/ }),
 
-/***/ 625:
+/***/ 689:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -3752,6 +3834,60 @@ function formatLabels(metric) {
     return `${name}{${inner}}`;
 }
 
+;// CONCATENATED MODULE: ./src/nomad/acl.ts
+// The ACL endpoints (api/acl.go): the login of a JWT auth method, the
+// request's own token and a policy by name; and what a refused login means,
+// read off the texts of nomad/acl_endpoint.go Login, lib/auth/jwt and
+// hashicorp/cap's jwt validator.
+/** POST /v1/acl/login (the Go client PUTs; Nomad takes both): a JWT for a token of the auth method. */
+function loginRequest(authMethod, loginToken) {
+    return { path: '/v1/acl/login', body: { AuthMethodName: authMethod, LoginToken: loginToken } };
+}
+/** GET /v1/acl/token/self: the token the request carries. */
+function tokenSelfRequest() {
+    return { path: '/v1/acl/token/self' };
+}
+/** GET /v1/acl/policy/:name: for a management token, or one that holds the policy. */
+function policyRequest(name) {
+    return { path: `/v1/acl/policy/${encodeURIComponent(name)}` };
+}
+const REFUSALS = [
+    [/ACL support disabled/, 'acl-disabled'],
+    [/auth-method ".*" not found/, 'unknown-method'],
+    [/unsupported auth-method type/, 'not-jwt'],
+    [/invalid audience \(aud\) claim/, 'audience'],
+    [/invalid JWT issuer|does not contain issuer information|unable to read iss property/, 'issuer'],
+    [/token is expired/, 'expired'],
+    [/token not yet valid|token issued in the future/, 'not-yet-valid'],
+    [/no issued at \(iat\), not before \(nbf\), or expiration time \(exp\)/, 'no-times'],
+    [/malformed jwt|compact JWS format|illegal base64|invalid protected header/, 'malformed'],
+    [/fetching keys|validation keys from|unable to parse public key|failed to decode keys/, 'keys'],
+    [/failed to verify (id token )?signature|no known key successfully validated/, 'signature'],
+    [/token signed with unexpected algorithm|unsupported signing algorithm/, 'algorithm'],
+    [/no role or policy bindings matched/, 'no-binding'],
+    [/to use JWT ACL auth methods/, 'version'],
+];
+/** What a failed POST /v1/acl/login says is wrong; `other` for anything else (a network failure...). */
+function loginRefusal(err) {
+    if (err.kind !== 'http')
+        return 'other';
+    return REFUSALS.find(([re]) => re.test(err.detail))?.[1] ?? 'other';
+}
+/**
+ * Whether a failed login is worth sending again: nothing reached Nomad, no
+ * answer came, or Nomad had no leader. Anything Nomad said about the JWT or
+ * the method (400, 401, and the 500s of the binder) stays so.
+ */
+function isRetryableLogin(err) {
+    if (err.kind !== 'http')
+        return err.retryable;
+    const status = err.status ?? 0;
+    if (status === 429 || (status >= 502 && status <= 504))
+        return true;
+    return (status >= 500 &&
+        /no cluster leader|leadership lost|not ready to serve consistent/i.test(err.detail));
+}
+
 ;// CONCATENATED MODULE: ./src/nomad/json-stream.ts
 // A JSON array of objects read as it arrives, each element parsed and mapped on
 // its own: neither the whole text nor every full element is ever held at once.
@@ -4164,6 +4300,8 @@ function parseJson(text, method, path) {
 
 
 
+
+
 /**
  * Before Nomad's first answer, a failure to reach it (refused, reset, no name,
  * TLS, a proxy that cannot get there) is retried this long, then final: a
@@ -4237,6 +4375,49 @@ class NomadClient {
     async jobEvaluations(jobId, q = {}) {
         const res = await this.query(jobEvaluationsRequest(jobId), q);
         return { body: newestEvaluationsFirst(res.body), meta: res.meta };
+    }
+    /** The token this client sends (GET /v1/acl/token/self). */
+    tokenSelf(q = {}) {
+        return this.query(tokenSelfRequest(), q);
+    }
+    /** An ACL policy, with the capabilities each namespace block expands to. */
+    policy(name, q = {}) {
+        return this.query(policyRequest(name), q);
+    }
+    // ACL login ---------------------------------------------------------------
+    /**
+     * POST /v1/acl/login: the token that the JWT auth method `authMethod` gives
+     * for `loginToken`. Sent again (until `q.deadline`) only when nothing final
+     * was said: a login that is retried creates one more short-lived token.
+     */
+    login(authMethod, loginToken, q = {}) {
+        const { path, body } = loginRequest(authMethod, loginToken);
+        const attempt = async () => {
+            try {
+                const res = await this.transport.exchange({
+                    method: 'POST',
+                    path,
+                    data: JSON.stringify(body),
+                    timeoutMs: this.requestTimeoutMs,
+                    signal: q.signal,
+                });
+                return { body: res.body, meta: { lastIndex: headerNumber(res.headers, 'x-nomad-index') } };
+            }
+            catch (err) {
+                if (err instanceof NomadError && err.retryable && !isRetryableLogin(err)) {
+                    throw new NomadError({ ...err, retryable: false, cause: err.cause });
+                }
+                throw err;
+            }
+        };
+        return retrying(attempt, {
+            policy: this.retry,
+            deadline: q.deadline,
+            signal: q.signal,
+            onRetry: this.onRetry,
+            method: 'POST',
+            path,
+        });
     }
     // Writes: never retried here; see gate/mutate.ts for the re-read rule ------
     promote(id, groups, w = {}) {
@@ -4949,6 +5130,156 @@ function describeStep(step) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/login.ts
+// The step's sign-in with a Nomad JWT auth method: the CI's JWT (the
+// workflow's OIDC token, or login-token) exchanged for a Nomad token
+// (POST /v1/acl/login) that every later request carries. The token's secret
+// goes to the front (which masks it) before anything else is logged; a
+// refusal says what to fix, from Nomad's own text.
+
+
+
+/** A login that Nomad refused, or that could not reach it: the step ends with `error`. */
+class LoginError extends Error {
+    name = 'LoginError';
+}
+/**
+ * The client config of the step: the settings' own, or with auth-method the
+ * one that carries the token the login returned; the step's outcome instead
+ * when the login failed or was cancelled. The deadline is the step's.
+ */
+async function loginForStep(settings, deps) {
+    const login = settings.login;
+    if (!login)
+        return { config: settings.nomad };
+    const started = performance.now();
+    // The login's own client, without a token; the gate's carries the one it returns.
+    const client = new NomadClient(settings.nomad, deps.clientOptions);
+    try {
+        const config = await signIn(login, settings.nomad, {
+            jwt: login.token ?? deps.loginToken ?? '',
+            fromRunner: login.token === undefined,
+            client,
+            log: deps.log,
+            deadline: started + settings.timeoutMs,
+            signal: deps.signal,
+            onSecret: deps.onSecret,
+            stepLeftMs: settings.timeoutMs,
+        });
+        return { config };
+    }
+    catch (err) {
+        if (deps.signal.aborted) {
+            return { outcome: ended('cancelled', 'Cancelled by a signal; nothing was sent', started) };
+        }
+        if (err instanceof LoginError)
+            return { outcome: ended('error', err.message, started) };
+        throw err;
+    }
+    finally {
+        client.close();
+    }
+}
+/** The outcome of a step that ended at its login. */
+function ended(result, message, started) {
+    return {
+        ok: false,
+        result,
+        message,
+        groups: [],
+        index: 0,
+        elapsedMs: Math.round(performance.now() - started),
+        timeline: [],
+        checks: [],
+    };
+}
+/** Logs in and returns the client config that carries the new token. */
+async function signIn(login, config, s) {
+    if (s.jwt === '') {
+        throw new LoginError(`auth-method "${login.authMethod}" needs a JWT to log in with: set login-token (NOMAD_LOGIN_TOKEN)`);
+    }
+    let token;
+    try {
+        token = (await s.client.login(login.authMethod, s.jwt, { deadline: s.deadline, signal: s.signal })).body;
+    }
+    catch (err) {
+        if (!(err instanceof NomadError) || err.kind === 'aborted')
+            throw err;
+        throw new LoginError(refusalMessage(login, err, s.jwt, s.fromRunner));
+    }
+    if (!token || typeof token.SecretID !== 'string' || token.SecretID === '') {
+        throw new LoginError(`Login with auth method "${login.authMethod}": Nomad answered without a token (POST /v1/acl/login)`);
+    }
+    s.onSecret?.(token.SecretID);
+    const policies = [...(token.Policies ?? []), ...(token.Roles ?? []).map((r) => `role ${r.Name}`)];
+    const ttlMs = tokenTtlMs(token);
+    s.log.info(`Logged in to Nomad with auth method "${login.authMethod}": token ${token.AccessorID} ("${token.Name}"), ${token.Type === 'management' ? 'management' : `policies ${policies.join(', ') || '(none)'}`}${ttlMs ? `, valid for ${(0,duration/* formatDuration */.a)(ttlMs)}` : ''}`);
+    if (ttlMs && ttlMs < s.stepLeftMs) {
+        s.log.warning(`The token of auth method "${login.authMethod}" expires in ${(0,duration/* formatDuration */.a)(ttlMs)}, before the step's timeout: requests after that are refused (403). Raise the auth method's MaxTokenTTL or lower timeout`);
+    }
+    return { ...config, token: token.SecretID };
+}
+/** The token's lifetime from its own TTL (not the clocks): 0 when it does not expire. */
+function tokenTtlMs(t) {
+    const ns = Number(t.ExpirationTTL ?? 0);
+    if (Number.isFinite(ns) && ns > 0)
+        return Math.round(ns / 1e6);
+    if (!t.ExpirationTime)
+        return 0;
+    const ms = Date.parse(t.ExpirationTime) - Date.parse(t.CreateTime);
+    return Number.isFinite(ms) && ms > 0 ? ms : 0;
+}
+/** The JWT's claims, read without checking anything, to quote them (they are not secret; the JWT is). */
+function claimsOf(jwt) {
+    try {
+        const payload = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8'));
+        return payload && typeof payload === 'object' ? payload : {};
+    }
+    catch {
+        return {};
+    }
+}
+const q = (v) => typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v ?? null);
+/** What to fix, for each refusal Nomad can give (nomad/acl_endpoint.go Login and lib/auth/jwt). */
+function refusalMessage(login, err, jwt, fromRunner) {
+    const method = `auth method "${login.authMethod}"`;
+    const c = claimsOf(jwt);
+    const exp = typeof c.exp === 'number' ? new Date(c.exp * 1000).toISOString() : undefined;
+    const advice = {
+        'acl-disabled': 'Nomad has ACLs disabled, so there is nothing to log in to: remove auth-method',
+        'unknown-method': `Nomad has no ${method}: check auth-method against \`nomad acl auth-method list\``,
+        'not-jwt': `${method} is not of type JWT: auth-method needs one created with \`nomad acl auth-method create -type=JWT\``,
+        audience: `the token's audience (aud ${q(c.aud)}) is not one of the BoundAudiences of ${method}: ${fromRunner
+            ? `set auth-audience to one of them, or add ${q(login.audience)} to BoundAudiences`
+            : 'mint the token for one of them, or add its audience to BoundAudiences'}`,
+        issuer: `the token's issuer (iss ${q(c.iss)}) is not in the BoundIssuer of ${method}: add it there (GitHub Actions: "https://token.actions.githubusercontent.com")`,
+        expired: `the token had expired (exp ${exp ?? 'unknown'}) when Nomad checked it: use a fresh one, or check the clocks of Nomad's servers (ExpirationLeeway, ClockSkewLeeway)`,
+        'not-yet-valid': "the token is not valid yet by Nomad's clock (nbf/iat in the future): check the clocks of Nomad's servers, or raise NotBeforeLeeway/ClockSkewLeeway",
+        'no-times': 'the token has none of iat, nbf and exp, which Nomad requires',
+        signature: `no key of ${method} verifies the token's signature: the token comes from another issuer than its JWKSURL or JWTValidationPubKeys (GitHub Actions: JWKSURL "https://token.actions.githubusercontent.com/.well-known/jwks")`,
+        algorithm: `the token is signed with alg ${q(algOf(jwt))}, which the SigningAlgs of ${method} do not list (RS256 when empty): add it there`,
+        keys: `Nomad could not get the keys of ${method}: check its JWKSURL (Nomad's servers must reach it) or JWTValidationPubKeys`,
+        malformed: 'the login token is not a JWT',
+        'no-binding': `the token's claims match no binding rule of ${method} that binds an existing policy or role (sub ${q(c.sub)}): add a binding rule whose selector matches them (\`nomad acl binding-rule create -auth-method=${login.authMethod} -bind-type=policy ...\`), or check its ClaimMappings and the policy's name`,
+        version: 'every Nomad server must run 1.5.4 or later for JWT auth methods: upgrade them',
+        other: '',
+    };
+    const kind = loginRefusal(err);
+    const what = advice[kind];
+    const nomadSays = err.status ? `HTTP ${err.status}: ${err.detail}` : err.detail;
+    return what
+        ? `Login with ${method} refused: ${what} (Nomad: ${nomadSays})`
+        : `Login with ${method} failed: ${err.message}`;
+}
+function algOf(jwt) {
+    try {
+        return JSON.parse(Buffer.from(jwt.split('.')[0], 'base64url').toString('utf8')).alg;
+    }
+    catch {
+        return undefined;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/step.ts
 // One run of the gate as a CI step, shared by the action and the CLI: the
 // Nomad client's life, retry notices in the log, and cancellation by SIGINT or
@@ -4958,8 +5289,9 @@ function describeStep(step) {
 
 
 
+
 const SKIP_VERIFY_WARNING = 'tls-skip-verify is on: the certificate of Nomad is not checked, so anyone on the path can read the token and forge answers. Use ca-cert instead.';
-async function runStep(settings, log) {
+async function runStep(settings, log, options = {}) {
     if (settings.nomad.tls.skipVerify)
         log.warning(SKIP_VERIFY_WARNING);
     const cancel = new AbortController();
@@ -4975,7 +5307,7 @@ async function runStep(settings, log) {
     // step that recovered does not look like one that failed.
     const retries = new RetryTally();
     const debug = log.debug;
-    const client = new NomadClient(settings.nomad, {
+    const clientOptions = {
         requestTimeoutMs: settings.requestTimeoutMs,
         onRetry: (err, attempt, delayMs, told) => {
             retries.add(err);
@@ -4984,16 +5316,27 @@ async function runStep(settings, log) {
             debug?.(`Retry ${attempt} of ${err.method} ${err.path} in ${(0,duration/* formatDuration */.a)(delayMs)}: ${retryCause(err)} (${err.kind}${err.ambiguous ? ', may have been applied' : ''})`);
         },
         onExchange: debug && ((r) => debug(describeExchange(r))),
-    });
+    };
     if (debug) {
-        const proxy = client.route.proxy;
+        const proxy = proxyFor(new URL(settings.nomad.address), settings.nomad.proxy);
         debug(`Nomad at ${settings.nomad.address}: ${proxy ? `through the proxy ${describeProxy(proxy)}` : 'direct (no proxy)'}`);
     }
+    let client;
     try {
+        // With auth-method, the client carries the token that the login returns.
+        const nomad = await loginForStep(settings, {
+            ...options,
+            log,
+            clientOptions,
+            signal: cancel.signal,
+        });
+        if ('outcome' in nomad)
+            return nomad.outcome;
+        client = new NomadClient(nomad.config, clientOptions);
         return await runGate(settings, { client, log, signal: cancel.signal });
     }
     finally {
-        client.close();
+        client?.close();
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
         const summary = retries.summary();

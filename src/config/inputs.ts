@@ -34,6 +34,41 @@ export const INPUTS = [
     },
   },
   {
+    name: 'auth-method',
+    description:
+      "Name of a Nomad JWT auth method (Nomad 1.5.4+): log in with the workflow's OIDC token (needs permissions: id-token: write) and send the token Nomad returns, masked. Not with token or NOMAD_TOKEN.",
+    kind: 'text',
+    parsedBy: 'login.ts',
+    example: 'github',
+    cli: {
+      value: 'NAME',
+      help: 'log in with this Nomad JWT auth method and the JWT of --login-token instead of a token',
+      section: 'nomad',
+    },
+  },
+  {
+    name: 'auth-audience',
+    description:
+      "With auth-method: the audience (aud) to request for the workflow's OIDC token; one of the auth method's BoundAudiences.",
+    default: 'nomad',
+    kind: 'text',
+    parsedBy: 'login.ts',
+  },
+  {
+    name: 'login-token',
+    description:
+      "With auth-method: a JWT to log in with instead of the workflow's OIDC token (one from another identity provider); masked.",
+    env: ['NOMAD_LOGIN_TOKEN'],
+    kind: 'text',
+    parsedBy: 'login.ts',
+    secret: true,
+    cli: {
+      value: 'JWT',
+      help: "with --auth-method: the JWT to log in with (GitLab's id_tokens, any CI that mints one); prefer the variable: arguments show in ps",
+      section: 'nomad',
+    },
+  },
+  {
     name: 'namespace',
     description:
       'Nomad namespace, sent as ?namespace= on every request; without one Nomad uses "default".',

@@ -6,6 +6,7 @@
 import { parseDuration } from '../duration.js'
 import { parseAllocs } from './allocs.js'
 import { parseGithub } from './github.js'
+import { parseLogin } from './login.js'
 import { parseNomadConfig } from './nomad.js'
 import { parseProxies } from './proxy.js'
 import { MODES, ON_FAILURE, ON_UNHEALTHY_CANARY, WATCH_METHODS, type Settings } from './settings.js'
@@ -48,6 +49,7 @@ export function parseSettings(
   // HTTPS_PROXY, HTTP_PROXY, NO_PROXY: for Nomad and the soak's checks (GitHub's
   // client, @actions/github, reads them itself, by the same rules).
   const proxy = parseProxies(env, secrets)
+  const login = parseLogin(inputs, secrets)
   const nomad = parseNomadConfig(inputs, env, secrets)
   if (proxy) nomad.proxy = proxy
   const target = parseTarget(inputs)
@@ -90,6 +92,7 @@ export function parseSettings(
     dryRun,
     secrets: secrets.values,
   }
+  if (login) settings.login = login
   if (github) settings.github = github
   if (requestTimeoutMs !== undefined) settings.requestTimeoutMs = requestTimeoutMs
   return settings

@@ -24,9 +24,21 @@ export type Target = { deploymentId: string } | { job: string; jobVersion?: numb
 /** Which allocations `health` mode marks: every placed canary of the selected groups, or IDs/prefixes. */
 export type AllocSelector = { canaries: true } | { ids: string[] }
 
+/** Sign in with a Nomad JWT auth method (auth-method) instead of a token. */
+export interface LoginSettings {
+  /** The auth method's name. */
+  authMethod: string
+  /** The `aud` to request for the workflow's OIDC token (the action front). */
+  audience: string
+  /** The JWT to log in with (login-token, NOMAD_LOGIN_TOKEN); absent: the action requests the workflow's. */
+  token?: string
+}
+
 export interface Settings {
-  /** Where Nomad is and how to talk to it: the client's own config. */
+  /** Where Nomad is and how to talk to it: the client's own config (no token with `login`). */
   nomad: Config
+  /** Log in first, and send the token Nomad returns. */
+  login?: LoginSettings
   target: Target
   mode: Mode
   /** Empty: every group that has canaries. */
@@ -51,6 +63,6 @@ export interface Settings {
    * client's default. From NOMAD_CANARY_GATE_REQUEST_TIMEOUT (tests of slow servers).
    */
   requestTimeoutMs?: number
-  /** Every value that must never be printed: token, basic-auth password, client key, GitHub token. */
+  /** Every value that must never be printed: token, login token, basic-auth password, client key, GitHub token. */
   secrets: string[]
 }

@@ -28,6 +28,7 @@ export type InputKind =
 export type ParserFile =
   | 'parse.ts'
   | 'nomad.ts'
+  | 'login.ts'
   | 'address.ts'
   | 'tls.ts'
   | 'target.ts'

@@ -8,6 +8,13 @@
 // what a caller of it needs (the query shapes, the write requests, the back-off
 // and sleep), so the gate imports from here only.
 
+import {
+  isRetryableLogin,
+  loginRequest,
+  policyRequest,
+  tokenSelfRequest,
+  type ACLToken,
+} from './acl.js'
 import type { Config } from './config.js'
 import {
   allocHealthRequest,
@@ -19,7 +26,7 @@ import {
   promoteRequest,
   type WriteRequest,
 } from './deployments.js'
-import { neverReached, notReached, type NomadError } from './errors.js'
+import { NomadError, neverReached, notReached } from './errors.js'
 import {
   jobDeploymentsRequest,
   jobEvaluationsRequest,
@@ -43,6 +50,13 @@ import { Transport, type ExchangeRecord } from './transport.js'
 import type { DeploymentUpdateResponse } from './types.js'
 
 export type { Config, TLSConfig, HttpBasicAuth } from './config.js'
+export {
+  loginRefusal,
+  type ACLNamespaceRules,
+  type ACLPolicy,
+  type ACLToken,
+  type LoginRefusal,
+} from './acl.js'
 export {
   allocHealthRequest,
   failRequest,
@@ -168,6 +182,52 @@ export class NomadClient {
   async jobEvaluations(jobId: string, q: QueryOptions = {}) {
     const res = await this.query(jobEvaluationsRequest(jobId), q)
     return { body: newestEvaluationsFirst(res.body), meta: res.meta }
+  }
+
+  /** The token this client sends (GET /v1/acl/token/self). */
+  tokenSelf(q: QueryOptions = {}) {
+    return this.query(tokenSelfRequest(), q)
+  }
+
+  /** An ACL policy, with the capabilities each namespace block expands to. */
+  policy(name: string, q: QueryOptions = {}) {
+    return this.query(policyRequest(name), q)
+  }
+
+  // ACL login ---------------------------------------------------------------
+
+  /**
+   * POST /v1/acl/login: the token that the JWT auth method `authMethod` gives
+   * for `loginToken`. Sent again (until `q.deadline`) only when nothing final
+   * was said: a login that is retried creates one more short-lived token.
+   */
+  login(authMethod: string, loginToken: string, q: Pick<QueryOptions, 'signal' | 'deadline'> = {}) {
+    const { path, body } = loginRequest(authMethod, loginToken)
+    const attempt = async (): Promise<Response<ACLToken, WriteMeta>> => {
+      try {
+        const res = await this.transport.exchange<ACLToken>({
+          method: 'POST',
+          path,
+          data: JSON.stringify(body),
+          timeoutMs: this.requestTimeoutMs,
+          signal: q.signal,
+        })
+        return { body: res.body, meta: { lastIndex: headerNumber(res.headers, 'x-nomad-index') } }
+      } catch (err) {
+        if (err instanceof NomadError && err.retryable && !isRetryableLogin(err)) {
+          throw new NomadError({ ...err, retryable: false, cause: err.cause })
+        }
+        throw err
+      }
+    }
+    return retrying(attempt, {
+      policy: this.retry,
+      deadline: q.deadline,
+      signal: q.signal,
+      onRetry: this.onRetry,
+      method: 'POST',
+      path,
+    })
   }
 
   // Writes: never retried here; see gate/mutate.ts for the re-read rule ------

@@ -24,7 +24,7 @@ export const CONNECT_TIMEOUT_MS = 5_000
 export type Params = Record<string, string> | URLSearchParams
 
 export interface Exchange<T> {
-  method: 'GET' | 'PUT'
+  method: 'GET' | 'PUT' | 'POST'
   path: string
   /** Query parameters; namespace and region are added to every request. */
   params?: Params
