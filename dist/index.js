@@ -28368,7 +28368,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 585:
+/***/ 5784:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -33352,6 +33352,95 @@ function tunnelRefused(proxy, authority, status, text) {
     return new ProxyError(proxy, `the proxy refused the tunnel to ${authority}: ${text}${hint}`, 'ERR_PROXY_TUNNEL', status);
 }
 
+;// CONCATENATED MODULE: ./src/nomad/capabilities.ts
+// Which namespace capability each call of the gate needs, and what a token's
+// policies grant in a namespace: for a 403 that names what to grant, and for
+// the warning at the start that a token evidently cannot write.
+//
+// Every read is read-job (nomad/deployment_endpoint.go GetDeployment, List,
+// Allocations; nomad/job_endpoint.go GetJob; nomad/event_endpoint.go for the
+// Job, Deployment and Allocation topics). Each deployment write accepts
+// submit-job or, from Nomad 2.0, its own fine-grained capability
+// (nomad/deployment_endpoint.go Promote, Pause, Fail, SetAllocHealth:
+// AllowNsOpAnyOf(submit-job, ...)). Resume is Pause with Pause: false.
+const READ = { anyOf: ['read-job'], what: 'read' };
+/** By the deployment write's path segment (deployments.ts writePath). */
+const WRITES = {
+    promote: { anyOf: ['submit-job', 'promote-deployment'], what: 'promote' },
+    pause: { anyOf: ['submit-job', 'pause-deployment'], what: 'pause or resume' },
+    fail: { anyOf: ['submit-job', 'fail-deployment'], what: 'fail' },
+    'allocation-health': {
+        anyOf: ['submit-job', 'set-alloc-health-deployment'],
+        what: 'set allocation health',
+    },
+};
+/** The write each kind sends: a mode's or on-failure's. */
+const WRITE_NEEDS = {
+    promote: WRITES.promote,
+    pause: WRITES.pause,
+    resume: WRITES.pause,
+    fail: WRITES.fail,
+    health: WRITES['allocation-health'],
+};
+/**
+ * What a request needs, by its method and path; undefined for the ACL
+ * endpoints (token/self and a policy want only a valid token, the login none).
+ */
+function needFor(method, path) {
+    if (path.startsWith('/v1/acl/'))
+        return undefined;
+    const write = /^\/v1\/deployment\/([a-z-]+)\//.exec(path)?.[1];
+    if (method !== 'GET' && write && WRITES[write])
+        return WRITES[write];
+    return READ;
+}
+/** `submit-job` / `submit-job or promote-deployment`. */
+function describeNeed(need) {
+    return need.anyOf.join(' or ');
+}
+/**
+ * The capabilities a token's policies grant in `namespace`, as Nomad merges
+ * them (acl/acl.go NewACL: the union per namespace name, `deny` wins over all;
+ * AllowNamespaceOperation via matchingNamespaceCapabilitySet: the exact name,
+ * else the closest matching glob, findClosestMatchingGlob).
+ */
+function grantedIn(namespace, rules) {
+    const byName = new Map();
+    for (const ns of rules) {
+        let set = byName.get(ns.Name);
+        if (!set)
+            byName.set(ns.Name, (set = new Set()));
+        if (set.has('deny'))
+            continue;
+        for (const c of ns.Capabilities ?? []) {
+            if (c === 'deny') {
+                set.clear();
+                set.add('deny');
+                break;
+            }
+            set.add(c);
+        }
+    }
+    const exact = byName.get(namespace);
+    if (exact)
+        return exact;
+    let best;
+    for (const [name, set] of [...byName].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        if (!name.includes('*') || !globMatch(name, namespace))
+            continue;
+        // findAllMatchingWildcards: the characters the glob leaves to its stars.
+        const difference = namespace.length - name.replace(/\*/g, '').length;
+        if (!best || difference < best.difference)
+            best = { difference, set };
+    }
+    return best?.set ?? new Set();
+}
+/** ryanuber/go-glob Glob: `*` matches any run of characters. */
+function globMatch(pattern, subject) {
+    const re = pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    return new RegExp(`^${re.join('.*')}$`, 's').test(subject);
+}
+
 ;// CONCATENATED MODULE: ./src/text.ts
 // Text for a person: every message, annotation and log line is one line. A
 // library's text (OpenSSL's, a server's error page) is cleaned before it is
@@ -33384,6 +33473,7 @@ function libraryText(message) {
 // One error type for everything that can go wrong talking to Nomad, and the
 // functions that make one from what went wrong: a status, a broken connection,
 // an answer that is not JSON, an abort, a time limit.
+
 
 
 
@@ -33454,7 +33544,7 @@ function isTransientStatus(status, text) {
     return TRANSIENT_TEXT.test(text) || !FINAL_TEXT.test(text);
 }
 /** Explain an HTTP error status the way a user needs to act on it. */
-function describeStatus(status, text, namespace) {
+function describeStatus(status, text, namespace, method = 'GET', path = '') {
     const cleaned = cleanNomadText(text) || '(empty body)';
     if (status === 400 && /HTTP request to an HTTPS server/i.test(text))
         return cleaned;
@@ -33463,7 +33553,10 @@ function describeStatus(status, text, namespace) {
     }
     if (status === 403) {
         const ns = namespace ?? 'default';
-        return `${cleaned}: the token lacks permission for namespace "${ns}" (it needs read-job, and submit-job for writes), or the token is missing/expired`;
+        const need = needFor(method, path);
+        if (!need)
+            return `${cleaned}: the token is missing, expired or unknown to this cluster`;
+        return `${cleaned}: to ${need.what}, the token needs ${describeNeed(need)} in namespace "${ns}" (or it is missing or expired)`;
     }
     return cleaned;
 }
@@ -33501,7 +33594,7 @@ function fromStatus(method, path, status, text, location, namespace, address) {
         method,
         path,
         status,
-        detail: describeStatus(status, text, namespace),
+        detail: describeStatus(status, text, namespace, method, path),
         retryable: isTransientStatus(status, text),
         // A gateway error may hide a write the server applied.
         ambiguous: status >= 502 && status <= 504,
@@ -33697,6 +33790,173 @@ function invalidJsonError(method, path, what) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/nomad/acl.ts
+// The ACL endpoints (api/acl.go): the login of a JWT auth method, the
+// request's own token and a policy by name; and what a refused login means,
+// read off the texts of nomad/acl_endpoint.go Login, lib/auth/jwt and
+// hashicorp/cap's jwt validator.
+/** POST /v1/acl/login (the Go client PUTs; Nomad takes both): a JWT for a token of the auth method. */
+function loginRequest(authMethod, loginToken) {
+    return { path: '/v1/acl/login', body: { AuthMethodName: authMethod, LoginToken: loginToken } };
+}
+/** GET /v1/acl/token/self: the token the request carries. */
+function tokenSelfRequest() {
+    return { path: '/v1/acl/token/self' };
+}
+/** GET /v1/acl/policy/:name: for a management token, or one that holds the policy. */
+function policyRequest(name) {
+    return { path: `/v1/acl/policy/${encodeURIComponent(name)}` };
+}
+const REFUSALS = [
+    [/ACL support disabled/, 'acl-disabled'],
+    [/auth-method ".*" not found/, 'unknown-method'],
+    [/unsupported auth-method type/, 'not-jwt'],
+    [/invalid audience \(aud\) claim/, 'audience'],
+    [/invalid JWT issuer|does not contain issuer information|unable to read iss property/, 'issuer'],
+    [/token is expired/, 'expired'],
+    [/token not yet valid|token issued in the future/, 'not-yet-valid'],
+    [/no issued at \(iat\), not before \(nbf\), or expiration time \(exp\)/, 'no-times'],
+    [/malformed jwt|compact JWS format|illegal base64|invalid protected header/, 'malformed'],
+    [/fetching keys|validation keys from|unable to parse public key|failed to decode keys/, 'keys'],
+    [/failed to verify (id token )?signature|no known key successfully validated/, 'signature'],
+    [/token signed with unexpected algorithm|unsupported signing algorithm/, 'algorithm'],
+    [/no role or policy bindings matched/, 'no-binding'],
+    [/to use JWT ACL auth methods/, 'version'],
+];
+/** What a failed POST /v1/acl/login says is wrong; `other` for anything else (a network failure...). */
+function loginRefusal(err) {
+    if (err.kind !== 'http')
+        return 'other';
+    return REFUSALS.find(([re]) => re.test(err.detail))?.[1] ?? 'other';
+}
+/**
+ * Whether a failed login is worth sending again: nothing reached Nomad, no
+ * answer came, or Nomad had no leader. Anything Nomad said about the JWT or
+ * the method (400, 401, and the 500s of the binder) stays so.
+ */
+function isRetryableLogin(err) {
+    if (err.kind !== 'http')
+        return err.retryable;
+    const status = err.status ?? 0;
+    if (status === 429 || (status >= 502 && status <= 504))
+        return true;
+    return (status >= 500 &&
+        /no cluster leader|leadership lost|not ready to serve consistent/i.test(err.detail));
+}
+
+;// CONCATENATED MODULE: ./src/nomad/json-stream.ts
+// A JSON array of objects read as it arrives, each element parsed and mapped on
+// its own: neither the whole text nor every full element is ever held at once.
+// The list of a deployment's allocations is megabytes with thousands of them,
+// on every change; this keeps the gate's memory to what it keeps.
+
+class ArrayStream {
+    each;
+    out = [];
+    /** The text of the element being read, from its `{`. */
+    element = '';
+    depth = 0;
+    inString = false;
+    escaped = false;
+    closed = false;
+    constructor(each) {
+        this.each = each;
+    }
+    feed(chunk, method = 'GET', path = '') {
+        try {
+            this.scan(chunk);
+        }
+        catch (err) {
+            throw malformed(method, path, err);
+        }
+    }
+    /** The mapped elements; throws when the array did not end. */
+    end(method = 'GET', path = '') {
+        if (!this.closed)
+            throw malformed(method, path, new SyntaxError('the array is not complete'));
+        return this.out;
+    }
+    scan(chunk) {
+        let start = this.depth >= 2 ? 0 : -1;
+        for (let i = 0; i < chunk.length; i++) {
+            if (this.inString) {
+                i = this.skipString(chunk, i);
+                continue;
+            }
+            const c = chunk.charCodeAt(i);
+            if (c <= 0x20) {
+                // whitespace
+            }
+            else if (this.closed) {
+                throw new SyntaxError('text after the array');
+            }
+            else if (this.depth === 0) {
+                if (c !== 0x5b)
+                    throw new SyntaxError('not an array');
+                this.depth = 1;
+            }
+            else if (c === 0x7b || c === 0x5b) {
+                if (this.depth === 1) {
+                    if (c !== 0x7b)
+                        throw new SyntaxError('an element that is not an object');
+                    start = i;
+                }
+                this.depth++;
+            }
+            else if (c === 0x7d || c === 0x5d) {
+                this.depth--;
+                if (this.depth === 1) {
+                    this.element += chunk.slice(start, i + 1);
+                    this.out.push(this.each(JSON.parse(this.element)));
+                    this.element = '';
+                    start = -1;
+                }
+                else if (this.depth === 0) {
+                    if (c !== 0x5d)
+                        throw new SyntaxError('unbalanced brackets');
+                    this.closed = true;
+                }
+            }
+            else if (this.depth === 1) {
+                if (c !== 0x2c)
+                    throw new SyntaxError('an element that is not an object');
+            }
+            else if (c === 0x22) {
+                this.inString = true;
+            }
+        }
+        if (start >= 0)
+            this.element += chunk.slice(start);
+    }
+    /** From `i` inside a string: the index of its closing quote, or the chunk's last index. */
+    skipString(chunk, i) {
+        if (this.escaped) {
+            this.escaped = false;
+            i++;
+        }
+        for (let from = i;;) {
+            const q = chunk.indexOf('"', from);
+            // Backslashes just before the quote (or the chunk's end): an odd run escapes it.
+            const end = q < 0 ? chunk.length : q;
+            let run = 0;
+            while (end - 1 - run >= i && chunk.charCodeAt(end - 1 - run) === 0x5c)
+                run++;
+            if (q < 0) {
+                this.escaped = run % 2 === 1;
+                return chunk.length - 1;
+            }
+            if (run % 2 === 0) {
+                this.inString = false;
+                return q;
+            }
+            from = q + 1;
+        }
+    }
+}
+function malformed(method, path, err) {
+    return invalidJsonError(method, path, err instanceof Error ? err.message : String(err));
+}
+
 ;// CONCATENATED MODULE: ./src/nomad/types.ts
 // The Nomad objects the gate reads and writes, with Nomad's own field names
 // (nomad/structs/structs.go, api/deployments.go). Only the fields we use or the
@@ -33718,6 +33978,650 @@ function allocIsTerminal(a) {
         a.ClientStatus === 'complete' ||
         a.ClientStatus === 'failed' ||
         a.ClientStatus === 'lost');
+}
+
+;// CONCATENATED MODULE: ./src/nomad/deployments.ts
+// The deployment endpoints (api/deployments.go): what each read asks and how
+// its answer is read, and the path and body of each write.
+
+
+const id = (deploymentId) => encodeURIComponent(deploymentId);
+/** GET /v1/deployments?prefix=: Nomad matches whole bytes of the ID (see gate/resolve.ts). */
+function deploymentListRequest(prefix) {
+    return { path: '/v1/deployments', params: { prefix } };
+}
+/** GET /v1/deployment/:id: the full ID only. */
+function deploymentRequest(deploymentId) {
+    return { path: `/v1/deployment/${id(deploymentId)}` };
+}
+/**
+ * GET /v1/deployment/allocations/:id, as AllocViews. With thousands of
+ * allocations the answer is megabytes on every change: each stub is parsed and
+ * cut down on its own, so the full stubs (task states and all) never all live at once.
+ */
+function deploymentAllocationsRequest(deploymentId) {
+    return {
+        path: `/v1/deployment/allocations/${id(deploymentId)}`,
+        reader: () => new ArrayStream(allocView),
+    };
+}
+const writePath = (verb, deploymentId) => `/v1/deployment/${verb}/${id(deploymentId)}`;
+/** No groups: `All: true`. Nomad ignores unknown groups silently, so callers check them first. */
+function promoteRequest(deploymentId, groups) {
+    return {
+        path: writePath('promote', deploymentId),
+        body: groups.length === 0
+            ? { DeploymentID: deploymentId, All: true, Groups: null }
+            : { DeploymentID: deploymentId, All: false, Groups: groups },
+    };
+}
+/** `pause: false` resumes. */
+function pauseRequest(deploymentId, pause) {
+    return {
+        path: writePath('pause', deploymentId),
+        body: { DeploymentID: deploymentId, Pause: pause },
+    };
+}
+function failRequest(deploymentId) {
+    return { path: writePath('fail', deploymentId), body: { DeploymentID: deploymentId } };
+}
+/** Full allocation IDs only: the server does not resolve prefixes here. */
+function allocHealthRequest(deploymentId, healthy, unhealthy) {
+    return {
+        path: writePath('allocation-health', deploymentId),
+        body: {
+            DeploymentID: deploymentId,
+            HealthyAllocationIDs: healthy,
+            UnhealthyAllocationIDs: unhealthy,
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/nomad/jobs.ts
+// The job endpoints the gate reads (api/jobs.go).
+const jobs_path = (jobId, rest = '') => `/v1/job/${encodeURIComponent(jobId)}${rest}`;
+/** GET /v1/job/:job_id: the job's current version; 404 `job not found`. */
+function jobRequest(jobId) {
+    return { path: jobs_path(jobId) };
+}
+/** GET /v1/job/:job_id/deployment: the latest deployment, or `null` when none (or no such job). */
+function jobLatestDeploymentRequest(jobId) {
+    return { path: jobs_path(jobId, '/deployment') };
+}
+/** GET /v1/job/:job_id/deployments: in the server's order, by deployment ID, not by age. */
+function jobDeploymentsRequest(jobId) {
+    return { path: jobs_path(jobId, '/deployments') };
+}
+/** GET /v1/job/:job_id/evaluations: every evaluation of the job, in the server's order. */
+function jobEvaluationsRequest(jobId) {
+    return { path: jobs_path(jobId, '/evaluations') };
+}
+/** Highest CreateIndex first, as the Go client sorts them (api/evaluations.go EvalIndexSort). */
+function newestEvaluationsFirst(evaluations) {
+    return evaluations.sort((a, b) => b.CreateIndex - a.CreateIndex);
+}
+
+;// CONCATENATED MODULE: ./src/nomad/query.ts
+// The shape of every read and write, as in Nomad's Go API client (api/api.go
+// QueryOptions, QueryMeta, WriteOptions, WriteMeta), and what turns a read into
+// a blocking query. One shape for every endpoint keeps blocking queries uniform.
+/** The server caps a blocking query's wait at 5 minutes (nomad/rpc.go). */
+const MAX_WAIT_MS = 5 * 60_000;
+/** The server adds up to wait/16 of jitter to a blocking query (nomad/rpc.go); allow that plus a margin. */
+function blockingTimeoutMs(waitMs) {
+    return waitMs + Math.ceil(waitMs / 16) + 5_000;
+}
+/**
+ * The query parameters that make a read block (`index`, `wait`) and the time
+ * limit that fits them; a read without an index gets `requestTimeoutMs`.
+ */
+function blockingParams(q, requestTimeoutMs) {
+    if (!q.index || q.index <= 0)
+        return { params: {}, timeoutMs: requestTimeoutMs };
+    const waitMs = Math.max(1, Math.round(Math.min(q.waitMs ?? MAX_WAIT_MS, MAX_WAIT_MS)));
+    return {
+        params: { index: String(q.index), wait: `${waitMs}ms` },
+        timeoutMs: blockingTimeoutMs(waitMs),
+    };
+}
+/** X-Nomad-Index, X-Nomad-KnownLeader and X-Nomad-LastContact of an answer. */
+function queryMeta(headers) {
+    return {
+        lastIndex: headerNumber(headers, 'x-nomad-index'),
+        knownLeader: headers['x-nomad-knownleader'] === 'true',
+        lastContact: headerNumber(headers, 'x-nomad-lastcontact'),
+    };
+}
+function headerNumber(headers, name) {
+    const raw = headers[name];
+    const n = Number(Array.isArray(raw) ? raw[0] : raw);
+    return Number.isFinite(n) ? n : 0;
+}
+
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./src/nomad/retry.ts
+// When a failed read is sent again: capped exponential back-off (as the Go
+// client's api/retry.go calculateDelay, plus jitter), until the caller's
+// deadline, never after its signal. Writes are never retried here: a write whose
+// answer was lost is re-read first (gate/mutate.ts).
+
+
+const DEFAULT_RETRY = { baseMs: 200, maxMs: 5_000 };
+/** Capped exponential back-off with "equal jitter": half fixed, half random. */
+function backoffMs(policy, attempt) {
+    const cap = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(attempt - 1, 20));
+    return Math.round(cap / 2 + Math.random() * (cap / 2));
+}
+/** Waits `ms`; rejects at once (an AbortError) when the signal fires. */
+function sleep(ms, signal) {
+    return (0,promises_namespaceObject.setTimeout)(ms, undefined, { signal });
+}
+/**
+ * Runs `attempt` until it resolves, or fails in a way a retry cannot change,
+ * or the deadline has passed: then the last failure is thrown.
+ */
+async function retrying(attempt, o) {
+    let failed;
+    for (let n = 1;; n++) {
+        const started = performance.now();
+        try {
+            return await attempt();
+        }
+        catch (err) {
+            // Aborted on a retry: say why it was being retried.
+            if (failed && err instanceof NomadError && err.kind === 'aborted') {
+                throw abortedError(o.method, o.path, failed);
+            }
+            if (!(err instanceof NomadError))
+                throw err;
+            if (!(o.retryable ? o.retryable(err) : err.retryable))
+                throw err;
+            failed = err;
+            // Retry until the deadline itself (the last try is at the deadline): the
+            // read fails for good only once the deadline has passed.
+            const left = o.deadline === undefined ? Infinity : o.deadline - performance.now();
+            if (left <= 0)
+                throw err;
+            const delayMs = Math.min(backoffMs(o.policy, n), Math.ceil(left));
+            const final = o.giveUp?.(err, n, delayMs, performance.now() - started);
+            if (final)
+                throw final;
+            o.onRetry?.(err, n, delayMs);
+            await sleep(delayMs, o.signal).catch(() => {
+                throw abortedError(o.method, o.path, err);
+            });
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/nomad/transport.ts
+// One HTTP exchange with Nomad: the connection (net/http.ts: keep-alive, TLS,
+// the proxy variables, the connect timeout), the headers, the time limit and
+// the caller's abort, reading the body as it arrives, and every failure as a
+// NomadError. Retries are the client's (retry.ts); paths are the endpoints'
+// (deployments.ts, jobs.ts). No redirect is followed: X-Nomad-Token would go
+// along to wherever it points.
+
+
+/** A new connection to Nomad (through a proxy's tunnel, TLS included) must be up within this. */
+const CONNECT_TIMEOUT_MS = 5_000;
+class Transport {
+    address;
+    /** A 2xx answer has come from Nomad: the address, the scheme and the way there are right. */
+    contacted = false;
+    config;
+    dialer;
+    userAgent;
+    onExchange;
+    constructor(config, userAgent, onExchange) {
+        const url = new URL(config.address);
+        if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+            throw new Error(`Nomad address must start with http:// or https:// (got "${url.protocol}//${url.host}")`);
+        }
+        this.config = config;
+        this.address = config.address;
+        this.userAgent = userAgent;
+        this.onExchange = onExchange;
+        const tls = config.tls;
+        // Keep-alive: the blocking loop sends a request per change; a warm socket
+        // saves the TCP (and TLS) handshake on the path that decides the latency.
+        this.dialer = new Dialer({
+            keepAlive: true,
+            connectTimeoutMs: CONNECT_TIMEOUT_MS,
+            proxy: config.proxy,
+            tls: {
+                ca: tls.caCert,
+                cert: tls.clientCert,
+                key: tls.clientKey,
+                servername: tls.serverName,
+                rejectUnauthorized: !tls.skipVerify,
+            },
+        });
+    }
+    /** Close idle keep-alive sockets so the process can exit. */
+    close() {
+        this.dialer.destroy();
+    }
+    /** How requests to Nomad go: directly, or through which proxy. */
+    get route() {
+        return this.dialer.route(new URL(this.address));
+    }
+    /** `params` as a record, or search parameters that may repeat (the event stream's `topic`). */
+    url(path, params = {}) {
+        const url = new URL(path, this.address);
+        const entries = params instanceof URLSearchParams ? [...params] : Object.entries(params);
+        for (const [k, v] of entries)
+            url.searchParams.append(k, v);
+        if (this.config.namespace)
+            url.searchParams.set('namespace', this.config.namespace);
+        if (this.config.region)
+            url.searchParams.set('region', this.config.region);
+        return url;
+    }
+    /** Resolves with a 2xx answer's JSON body, rejects with a NomadError otherwise. */
+    async exchange(x) {
+        const { method, path, data, signal, reader } = x;
+        const timeout = AbortSignal.timeout(x.timeoutMs);
+        const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+        const url = this.url(path, x.params);
+        const started = performance.now();
+        let message;
+        try {
+            let text;
+            try {
+                message = await this.dialer.send(url, {
+                    method,
+                    headers: this.headers(data !== undefined),
+                    body: data,
+                    signal: combined,
+                });
+                const ok = isOk(message.statusCode);
+                text = await readText(message, reader && ok ? (c) => reader.feed(c, method, path) : undefined);
+            }
+            catch (err) {
+                if (err instanceof NomadError)
+                    throw err;
+                if (signal?.aborted)
+                    throw abortedError(method, path, err, data !== undefined);
+                if (timeout.aborted)
+                    throw timeoutError(method, path, this.address, x.timeoutMs, err);
+                throw fromNetworkError(err, method, path, this.address, this.dialer.route(url));
+            }
+            if (!isOk(message.statusCode))
+                throw this.statusError(method, path, message, text);
+            const body = reader ? reader.end(method, path) : parseJson(text, method, path);
+            this.contacted = true;
+            this.record(method, url, started, message);
+            return { body, headers: message.headers };
+        }
+        catch (err) {
+            this.record(method, url, started, message, err);
+            throw err;
+        }
+    }
+    /**
+     * A GET whose 2xx answer is handed over unread, for a body that streams (the
+     * event stream): the caller reads it and ends it with its signal. A non-2xx
+     * answer is read and thrown as a NomadError, as by exchange().
+     */
+    async open(x) {
+        const { path, signal } = x;
+        const method = x.method ?? 'GET';
+        const timeout = x.timeoutMs ? AbortSignal.timeout(x.timeoutMs) : undefined;
+        const own = new AbortController();
+        // The time limit covers the head only: the stream lives on after it.
+        const onLimit = () => own.abort(timeout?.reason);
+        timeout?.addEventListener('abort', onLimit, { once: true });
+        const combined = signal ? AbortSignal.any([signal, own.signal]) : own.signal;
+        const url = this.url(path, x.params);
+        const started = performance.now();
+        let message;
+        try {
+            message = await this.dialer.send(url, {
+                method,
+                headers: this.headers(false),
+                signal: combined,
+            });
+        }
+        catch (err) {
+            const e = signal?.aborted
+                ? abortedError(method, path, err, false)
+                : own.signal.aborted
+                    ? timeoutError(method, path, this.address, x.timeoutMs ?? 0, err)
+                    : fromNetworkError(err, method, path, this.address, this.dialer.route(url));
+            this.record(method, url, started, undefined, e);
+            throw e;
+        }
+        finally {
+            timeout?.removeEventListener('abort', onLimit);
+        }
+        if (isOk(message.statusCode)) {
+            this.contacted = true;
+            this.record(method, url, started, message);
+            return message;
+        }
+        const text = await readText(message).catch(() => '');
+        const e = this.statusError(method, path, message, text);
+        this.record(method, url, started, message, e);
+        throw e;
+    }
+    statusError(method, path, m, text) {
+        const status = m.statusCode ?? 0;
+        const ns = this.config.namespace;
+        return fromStatus(method, path, status, text, m.headers.location, ns, this.address);
+    }
+    headers(withBody) {
+        const headers = {
+            accept: 'application/json',
+            'user-agent': this.userAgent,
+        };
+        if (this.config.token)
+            headers['x-nomad-token'] = this.config.token;
+        if (this.config.httpAuth) {
+            const { username, password } = this.config.httpAuth;
+            headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+        }
+        if (withBody)
+            headers['content-type'] = 'application/json';
+        return headers;
+    }
+    record(method, url, started, message, error) {
+        if (!this.onExchange)
+            return;
+        const raw = message?.headers['x-nomad-index'];
+        const index = Number(Array.isArray(raw) ? raw[0] : raw);
+        this.onExchange({
+            method,
+            target: `${url.pathname}${url.search}`,
+            status: message?.statusCode ?? 0,
+            index: Number.isFinite(index) ? index : 0,
+            ms: performance.now() - started,
+            error: error instanceof NomadError ? error : undefined,
+        });
+    }
+}
+function isOk(status) {
+    return (status ?? 0) >= 200 && (status ?? 0) < 300;
+}
+function parseJson(text, method, path) {
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        const what = `${text.length} bytes: ${JSON.stringify(text.slice(0, 60))}`;
+        throw invalidJsonError(method, path, what);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/nomad/client.ts
+// NomadClient: the endpoints the gate uses over one transport, shaped like
+// Nomad's Go API client (api/api.go): every read takes QueryOptions and returns
+// the body with a QueryMeta, retried on transient failures until the caller's
+// deadline; every write returns the body with a WriteMeta and is never retried
+// here (see gate/mutate.ts for the re-read rule).
+//
+// This module is the Nomad package's one door: besides NomadClient it passes on
+// what a caller of it needs (the query shapes, the write requests, the back-off
+// and sleep), so the gate imports from here only.
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * Before Nomad's first answer, a failure to reach it (refused, reset, no name,
+ * TLS, a proxy that cannot get there) is retried this long, then final: a
+ * mistyped address must not wait out the step's timeout. An agent that is
+ * still starting gets these seconds; after a first answer the same failures are
+ * retried until the deadline.
+ */
+const FIRST_CONTACT_MS = 8_000;
+class NomadClient {
+    address;
+    namespace;
+    /** A token is sent (X-Nomad-Token): the given one, or the one a login returned. */
+    hasToken;
+    /** Time limit of a request that is not a blocking query (a write's too). */
+    requestTimeoutMs;
+    transport;
+    retry;
+    onRetry;
+    /** performance.now() of the first request: where the first-contact budget starts. */
+    firstSentAt;
+    constructor(config, options = {}) {
+        this.transport = new Transport(config, options.userAgent ?? 'nomad-canary-gate', options.onExchange);
+        this.address = config.address;
+        this.namespace = config.namespace;
+        this.hasToken = Boolean(config.token);
+        this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+        this.retry = options.retry ?? DEFAULT_RETRY;
+        this.onRetry = options.onRetry;
+    }
+    /** Close idle keep-alive sockets so the process can exit. */
+    close() {
+        this.transport.close();
+    }
+    /** How requests to Nomad go: directly, or through which proxy. */
+    get route() {
+        return this.transport.route;
+    }
+    /** Nomad has answered once: the address is right. */
+    get contacted() {
+        return this.transport.contacted;
+    }
+    /**
+     * Tells the client's onRetry of a request that a caller sends again itself
+     * and has logged in its own words (a write: gate/write.ts), so every retry
+     * of a step is counted in one place.
+     */
+    reportRetry(err, attempt, delayMs) {
+        this.onRetry?.(err, attempt, delayMs, true);
+    }
+    // Reads -------------------------------------------------------------------
+    listDeployments(prefix, q = {}) {
+        return this.query(deploymentListRequest(prefix), q);
+    }
+    deployment(id, q = {}) {
+        return this.query(deploymentRequest(id), q);
+    }
+    /** The deployment's allocations, each cut down to an AllocView as it arrives. */
+    deploymentAllocations(id, q = {}) {
+        return this.query(deploymentAllocationsRequest(id), q);
+    }
+    /** The job at its current version. */
+    job(jobId, q = {}) {
+        return this.query(jobRequest(jobId), q);
+    }
+    /** The job's latest deployment, or null when it has none (or no such job exists). */
+    jobLatestDeployment(jobId, q = {}) {
+        return this.query(jobLatestDeploymentRequest(jobId), q);
+    }
+    /** The job's deployments, in the server's order (by ID): sort by CreateIndex for age. */
+    jobDeployments(jobId, q = {}) {
+        return this.query(jobDeploymentsRequest(jobId), q);
+    }
+    /** The job's evaluations, newest (highest CreateIndex) first. */
+    async jobEvaluations(jobId, q = {}) {
+        const res = await this.query(jobEvaluationsRequest(jobId), q);
+        return { body: newestEvaluationsFirst(res.body), meta: res.meta };
+    }
+    /** The token this client sends (GET /v1/acl/token/self). */
+    tokenSelf(q = {}) {
+        return this.query(tokenSelfRequest(), q);
+    }
+    /** An ACL policy, with the capabilities each namespace block expands to. */
+    policy(name, q = {}) {
+        return this.query(policyRequest(name), q);
+    }
+    // ACL login ---------------------------------------------------------------
+    /**
+     * POST /v1/acl/login: the token that the JWT auth method `authMethod` gives
+     * for `loginToken`. Sent again (until `q.deadline`) only when nothing final
+     * was said: a login that is retried creates one more short-lived token.
+     */
+    login(authMethod, loginToken, q = {}) {
+        const { path, body } = loginRequest(authMethod, loginToken);
+        const attempt = async () => {
+            try {
+                const res = await this.transport.exchange({
+                    method: 'POST',
+                    path,
+                    data: JSON.stringify(body),
+                    timeoutMs: this.requestTimeoutMs,
+                    signal: q.signal,
+                });
+                return { body: res.body, meta: { lastIndex: headerNumber(res.headers, 'x-nomad-index') } };
+            }
+            catch (err) {
+                if (err instanceof NomadError && err.retryable && !isRetryableLogin(err)) {
+                    throw new NomadError({ ...err, retryable: false, cause: err.cause });
+                }
+                throw err;
+            }
+        };
+        return retrying(attempt, {
+            policy: this.retry,
+            deadline: q.deadline,
+            signal: q.signal,
+            onRetry: this.onRetry,
+            method: 'POST',
+            path,
+        });
+    }
+    // Writes: never retried here; see gate/mutate.ts for the re-read rule ------
+    promote(id, groups, w = {}) {
+        return this.write(promoteRequest(id, groups), w);
+    }
+    pause(id, pause, w = {}) {
+        return this.write(pauseRequest(id, pause), w);
+    }
+    fail(id, w = {}) {
+        return this.write(failRequest(id), w);
+    }
+    setAllocHealth(id, healthy, unhealthy, w = {}) {
+        return this.write(allocHealthRequest(id, healthy, unhealthy), w);
+    }
+    /** The exact request a write sends, as one line (for dry runs and logs). */
+    describe(req) {
+        return `PUT ${this.transport.url(req.path).toString()} ${JSON.stringify(req.body)}`;
+    }
+    // The two shapes every endpoint above is sent in ---------------------------
+    /** A read, as a blocking query when `q.index` is set, retried until `q.deadline`. */
+    async query(req, q = {}) {
+        const blocking = blockingParams(q, this.requestTimeoutMs);
+        const params = { ...req.params, ...blocking.params };
+        this.firstSentAt ??= performance.now();
+        const attempt = async () => {
+            const { body, headers } = await this.transport.exchange({
+                method: 'GET',
+                path: req.path,
+                params,
+                timeoutMs: blocking.timeoutMs,
+                signal: q.signal,
+                reader: req.reader?.(),
+            });
+            return { body, meta: queryMeta(headers) };
+        };
+        return retrying(attempt, {
+            policy: this.retry,
+            deadline: q.deadline,
+            signal: q.signal,
+            onRetry: this.onRetry,
+            // After a first answer, failing to reach Nomad is an outage to wait out.
+            retryable: (err) => err.retryable || (this.contacted && notReached(err)),
+            giveUp: (err, tries, delayMs, attemptMs) => {
+                if (this.contacted || !notReached(err))
+                    return undefined;
+                const spent = performance.now() - this.firstSentAt;
+                // Only a try that can end within the budget (one that took 5 s will again).
+                if (spent + delayMs + attemptMs < FIRST_CONTACT_MS)
+                    return undefined;
+                return neverReached(err, this.address, tries, spent);
+            },
+            method: 'GET',
+            path: req.path,
+        });
+    }
+    async write({ path, body }, w = {}) {
+        const res = await this.transport.exchange({
+            method: 'PUT',
+            path,
+            data: JSON.stringify(body),
+            timeoutMs: this.requestTimeoutMs,
+            signal: w.signal,
+        });
+        const lastIndex = headerNumber(res.headers, 'x-nomad-index') || res.body.Index;
+        return { body: res.body, meta: { lastIndex } };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/gate/access.ts
+// Before the wait: whether the token can send the step's write, where Nomad
+// lets it be known (GET /v1/acl/token/self, then each of its policies), so a
+// token that cannot write is found out at the start and not after the whole
+// wait. Only ever a warning: anything unknown (no token, ACLs off, a token
+// that cannot read itself or its policies, roles, an older Nomad without
+// RulesJSON) ends the check without a word, and the write is sent as ever.
+
+/** The whole check (token, then its policies in parallel) gets this long. */
+const ACCESS_CHECK_MS = 5_000;
+/** Warns once when the token evidently cannot send one of `writes`; never throws. */
+async function checkWriteAccess(c) {
+    // Without a token the first read tells (anonymous access rarely reads jobs),
+    // and a cluster without ACLs is not asked one more question.
+    if (c.writes.length === 0 || !c.client.hasToken)
+        return;
+    try {
+        const line = await judge(c);
+        if (line)
+            c.warning(line);
+    }
+    catch (err) {
+        c.debug(`Access check skipped: ${err instanceof Error ? err.message : String(err)}`);
+    }
+}
+async function judge(c) {
+    const signal = AbortSignal.any([c.signal, AbortSignal.timeout(ACCESS_CHECK_MS)]);
+    // One try each: a retry of a guess would only add noise.
+    const q = { signal, deadline: performance.now() };
+    const token = (await c.client.tokenSelf(q)).body;
+    // structs.ACLsDisabledToken: every call is allowed.
+    if (token.AccessorID === 'acls-disabled' || token.Type === 'management')
+        return undefined;
+    const names = token.Policies ?? [];
+    const rules = [];
+    for (const policy of await Promise.all(names.map((n) => c.client.policy(n, q)))) {
+        const namespaces = policy.body.RulesJSON?.Namespaces;
+        // Before RulesJSON (older Nomad) the rules are HCL only: not guessed at.
+        if (policy.body.RulesJSON == null) {
+            c.debug(`Access check skipped: policy "${policy.body.Name}" comes without RulesJSON`);
+            return undefined;
+        }
+        rules.push(...(namespaces ?? []));
+    }
+    const granted = grantedIn(c.namespace, rules);
+    const missing = [...new Set(c.writes.map((w) => WRITE_NEEDS[w]))].filter((need) => !need.anyOf.some((cap) => granted.has(cap)));
+    if (missing.length === 0)
+        return undefined;
+    // A role's policies are not in token/self: they may grant what is missing.
+    if ((token.Roles ?? []).length > 0) {
+        c.debug('Access check skipped: the token has roles, whose policies are not read');
+        return undefined;
+    }
+    const who = token.Name ? `The token "${token.Name}"` : 'The token';
+    const held = names.length
+        ? `its policies (${names.join(', ')}) grant none of these there`
+        : 'it holds no policy';
+    const cannot = missing.map((n) => `${n.what} (needs ${describeNeed(n)})`).join(', nor ');
+    return `${who} evidently cannot ${cannot} in namespace "${c.namespace}": ${held}, so Nomad will refuse the write with 403; waiting anyway`;
 }
 
 ;// CONCATENATED MODULE: ./src/gate/errors.ts
@@ -34087,100 +34991,6 @@ function onFailureWrite(onFailure) {
 }
 function end(result, ok, message, write) {
     return { kind: 'end', verdict: write ? { result, ok, message, write } : { result, ok, message } };
-}
-
-;// CONCATENATED MODULE: ./src/nomad/query.ts
-// The shape of every read and write, as in Nomad's Go API client (api/api.go
-// QueryOptions, QueryMeta, WriteOptions, WriteMeta), and what turns a read into
-// a blocking query. One shape for every endpoint keeps blocking queries uniform.
-/** The server caps a blocking query's wait at 5 minutes (nomad/rpc.go). */
-const MAX_WAIT_MS = 5 * 60_000;
-/** The server adds up to wait/16 of jitter to a blocking query (nomad/rpc.go); allow that plus a margin. */
-function blockingTimeoutMs(waitMs) {
-    return waitMs + Math.ceil(waitMs / 16) + 5_000;
-}
-/**
- * The query parameters that make a read block (`index`, `wait`) and the time
- * limit that fits them; a read without an index gets `requestTimeoutMs`.
- */
-function blockingParams(q, requestTimeoutMs) {
-    if (!q.index || q.index <= 0)
-        return { params: {}, timeoutMs: requestTimeoutMs };
-    const waitMs = Math.max(1, Math.round(Math.min(q.waitMs ?? MAX_WAIT_MS, MAX_WAIT_MS)));
-    return {
-        params: { index: String(q.index), wait: `${waitMs}ms` },
-        timeoutMs: blockingTimeoutMs(waitMs),
-    };
-}
-/** X-Nomad-Index, X-Nomad-KnownLeader and X-Nomad-LastContact of an answer. */
-function queryMeta(headers) {
-    return {
-        lastIndex: headerNumber(headers, 'x-nomad-index'),
-        knownLeader: headers['x-nomad-knownleader'] === 'true',
-        lastContact: headerNumber(headers, 'x-nomad-lastcontact'),
-    };
-}
-function headerNumber(headers, name) {
-    const raw = headers[name];
-    const n = Number(Array.isArray(raw) ? raw[0] : raw);
-    return Number.isFinite(n) ? n : 0;
-}
-
-;// CONCATENATED MODULE: external "node:timers/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-;// CONCATENATED MODULE: ./src/nomad/retry.ts
-// When a failed read is sent again: capped exponential back-off (as the Go
-// client's api/retry.go calculateDelay, plus jitter), until the caller's
-// deadline, never after its signal. Writes are never retried here: a write whose
-// answer was lost is re-read first (gate/mutate.ts).
-
-
-const DEFAULT_RETRY = { baseMs: 200, maxMs: 5_000 };
-/** Capped exponential back-off with "equal jitter": half fixed, half random. */
-function backoffMs(policy, attempt) {
-    const cap = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(attempt - 1, 20));
-    return Math.round(cap / 2 + Math.random() * (cap / 2));
-}
-/** Waits `ms`; rejects at once (an AbortError) when the signal fires. */
-function sleep(ms, signal) {
-    return (0,promises_namespaceObject.setTimeout)(ms, undefined, { signal });
-}
-/**
- * Runs `attempt` until it resolves, or fails in a way a retry cannot change,
- * or the deadline has passed: then the last failure is thrown.
- */
-async function retrying(attempt, o) {
-    let failed;
-    for (let n = 1;; n++) {
-        const started = performance.now();
-        try {
-            return await attempt();
-        }
-        catch (err) {
-            // Aborted on a retry: say why it was being retried.
-            if (failed && err instanceof NomadError && err.kind === 'aborted') {
-                throw abortedError(o.method, o.path, failed);
-            }
-            if (!(err instanceof NomadError))
-                throw err;
-            if (!(o.retryable ? o.retryable(err) : err.retryable))
-                throw err;
-            failed = err;
-            // Retry until the deadline itself (the last try is at the deadline): the
-            // read fails for good only once the deadline has passed.
-            const left = o.deadline === undefined ? Infinity : o.deadline - performance.now();
-            if (left <= 0)
-                throw err;
-            const delayMs = Math.min(backoffMs(o.policy, n), Math.ceil(left));
-            const final = o.giveUp?.(err, n, delayMs, performance.now() - started);
-            if (final)
-                throw final;
-            o.onRetry?.(err, n, delayMs);
-            await sleep(delayMs, o.signal).catch(() => {
-                throw abortedError(o.method, o.path, err);
-            });
-        }
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/nomad/watch.ts
@@ -34804,7 +35614,7 @@ async function checkPrometheus(p, c, signal) {
         if (body.status !== 'success' || !body.data) {
             return { ok: false, detail: `unexpected answer from Prometheus: ${oneLine(text, 200)}` };
         }
-        return judge(body.data, p.threshold);
+        return checks_judge(body.data, p.threshold);
     });
 }
 /**
@@ -34899,7 +35709,7 @@ function describeNetworkError(err) {
     }
     return code ? `${message} (${code})` : message;
 }
-function judge(data, threshold) {
+function checks_judge(data, threshold) {
     let samples;
     if (data.resultType === 'vector' && Array.isArray(data.result)) {
         samples = data.result.map((s) => ({
@@ -34952,658 +35762,6 @@ function formatLabels(metric) {
         .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
         .join(', ');
     return `${name}{${inner}}`;
-}
-
-;// CONCATENATED MODULE: ./src/nomad/acl.ts
-// The ACL endpoints (api/acl.go): the login of a JWT auth method, the
-// request's own token and a policy by name; and what a refused login means,
-// read off the texts of nomad/acl_endpoint.go Login, lib/auth/jwt and
-// hashicorp/cap's jwt validator.
-/** POST /v1/acl/login (the Go client PUTs; Nomad takes both): a JWT for a token of the auth method. */
-function loginRequest(authMethod, loginToken) {
-    return { path: '/v1/acl/login', body: { AuthMethodName: authMethod, LoginToken: loginToken } };
-}
-/** GET /v1/acl/token/self: the token the request carries. */
-function tokenSelfRequest() {
-    return { path: '/v1/acl/token/self' };
-}
-/** GET /v1/acl/policy/:name: for a management token, or one that holds the policy. */
-function policyRequest(name) {
-    return { path: `/v1/acl/policy/${encodeURIComponent(name)}` };
-}
-const REFUSALS = [
-    [/ACL support disabled/, 'acl-disabled'],
-    [/auth-method ".*" not found/, 'unknown-method'],
-    [/unsupported auth-method type/, 'not-jwt'],
-    [/invalid audience \(aud\) claim/, 'audience'],
-    [/invalid JWT issuer|does not contain issuer information|unable to read iss property/, 'issuer'],
-    [/token is expired/, 'expired'],
-    [/token not yet valid|token issued in the future/, 'not-yet-valid'],
-    [/no issued at \(iat\), not before \(nbf\), or expiration time \(exp\)/, 'no-times'],
-    [/malformed jwt|compact JWS format|illegal base64|invalid protected header/, 'malformed'],
-    [/fetching keys|validation keys from|unable to parse public key|failed to decode keys/, 'keys'],
-    [/failed to verify (id token )?signature|no known key successfully validated/, 'signature'],
-    [/token signed with unexpected algorithm|unsupported signing algorithm/, 'algorithm'],
-    [/no role or policy bindings matched/, 'no-binding'],
-    [/to use JWT ACL auth methods/, 'version'],
-];
-/** What a failed POST /v1/acl/login says is wrong; `other` for anything else (a network failure...). */
-function loginRefusal(err) {
-    if (err.kind !== 'http')
-        return 'other';
-    return REFUSALS.find(([re]) => re.test(err.detail))?.[1] ?? 'other';
-}
-/**
- * Whether a failed login is worth sending again: nothing reached Nomad, no
- * answer came, or Nomad had no leader. Anything Nomad said about the JWT or
- * the method (400, 401, and the 500s of the binder) stays so.
- */
-function isRetryableLogin(err) {
-    if (err.kind !== 'http')
-        return err.retryable;
-    const status = err.status ?? 0;
-    if (status === 429 || (status >= 502 && status <= 504))
-        return true;
-    return (status >= 500 &&
-        /no cluster leader|leadership lost|not ready to serve consistent/i.test(err.detail));
-}
-
-;// CONCATENATED MODULE: ./src/nomad/json-stream.ts
-// A JSON array of objects read as it arrives, each element parsed and mapped on
-// its own: neither the whole text nor every full element is ever held at once.
-// The list of a deployment's allocations is megabytes with thousands of them,
-// on every change; this keeps the gate's memory to what it keeps.
-
-class ArrayStream {
-    each;
-    out = [];
-    /** The text of the element being read, from its `{`. */
-    element = '';
-    depth = 0;
-    inString = false;
-    escaped = false;
-    closed = false;
-    constructor(each) {
-        this.each = each;
-    }
-    feed(chunk, method = 'GET', path = '') {
-        try {
-            this.scan(chunk);
-        }
-        catch (err) {
-            throw malformed(method, path, err);
-        }
-    }
-    /** The mapped elements; throws when the array did not end. */
-    end(method = 'GET', path = '') {
-        if (!this.closed)
-            throw malformed(method, path, new SyntaxError('the array is not complete'));
-        return this.out;
-    }
-    scan(chunk) {
-        let start = this.depth >= 2 ? 0 : -1;
-        for (let i = 0; i < chunk.length; i++) {
-            if (this.inString) {
-                i = this.skipString(chunk, i);
-                continue;
-            }
-            const c = chunk.charCodeAt(i);
-            if (c <= 0x20) {
-                // whitespace
-            }
-            else if (this.closed) {
-                throw new SyntaxError('text after the array');
-            }
-            else if (this.depth === 0) {
-                if (c !== 0x5b)
-                    throw new SyntaxError('not an array');
-                this.depth = 1;
-            }
-            else if (c === 0x7b || c === 0x5b) {
-                if (this.depth === 1) {
-                    if (c !== 0x7b)
-                        throw new SyntaxError('an element that is not an object');
-                    start = i;
-                }
-                this.depth++;
-            }
-            else if (c === 0x7d || c === 0x5d) {
-                this.depth--;
-                if (this.depth === 1) {
-                    this.element += chunk.slice(start, i + 1);
-                    this.out.push(this.each(JSON.parse(this.element)));
-                    this.element = '';
-                    start = -1;
-                }
-                else if (this.depth === 0) {
-                    if (c !== 0x5d)
-                        throw new SyntaxError('unbalanced brackets');
-                    this.closed = true;
-                }
-            }
-            else if (this.depth === 1) {
-                if (c !== 0x2c)
-                    throw new SyntaxError('an element that is not an object');
-            }
-            else if (c === 0x22) {
-                this.inString = true;
-            }
-        }
-        if (start >= 0)
-            this.element += chunk.slice(start);
-    }
-    /** From `i` inside a string: the index of its closing quote, or the chunk's last index. */
-    skipString(chunk, i) {
-        if (this.escaped) {
-            this.escaped = false;
-            i++;
-        }
-        for (let from = i;;) {
-            const q = chunk.indexOf('"', from);
-            // Backslashes just before the quote (or the chunk's end): an odd run escapes it.
-            const end = q < 0 ? chunk.length : q;
-            let run = 0;
-            while (end - 1 - run >= i && chunk.charCodeAt(end - 1 - run) === 0x5c)
-                run++;
-            if (q < 0) {
-                this.escaped = run % 2 === 1;
-                return chunk.length - 1;
-            }
-            if (run % 2 === 0) {
-                this.inString = false;
-                return q;
-            }
-            from = q + 1;
-        }
-    }
-}
-function malformed(method, path, err) {
-    return invalidJsonError(method, path, err instanceof Error ? err.message : String(err));
-}
-
-;// CONCATENATED MODULE: ./src/nomad/deployments.ts
-// The deployment endpoints (api/deployments.go): what each read asks and how
-// its answer is read, and the path and body of each write.
-
-
-const id = (deploymentId) => encodeURIComponent(deploymentId);
-/** GET /v1/deployments?prefix=: Nomad matches whole bytes of the ID (see gate/resolve.ts). */
-function deploymentListRequest(prefix) {
-    return { path: '/v1/deployments', params: { prefix } };
-}
-/** GET /v1/deployment/:id: the full ID only. */
-function deploymentRequest(deploymentId) {
-    return { path: `/v1/deployment/${id(deploymentId)}` };
-}
-/**
- * GET /v1/deployment/allocations/:id, as AllocViews. With thousands of
- * allocations the answer is megabytes on every change: each stub is parsed and
- * cut down on its own, so the full stubs (task states and all) never all live at once.
- */
-function deploymentAllocationsRequest(deploymentId) {
-    return {
-        path: `/v1/deployment/allocations/${id(deploymentId)}`,
-        reader: () => new ArrayStream(allocView),
-    };
-}
-const writePath = (verb, deploymentId) => `/v1/deployment/${verb}/${id(deploymentId)}`;
-/** No groups: `All: true`. Nomad ignores unknown groups silently, so callers check them first. */
-function promoteRequest(deploymentId, groups) {
-    return {
-        path: writePath('promote', deploymentId),
-        body: groups.length === 0
-            ? { DeploymentID: deploymentId, All: true, Groups: null }
-            : { DeploymentID: deploymentId, All: false, Groups: groups },
-    };
-}
-/** `pause: false` resumes. */
-function pauseRequest(deploymentId, pause) {
-    return {
-        path: writePath('pause', deploymentId),
-        body: { DeploymentID: deploymentId, Pause: pause },
-    };
-}
-function failRequest(deploymentId) {
-    return { path: writePath('fail', deploymentId), body: { DeploymentID: deploymentId } };
-}
-/** Full allocation IDs only: the server does not resolve prefixes here. */
-function allocHealthRequest(deploymentId, healthy, unhealthy) {
-    return {
-        path: writePath('allocation-health', deploymentId),
-        body: {
-            DeploymentID: deploymentId,
-            HealthyAllocationIDs: healthy,
-            UnhealthyAllocationIDs: unhealthy,
-        },
-    };
-}
-
-;// CONCATENATED MODULE: ./src/nomad/jobs.ts
-// The job endpoints the gate reads (api/jobs.go).
-const jobs_path = (jobId, rest = '') => `/v1/job/${encodeURIComponent(jobId)}${rest}`;
-/** GET /v1/job/:job_id: the job's current version; 404 `job not found`. */
-function jobRequest(jobId) {
-    return { path: jobs_path(jobId) };
-}
-/** GET /v1/job/:job_id/deployment: the latest deployment, or `null` when none (or no such job). */
-function jobLatestDeploymentRequest(jobId) {
-    return { path: jobs_path(jobId, '/deployment') };
-}
-/** GET /v1/job/:job_id/deployments: in the server's order, by deployment ID, not by age. */
-function jobDeploymentsRequest(jobId) {
-    return { path: jobs_path(jobId, '/deployments') };
-}
-/** GET /v1/job/:job_id/evaluations: every evaluation of the job, in the server's order. */
-function jobEvaluationsRequest(jobId) {
-    return { path: jobs_path(jobId, '/evaluations') };
-}
-/** Highest CreateIndex first, as the Go client sorts them (api/evaluations.go EvalIndexSort). */
-function newestEvaluationsFirst(evaluations) {
-    return evaluations.sort((a, b) => b.CreateIndex - a.CreateIndex);
-}
-
-;// CONCATENATED MODULE: ./src/nomad/transport.ts
-// One HTTP exchange with Nomad: the connection (net/http.ts: keep-alive, TLS,
-// the proxy variables, the connect timeout), the headers, the time limit and
-// the caller's abort, reading the body as it arrives, and every failure as a
-// NomadError. Retries are the client's (retry.ts); paths are the endpoints'
-// (deployments.ts, jobs.ts). No redirect is followed: X-Nomad-Token would go
-// along to wherever it points.
-
-
-/** A new connection to Nomad (through a proxy's tunnel, TLS included) must be up within this. */
-const CONNECT_TIMEOUT_MS = 5_000;
-class Transport {
-    address;
-    /** A 2xx answer has come from Nomad: the address, the scheme and the way there are right. */
-    contacted = false;
-    config;
-    dialer;
-    userAgent;
-    onExchange;
-    constructor(config, userAgent, onExchange) {
-        const url = new URL(config.address);
-        if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-            throw new Error(`Nomad address must start with http:// or https:// (got "${url.protocol}//${url.host}")`);
-        }
-        this.config = config;
-        this.address = config.address;
-        this.userAgent = userAgent;
-        this.onExchange = onExchange;
-        const tls = config.tls;
-        // Keep-alive: the blocking loop sends a request per change; a warm socket
-        // saves the TCP (and TLS) handshake on the path that decides the latency.
-        this.dialer = new Dialer({
-            keepAlive: true,
-            connectTimeoutMs: CONNECT_TIMEOUT_MS,
-            proxy: config.proxy,
-            tls: {
-                ca: tls.caCert,
-                cert: tls.clientCert,
-                key: tls.clientKey,
-                servername: tls.serverName,
-                rejectUnauthorized: !tls.skipVerify,
-            },
-        });
-    }
-    /** Close idle keep-alive sockets so the process can exit. */
-    close() {
-        this.dialer.destroy();
-    }
-    /** How requests to Nomad go: directly, or through which proxy. */
-    get route() {
-        return this.dialer.route(new URL(this.address));
-    }
-    /** `params` as a record, or search parameters that may repeat (the event stream's `topic`). */
-    url(path, params = {}) {
-        const url = new URL(path, this.address);
-        const entries = params instanceof URLSearchParams ? [...params] : Object.entries(params);
-        for (const [k, v] of entries)
-            url.searchParams.append(k, v);
-        if (this.config.namespace)
-            url.searchParams.set('namespace', this.config.namespace);
-        if (this.config.region)
-            url.searchParams.set('region', this.config.region);
-        return url;
-    }
-    /** Resolves with a 2xx answer's JSON body, rejects with a NomadError otherwise. */
-    async exchange(x) {
-        const { method, path, data, signal, reader } = x;
-        const timeout = AbortSignal.timeout(x.timeoutMs);
-        const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-        const url = this.url(path, x.params);
-        const started = performance.now();
-        let message;
-        try {
-            let text;
-            try {
-                message = await this.dialer.send(url, {
-                    method,
-                    headers: this.headers(data !== undefined),
-                    body: data,
-                    signal: combined,
-                });
-                const ok = isOk(message.statusCode);
-                text = await readText(message, reader && ok ? (c) => reader.feed(c, method, path) : undefined);
-            }
-            catch (err) {
-                if (err instanceof NomadError)
-                    throw err;
-                if (signal?.aborted)
-                    throw abortedError(method, path, err, data !== undefined);
-                if (timeout.aborted)
-                    throw timeoutError(method, path, this.address, x.timeoutMs, err);
-                throw fromNetworkError(err, method, path, this.address, this.dialer.route(url));
-            }
-            if (!isOk(message.statusCode))
-                throw this.statusError(method, path, message, text);
-            const body = reader ? reader.end(method, path) : parseJson(text, method, path);
-            this.contacted = true;
-            this.record(method, url, started, message);
-            return { body, headers: message.headers };
-        }
-        catch (err) {
-            this.record(method, url, started, message, err);
-            throw err;
-        }
-    }
-    /**
-     * A GET whose 2xx answer is handed over unread, for a body that streams (the
-     * event stream): the caller reads it and ends it with its signal. A non-2xx
-     * answer is read and thrown as a NomadError, as by exchange().
-     */
-    async open(x) {
-        const { path, signal } = x;
-        const method = x.method ?? 'GET';
-        const timeout = x.timeoutMs ? AbortSignal.timeout(x.timeoutMs) : undefined;
-        const own = new AbortController();
-        // The time limit covers the head only: the stream lives on after it.
-        const onLimit = () => own.abort(timeout?.reason);
-        timeout?.addEventListener('abort', onLimit, { once: true });
-        const combined = signal ? AbortSignal.any([signal, own.signal]) : own.signal;
-        const url = this.url(path, x.params);
-        const started = performance.now();
-        let message;
-        try {
-            message = await this.dialer.send(url, {
-                method,
-                headers: this.headers(false),
-                signal: combined,
-            });
-        }
-        catch (err) {
-            const e = signal?.aborted
-                ? abortedError(method, path, err, false)
-                : own.signal.aborted
-                    ? timeoutError(method, path, this.address, x.timeoutMs ?? 0, err)
-                    : fromNetworkError(err, method, path, this.address, this.dialer.route(url));
-            this.record(method, url, started, undefined, e);
-            throw e;
-        }
-        finally {
-            timeout?.removeEventListener('abort', onLimit);
-        }
-        if (isOk(message.statusCode)) {
-            this.contacted = true;
-            this.record(method, url, started, message);
-            return message;
-        }
-        const text = await readText(message).catch(() => '');
-        const e = this.statusError(method, path, message, text);
-        this.record(method, url, started, message, e);
-        throw e;
-    }
-    statusError(method, path, m, text) {
-        const status = m.statusCode ?? 0;
-        const ns = this.config.namespace;
-        return fromStatus(method, path, status, text, m.headers.location, ns, this.address);
-    }
-    headers(withBody) {
-        const headers = {
-            accept: 'application/json',
-            'user-agent': this.userAgent,
-        };
-        if (this.config.token)
-            headers['x-nomad-token'] = this.config.token;
-        if (this.config.httpAuth) {
-            const { username, password } = this.config.httpAuth;
-            headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
-        }
-        if (withBody)
-            headers['content-type'] = 'application/json';
-        return headers;
-    }
-    record(method, url, started, message, error) {
-        if (!this.onExchange)
-            return;
-        const raw = message?.headers['x-nomad-index'];
-        const index = Number(Array.isArray(raw) ? raw[0] : raw);
-        this.onExchange({
-            method,
-            target: `${url.pathname}${url.search}`,
-            status: message?.statusCode ?? 0,
-            index: Number.isFinite(index) ? index : 0,
-            ms: performance.now() - started,
-            error: error instanceof NomadError ? error : undefined,
-        });
-    }
-}
-function isOk(status) {
-    return (status ?? 0) >= 200 && (status ?? 0) < 300;
-}
-function parseJson(text, method, path) {
-    try {
-        return JSON.parse(text);
-    }
-    catch {
-        const what = `${text.length} bytes: ${JSON.stringify(text.slice(0, 60))}`;
-        throw invalidJsonError(method, path, what);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/nomad/client.ts
-// NomadClient: the endpoints the gate uses over one transport, shaped like
-// Nomad's Go API client (api/api.go): every read takes QueryOptions and returns
-// the body with a QueryMeta, retried on transient failures until the caller's
-// deadline; every write returns the body with a WriteMeta and is never retried
-// here (see gate/mutate.ts for the re-read rule).
-//
-// This module is the Nomad package's one door: besides NomadClient it passes on
-// what a caller of it needs (the query shapes, the write requests, the back-off
-// and sleep), so the gate imports from here only.
-
-
-
-
-
-
-
-
-
-
-
-/**
- * Before Nomad's first answer, a failure to reach it (refused, reset, no name,
- * TLS, a proxy that cannot get there) is retried this long, then final: a
- * mistyped address must not wait out the step's timeout. An agent that is
- * still starting gets these seconds; after a first answer the same failures are
- * retried until the deadline.
- */
-const FIRST_CONTACT_MS = 8_000;
-class NomadClient {
-    address;
-    namespace;
-    /** Time limit of a request that is not a blocking query (a write's too). */
-    requestTimeoutMs;
-    transport;
-    retry;
-    onRetry;
-    /** performance.now() of the first request: where the first-contact budget starts. */
-    firstSentAt;
-    constructor(config, options = {}) {
-        this.transport = new Transport(config, options.userAgent ?? 'nomad-canary-gate', options.onExchange);
-        this.address = config.address;
-        this.namespace = config.namespace;
-        this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-        this.retry = options.retry ?? DEFAULT_RETRY;
-        this.onRetry = options.onRetry;
-    }
-    /** Close idle keep-alive sockets so the process can exit. */
-    close() {
-        this.transport.close();
-    }
-    /** How requests to Nomad go: directly, or through which proxy. */
-    get route() {
-        return this.transport.route;
-    }
-    /** Nomad has answered once: the address is right. */
-    get contacted() {
-        return this.transport.contacted;
-    }
-    /**
-     * Tells the client's onRetry of a request that a caller sends again itself
-     * and has logged in its own words (a write: gate/write.ts), so every retry
-     * of a step is counted in one place.
-     */
-    reportRetry(err, attempt, delayMs) {
-        this.onRetry?.(err, attempt, delayMs, true);
-    }
-    // Reads -------------------------------------------------------------------
-    listDeployments(prefix, q = {}) {
-        return this.query(deploymentListRequest(prefix), q);
-    }
-    deployment(id, q = {}) {
-        return this.query(deploymentRequest(id), q);
-    }
-    /** The deployment's allocations, each cut down to an AllocView as it arrives. */
-    deploymentAllocations(id, q = {}) {
-        return this.query(deploymentAllocationsRequest(id), q);
-    }
-    /** The job at its current version. */
-    job(jobId, q = {}) {
-        return this.query(jobRequest(jobId), q);
-    }
-    /** The job's latest deployment, or null when it has none (or no such job exists). */
-    jobLatestDeployment(jobId, q = {}) {
-        return this.query(jobLatestDeploymentRequest(jobId), q);
-    }
-    /** The job's deployments, in the server's order (by ID): sort by CreateIndex for age. */
-    jobDeployments(jobId, q = {}) {
-        return this.query(jobDeploymentsRequest(jobId), q);
-    }
-    /** The job's evaluations, newest (highest CreateIndex) first. */
-    async jobEvaluations(jobId, q = {}) {
-        const res = await this.query(jobEvaluationsRequest(jobId), q);
-        return { body: newestEvaluationsFirst(res.body), meta: res.meta };
-    }
-    /** The token this client sends (GET /v1/acl/token/self). */
-    tokenSelf(q = {}) {
-        return this.query(tokenSelfRequest(), q);
-    }
-    /** An ACL policy, with the capabilities each namespace block expands to. */
-    policy(name, q = {}) {
-        return this.query(policyRequest(name), q);
-    }
-    // ACL login ---------------------------------------------------------------
-    /**
-     * POST /v1/acl/login: the token that the JWT auth method `authMethod` gives
-     * for `loginToken`. Sent again (until `q.deadline`) only when nothing final
-     * was said: a login that is retried creates one more short-lived token.
-     */
-    login(authMethod, loginToken, q = {}) {
-        const { path, body } = loginRequest(authMethod, loginToken);
-        const attempt = async () => {
-            try {
-                const res = await this.transport.exchange({
-                    method: 'POST',
-                    path,
-                    data: JSON.stringify(body),
-                    timeoutMs: this.requestTimeoutMs,
-                    signal: q.signal,
-                });
-                return { body: res.body, meta: { lastIndex: headerNumber(res.headers, 'x-nomad-index') } };
-            }
-            catch (err) {
-                if (err instanceof NomadError && err.retryable && !isRetryableLogin(err)) {
-                    throw new NomadError({ ...err, retryable: false, cause: err.cause });
-                }
-                throw err;
-            }
-        };
-        return retrying(attempt, {
-            policy: this.retry,
-            deadline: q.deadline,
-            signal: q.signal,
-            onRetry: this.onRetry,
-            method: 'POST',
-            path,
-        });
-    }
-    // Writes: never retried here; see gate/mutate.ts for the re-read rule ------
-    promote(id, groups, w = {}) {
-        return this.write(promoteRequest(id, groups), w);
-    }
-    pause(id, pause, w = {}) {
-        return this.write(pauseRequest(id, pause), w);
-    }
-    fail(id, w = {}) {
-        return this.write(failRequest(id), w);
-    }
-    setAllocHealth(id, healthy, unhealthy, w = {}) {
-        return this.write(allocHealthRequest(id, healthy, unhealthy), w);
-    }
-    /** The exact request a write sends, as one line (for dry runs and logs). */
-    describe(req) {
-        return `PUT ${this.transport.url(req.path).toString()} ${JSON.stringify(req.body)}`;
-    }
-    // The two shapes every endpoint above is sent in ---------------------------
-    /** A read, as a blocking query when `q.index` is set, retried until `q.deadline`. */
-    async query(req, q = {}) {
-        const blocking = blockingParams(q, this.requestTimeoutMs);
-        const params = { ...req.params, ...blocking.params };
-        this.firstSentAt ??= performance.now();
-        const attempt = async () => {
-            const { body, headers } = await this.transport.exchange({
-                method: 'GET',
-                path: req.path,
-                params,
-                timeoutMs: blocking.timeoutMs,
-                signal: q.signal,
-                reader: req.reader?.(),
-            });
-            return { body, meta: queryMeta(headers) };
-        };
-        return retrying(attempt, {
-            policy: this.retry,
-            deadline: q.deadline,
-            signal: q.signal,
-            onRetry: this.onRetry,
-            // After a first answer, failing to reach Nomad is an outage to wait out.
-            retryable: (err) => err.retryable || (this.contacted && notReached(err)),
-            giveUp: (err, tries, delayMs, attemptMs) => {
-                if (this.contacted || !notReached(err))
-                    return undefined;
-                const spent = performance.now() - this.firstSentAt;
-                // Only a try that can end within the budget (one that took 5 s will again).
-                if (spent + delayMs + attemptMs < FIRST_CONTACT_MS)
-                    return undefined;
-                return neverReached(err, this.address, tries, spent);
-            },
-            method: 'GET',
-            path: req.path,
-        });
-    }
-    async write({ path, body }, w = {}) {
-        const res = await this.transport.exchange({
-            method: 'PUT',
-            path,
-            data: JSON.stringify(body),
-            timeoutMs: this.requestTimeoutMs,
-            signal: w.signal,
-        });
-        const lastIndex = headerNumber(res.headers, 'x-nomad-index') || res.body.Index;
-        return { body: res.body, meta: { lastIndex } };
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/gate/soak.ts
@@ -35999,6 +36157,7 @@ function deploymentShows(kind, d, groups) {
 
 
 
+
 function runGate(settings, deps) {
     return new GateRun(settings, deps).run();
 }
@@ -36081,9 +36240,24 @@ class GateRun {
         }));
         if (!gating)
             return actNow(mode, view, writer, this.follower);
-        this.event(`Gating on ${selected.join(', ')} (${mode}); deadline ${formatDuration(settings.timeoutMs)}`);
-        const verdict = await this.watch();
-        return verdict.write ? writer.onFailure(verdict.write, verdict) : verdict;
+        // Beside the wait, not in front of it: a token that evidently cannot write
+        // is said at the start, not found out at the end.
+        const access = checkWriteAccess({
+            client: deps.client,
+            namespace: d.Namespace,
+            writes: settings.dryRun ? [] : stepWrites(settings),
+            signal: this.signal,
+            warning: (line) => this.timeline.warning(line),
+            debug: (line) => this.timeline.debug(line),
+        });
+        try {
+            this.event(`Gating on ${selected.join(', ')} (${mode}); deadline ${formatDuration(settings.timeoutMs)}`);
+            const verdict = await this.watch();
+            return verdict.write ? await writer.onFailure(verdict.write, verdict) : verdict;
+        }
+        finally {
+            await access;
+        }
     }
     /** promote / wait / health: decide after every change until a verdict. */
     async watch() {
@@ -36235,6 +36409,15 @@ class GateRun {
     }
 }
 const NEVER = new Promise(() => { });
+/** The writes a gating step may send: its mode's, and on-failure's. */
+function stepWrites(settings) {
+    const writes = [];
+    if (settings.mode === 'promote' || settings.mode === 'health')
+        writes.push(settings.mode);
+    if (settings.onFailure !== 'none')
+        writes.push(settings.onFailure);
+    return writes;
+}
 function cancelled() {
     return { result: 'cancelled', ok: false, message: 'Cancelled by a signal; nothing was sent' };
 }
@@ -36583,7 +36766,7 @@ function mask(secret) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(585);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5784);
 // Entry of the action's bundle (dist/index.js).
 
 await (0,_action_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

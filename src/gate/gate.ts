@@ -12,6 +12,7 @@ import type { CheckRun } from '../checks.js'
 import type { NomadClient } from '../nomad/client.js'
 import { NomadError } from '../nomad/errors.js'
 import type { Settings } from '../config/settings.js'
+import { checkWriteAccess } from './access.js'
 import { actNow } from './act.js'
 import {
   decide,
@@ -24,7 +25,14 @@ import {
 import { GateError } from './errors.js'
 import { followBlocking, type Follower } from './follow.js'
 import { healthTargets } from './health.js'
-import { DRY_RUN_RESULT, shortId, type Log, type Outcome, type Verdict } from './outcome.js'
+import {
+  DRY_RUN_RESULT,
+  shortId,
+  type Log,
+  type Outcome,
+  type Verdict,
+  type WriteKind,
+} from './outcome.js'
 import { CanaryLog } from './progress.js'
 import { selectGroups, unknownGroups } from './readiness.js'
 import { resolveDeployment } from './resolve.js'
@@ -132,11 +140,25 @@ class GateRun {
       signal: this.signal,
     }))
     if (!gating) return actNow(mode, view, writer, this.follower)
-    this.event(
-      `Gating on ${selected.join(', ')} (${mode}); deadline ${formatDuration(settings.timeoutMs)}`,
-    )
-    const verdict = await this.watch()
-    return verdict.write ? writer.onFailure(verdict.write, verdict) : verdict
+    // Beside the wait, not in front of it: a token that evidently cannot write
+    // is said at the start, not found out at the end.
+    const access = checkWriteAccess({
+      client: deps.client,
+      namespace: d.Namespace,
+      writes: settings.dryRun ? [] : stepWrites(settings),
+      signal: this.signal,
+      warning: (line) => this.timeline.warning(line),
+      debug: (line) => this.timeline.debug(line),
+    })
+    try {
+      this.event(
+        `Gating on ${selected.join(', ')} (${mode}); deadline ${formatDuration(settings.timeoutMs)}`,
+      )
+      const verdict = await this.watch()
+      return verdict.write ? await writer.onFailure(verdict.write, verdict) : verdict
+    } finally {
+      await access
+    }
   }
 
   /** promote / wait / health: decide after every change until a verdict. */
@@ -287,6 +309,14 @@ class GateRun {
 }
 
 const NEVER = new Promise<never>(() => {})
+
+/** The writes a gating step may send: its mode's, and on-failure's. */
+function stepWrites(settings: Settings): WriteKind[] {
+  const writes: WriteKind[] = []
+  if (settings.mode === 'promote' || settings.mode === 'health') writes.push(settings.mode)
+  if (settings.onFailure !== 'none') writes.push(settings.onFailure)
+  return writes
+}
 
 function cancelled(): Verdict {
   return { result: 'cancelled', ok: false, message: 'Cancelled by a signal; nothing was sent' }

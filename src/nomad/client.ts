@@ -75,6 +75,7 @@ export {
   type WriteOptions,
 } from './query.js'
 export { backoffMs, sleep, type RetryPolicy } from './retry.js'
+export { WRITE_NEEDS, describeNeed, grantedIn, type Need } from './capabilities.js'
 export type { ExchangeRecord } from './transport.js'
 
 /**
@@ -103,6 +104,8 @@ export interface ClientOptions {
 export class NomadClient {
   readonly address: string
   readonly namespace?: string
+  /** A token is sent (X-Nomad-Token): the given one, or the one a login returned. */
+  readonly hasToken: boolean
   /** Time limit of a request that is not a blocking query (a write's too). */
   readonly requestTimeoutMs: number
   private readonly transport: Transport
@@ -119,6 +122,7 @@ export class NomadClient {
     )
     this.address = config.address
     this.namespace = config.namespace
+    this.hasToken = Boolean(config.token)
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000
     this.retry = options.retry ?? DEFAULT_RETRY
     this.onRetry = options.onRetry

@@ -7,6 +7,7 @@ import { classifyNetworkError } from '../network-error.js'
 import { ProxyError, type Route } from '../net/http.js'
 import { describeProxy } from '../net/proxy.js'
 import { redactUrl } from '../redact.js'
+import { describeNeed, needFor } from './capabilities.js'
 import { libraryText, oneLine } from '../text.js'
 
 export type NomadErrorKind =
@@ -111,6 +112,8 @@ export function describeStatus(
   status: number,
   text: string,
   namespace: string | undefined,
+  method = 'GET',
+  path = '',
 ): string {
   const cleaned = cleanNomadText(text) || '(empty body)'
   if (status === 400 && /HTTP request to an HTTPS server/i.test(text)) return cleaned
@@ -119,7 +122,9 @@ export function describeStatus(
   }
   if (status === 403) {
     const ns = namespace ?? 'default'
-    return `${cleaned}: the token lacks permission for namespace "${ns}" (it needs read-job, and submit-job for writes), or the token is missing/expired`
+    const need = needFor(method, path)
+    if (!need) return `${cleaned}: the token is missing, expired or unknown to this cluster`
+    return `${cleaned}: to ${need.what}, the token needs ${describeNeed(need)} in namespace "${ns}" (or it is missing or expired)`
   }
   return cleaned
 }
@@ -166,7 +171,7 @@ export function fromStatus(
     method,
     path,
     status,
-    detail: describeStatus(status, text, namespace),
+    detail: describeStatus(status, text, namespace, method, path),
     retryable: isTransientStatus(status, text),
     // A gateway error may hide a write the server applied.
     ambiguous: status >= 502 && status <= 504,
