@@ -32008,7 +32008,7 @@ function parseAllocs(inputs, mode) {
         return {};
     }
     if (!healthy && !unhealthy) {
-        throw new InputError('healthy-allocs', "Input 'healthy-allocs' or 'unhealthy-allocs' is required with mode 'health': allocation IDs, or the word 'canaries'");
+        throw new InputError('healthy-allocs', "Input 'healthy-allocs' or input 'unhealthy-allocs' is required with mode 'health': allocation IDs, or the word 'canaries'");
     }
     const out = {
         ...(healthy && { healthyAllocs: healthy }),
@@ -32426,10 +32426,10 @@ function parseTls(inputs, secrets) {
     const certValue = inputs.get('client-cert');
     const keyValue = inputs.get('client-key');
     if (certValue && !keyValue) {
-        throw new InputError('client-key', "Input 'client-key' is required when client-cert is set (mTLS needs both)");
+        throw new InputError('client-key', "Input 'client-key' is required when input 'client-cert' is set (mTLS needs both)");
     }
     if (keyValue && !certValue) {
-        throw new InputError('client-cert', "Input 'client-cert' is required when client-key is set (mTLS needs both)");
+        throw new InputError('client-cert', "Input 'client-cert' is required when input 'client-key' is set (mTLS needs both)");
     }
     if (certValue && keyValue) {
         const cert = loadCertificates(certValue, 'cert');
@@ -32912,9 +32912,81 @@ function outputs(o) {
         'elapsed-ms': String(Math.round(o.elapsedMs)),
     };
 }
+/** The outputs that are numbers, and those that are JSON (interface.md). */
+const NUMBERS = new Set([
+    'job-version',
+    'eval-create-index',
+    'deployment-modify-index',
+    'index',
+    'reverted-job-version',
+    'healthy-canaries',
+    'desired-canaries',
+    'elapsed-ms',
+]);
+const JSON_OUTPUTS = new Set(['groups', 'checks']);
+/**
+ * The outputs with their types, for the CLI's --json: numbers as numbers (null
+ * when unknown), `groups` and `checks` as arrays, the rest as strings.
+ */
+function typedOutputs(o) {
+    const typed = {};
+    for (const [name, value] of Object.entries(outputs(o))) {
+        if (NUMBERS.has(name))
+            typed[name] = value === '' ? null : Number(value);
+        else if (JSON_OUTPUTS.has(name))
+            typed[name] = JSON.parse(value);
+        else
+            typed[name] = value;
+    }
+    return typed;
+}
+
+;// CONCATENATED MODULE: ./src/gate/outcome.ts
+// What a step ends with, and the words on the way there: the one vocabulary
+// that the gate, the reports and the fronts share. Imports nothing of the gate,
+// so every part of it can import this without a cycle.
+/**
+ * The job's deployments in Nomad's web UI (ui/app/router.js: `jobs/:job_name`
+ * with the id `<job>@<namespace>`, and its `deployments` tab); the address
+ * without credentials or query.
+ */
+function nomadUiUrl(address, jobId, namespace) {
+    const u = new URL(address);
+    u.username = '';
+    u.password = '';
+    u.search = '';
+    u.hash = '';
+    const base = u.toString().replace(/\/+$/, '');
+    return `${base}/ui/jobs/${encodeURIComponent(jobId)}@${encodeURIComponent(namespace)}/deployments`;
+}
+/** What a dry run reports instead of the result of a write it did not send. */
+const DRY_RUN_RESULT = {
+    promoted: 'would-promote',
+    failed: 'would-fail',
+    paused: 'would-pause',
+    resumed: 'would-resume',
+    'health-set': 'would-set-health',
+};
+function shortId(id) {
+    return id.slice(0, 8);
+}
+/** A write's answer, its empty fields left out: `EvalID 5f1c…, DeploymentModifyIndex 12`. */
+function describeAnswer(r) {
+    const parts = [];
+    if (r.EvalID)
+        parts.push(`EvalID ${r.EvalID}`);
+    if (r.EvalCreateIndex)
+        parts.push(`EvalCreateIndex ${r.EvalCreateIndex}`);
+    if (r.DeploymentModifyIndex)
+        parts.push(`DeploymentModifyIndex ${r.DeploymentModifyIndex}`);
+    if (r.RevertedJobVersion != null)
+        parts.push(`reverted to job version ${r.RevertedJobVersion}`);
+    return parts.join(', ') || 'no fields in the answer';
+}
 
 ;// CONCATENATED MODULE: ./src/report/summary.ts
 // The job summary (Markdown, for GitHub) and the same facts as plain text (CLI).
+
 
 const MAX_TIMELINE = 200;
 function headline(o) {
@@ -32936,11 +33008,10 @@ function summaryMarkdown(o) {
         lines.push('');
     }
     lines.push(`**${o.ok ? 'Passed' : 'Failed'}** in ${formatDuration(o.elapsedMs)}: ${cell(o.message)}`, '');
-    if (o.write) {
-        const w = o.write;
-        lines.push(`Write answer: EvalID \`${w.EvalID || '(none)'}\`, EvalCreateIndex ${w.EvalCreateIndex}, DeploymentModifyIndex ${w.DeploymentModifyIndex}` +
-            (w.RevertedJobVersion != null ? `, reverted to job version ${w.RevertedJobVersion}` : ''), '');
-    }
+    if (o.write)
+        lines.push(`Nomad's answer to the write: ${describeAnswer(o.write)}`, '');
+    if (o.uiUrl)
+        lines.push(`[The deployment in Nomad's UI](${o.uiUrl})`, '');
     if (o.checks.length > 0) {
         lines.push('| Check run | At | Result | Details |', '|---:|---:|---|---|');
         o.checks.slice(-MAX_TIMELINE).forEach((run, i) => {
@@ -32975,7 +33046,8 @@ function summaryText(o) {
         .map((c, i) => c.padEnd(widths[i]))
         .join('  ')
         .trimEnd());
-    return [...(o.groups.length ? table : []), headline(o)].join('\n');
+    const link = o.uiUrl ? [`Nomad UI: ${o.uiUrl}`] : [];
+    return [...(o.groups.length ? table : []), headline(o), ...link].join('\n');
 }
 /** Table cells: no pipes or line breaks from Nomad's texts. */
 function cell(text) {
@@ -34635,22 +34707,6 @@ class GateError extends Error {
     }
 }
 
-;// CONCATENATED MODULE: ./src/gate/outcome.ts
-// What a step ends with, and the words on the way there: the one vocabulary
-// that the gate, the reports and the fronts share. Imports nothing of the gate,
-// so every part of it can import this without a cycle.
-/** What a dry run reports instead of the result of a write it did not send. */
-const DRY_RUN_RESULT = {
-    promoted: 'would-promote',
-    failed: 'would-fail',
-    paused: 'would-pause',
-    resumed: 'would-resume',
-    'health-set': 'would-set-health',
-};
-function shortId(id) {
-    return id.slice(0, 8);
-}
-
 ;// CONCATENATED MODULE: ./src/gate/act.ts
 // fail / pause / resume: one write at once, no waiting for the canaries.
 
@@ -35939,6 +35995,7 @@ class RolloutView {
 
 
 
+
 /** A write that has started gets this long to finish even past the step's deadline. */
 const WRITE_GRACE_MS = 15_000;
 /** After a write: how long the watches get to show its effect before one plain read does. */
@@ -35958,6 +36015,7 @@ class Writer {
     /** Sends a write, then waits until the view shows the state after it. */
     async send(kind, health = { healthy: [], unhealthy: [] }) {
         const { o } = this;
+        await o.before;
         // Info lines: the step's retries are summed up in one warning (step.ts).
         const ctx = { ...o, ...health, log: (line) => o.timeline.event(line) };
         if (o.dryRun) {
@@ -35977,15 +36035,20 @@ class Writer {
         const r = out.response;
         this.response = r;
         this.index = Math.max(out.index, r.DeploymentModifyIndex);
-        o.timeline.event(`Sent ${kind}: EvalID ${r.EvalID || '(none)'}, DeploymentModifyIndex ${r.DeploymentModifyIndex}` +
-            (r.RevertedJobVersion != null ? `, reverted to job version ${r.RevertedJobVersion}` : ''));
+        o.timeline.event(`Sent ${kind}: ${describeAnswer(r)}`);
         await this.settle(kind);
         return 'sent';
     }
     /** on-failure's write after a failed gate; a deployment that ended meanwhile needs none. */
     async onFailure(kind, verdict) {
-        if ((await this.send(kind)) === 'sent')
-            return verdict;
+        if ((await this.send(kind)) === 'sent') {
+            // What on-failure did, in words: the step's message and the summary say it.
+            const did = this.o.dryRun ? `would ${kind}` : PAST[kind];
+            const id = shortId(this.o.view.deployment.ID);
+            const after = AFTER[verdict.result] ?? `after ${verdict.result}`;
+            const sentence = `${did[0].toUpperCase()}${did.slice(1)} deployment ${id} ${after} (on-failure: ${kind})`;
+            return { ...verdict, message: `${verdict.message}. ${sentence}` };
+        }
         await this.readAfterWrite();
         const d = this.o.view.deployment;
         return {
@@ -36132,6 +36195,20 @@ function deploymentShows(kind, d, groups) {
             return d.Status === 'running';
     }
 }
+/** on-failure's write, done. */
+const PAST = {
+    fail: 'failed',
+    pause: 'paused',
+    resume: 'resumed',
+    promote: 'promoted',
+    health: 'set health in',
+};
+/** Why on-failure acted, by the verdict. */
+const AFTER = {
+    'timed-out': 'after the deadline',
+    unhealthy: 'after a canary turned unhealthy',
+    'check-failed': 'after the checks failed',
+};
 
 ;// CONCATENATED MODULE: ./src/gate/gate.ts
 // The gate's orchestration: resolve the deployment, follow it until the
@@ -36173,6 +36250,7 @@ class GateRun {
     view;
     follower;
     writer;
+    uiUrl;
     /** performance.now() of the last waiting line. */
     lastProgressAt = performance.now();
     constructor(settings, deps) {
@@ -36207,7 +36285,9 @@ class GateRun {
             log: (line) => this.event(line),
         });
         const d = resolved.deployment;
+        this.uiUrl = nomadUiUrl(settings.nomad.address, d.JobID, d.Namespace);
         this.event(`Deployment ${d.ID} of job "${d.JobID}" version ${d.JobVersion} (namespace ${d.Namespace}): ${d.Status}, "${d.StatusDescription}"`);
+        this.event(`In Nomad's UI: ${this.uiUrl}`);
         const mode = settings.mode;
         const gating = mode === 'promote' || mode === 'wait' || mode === 'health';
         if (gating) {
@@ -36227,6 +36307,18 @@ class GateRun {
             signal: this.signal,
             allocs: gating,
         });
+        // Beside the wait, not in front of it: a token that evidently cannot write
+        // is said at the start, and always before the first write.
+        const access = gating
+            ? checkWriteAccess({
+                client: deps.client,
+                namespace: d.Namespace,
+                writes: settings.dryRun ? [] : stepWrites(settings),
+                signal: this.signal,
+                warning: (line) => this.timeline.warning(line),
+                debug: (line) => this.timeline.debug(line),
+            })
+            : undefined;
         const writer = (this.writer = new Writer({
             client: deps.client,
             view,
@@ -36237,19 +36329,10 @@ class GateRun {
             waitForCompletion: settings.waitForCompletion,
             deadline: this.deadline,
             signal: this.signal,
+            before: access,
         }));
         if (!gating)
             return actNow(mode, view, writer, this.follower);
-        // Beside the wait, not in front of it: a token that evidently cannot write
-        // is said at the start, not found out at the end.
-        const access = checkWriteAccess({
-            client: deps.client,
-            namespace: d.Namespace,
-            writes: settings.dryRun ? [] : stepWrites(settings),
-            signal: this.signal,
-            warning: (line) => this.timeline.warning(line),
-            debug: (line) => this.timeline.debug(line),
-        });
         try {
             this.event(`Gating on ${selected.join(', ')} (${mode}); deadline ${formatDuration(settings.timeoutMs)}`);
             const verdict = await this.watch();
@@ -36405,6 +36488,7 @@ class GateRun {
             elapsedMs: this.timeline.elapsedMs,
             timeline: this.timeline.events,
             checks: this.checkRuns,
+            uiUrl: this.uiUrl,
         };
     }
 }

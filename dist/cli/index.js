@@ -13,13 +13,14 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _package_json__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(330);
 /* harmony import */ var _config_help_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(527);
 /* harmony import */ var _config_parse_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(258);
-/* harmony import */ var _config_settings_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(661);
-/* harmony import */ var _report_outputs_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(468);
-/* harmony import */ var _report_summary_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(994);
-/* harmony import */ var _step_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(967);
+/* harmony import */ var _config_settings_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(661);
+/* harmony import */ var _report_outputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(468);
+/* harmony import */ var _report_summary_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(994);
+/* harmony import */ var _step_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(791);
 // The command-line front (GitLab CI, Jenkins, shells): the same settings, the
 // same gate, outputs as key=value lines or one JSON object on stdout, progress
-// on stderr. Exit 0 when the step would pass, 1 when the gate fails, 2 for usage.
+// on stderr. Exit 0 when the step would pass, 1 when the gate fails, 2 for usage,
+// 130 after SIGINT and 143 after SIGTERM.
 
 // Only `version` is bundled (ncc keeps the fields used): one version, package.json's.
 
@@ -58,7 +59,7 @@ async function main(argv, env = process.env) {
         return usage('give the mode once: as <mode> or --mode');
     const mode = positionals[0] ?? values.mode;
     if (mode === undefined)
-        return usage(`a mode is required: ${_config_settings_js__WEBPACK_IMPORTED_MODULE_6__/* .MODES */ .FN.join(', ')}`);
+        return usage(`a mode is required: ${_config_settings_js__WEBPACK_IMPORTED_MODULE_7__/* .MODES */ .FN.join(', ')}`);
     const input = (name) => {
         if (name === 'mode')
             return String(mode);
@@ -71,32 +72,46 @@ async function main(argv, env = process.env) {
     }
     catch (err) {
         if (err instanceof _config_parse_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz)
-            return usage(err.message.replace(/^Input '([^']+)'/, "Option '--$1'"));
+            return usage(err.message);
         throw err;
     }
     // The CLI has no CI to ask for a token: the JWT comes with it.
     if (settings.login && !settings.login.token) {
         return usage("Option '--auth-method' needs the JWT to log in with: set NOMAD_LOGIN_TOKEN (or --login-token, which shows in ps)");
     }
+    // The gate's words name inputs; a shell user knows options.
+    const say = (prefix) => (line) => process.stderr.write(`${prefix}${(0,_config_help_js__WEBPACK_IMPORTED_MODULE_2__/* .asOptions */ .lc)(line)}\n`);
     const log = {
-        info: (line) => process.stderr.write(`${line}\n`),
-        warning: (line) => process.stderr.write(`warning: ${line}\n`),
-        debug: values.debug || (0,_config_parse_js__WEBPACK_IMPORTED_MODULE_3__/* .debugFromEnv */ .j6)(env)
-            ? (line) => process.stderr.write(`debug: ${line}\n`)
-            : undefined,
+        info: say(''),
+        warning: say('warning: '),
+        debug: values.debug || (0,_config_parse_js__WEBPACK_IMPORTED_MODULE_3__/* .debugFromEnv */ .j6)(env) ? say('debug: ') : undefined,
     };
-    const outcome = await (0,_step_js__WEBPACK_IMPORTED_MODULE_5__/* .runStep */ .eg)(settings, log);
-    process.stderr.write(`\n${(0,_report_summary_js__WEBPACK_IMPORTED_MODULE_4__/* .summaryText */ .g5)(outcome)}\n`);
-    const out = (0,_report_outputs_js__WEBPACK_IMPORTED_MODULE_7__/* .outputs */ .V)(outcome);
-    process.stdout.write(values.json
-        ? `${JSON.stringify(out)}\n`
-        : Object.entries(out)
-            .map(([k, v]) => `${k}=${v}`)
-            .join('\n') + '\n');
-    return outcome.ok ? 0 : 1;
+    // A shell's convention: 128 + the signal's number when a signal ended the run.
+    let signalled;
+    const onSignal = (sig) => (signalled ??= sig);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+        const ran = await (0,_step_js__WEBPACK_IMPORTED_MODULE_6__/* .runStep */ .eg)(settings, log);
+        const outcome = { ...ran, message: (0,_config_help_js__WEBPACK_IMPORTED_MODULE_2__/* .asOptions */ .lc)(ran.message) };
+        process.stderr.write(`\n${(0,_report_summary_js__WEBPACK_IMPORTED_MODULE_5__/* .summaryText */ .g5)(outcome)}\n`);
+        process.stdout.write(values.json
+            ? `${JSON.stringify((0,_report_outputs_js__WEBPACK_IMPORTED_MODULE_4__/* .typedOutputs */ .b)(outcome))}\n`
+            : Object.entries((0,_report_outputs_js__WEBPACK_IMPORTED_MODULE_4__/* .outputs */ .V)(outcome))
+                .map(([k, v]) => `${k}=${v}`)
+                .join('\n') + '\n');
+        // A write already in flight is waited for: then its outcome decides, not the signal.
+        if (signalled && outcome.result === 'cancelled')
+            return signalled === 'SIGINT' ? 130 : 143;
+        return outcome.ok ? 0 : 1;
+    }
+    finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+    }
 }
 function usage(message) {
-    process.stderr.write(`${_config_help_js__WEBPACK_IMPORTED_MODULE_2__/* .PROGRAM */ .RX}: ${message}\nRun '${_config_help_js__WEBPACK_IMPORTED_MODULE_2__/* .PROGRAM */ .RX} --help' for usage.\n`);
+    process.stderr.write(`${_config_help_js__WEBPACK_IMPORTED_MODULE_2__/* .PROGRAM */ .RX}: ${(0,_config_help_js__WEBPACK_IMPORTED_MODULE_2__/* .asOptions */ .lc)(message)}\nRun '${_config_help_js__WEBPACK_IMPORTED_MODULE_2__/* .PROGRAM */ .RX} --help' for usage.\n`);
     return 2;
 }
 process.exitCode = await main(process.argv.slice(2));
@@ -112,7 +127,8 @@ __webpack_async_result__();
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   $D: () => (/* binding */ cliOptions),
 /* harmony export */   Qy: () => (/* binding */ cliHelp),
-/* harmony export */   RX: () => (/* binding */ PROGRAM)
+/* harmony export */   RX: () => (/* binding */ PROGRAM),
+/* harmony export */   lc: () => (/* binding */ asOptions)
 /* harmony export */ });
 /* unused harmony exports MODE_HELP, CLI_OPTIONS */
 /* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(551);
@@ -162,6 +178,17 @@ function cliOptions() {
         options[spec.name] = { type: cliOptionType(spec) };
     return options;
 }
+/**
+ * A message in the CLI's words: `Input 'job'` becomes `Option '--job'`, and
+ * advice such as `set ca-cert` names `--ca-cert`. Only the inputs' own names
+ * are touched, so Nomad's texts stay as they are.
+ */
+function asOptions(text) {
+    const names = new Set(_inputs_js__WEBPACK_IMPORTED_MODULE_0__/* .INPUTS */ .m.map((i) => i.name));
+    return text
+        .replace(/\b([Ii])nput '([a-z][a-z-]*)'/g, (all, i, name) => names.has(name) ? `${i === 'I' ? 'O' : 'o'}ption '--${name}'` : all)
+        .replace(/\b(set|check|raise) ([a-z][a-z-]*)\b/g, (all, verb, name) => names.has(name) ? `${verb} --${name}` : all);
+}
 const WIDTH = 80;
 const COLUMN = 26;
 function cliHelp() {
@@ -186,7 +213,7 @@ function cliHelp() {
     for (const o of CLI_OPTIONS) {
         out.push(...row('short' in o ? `-${o.short}, --${o.name}` : `--${o.name}`, o.help));
     }
-    out.push('', 'Examples:', '  # promote job "web" once its canaries are healthy; fail the deployment otherwise', `  ${PROGRAM} promote --job web --timeout 15m --on-failure fail`, '', '  # wait for a promotable deployment, then let a human approve the promotion', `  ${PROGRAM} wait --job web --job-version "$VERSION" --json > gate.json`, '', '  # roll back', `  ${PROGRAM} fail --deployment-id 5e7f2a1c`, '', 'Exit status: 0 the step passed, 1 the gate failed (timed out, unhealthy,', 'deployment failed, request failed), 2 usage error (nothing was sent).', '');
+    out.push('', 'Examples:', '  # promote job "web" once its canaries are healthy; fail the deployment otherwise', `  ${PROGRAM} promote --job web --timeout 15m --on-failure fail`, '', '  # wait for a promotable deployment, then let a human approve the promotion', `  ${PROGRAM} wait --job web --job-version "$VERSION" --json > gate.json`, '', '  # roll back', `  ${PROGRAM} fail --deployment-id 5e7f2a1c`, '', 'Exit status: 0 the step passed, 1 the gate failed (timed out, unhealthy,', 'deployment failed, request failed), 2 usage error (nothing was sent),', '130 stopped by SIGINT, 143 stopped by SIGTERM.', '');
     return out.join('\n');
 }
 /** The help line's text: the spec's few words, the accepted values, the default. */
@@ -816,7 +843,7 @@ function parseAllocs(inputs, mode) {
         return {};
     }
     if (!healthy && !unhealthy) {
-        throw new InputError('healthy-allocs', "Input 'healthy-allocs' or 'unhealthy-allocs' is required with mode 'health': allocation IDs, or the word 'canaries'");
+        throw new InputError('healthy-allocs', "Input 'healthy-allocs' or input 'unhealthy-allocs' is required with mode 'health': allocation IDs, or the word 'canaries'");
     }
     const out = {
         ...(healthy && { healthyAllocs: healthy }),
@@ -1163,10 +1190,10 @@ function parseTls(inputs, secrets) {
     const certValue = inputs.get('client-cert');
     const keyValue = inputs.get('client-key');
     if (certValue && !keyValue) {
-        throw new InputError('client-key', "Input 'client-key' is required when client-cert is set (mTLS needs both)");
+        throw new InputError('client-key', "Input 'client-key' is required when input 'client-cert' is set (mTLS needs both)");
     }
     if (keyValue && !certValue) {
-        throw new InputError('client-cert', "Input 'client-cert' is required when client-key is set (mTLS needs both)");
+        throw new InputError('client-cert', "Input 'client-cert' is required when input 'client-key' is set (mTLS needs both)");
     }
     if (certValue && keyValue) {
         const cert = loadCertificates(certValue, 'cert');
@@ -1641,6 +1668,60 @@ function pad2(n) {
 
 /***/ }),
 
+/***/ 163:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   O1: () => (/* binding */ describeAnswer),
+/* harmony export */   QP: () => (/* binding */ DRY_RUN_RESULT),
+/* harmony export */   m_: () => (/* binding */ shortId),
+/* harmony export */   xt: () => (/* binding */ nomadUiUrl)
+/* harmony export */ });
+// What a step ends with, and the words on the way there: the one vocabulary
+// that the gate, the reports and the fronts share. Imports nothing of the gate,
+// so every part of it can import this without a cycle.
+/**
+ * The job's deployments in Nomad's web UI (ui/app/router.js: `jobs/:job_name`
+ * with the id `<job>@<namespace>`, and its `deployments` tab); the address
+ * without credentials or query.
+ */
+function nomadUiUrl(address, jobId, namespace) {
+    const u = new URL(address);
+    u.username = '';
+    u.password = '';
+    u.search = '';
+    u.hash = '';
+    const base = u.toString().replace(/\/+$/, '');
+    return `${base}/ui/jobs/${encodeURIComponent(jobId)}@${encodeURIComponent(namespace)}/deployments`;
+}
+/** What a dry run reports instead of the result of a write it did not send. */
+const DRY_RUN_RESULT = {
+    promoted: 'would-promote',
+    failed: 'would-fail',
+    paused: 'would-pause',
+    resumed: 'would-resume',
+    'health-set': 'would-set-health',
+};
+function shortId(id) {
+    return id.slice(0, 8);
+}
+/** A write's answer, its empty fields left out: `EvalID 5f1c…, DeploymentModifyIndex 12`. */
+function describeAnswer(r) {
+    const parts = [];
+    if (r.EvalID)
+        parts.push(`EvalID ${r.EvalID}`);
+    if (r.EvalCreateIndex)
+        parts.push(`EvalCreateIndex ${r.EvalCreateIndex}`);
+    if (r.DeploymentModifyIndex)
+        parts.push(`DeploymentModifyIndex ${r.DeploymentModifyIndex}`);
+    if (r.RevertedJobVersion != null)
+        parts.push(`reverted to job version ${r.RevertedJobVersion}`);
+    return parts.join(', ') || 'no fields in the answer';
+}
+
+
+/***/ }),
+
 /***/ 670:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -1728,7 +1809,8 @@ function safeDecode(text, plusIsSpace = true) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   V: () => (/* binding */ outputs)
+/* harmony export */   V: () => (/* binding */ outputs),
+/* harmony export */   b: () => (/* binding */ typedOutputs)
 /* harmony export */ });
 // Step outputs (interface.md), on success and on failure, as far as known.
 function outputs(o) {
@@ -1764,6 +1846,34 @@ function outputs(o) {
         'elapsed-ms': String(Math.round(o.elapsedMs)),
     };
 }
+/** The outputs that are numbers, and those that are JSON (interface.md). */
+const NUMBERS = new Set([
+    'job-version',
+    'eval-create-index',
+    'deployment-modify-index',
+    'index',
+    'reverted-job-version',
+    'healthy-canaries',
+    'desired-canaries',
+    'elapsed-ms',
+]);
+const JSON_OUTPUTS = new Set(['groups', 'checks']);
+/**
+ * The outputs with their types, for the CLI's --json: numbers as numbers (null
+ * when unknown), `groups` and `checks` as arrays, the rest as strings.
+ */
+function typedOutputs(o) {
+    const typed = {};
+    for (const [name, value] of Object.entries(outputs(o))) {
+        if (NUMBERS.has(name))
+            typed[name] = value === '' ? null : Number(value);
+        else if (JSON_OUTPUTS.has(name))
+            typed[name] = JSON.parse(value);
+        else
+            typed[name] = value;
+    }
+    return typed;
+}
 
 
 /***/ }),
@@ -1776,7 +1886,9 @@ function outputs(o) {
 /* harmony export */ });
 /* unused harmony exports headline, summaryMarkdown */
 /* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(607);
+/* harmony import */ var _gate_outcome_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(163);
 // The job summary (Markdown, for GitHub) and the same facts as plain text (CLI).
+
 
 const MAX_TIMELINE = 200;
 function headline(o) {
@@ -1798,11 +1910,10 @@ function summaryMarkdown(o) {
         lines.push('');
     }
     lines.push(`**${o.ok ? 'Passed' : 'Failed'}** in ${formatDuration(o.elapsedMs)}: ${cell(o.message)}`, '');
-    if (o.write) {
-        const w = o.write;
-        lines.push(`Write answer: EvalID \`${w.EvalID || '(none)'}\`, EvalCreateIndex ${w.EvalCreateIndex}, DeploymentModifyIndex ${w.DeploymentModifyIndex}` +
-            (w.RevertedJobVersion != null ? `, reverted to job version ${w.RevertedJobVersion}` : ''), '');
-    }
+    if (o.write)
+        lines.push(`Nomad's answer to the write: ${describeAnswer(o.write)}`, '');
+    if (o.uiUrl)
+        lines.push(`[The deployment in Nomad's UI](${o.uiUrl})`, '');
     if (o.checks.length > 0) {
         lines.push('| Check run | At | Result | Details |', '|---:|---:|---|---|');
         o.checks.slice(-MAX_TIMELINE).forEach((run, i) => {
@@ -1837,7 +1948,8 @@ function summaryText(o) {
         .map((c, i) => c.padEnd(widths[i]))
         .join('  ')
         .trimEnd());
-    return [...(o.groups.length ? table : []), headline(o)].join('\n');
+    const link = o.uiUrl ? [`Nomad UI: ${o.uiUrl}`] : [];
+    return [...(o.groups.length ? table : []), headline(o), ...link].join('\n');
 }
 /** Table cells: no pipes or line breaks from Nomad's texts. */
 function cell(text) {
@@ -1847,7 +1959,7 @@ function cell(text) {
 
 /***/ }),
 
-/***/ 967:
+/***/ 791:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -3515,22 +3627,8 @@ class GateError extends Error {
     }
 }
 
-;// CONCATENATED MODULE: ./src/gate/outcome.ts
-// What a step ends with, and the words on the way there: the one vocabulary
-// that the gate, the reports and the fronts share. Imports nothing of the gate,
-// so every part of it can import this without a cycle.
-/** What a dry run reports instead of the result of a write it did not send. */
-const DRY_RUN_RESULT = {
-    promoted: 'would-promote',
-    failed: 'would-fail',
-    paused: 'would-pause',
-    resumed: 'would-resume',
-    'health-set': 'would-set-health',
-};
-function shortId(id) {
-    return id.slice(0, 8);
-}
-
+// EXTERNAL MODULE: ./src/gate/outcome.ts
+var outcome = __nccwpck_require__(163);
 ;// CONCATENATED MODULE: ./src/gate/act.ts
 // fail / pause / resume: one write at once, no waiting for the canaries.
 
@@ -3543,21 +3641,21 @@ async function actNow(mode, view, writer, follower) {
     for (let tries = 1;; tries++) {
         const d = view.deployment;
         if (d.Status === DONE[mode]) {
-            const message = `Deployment ${shortId(d.ID)} is already ${d.Status}; nothing sent`;
+            const message = `Deployment ${(0,outcome/* shortId */.m_)(d.ID)} is already ${d.Status}; nothing sent`;
             return { result: RESULT[mode], ok: true, message };
         }
         if (TERMINAL_DEPLOYMENT_STATUSES.includes(d.Status)) {
-            throw new GateError(`Cannot ${mode} deployment ${shortId(d.ID)}: it is ${d.Status} ("${d.StatusDescription}")`);
+            throw new GateError(`Cannot ${mode} deployment ${(0,outcome/* shortId */.m_)(d.ID)}: it is ${d.Status} ("${d.StatusDescription}")`);
         }
         if ((await writer.send(mode)) === 'sent') {
             return {
                 result: RESULT[mode],
                 ok: true,
-                message: `Deployment ${shortId(d.ID)} ${RESULT[mode]}`,
+                message: `Deployment ${(0,outcome/* shortId */.m_)(d.ID)} ${RESULT[mode]}`,
             };
         }
         if (tries === 3) {
-            throw new GateError(`Nomad refused to ${mode} deployment ${shortId(d.ID)} ${tries} times`);
+            throw new GateError(`Nomad refused to ${mode} deployment ${(0,outcome/* shortId */.m_)(d.ID)} ${tries} times`);
         }
         await follower.refresh();
     }
@@ -3773,7 +3871,7 @@ function decide(s, p) {
     const onFail = onFailureWrite(p.onFailure);
     const failFast = p.onUnhealthyCanary === 'fail-fast';
     if (!r.promotable) {
-        const unhealthy = r.unhealthyAllocs.map(shortId).join(', ');
+        const unhealthy = r.unhealthyAllocs.map(outcome/* shortId */.m_).join(', ');
         if (s.phase === 'soaking') {
             const which = unhealthy ? ` (${unhealthy} unhealthy)` : '';
             if (failFast) {
@@ -3863,7 +3961,7 @@ function terminalVerdict(s) {
     return {
         result: 'deployment-failed',
         ok: false,
-        message: `Deployment ${shortId(d.ID)} is ${d.Status}${superseded}: "${d.StatusDescription}"; ${groups}`,
+        message: `Deployment ${(0,outcome/* shortId */.m_)(d.ID)} is ${d.Status}${superseded}: "${d.StatusDescription}"; ${groups}`,
     };
 }
 function onFailureWrite(onFailure) {
@@ -4115,7 +4213,7 @@ function healthTargets(selectors, canaries, where) {
             if (matches.length === 1)
                 return matches[0].ID;
             if (matches.length === 0) {
-                throw new GateError(`Input '${input}': "${prefix}" is not a placed canary of deployment ${shortId(where.deploymentId)} in ${where.groups.join(', ')}; its canaries are ${canaries.map((a) => shortId(a.ID)).join(', ')}`);
+                throw new GateError(`Input '${input}': "${prefix}" is not a placed canary of deployment ${(0,outcome/* shortId */.m_)(where.deploymentId)} in ${where.groups.join(', ')}; its canaries are ${canaries.map((a) => (0,outcome/* shortId */.m_)(a.ID)).join(', ')}`);
             }
             throw new GateError(`Input '${input}': "${prefix}" matches several canaries (${matches.map((a) => a.ID).join(', ')}); give more characters`);
         });
@@ -4123,8 +4221,8 @@ function healthTargets(selectors, canaries, where) {
     const healthy = pick('healthy-allocs', selectors.healthyAllocs);
     const unhealthy = pick('unhealthy-allocs', selectors.unhealthyAllocs);
     const parts = [
-        healthy.length ? `${healthy.length} healthy (${healthy.map(shortId).join(', ')})` : '',
-        unhealthy.length ? `${unhealthy.length} unhealthy (${unhealthy.map(shortId).join(', ')})` : '',
+        healthy.length ? `${healthy.length} healthy (${healthy.map(outcome/* shortId */.m_).join(', ')})` : '',
+        unhealthy.length ? `${unhealthy.length} unhealthy (${unhealthy.map(outcome/* shortId */.m_).join(', ')})` : '',
     ].filter(Boolean);
     return {
         healthy,
@@ -4159,10 +4257,10 @@ class CanaryLog {
                 this.seen.set(id, now);
                 // A canary first seen already running is placed news only if it has no health yet.
                 if (before === undefined && now === 'running') {
-                    lines.push(`${g.name}: canary ${shortId(id)} placed and running`);
+                    lines.push(`${g.name}: canary ${(0,outcome/* shortId */.m_)(id)} placed and running`);
                     continue;
                 }
-                lines.push(`${g.name}: canary ${shortId(id)} ${describe(now, a)} (${g.healthyCanaries}/${g.desiredCanaries} healthy)`);
+                lines.push(`${g.name}: canary ${(0,outcome/* shortId */.m_)(id)} ${describe(now, a)} (${g.healthyCanaries}/${g.desiredCanaries} healthy)`);
             }
         }
         return lines;
@@ -4819,6 +4917,7 @@ class RolloutView {
 
 
 
+
 /** A write that has started gets this long to finish even past the step's deadline. */
 const WRITE_GRACE_MS = 15_000;
 /** After a write: how long the watches get to show its effect before one plain read does. */
@@ -4838,6 +4937,7 @@ class Writer {
     /** Sends a write, then waits until the view shows the state after it. */
     async send(kind, health = { healthy: [], unhealthy: [] }) {
         const { o } = this;
+        await o.before;
         // Info lines: the step's retries are summed up in one warning (step.ts).
         const ctx = { ...o, ...health, log: (line) => o.timeline.event(line) };
         if (o.dryRun) {
@@ -4857,15 +4957,20 @@ class Writer {
         const r = out.response;
         this.response = r;
         this.index = Math.max(out.index, r.DeploymentModifyIndex);
-        o.timeline.event(`Sent ${kind}: EvalID ${r.EvalID || '(none)'}, DeploymentModifyIndex ${r.DeploymentModifyIndex}` +
-            (r.RevertedJobVersion != null ? `, reverted to job version ${r.RevertedJobVersion}` : ''));
+        o.timeline.event(`Sent ${kind}: ${(0,outcome/* describeAnswer */.O1)(r)}`);
         await this.settle(kind);
         return 'sent';
     }
     /** on-failure's write after a failed gate; a deployment that ended meanwhile needs none. */
     async onFailure(kind, verdict) {
-        if ((await this.send(kind)) === 'sent')
-            return verdict;
+        if ((await this.send(kind)) === 'sent') {
+            // What on-failure did, in words: the step's message and the summary say it.
+            const did = this.o.dryRun ? `would ${kind}` : PAST[kind];
+            const id = (0,outcome/* shortId */.m_)(this.o.view.deployment.ID);
+            const after = AFTER[verdict.result] ?? `after ${verdict.result}`;
+            const sentence = `${did[0].toUpperCase()}${did.slice(1)} deployment ${id} ${after} (on-failure: ${kind})`;
+            return { ...verdict, message: `${verdict.message}. ${sentence}` };
+        }
         await this.readAfterWrite();
         const d = this.o.view.deployment;
         return {
@@ -5012,6 +5117,20 @@ function deploymentShows(kind, d, groups) {
             return d.Status === 'running';
     }
 }
+/** on-failure's write, done. */
+const PAST = {
+    fail: 'failed',
+    pause: 'paused',
+    resume: 'resumed',
+    promote: 'promoted',
+    health: 'set health in',
+};
+/** Why on-failure acted, by the verdict. */
+const AFTER = {
+    'timed-out': 'after the deadline',
+    unhealthy: 'after a canary turned unhealthy',
+    'check-failed': 'after the checks failed',
+};
 
 ;// CONCATENATED MODULE: ./src/gate/gate.ts
 // The gate's orchestration: resolve the deployment, follow it until the
@@ -5053,6 +5172,7 @@ class GateRun {
     view;
     follower;
     writer;
+    uiUrl;
     /** performance.now() of the last waiting line. */
     lastProgressAt = performance.now();
     constructor(settings, deps) {
@@ -5087,18 +5207,20 @@ class GateRun {
             log: (line) => this.event(line),
         });
         const d = resolved.deployment;
+        this.uiUrl = (0,outcome/* nomadUiUrl */.xt)(settings.nomad.address, d.JobID, d.Namespace);
         this.event(`Deployment ${d.ID} of job "${d.JobID}" version ${d.JobVersion} (namespace ${d.Namespace}): ${d.Status}, "${d.StatusDescription}"`);
+        this.event(`In Nomad's UI: ${this.uiUrl}`);
         const mode = settings.mode;
         const gating = mode === 'promote' || mode === 'wait' || mode === 'health';
         if (gating) {
             const missing = unknownGroups(d, settings.groups);
             if (missing.length > 0) {
-                throw new GateError(`Input 'groups': deployment ${shortId(d.ID)} has no task group ${missing.map((g) => `"${g}"`).join(', ')}; its groups are ${Object.keys(d.TaskGroups).sort().join(', ') || '(none)'}`);
+                throw new GateError(`Input 'groups': deployment ${(0,outcome/* shortId */.m_)(d.ID)} has no task group ${missing.map((g) => `"${g}"`).join(', ')}; its groups are ${Object.keys(d.TaskGroups).sort().join(', ') || '(none)'}`);
             }
         }
         const selected = selectGroups(d, settings.groups);
         if (gating && !selected.some((g) => d.TaskGroups[g].DesiredCanaries > 0)) {
-            throw new GateError(`Deployment ${shortId(d.ID)} has no canaries to gate in ${settings.groups.length ? `groups ${selected.join(', ')}` : 'any group'} (job "${d.JobID}" version ${d.JobVersion}); add a canary count to the job's update block`);
+            throw new GateError(`Deployment ${(0,outcome/* shortId */.m_)(d.ID)} has no canaries to gate in ${settings.groups.length ? `groups ${selected.join(', ')}` : 'any group'} (job "${d.JobID}" version ${d.JobVersion}); add a canary count to the job's update block`);
         }
         const view = (this.view = new RolloutView(d, resolved.meta.lastIndex, selected, gating));
         // fail / pause / resume read no allocations: their outputs have no group counts.
@@ -5107,6 +5229,18 @@ class GateRun {
             signal: this.signal,
             allocs: gating,
         });
+        // Beside the wait, not in front of it: a token that evidently cannot write
+        // is said at the start, and always before the first write.
+        const access = gating
+            ? checkWriteAccess({
+                client: deps.client,
+                namespace: d.Namespace,
+                writes: settings.dryRun ? [] : stepWrites(settings),
+                signal: this.signal,
+                warning: (line) => this.timeline.warning(line),
+                debug: (line) => this.timeline.debug(line),
+            })
+            : undefined;
         const writer = (this.writer = new Writer({
             client: deps.client,
             view,
@@ -5117,19 +5251,10 @@ class GateRun {
             waitForCompletion: settings.waitForCompletion,
             deadline: this.deadline,
             signal: this.signal,
+            before: access,
         }));
         if (!gating)
             return actNow(mode, view, writer, this.follower);
-        // Beside the wait, not in front of it: a token that evidently cannot write
-        // is said at the start, not found out at the end.
-        const access = checkWriteAccess({
-            client: deps.client,
-            namespace: d.Namespace,
-            writes: settings.dryRun ? [] : stepWrites(settings),
-            signal: this.signal,
-            warning: (line) => this.timeline.warning(line),
-            debug: (line) => this.timeline.debug(line),
-        });
         try {
             this.event(`Gating on ${selected.join(', ')} (${mode}); deadline ${(0,duration/* formatDuration */.a)(settings.timeoutMs)}`);
             const verdict = await this.watch();
@@ -5273,7 +5398,7 @@ class GateRun {
     finish(verdict) {
         const view = this.view;
         const writer = this.writer;
-        const would = writer?.planned && DRY_RUN_RESULT[verdict.result];
+        const would = writer?.planned && outcome/* DRY_RUN_RESULT */.QP[verdict.result];
         return {
             ok: verdict.ok,
             result: would || verdict.result,
@@ -5285,6 +5410,7 @@ class GateRun {
             elapsedMs: this.timeline.elapsedMs,
             timeline: this.timeline.events,
             checks: this.checkRuns,
+            uiUrl: this.uiUrl,
         };
     }
 }

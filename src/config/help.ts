@@ -49,6 +49,22 @@ export function cliOptions(): Record<string, { type: 'boolean' | 'string'; short
   return options
 }
 
+/**
+ * A message in the CLI's words: `Input 'job'` becomes `Option '--job'`, and
+ * advice such as `set ca-cert` names `--ca-cert`. Only the inputs' own names
+ * are touched, so Nomad's texts stay as they are.
+ */
+export function asOptions(text: string): string {
+  const names = new Set((INPUTS as readonly InputSpec[]).map((i) => i.name))
+  return text
+    .replace(/\b([Ii])nput '([a-z][a-z-]*)'/g, (all, i: string, name: string) =>
+      names.has(name) ? `${i === 'I' ? 'O' : 'o'}ption '--${name}'` : all,
+    )
+    .replace(/\b(set|check|raise) ([a-z][a-z-]*)\b/g, (all, verb: string, name: string) =>
+      names.has(name) ? `${verb} --${name}` : all,
+    )
+}
+
 const WIDTH = 80
 const COLUMN = 26
 
@@ -86,7 +102,8 @@ export function cliHelp(): string {
     `  ${PROGRAM} fail --deployment-id 5e7f2a1c`,
     '',
     'Exit status: 0 the step passed, 1 the gate failed (timed out, unhealthy,',
-    'deployment failed, request failed), 2 usage error (nothing was sent).',
+    'deployment failed, request failed), 2 usage error (nothing was sent),',
+    '130 stopped by SIGINT, 143 stopped by SIGTERM.',
     '',
   )
   return out.join('\n')

@@ -27,6 +27,7 @@ import { followBlocking, type Follower } from './follow.js'
 import { healthTargets } from './health.js'
 import {
   DRY_RUN_RESULT,
+  nomadUiUrl,
   shortId,
   type Log,
   type Outcome,
@@ -67,6 +68,7 @@ class GateRun {
   private view?: RolloutView
   private follower?: Follower
   private writer?: Writer
+  private uiUrl?: string
   /** performance.now() of the last waiting line. */
   private lastProgressAt = performance.now()
 
@@ -102,9 +104,11 @@ class GateRun {
       log: (line) => this.event(line),
     })
     const d = resolved.deployment
+    this.uiUrl = nomadUiUrl(settings.nomad.address, d.JobID, d.Namespace)
     this.event(
       `Deployment ${d.ID} of job "${d.JobID}" version ${d.JobVersion} (namespace ${d.Namespace}): ${d.Status}, "${d.StatusDescription}"`,
     )
+    this.event(`In Nomad's UI: ${this.uiUrl}`)
     const mode = settings.mode
     const gating = mode === 'promote' || mode === 'wait' || mode === 'health'
     if (gating) {
@@ -128,6 +132,18 @@ class GateRun {
       signal: this.signal,
       allocs: gating,
     })
+    // Beside the wait, not in front of it: a token that evidently cannot write
+    // is said at the start, and always before the first write.
+    const access = gating
+      ? checkWriteAccess({
+          client: deps.client,
+          namespace: d.Namespace,
+          writes: settings.dryRun ? [] : stepWrites(settings),
+          signal: this.signal,
+          warning: (line) => this.timeline.warning(line),
+          debug: (line) => this.timeline.debug(line),
+        })
+      : undefined
     const writer = (this.writer = new Writer({
       client: deps.client,
       view,
@@ -138,18 +154,9 @@ class GateRun {
       waitForCompletion: settings.waitForCompletion,
       deadline: this.deadline,
       signal: this.signal,
+      before: access,
     }))
     if (!gating) return actNow(mode, view, writer, this.follower)
-    // Beside the wait, not in front of it: a token that evidently cannot write
-    // is said at the start, not found out at the end.
-    const access = checkWriteAccess({
-      client: deps.client,
-      namespace: d.Namespace,
-      writes: settings.dryRun ? [] : stepWrites(settings),
-      signal: this.signal,
-      warning: (line) => this.timeline.warning(line),
-      debug: (line) => this.timeline.debug(line),
-    })
     try {
       this.event(
         `Gating on ${selected.join(', ')} (${mode}); deadline ${formatDuration(settings.timeoutMs)}`,
@@ -304,6 +311,7 @@ class GateRun {
       elapsedMs: this.timeline.elapsedMs,
       timeline: this.timeline.events,
       checks: this.checkRuns,
+      uiUrl: this.uiUrl,
     }
   }
 }
