@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest'
 import type { Simulator } from '../sim/simulator.js'
 import { Lab, healthy, holding, rollout } from './reliability/helpers.js'
 import { startGate } from './reliability/inprocess.js'
+import { until } from './helpers/wait.js'
 
 const promotes = (s: Simulator) => s.writes().filter((w) => w.path.includes('/promote/'))
 
@@ -257,11 +258,9 @@ describe('on-unhealthy-canary', () => {
     await holding(s)
     s.setAllocHealth(r.web[1], false)
     // The gate keeps waiting; Nomad places a replacement canary.
-    const index = s.index()
-    await heldOrDone(
-      s,
-      gate.done,
-      (q) => q.path.startsWith('/v1/deployment/allocations/') && Number(q.query.index) >= index,
+    await until(
+      () => gate.lines.some((l) => l.includes('waiting for Nomad to replace it')),
+      'the gate waiting for the unhealthy canary to be replaced',
     )
     const [replacement] = s.placeCanaries(r.id, 'web', 1)
     healthy(s, [replacement])

@@ -179,6 +179,8 @@ export interface Started {
   child: ChildProcess
   /** performance.now() just before the spawn. */
   startedAt: number
+  /** What the process has written to stdout so far (with stdio 'pipe'). */
+  stdout(): string
   /**
    * The finished run. Rejects when the process has not exited within `limitMs`
    * (it is killed), saying so with the end of its output.
@@ -286,7 +288,7 @@ export function startNode(args: string[], options: SpawnOptions = {}): Started {
       })
     })
   })
-  return { child, startedAt, done }
+  return { child, startedAt, done, stdout: () => stdout }
 }
 
 export interface ActionOptions extends SpawnOptions {

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../sim/simulator.js'
 import { runAction, startAction } from '../helpers/run.js'
-import { caughtUp, request } from '../helpers/wait.js'
+import { caughtUp, request, until } from '../helpers/wait.js'
 
 const sims: Simulator[] = []
 afterEach(async () => {
@@ -48,11 +48,7 @@ function healthy(s: Simulator, ids: string[]) {
 
 /** Resolves once the gate holds a blocking query on the allocations. */
 function watching(s: Simulator) {
-  return request(
-    s,
-    'the gate holding a blocking query on the allocations',
-    (r) => r.path.startsWith('/v1/deployment/allocations/') && r.query.index !== undefined,
-  )
+  return caughtUp(s, undefined)
 }
 
 /** The index of the simulator's last change. */
@@ -70,6 +66,12 @@ describe('promote', () => {
     // Only once the gate has taken in that change and waits for the next one
     // does "no write" mean that it judged web 1/2 not ready.
     await caughtUp(s, r.id, lastChange(s), { deployment: true })
+    // With the event stream, the stream having sent the change is not the gate
+    // having judged it: its log line is.
+    await until(
+      () => /web: canary [0-9a-f]{8} is healthy \(1\/2 healthy\)/.test(run.stdout()),
+      'the gate logging web 1/2 healthy',
+    )
     expect(writes(s), 'no write while web is 1/2 healthy').toEqual([])
     healthy(s, [r.web[1]])
     const res = await run.done
@@ -150,12 +152,9 @@ describe('promote', () => {
     const r = rollout(s)
     healthy(s, [...r.web, ...r.api])
     const run = startAction({ address: s.address, job: 'web', 'wait-for-completion': 'true' })
-    await request(s, 'the promote', (q) => q.method === 'PUT')
-    await request(
-      s,
-      'the gate holding a blocking query on the deployment after the promote',
-      (q) => q.path === `/v1/deployment/${r.id}` && q.query.index !== undefined,
-    )
+    await until(() => s.deployment(r.id)!.TaskGroups.web.Promoted, 'the promote applied')
+    // Waiting for completion: the gate follows the deployment past its promote.
+    await caughtUp(s, r.id, s.deployment(r.id)!.ModifyIndex, { deployment: true })
     s.completeDeployment(r.id)
     const res = await run.done
     expect(res.code).toBe(0)
@@ -169,12 +168,9 @@ describe('promote', () => {
     const r = rollout(s)
     healthy(s, [...r.web, ...r.api])
     const run = startAction({ address: s.address, job: 'web', 'wait-for-completion': 'true' })
-    await request(s, 'the promote', (q) => q.method === 'PUT')
-    await request(
-      s,
-      'the gate holding a blocking query on the deployment after the promote',
-      (q) => q.path === `/v1/deployment/${r.id}` && q.query.index !== undefined,
-    )
+    await until(() => s.deployment(r.id)!.TaskGroups.web.Promoted, 'the promote applied')
+    // Waiting for completion: the gate follows the deployment past its promote.
+    await caughtUp(s, r.id, s.deployment(r.id)!.ModifyIndex, { deployment: true })
     s.apiFail(r.id)
     const res = await run.done
     expect(res.code).toBe(1)

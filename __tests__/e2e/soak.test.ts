@@ -7,7 +7,7 @@ import { startGithubFake } from '../../sim/github.js'
 import { runScenario } from '../../sim/scenarios.js'
 import { startSimulator, type Simulator } from '../../sim/simulator.js'
 import { runAction, startAction } from '../helpers/run.js'
-import { request, until } from '../helpers/wait.js'
+import { caughtUp, until } from '../helpers/wait.js'
 
 const stops: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -48,11 +48,7 @@ describe('soak', () => {
       soak: '1m',
       'on-failure': 'fail',
     })
-    await request(
-      s,
-      'the gate holding a blocking query on the allocations during the soak',
-      (r) => r.path.startsWith('/v1/deployment/allocations/') && r.query.index !== undefined,
-    )
+    await caughtUp(s, run.deploymentId)
     s.setAllocHealth(run.canaries.api[0], false)
     const res = await started.done
     expect(res.code).toBe(1)

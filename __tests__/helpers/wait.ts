@@ -38,37 +38,60 @@ export function request(
 }
 
 /**
- * Resolves once the gate holds a blocking query on the allocations (and, with
- * `deployment`, on the deployment) at an index at or past `index`: it has taken
- * in every change up to that index and waits for the next one. A client status
- * change moves only the allocations' index; a health change moves both. Also
- * resolves when the gate sends a write instead, for the caller to see in
- * `s.writes()`: a test that asserts "no write yet" then fails on that assertion.
+ * Resolves once the gate waits for changes, having taken in every change up to
+ * `index` (default: none yet): with blocking queries, it holds a query on the
+ * allocations (and, with `deployment`, on the deployment) at an index at or
+ * past it; with the event stream (`watch: auto`, the default), it holds the
+ * stream, has read the allocations since subscribing, and the stream has
+ * delivered up to `index`. A client status change moves only the allocations'
+ * index; a health change moves both. Also resolves when the gate sends a write
+ * instead, for the caller to see in `s.writes()`: a test that asserts "no write
+ * yet" then fails on that assertion.
  */
 export async function caughtUp(
   s: Simulator,
-  deploymentId: string,
-  index: number,
+  deploymentId: string | undefined,
+  index = 0,
   options: { deployment?: boolean; ms?: number } = {},
 ): Promise<void> {
-  const held = (path: string) => (r: RequestRecord) =>
-    r.method === 'GET' && r.path === path && Number(r.query.index ?? 0) >= index
-  const write = s.waitForRequest((r) => r.method !== 'GET', options.ms ?? 10_000)
-  write.catch(() => undefined)
-  const requeried = Promise.all([
-    request(
-      s,
-      `the gate re-querying the allocations past index ${index}`,
-      held(`/v1/deployment/allocations/${deploymentId}`),
-      options.ms,
-    ),
-    options.deployment &&
-      request(
-        s,
-        `the gate re-querying the deployment past index ${index}`,
-        held(`/v1/deployment/${deploymentId}`),
-        options.ms,
-      ),
-  ])
-  await Promise.race([requeried, write.catch(() => requeried)])
+  const ms = options.ms ?? 10_000
+  const onAllocs = (path: string) =>
+    deploymentId
+      ? path === `/v1/deployment/allocations/${deploymentId}`
+      : path.startsWith('/v1/deployment/allocations/')
+  const onDeployment = (path: string) =>
+    deploymentId
+      ? path === `/v1/deployment/${deploymentId}`
+      : /^\/v1\/deployment\/[0-9a-f-]{36}$/.test(path)
+  const waits = (): boolean => {
+    if (s.writes().length > 0) return true
+    const held = s.heldQueries()
+    const stream = held.find((q) => q.path === '/v1/event/stream' && q.index >= index)
+    if (stream) {
+      const opened = s.requests.find(
+        (r) => r.path === '/v1/event/stream' && r.status === 200 && r.at <= stream.since,
+      )
+      return (
+        !!opened &&
+        s.requests.some(
+          (r) =>
+            onAllocs(r.path) &&
+            r.query.index === undefined &&
+            r.at >= opened.at &&
+            r.status === 200,
+        )
+      )
+    }
+    const allocs = held.some((q) => onAllocs(q.path) && q.index >= Math.max(index, 1))
+    const deployment =
+      !options.deployment || held.some((q) => onDeployment(q.path) && q.index >= index)
+    return allocs && deployment
+  }
+  const what =
+    index > 0 ? `the gate waiting for changes past index ${index}` : 'the gate waiting for changes'
+  await until(
+    waits,
+    `${what} (a held allocations query, or the event stream after reading the allocations)`,
+    ms,
+  )
 }

@@ -53,7 +53,12 @@ describe.concurrent('dist/index.js under faults', () => {
     const r = rollout(s)
     healthy(s, [r.web[0], r.api[0]])
     const writes = lab.applied(s)
-    const run = startDist({ address: withPassword(s.address), token: TOKEN, 'deployment-id': r.id })
+    const run = startDist({
+      address: withPassword(s.address),
+      token: TOKEN,
+      'deployment-id': r.id,
+      watch: 'blocking',
+    })
     await holding(s)
     const f = s.injectFault({
       method: 'GET',

@@ -122,6 +122,8 @@ const WRITE_CASES: Case[] = [
   { name: 'X-Nomad-KnownLeader: false', faults: [{ kind: 'no-leader' }], sent: 1 },
 ]
 
+// Reads while waiting are blocking queries' (watch: blocking in those cases);
+// the event stream's faults are in stream.test.ts.
 const READS = { method: 'GET', path: '/v1/deployment/' }
 const WRITE = { method: 'PUT', path: '/v1/deployment/promote/' }
 
@@ -164,7 +166,12 @@ describe.concurrent('reads fail while the gate waits', () => {
       const proxy = c.refused ? await lab.proxy(s.port) : undefined
       healthy(s, [r.web[0]])
       const gate = startGate(
-        { address: proxy?.address ?? s.address, 'deployment-id': r.id, timeout: '20s' },
+        {
+          address: proxy?.address ?? s.address,
+          'deployment-id': r.id,
+          timeout: '20s',
+          watch: 'blocking',
+        },
         { client: { requestTimeoutMs: c.requestTimeoutMs ?? 2_000 } },
       )
       await holding(s)
@@ -232,6 +239,7 @@ describe.concurrent('reads that never recover: a clear error at the deadline', (
           address: proxy?.address ?? s.address,
           'deployment-id': r.id,
           timeout: `${TIMEOUT}ms`,
+          watch: 'blocking',
         },
         {
           client: { requestTimeoutMs: c.requestTimeoutMs ?? 2_000 },
@@ -273,7 +281,12 @@ describe.concurrent('reads that never recover: a clear error at the deadline', (
     const r = rollout(s)
     const writes = lab.applied(s)
     healthy(s, [r.web[0], r.web[1]])
-    const gate = startGate({ address: s.address, 'deployment-id': r.id, timeout: '20s' })
+    const gate = startGate({
+      address: s.address,
+      'deployment-id': r.id,
+      timeout: '20s',
+      watch: 'blocking',
+    })
     await holding(s)
     const f = s.injectFault({ ...READS, kind: 'index-backwards', count: 1_000_000 })
     await nudge(s, r.id)
@@ -307,7 +320,12 @@ describe.concurrent('reads that never recover: a clear error at the deadline', (
     const s = await lab.sim()
     const r = rollout(s)
     const writes = lab.applied(s)
-    const gate = startGate({ address: s.address, 'deployment-id': r.id, timeout: '20s' })
+    const gate = startGate({
+      address: s.address,
+      'deployment-id': r.id,
+      timeout: '20s',
+      watch: 'blocking',
+    })
     await holding(s)
     const f = s.injectFault({ ...READS, kind: 'no-leader', count: 1_000_000 })
     for (const id of r.all) {

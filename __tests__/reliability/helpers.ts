@@ -15,7 +15,7 @@ import {
 } from '../../sim/simulator.js'
 import type { ReportLine } from '../../scripts/reliability-render.js'
 import { startAction, type Run, type Started } from '../helpers/run.js'
-import { request } from '../helpers/wait.js'
+import { caughtUp, request } from '../helpers/wait.js'
 
 // ---- report ------------------------------------------------------------------
 
@@ -131,13 +131,9 @@ export function healthy(s: Simulator, ids: string[]): void {
 }
 
 /** Resolves once the gate holds a blocking query on the deployment's allocations. */
-export function holding(s: Simulator, timeoutMs = 10_000) {
-  return request(
-    s,
-    'the gate holding a blocking query on the allocations',
-    (r) => r.path.startsWith('/v1/deployment/allocations/') && r.query.index !== undefined,
-    timeoutMs,
-  )
+/** Resolves once the gate waits for changes (a held query on the allocations, or the event stream). */
+export function holding(s: Simulator, timeoutMs = 10_000): Promise<void> {
+  return caughtUp(s, undefined, 0, { ms: timeoutMs })
 }
 
 /** Resolves on the next logged request that matches, ignoring those already logged. */

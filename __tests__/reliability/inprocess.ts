@@ -19,6 +19,8 @@ export interface InProcess {
 export interface GateRun {
   done: Promise<InProcess>
   retries: NomadError[]
+  /** The gate's log so far (info, `warning: ` and `debug: ` lines). */
+  lines: string[]
   /** Resolves when at least `n` retries matched `pred`. */
   retried(n: number, pred?: (e: NomadError) => boolean): Promise<void>
 }
@@ -75,6 +77,7 @@ export function startGate(
   return {
     done,
     retries,
+    lines,
     retried: (n, pred = () => true) =>
       within(
         new Promise<void>((resolve) => {

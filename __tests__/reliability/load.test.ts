@@ -4,7 +4,8 @@
 // process, from /usr/bin/time or /proc/<pid>/status VmHWM).
 
 import { it } from 'vitest'
-import { Lab, TOKEN, expectNoLeak, nextRequest, report, startDist } from './helpers.js'
+import { caughtUp } from '../helpers/wait.js'
+import { Lab, TOKEN, expectNoLeak, report, startDist } from './helpers.js'
 
 const GROUPS = 200
 const CANARIES = 2
@@ -51,24 +52,15 @@ it('200 groups, 5,000 allocations, 500 health changes: promotes once, at the rig
     {},
     { measure: true, limitMs: 25_000 },
   )
-  const allocsQuery = (index: number) =>
-    nextRequest(
-      s,
-      (r) =>
-        r.path.startsWith('/v1/deployment/allocations/') && Number(r.query.index ?? 0) >= index,
-      15_000,
-    )
-  await allocsQuery(s.tableIndex('allocs'))
+  await caughtUp(s, deploymentId, 0, { ms: 15_000 })
   let lastHealthAt = 0
   for (let i = 0; i < changes.length; i += BATCH) {
     // No write may have been sent while a canary is still unhealthy.
     ctx.expect(s.writes()).toHaveLength(0)
-    const seen = allocsQuery(s.tableIndex('allocs') + 1)
     for (const id of changes.slice(i, i + BATCH)) s.setAllocHealth(id, true)
     lastHealthAt = performance.now()
-    // The gate has taken this batch in once it blocks on an index past it.
-    if (i + BATCH < changes.length) await seen
-    else seen.catch(() => undefined)
+    // The gate has taken this batch in once it waits past its index.
+    if (i + BATCH < changes.length) await caughtUp(s, deploymentId, s.index(), { ms: 15_000 })
   }
   const res = await run.done
   const ms = performance.now() - t0

@@ -24,7 +24,13 @@ describe.concurrent('retries', () => {
     const s = await lab.sim()
     const r = rollout(s)
     healthy(s, [r.web[0], r.api[0]])
-    const run = startDist({ address: s.address, token: TOKEN, 'deployment-id': r.id })
+    // The faults hit blocking queries' reads: follow with those, not the event stream.
+    const run = startDist({
+      address: s.address,
+      token: TOKEN,
+      'deployment-id': r.id,
+      watch: 'blocking',
+    })
     await holding(s)
     const path = `/v1/deployment/allocations/${r.id}`
     s.injectFault({ method: 'GET', path, kind: 'reset', count: 2 })

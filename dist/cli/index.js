@@ -16,7 +16,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _config_settings_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(661);
 /* harmony import */ var _report_outputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(468);
 /* harmony import */ var _report_summary_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(994);
-/* harmony import */ var _step_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(791);
+/* harmony import */ var _step_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(448);
 // The command-line front (GitLab CI, Jenkins, shells): the same settings, the
 // same gate, outputs as key=value lines or one JSON object on stdout, progress
 // on stderr. Exit 0 when the step would pass, 1 when the gate fails, 2 for usage,
@@ -1910,6 +1910,10 @@ function summaryMarkdown(o) {
         lines.push('');
     }
     lines.push(`**${o.ok ? 'Passed' : 'Failed'}** in ${formatDuration(o.elapsedMs)}: ${cell(o.message)}`, '');
+    if (o.followed) {
+        const how = o.followed === 'events' ? "Nomad's event stream" : 'blocking queries';
+        lines.push(`Followed with ${how}.`, '');
+    }
     if (o.write)
         lines.push(`Nomad's answer to the write: ${describeAnswer(o.write)}`, '');
     if (o.uiUrl)
@@ -1959,7 +1963,7 @@ function cell(text) {
 
 /***/ }),
 
-/***/ 791:
+/***/ 448:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -2959,9 +2963,10 @@ const TERMINAL_DEPLOYMENT_STATUSES = [
     'successful',
     'cancelled',
 ];
+/** From a list stub, or from the full allocation an event carries (the same field names). */
 function allocView(a) {
-    const { ID, Name, TaskGroup, DesiredStatus, ClientStatus, DeploymentStatus } = a;
-    return { ID, Name, TaskGroup, DesiredStatus, ClientStatus, DeploymentStatus };
+    const { ID, Name, TaskGroup, DesiredStatus, ClientStatus, DeploymentStatus, ModifyIndex } = a;
+    return { ID, Name, TaskGroup, DesiredStatus, ClientStatus, DeploymentStatus, ModifyIndex };
 }
 /** An allocation is terminal once the server wants it stopped or the client reports it ended (structs.Allocation.TerminalStatus). */
 function allocIsTerminal(a) {
@@ -3027,6 +3032,111 @@ function allocHealthRequest(deploymentId, healthy, unhealthy) {
             UnhealthyAllocationIDs: unhealthy,
         },
     };
+}
+
+;// CONCATENATED MODULE: ./src/nomad/events.ts
+// Nomad's event stream (Nomad 1.0+): GET /v1/event/stream, newline-delimited
+// JSON (command/agent/event_endpoint.go EventStream, api/event_stream.go).
+// Each line is a heartbeat `{}` (at once on subscribing, then every 30 s) or
+// the events of one raft index `{"Index":N,"Events":[...]}`; there is no
+// X-Nomad-Index header. `index` asks the broker to replay from the first
+// buffered index at or after it (nomad/stream/event_buffer.go StartAtClosest):
+// with no signal for a gap, a subscriber reads the state after subscribing.
+//
+// A stream that cannot be had shows three ways: a 403 or a 500 `EventBroker
+// not configured` (Nomad up to 1.11.1), or, from 1.11.2 on, where the agent
+// hijacks the connection and writes `200` before the RPC runs, a 200 whose
+// connection closes (or stays silent). Telling those apart is the caller's:
+// this reads one subscription until it ends.
+
+const PATH = '/v1/event/stream';
+/**
+ * Reads one subscription: resolves when the server ends the stream (which, for
+ * a gate that did not ask it to, is a drop), rejects with a NomadError when it
+ * is refused, breaks or sends what is not JSON; resolves at once on `signal`.
+ */
+async function readEventStream(transport, sub, on) {
+    const params = new URLSearchParams();
+    for (const topic of sub.topics)
+        params.append('topic', topic);
+    if (sub.index !== undefined)
+        params.set('index', String(sub.index));
+    let message;
+    try {
+        message = await transport.open({ path: PATH, params, signal: sub.signal });
+    }
+    catch (err) {
+        if (sub.signal.aborted)
+            return;
+        throw err;
+    }
+    await readLines(message, sub.signal, transport.address, (line) => {
+        let value;
+        try {
+            value = JSON.parse(line);
+        }
+        catch {
+            throw new NomadError({
+                kind: 'protocol',
+                method: 'GET',
+                path: PATH,
+                detail: `the event stream sent a line that is not JSON (${JSON.stringify(line.slice(0, 60))})`,
+                retryable: true,
+                ambiguous: false,
+            });
+        }
+        const b = value;
+        if (typeof b.Index === 'number' && Array.isArray(b.Events))
+            on.batch(b);
+        else
+            on.heartbeat();
+    });
+}
+/** Calls `each` with every complete line as it arrives; ends with the body. */
+function readLines(message, signal, address, each) {
+    return new Promise((resolve, reject) => {
+        let rest = '';
+        const stop = () => {
+            message.destroy();
+            resolve();
+        };
+        signal.addEventListener('abort', stop, { once: true });
+        const done = (err) => {
+            signal.removeEventListener('abort', stop);
+            if (err === undefined || signal.aborted)
+                resolve();
+            else
+                reject(err);
+        };
+        message.setEncoding('utf8');
+        message.on('data', (chunk) => {
+            rest += chunk;
+            let nl;
+            while ((nl = rest.indexOf('\n')) >= 0) {
+                const line = rest.slice(0, nl).trim();
+                rest = rest.slice(nl + 1);
+                if (line === '')
+                    continue;
+                try {
+                    each(line);
+                }
+                catch (err) {
+                    message.destroy();
+                    return done(err);
+                }
+            }
+        });
+        message.on('end', () => done());
+        message.on('error', (err) => done(signal.aborted ? undefined : fromNetworkError(err, 'GET', PATH, address)));
+        message.on('close', () => {
+            if (signal.aborted)
+                done();
+            else if (!message.complete)
+                done(abortedError('GET', PATH, new Error('the event stream broke'), false));
+            else
+                done();
+        });
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/nomad/jobs.ts
@@ -3368,6 +3478,7 @@ function parseJson(text, method, path) {
 
 
 
+
 /**
  * Before Nomad's first answer, a failure to reach it (refused, reset, no name,
  * TLS, a proxy that cannot get there) is retried this long, then final: a
@@ -3439,6 +3550,14 @@ class NomadClient {
     /** The job's deployments, in the server's order (by ID): sort by CreateIndex for age. */
     jobDeployments(jobId, q = {}) {
         return this.query(jobDeploymentsRequest(jobId), q);
+    }
+    /**
+     * One subscription to the event stream (events.ts): resolves when the server
+     * ends it, rejects when it is refused or breaks. Not retried: the caller
+     * reads the state again after every (re)connect.
+     */
+    eventStream(sub, on) {
+        return readEventStream(this.transport, sub, on);
     }
     /** The job's evaluations, newest (highest CreateIndex) first. */
     async jobEvaluations(jobId, q = {}) {
@@ -3688,61 +3807,73 @@ function selectGroups(d, groups) {
 function unknownGroups(d, groups) {
     return groups.filter((g) => !(g in d.TaskGroups));
 }
-function evaluate(d, allocs, selected) {
-    const byId = toMap(allocs);
-    const unhealthyAllocs = [];
-    let behind = false;
-    const groups = selected.map((name) => {
-        const state = d.TaskGroups[name];
-        const placed = state?.PlacedCanaries ?? [];
-        const g = {
-            name,
-            desiredCanaries: state?.DesiredCanaries ?? 0,
-            placedCanaries: placed.length,
-            healthyCanaries: 0,
-            unhealthyCanaries: 0,
-            promoted: state?.Promoted ?? false,
-            pending: 0,
-            awaitingHealth: 0,
-            stopped: 0,
-        };
-        for (const id of placed) {
-            const a = byId.get(id);
-            if (!a)
-                continue;
-            const health = a.DeploymentStatus?.Healthy ?? null;
-            // UpdateDeploymentPromotion clears Canary on the canaries it promotes.
-            if (a.DeploymentStatus?.Canary === false && !g.promoted)
-                behind = true;
-            if (health === false) {
-                g.unhealthyCanaries++;
-                unhealthyAllocs.push(id);
-            }
-            else if (allocIsTerminal(a)) {
-                g.stopped++;
-            }
-            else if (health === true) {
-                g.healthyCanaries++;
-            }
-            else if (a.ClientStatus === 'pending') {
-                g.pending++;
-            }
-            else {
-                g.awaitingHealth++;
-            }
+/**
+ * One group, from the deployment's state of it and the allocations: the work
+ * per canary. The view keeps these per group and computes again only the
+ * groups a change touches; evaluate() computes them all.
+ */
+function evaluateGroup(name, state, allocs) {
+    const placed = state?.PlacedCanaries ?? [];
+    const g = {
+        name,
+        desiredCanaries: state?.DesiredCanaries ?? 0,
+        placedCanaries: placed.length,
+        healthyCanaries: 0,
+        unhealthyCanaries: 0,
+        promoted: state?.Promoted ?? false,
+        pending: 0,
+        awaitingHealth: 0,
+        stopped: 0,
+        unhealthyAllocs: [],
+        behind: false,
+        reportedHealthy: 0,
+    };
+    for (const id of placed) {
+        const a = allocs.get(id);
+        if (!a)
+            continue;
+        const health = a.DeploymentStatus?.Healthy ?? null;
+        if (health === true)
+            g.reportedHealthy++;
+        // UpdateDeploymentPromotion clears Canary on the canaries it promotes.
+        if (a.DeploymentStatus?.Canary === false && !g.promoted)
+            g.behind = true;
+        if (health === false) {
+            g.unhealthyCanaries++;
+            g.unhealthyAllocs.push(id);
         }
-        return g;
-    });
-    const withCanaries = groups.filter((g) => g.desiredCanaries > 0);
+        else if (allocIsTerminal(a)) {
+            g.stopped++;
+        }
+        else if (health === true) {
+            g.healthyCanaries++;
+        }
+        else if (a.ClientStatus === 'pending') {
+            g.pending++;
+        }
+        else {
+            g.awaitingHealth++;
+        }
+    }
+    return g;
+}
+/** The deployment's readiness from its groups' states (every group of the deployment). */
+function combine(d, group, selected) {
+    const states = selected.map(group);
+    const withCanaries = states.filter((g) => g.desiredCanaries > 0);
     return {
-        groups,
+        groups: states.map(({ unhealthyAllocs: _u, behind: _b, reportedHealthy: _r, ...row }) => row),
         terminal: TERMINAL_DEPLOYMENT_STATUSES.includes(d.Status),
         promotable: withCanaries.every((g) => g.healthyCanaries >= g.desiredCanaries),
         promoted: withCanaries.length > 0 && withCanaries.every((g) => g.promoted),
-        unhealthyAllocs,
-        autoPromotes: autoPromotes(d, byId),
-        behind,
+        unhealthyAllocs: states.flatMap((g) => g.unhealthyAllocs),
+        autoPromotes: watcherPromotes(d, group),
+        behind: states.some((g) => g.behind),
     };
+}
+function evaluate(d, allocs, selected) {
+    const byId = toMap(allocs);
+    return combine(d, (name) => evaluateGroup(name, d.TaskGroups[name], byId), selected);
 }
 /**
  * nomad/deploymentwatcher/deployment_watcher.go autoPromoteDeployment: a
@@ -3751,22 +3882,24 @@ function evaluate(d, allocs, selected) {
  * of its PlacedCanaries healthy (terminal or not: the watcher does not look).
  */
 function autoPromotes(d, allocs) {
-    const groups = Object.values(d.TaskGroups);
+    const byId = toMap(allocs);
+    return watcherPromotes(d, (name) => evaluateGroup(name, d.TaskGroups[name], byId));
+}
+function watcherPromotes(d, group) {
+    const groups = Object.entries(d.TaskGroups);
     if (d.Status !== 'running')
         return false;
-    if (!groups.some((g) => (g.PlacedCanaries ?? []).length > 0))
+    if (!groups.some(([, g]) => (g.PlacedCanaries ?? []).length > 0))
         return false;
-    if (!groups.some((g) => g.DesiredCanaries > 0 && !g.Promoted))
+    if (!groups.some(([, g]) => g.DesiredCanaries > 0 && !g.Promoted))
         return false;
-    const byId = toMap(allocs);
-    return groups.every((g) => {
+    return groups.every(([name, g]) => {
         if (g.DesiredCanaries < 1)
             return true;
         const placed = g.PlacedCanaries ?? [];
         if (!g.AutoPromote || placed.length < g.DesiredCanaries)
             return false;
-        const healthy = placed.filter((id) => byId.get(id)?.DeploymentStatus?.Healthy === true);
-        return healthy.length === g.DesiredCanaries;
+        return group(name).reportedHealthy === g.DesiredCanaries;
     });
 }
 /** The selected canaries that are placed, live and running, or undefined until every group has its DesiredCanaries so. */
@@ -3807,6 +3940,21 @@ function describeGroups(groups) {
  * `web: 1/2 healthy, 1 running with no health yet; api: waiting for placement`.
  */
 function describeProgress(groups) {
+    // Many groups: the ones still waiting, a few by name, so a line stays a line.
+    if (groups.length > PROGRESS_GROUPS) {
+        const waiting = groups.filter((g) => g.desiredCanaries > 0 && g.healthyCanaries < g.desiredCanaries);
+        const shown = describeEach(waiting.slice(0, PROGRESS_GROUPS - 1));
+        const more = waiting.length - (PROGRESS_GROUPS - 1);
+        const passing = `${groups.length - waiting.length}/${groups.length} groups pass`;
+        if (waiting.length === 0)
+            return passing;
+        return `${passing}; ${shown}${more > 0 ? `; and ${more} more group(s) waiting` : ''}`;
+    }
+    return describeEach(groups);
+}
+/** Groups named one by one in a progress line, at most. */
+const PROGRESS_GROUPS = 5;
+function describeEach(groups) {
     return groups
         .map((g) => {
         if (g.desiredCanaries === 0)
@@ -4062,138 +4210,379 @@ async function watch(fetch, onChange, options) {
 }
 
 ;// CONCATENATED MODULE: ./src/gate/follow.ts
-// Following a deployment: keep the view current until the step ends. With
-// blocking queries, the deployment and its allocations are watched at once:
+// Following a deployment: keep the view current until the step ends, with
+// Nomad's event stream or with blocking queries (the `watch` input).
+//
+// Events: subscribe to the deployment's and its allocations' topics, then read
+// both (the stream has no signal for a gap: nomad/stream/event_buffer.go), then
+// apply each event whose object is newer than what the view holds. A change
+// costs one event of its own size, whatever the size of the deployment.
+// `auto` falls back to blocking queries when the stream is refused, stays
+// silent or drops; `events` fails the step instead.
+//
+// Blocking queries: the deployment and its allocations are watched at once:
 // either can change alone (a canary that dies after being healthy leaves the
-// deployment's ModifyIndex as it was).
+// deployment's ModifyIndex as it was); each change re-reads the whole list.
 
-function followBlocking(client, view, options) {
-    const id = view.deployment.ID;
-    const stopAll = new AbortController();
-    const stopDeployment = new AbortController();
-    const stopAllocs = new AbortController();
-    let failure;
-    let ended = false;
-    /** After a last write: the index at which each watch has seen enough. */
-    let lastWrite;
-    let wake = () => { };
-    let pulse = new Promise((resolve) => (wake = resolve));
-    const changed = () => {
-        const w = wake;
-        pulse = new Promise((resolve) => (wake = resolve));
-        w();
-    };
-    const deploymentSettled = (index) => view.deployment.ModifyIndex >= index;
-    const allocsSettled = (index, allocs) => !allocs || view.allocsIndex >= index;
-    const run = (p) => p.catch((err) => {
-        failure ??= err;
-        stopAll.abort();
-    });
-    const signalFor = (own) => AbortSignal.any([own.signal, stopAll.signal, options.signal]);
-    const withAllocs = options.allocs ?? true;
-    if (!withAllocs)
-        stopAllocs.abort();
-    const done = Promise.all([
-        run(watch((q) => client.deployment(id, q), (body, meta) => {
-            view.setDeployment(body, meta.lastIndex);
-            if (lastWrite && deploymentSettled(lastWrite.index))
-                stopDeployment.abort();
-            changed();
-        }, {
-            deadline: options.deadline,
-            signal: signalFor(stopDeployment),
-            index: view.deploymentIndex,
-        })),
-        run(watch((q) => client.deploymentAllocations(id, q), (body, meta) => {
-            view.setAllocs(body, meta.lastIndex);
-            if (lastWrite && allocsSettled(lastWrite.index, lastWrite.allocs))
-                stopAllocs.abort();
-            changed();
-        }, { deadline: options.deadline, signal: signalFor(stopAllocs) })),
-    ]).then(() => {
-        ended = true;
-        changed();
-        if (failure !== undefined)
-            throw failure;
-    });
-    done.catch(() => undefined); // read through changed() or done
-    const follower = {
-        done,
-        get ended() {
-            return ended;
-        },
-        async changed(version, until) {
-            let timer;
-            const timeUp = until === undefined
-                ? undefined
-                : new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, until - performance.now()))));
-            try {
-                while (view.version === version && !ended && failure === undefined) {
-                    if (until !== undefined && performance.now() >= until)
-                        break;
-                    await (timeUp ? Promise.race([pulse, timeUp]) : pulse);
+
+
+/** How long `auto` and `events` wait for the stream's first heartbeat (Nomad sends it at once). */
+const STREAM_WAIT_MS = 1_500;
+const STREAM_SILENCE_MS = 45_000;
+function follow(client, view, options) {
+    return new Following(client, view, options);
+}
+/** Why the stream could not be followed (auto: fall back; events: fail). */
+class StreamGone extends Error {
+}
+class Following {
+    client;
+    view;
+    options;
+    method;
+    ended = false;
+    done;
+    failure;
+    id;
+    withAllocs;
+    stopAll = new AbortController();
+    /** Ends the current feed alone (the deployment's or the allocations' watch, or the stream). */
+    stopDeployment = new AbortController();
+    stopAllocs = new AbortController();
+    /** After a last write: the index at which following has seen enough. */
+    lastWrite;
+    wake = () => { };
+    pulse = new Promise((resolve) => (this.wake = resolve));
+    constructor(client, view, options) {
+        this.client = client;
+        this.view = view;
+        this.options = options;
+        this.id = view.deployment.ID;
+        this.withAllocs = options.allocs ?? true;
+        if (!this.withAllocs)
+            this.stopAllocs.abort();
+        this.method = (options.watch ?? 'blocking') === 'blocking' ? 'blocking' : 'events';
+        this.done = this.run();
+        this.done.catch(() => undefined); // read through changed() or done
+    }
+    // ---- following ---------------------------------------------------------------------
+    async run() {
+        try {
+            if (this.method === 'events') {
+                try {
+                    await this.followEvents();
                 }
+                catch (err) {
+                    if (!(err instanceof StreamGone))
+                        throw err;
+                    if (this.options.watch === 'events') {
+                        throw new NomadError({
+                            kind: 'protocol',
+                            method: 'GET',
+                            path: '/v1/event/stream',
+                            detail: `the event stream cannot be followed (${err.message}); watch: events needs it: set watch to auto or blocking, or enable Nomad's event broker (enable_event_broker) and grant read-job`,
+                            retryable: false,
+                            ambiguous: false,
+                        });
+                    }
+                    this.method = 'blocking';
+                    this.options.note?.(`The event stream cannot be followed (${err.message}): following with blocking queries`);
+                    this.notify();
+                }
+            }
+            if (this.method === 'blocking' && !this.stopped)
+                await this.followBlocking();
+        }
+        catch (err) {
+            this.failure ??= err;
+        }
+        finally {
+            this.ended = true;
+            this.notify();
+        }
+        if (this.failure !== undefined)
+            throw this.failure;
+    }
+    get stopped() {
+        return (this.stopAll.signal.aborted ||
+            this.options.signal.aborted ||
+            performance.now() >= this.options.deadline);
+    }
+    /** Feeds one side until the deadline, the step's signal, stop() or its own stop. */
+    signalFor(own) {
+        return AbortSignal.any([own.signal, this.stopAll.signal, this.options.signal]);
+    }
+    followBlocking() {
+        const { client, view, id } = this;
+        const run = (p) => p.catch((err) => {
+            this.failure ??= err;
+            this.stopAll.abort();
+        });
+        return Promise.all([
+            run(watch((q) => client.deployment(id, q), (body, meta) => {
+                view.setDeployment(body, meta.lastIndex);
+                this.afterChange();
+            }, {
+                deadline: this.options.deadline,
+                signal: this.signalFor(this.stopDeployment),
+                index: view.deploymentIndex,
+            })),
+            run(watch((q) => client.deploymentAllocations(id, q), (body, meta) => {
+                view.setAllocs(body, meta.lastIndex);
+                this.afterChange();
+            }, { deadline: this.options.deadline, signal: this.signalFor(this.stopAllocs) })),
+        ]).then(() => undefined);
+    }
+    /**
+     * Subscribes, reads the state, then applies the stream until the deadline or
+     * stop(); throws StreamGone when the stream is refused, stays silent or
+     * drops. `events` reconnects after a drop (and reads the state again);
+     * `auto` lets the caller fall back instead.
+     */
+    async followEvents() {
+        const waitMs = this.options.streamWaitMs ?? STREAM_WAIT_MS;
+        const silenceMs = this.options.streamSilenceMs ?? STREAM_SILENCE_MS;
+        for (let attempt = 1; !this.stopped; attempt++) {
+            const sub = new AbortController();
+            const signal = AbortSignal.any([sub.signal, this.signalFor(this.stopDeployment)]);
+            let heard = () => { };
+            const first = new Promise((resolve) => (heard = resolve));
+            let lastLine = performance.now();
+            let ready = false;
+            const early = new Early();
+            const topics = [
+                `Deployment:${this.id}`,
+                ...(this.withAllocs ? [`Allocation:${this.id}`] : []),
+            ];
+            const stream = this.client.eventStream({ topics, index: this.view.lastIndex + 1, signal }, {
+                heartbeat: () => {
+                    lastLine = performance.now();
+                    heard();
+                },
+                batch: (b) => {
+                    lastLine = performance.now();
+                    heard();
+                    if (ready)
+                        this.apply(b);
+                    else
+                        early.add(b, this.id);
+                },
+            });
+            const ended = stream.then(() => 'closed', (err) => err);
+            try {
+                const opened = await this.race([first.then(() => 'heard'), ended], waitMs);
+                if (opened !== 'heard') {
+                    if (this.stopped || signal.aborted)
+                        return;
+                    throw new StreamGone(gone(opened, 'no heartbeat within ' + `${waitMs} ms of subscribing`));
+                }
+                // Subscribed: what happened before is read, what happens after comes in order.
+                await this.refresh();
+                const readAt = Math.max(this.view.deploymentIndex, this.view.allocsIndex);
+                ready = true;
+                this.readAt = readAt;
+                if (early.index > 0) {
+                    if (early.deployment)
+                        this.applyDeployment(early.deployment);
+                    for (const a of early.allocs.values())
+                        this.applyAlloc(a);
+                    this.advance(early.index);
+                }
+                for (;;) {
+                    const left = lastLine + silenceMs - performance.now();
+                    const why = await this.race([ended], Math.max(0, left));
+                    if (this.stopped || signal.aborted)
+                        return;
+                    if (why === 'timeout') {
+                        if (performance.now() - lastLine < silenceMs)
+                            continue;
+                        throw new StreamGone(`nothing for ${Math.round(silenceMs / 1000)} s, not even a heartbeat`);
+                    }
+                    throw new StreamGone(gone(why, 'the stream closed'));
+                }
+            }
+            catch (err) {
+                if (!(err instanceof StreamGone) || this.options.watch !== 'events' || attempt >= 3)
+                    throw err;
+                this.options.note?.(`The event stream dropped (${err.message}); subscribing again`);
             }
             finally {
-                clearTimeout(timer);
+                sub.abort();
+                await ended;
             }
-            if (failure !== undefined)
-                throw failure;
-        },
-        async settle(index, { allocs, last, until }) {
-            const settled = () => deploymentSettled(index) && allocsSettled(index, allocs);
-            if (last) {
-                lastWrite = { index, allocs };
-                if (deploymentSettled(index))
-                    stopDeployment.abort();
-                if (allocsSettled(index, allocs))
-                    stopAllocs.abort();
+        }
+    }
+    /** The raft index the state was read at after subscribing: events up to it are in the reads. */
+    readAt = 0;
+    /** One raft index's events: each object newer than the view's copy replaces it. */
+    apply(b) {
+        for (const e of b.Events) {
+            const d = deploymentOf(e, this.id);
+            if (d)
+                this.applyDeployment(d);
+            const a = e.Payload.Allocation;
+            if (e.Topic === 'Allocation' && a && this.withAllocs)
+                this.applyAlloc(allocView(a));
+        }
+        this.advance(b.Index);
+    }
+    applyDeployment(d) {
+        if (d.ModifyIndex >= this.view.deployment.ModifyIndex)
+            this.view.setDeployment(d, this.view.deploymentIndex);
+    }
+    applyAlloc(a) {
+        const held = this.view.allocs.get(a.ID);
+        if (!held || a.ModifyIndex >= held.ModifyIndex)
+            this.view.upsertAlloc(a);
+    }
+    /** The events of `index` are in the view: past the reads, it holds every change up to it. */
+    advance(index) {
+        if (index > this.readAt)
+            this.view.current(index);
+        else
+            this.view.version++;
+        this.afterChange();
+    }
+    /** Resolves with 'timeout' after `ms` (or at the deadline, or on a stop), or with the first of `ps` to settle. */
+    async race(ps, ms) {
+        let timer;
+        let end = () => { };
+        const signal = this.signalFor(this.stopDeployment);
+        const stop = new Promise((resolve) => {
+            end = () => resolve('timeout');
+            const left = Math.max(0, this.options.deadline - performance.now());
+            timer = setTimeout(end, Math.min(ms, left));
+            signal.addEventListener('abort', end, { once: true });
+        });
+        try {
+            return await Promise.race([...ps, stop]);
+        }
+        finally {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', end);
+        }
+    }
+    // ---- the view's changes and their waiters ----------------------------------------
+    notify() {
+        const w = this.wake;
+        this.pulse = new Promise((resolve) => (this.wake = resolve));
+        w();
+    }
+    /** After each change: a last write that is now visible stops following. */
+    afterChange() {
+        const w = this.lastWrite;
+        if (w && this.deploymentSettled(w.index))
+            this.stopDeployment.abort();
+        if (w && this.allocsSettled(w.index, w.allocs))
+            this.stopAllocs.abort();
+        this.notify();
+    }
+    deploymentSettled(index) {
+        return this.view.deployment.ModifyIndex >= index;
+    }
+    allocsSettled(index, allocs) {
+        return !allocs || this.view.allocsIndex >= index;
+    }
+    async changed(version, until) {
+        let timer;
+        const timeUp = until === undefined
+            ? undefined
+            : new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, until - performance.now()))));
+        try {
+            while (this.view.version === version && !this.ended && this.failure === undefined) {
+                if (until !== undefined && performance.now() >= until)
+                    break;
+                await (timeUp ? Promise.race([this.pulse, timeUp]) : this.pulse);
             }
-            while (!settled() && !ended && performance.now() < until) {
-                await follower.changed(view.version, until).catch(() => undefined);
-            }
-            if (!settled())
-                return false;
-            // A write that leaves the allocations as they were gives their watch no answer, and the
-            // two answers after one that changes both can straddle a later change: one snapshot.
-            await follower.confirm();
-            return true;
-        },
-        async refresh({ signal = options.signal, deadline = options.deadline } = {}) {
-            const q = { deadline, signal };
-            const [d, a] = await Promise.all([
-                client.deployment(id, q),
-                withAllocs ? client.deploymentAllocations(id, q) : undefined,
-            ]);
+        }
+        finally {
+            clearTimeout(timer);
+        }
+        if (this.failure !== undefined)
+            throw this.failure;
+    }
+    async settle(index, { allocs, last, until }) {
+        const settled = () => this.deploymentSettled(index) && this.allocsSettled(index, allocs);
+        if (last) {
+            this.lastWrite = { index, allocs };
+            this.afterChange();
+        }
+        while (!settled() && !this.ended && performance.now() < until) {
+            await this.changed(this.view.version, until).catch(() => undefined);
+        }
+        if (!settled())
+            return false;
+        // A write that leaves the allocations as they were gives their watch no answer, and the
+        // two answers after one that changes both can straddle a later change: one snapshot.
+        await this.confirm();
+        return true;
+    }
+    async refresh({ signal = this.options.signal, deadline = this.options.deadline } = {}) {
+        const q = { deadline, signal };
+        const [d, a] = await Promise.all([
+            this.client.deployment(this.id, q),
+            this.withAllocs ? this.client.deploymentAllocations(this.id, q) : undefined,
+        ]);
+        if (d.body.ModifyIndex >= this.view.deployment.ModifyIndex)
+            this.view.setDeployment(d.body, d.meta.lastIndex);
+        if (a && a.meta.lastIndex >= this.view.allocsIndex)
+            this.view.setAllocs(a.body, a.meta.lastIndex);
+        this.notify();
+    }
+    async confirm() {
+        const { view } = this;
+        if (view.consistent)
+            return;
+        const q = { deadline: this.options.deadline, signal: this.options.signal };
+        if (view.allocsIndex > view.deploymentIndex) {
+            const d = await this.client.deployment(this.id, q);
             if (d.body.ModifyIndex >= view.deployment.ModifyIndex)
                 view.setDeployment(d.body, d.meta.lastIndex);
-            if (a && a.meta.lastIndex >= view.allocsIndex)
+        }
+        else {
+            const a = await this.client.deploymentAllocations(this.id, q);
+            if (a.meta.lastIndex >= view.allocsIndex)
                 view.setAllocs(a.body, a.meta.lastIndex);
-            changed();
-        },
-        async confirm() {
-            if (view.consistent)
-                return;
-            const q = { deadline: options.deadline, signal: options.signal };
-            if (view.allocsIndex > view.deploymentIndex) {
-                const d = await client.deployment(id, q);
-                if (d.body.ModifyIndex >= view.deployment.ModifyIndex) {
-                    view.setDeployment(d.body, d.meta.lastIndex);
-                }
-            }
-            else {
-                const a = await client.deploymentAllocations(id, q);
-                if (a.meta.lastIndex >= view.allocsIndex)
-                    view.setAllocs(a.body, a.meta.lastIndex);
-            }
-            view.confirmed = view.version;
-            changed();
-        },
-        stop() {
-            stopAll.abort();
-        },
-    };
-    return follower;
+        }
+        view.confirmed = view.version;
+        this.notify();
+    }
+    stop() {
+        this.stopAll.abort();
+    }
+}
+/**
+ * The events that arrive while the state is read after subscribing: only the
+ * newest of each object is kept (the stream is in raft order), so a busy
+ * deployment cannot pile up a copy of itself per change before the read ends.
+ */
+class Early {
+    index = 0;
+    deployment;
+    allocs = new Map();
+    add(b, id) {
+        for (const e of b.Events) {
+            const d = deploymentOf(e, id);
+            if (d)
+                this.deployment = d;
+            const a = e.Payload.Allocation;
+            if (e.Topic === 'Allocation' && a)
+                this.allocs.set(a.ID, allocView(a));
+        }
+        this.index = Math.max(this.index, b.Index);
+    }
+}
+function deploymentOf(e, id) {
+    const d = e.Payload.Deployment;
+    return e.Topic === 'Deployment' && d?.ID === id ? d : undefined;
+}
+/** A stream's end as a reason: a NomadError's detail, or `otherwise` when it closed or stayed silent. */
+function gone(why, otherwise) {
+    if (why instanceof NomadError)
+        return why.status ? `HTTP ${why.status}: ${why.detail}` : why.detail;
+    if (why instanceof Error)
+        return why.message;
+    return why === 'closed' ? 'it closed at once' : otherwise;
 }
 
 ;// CONCATENATED MODULE: ./src/gate/health.ts
@@ -4847,6 +5236,12 @@ class RolloutView {
     version = 0;
     /** ModifyIndex of the first answer that showed every selected group with canaries promoted. */
     promotedAt;
+    /**
+     * Each group's state as last computed; a change drops the entries of the
+     * groups it touches, and readiness() computes again only those: the cost of
+     * a change does not grow with the deployment's other groups.
+     */
+    groups = new Map();
     constructor(deployment, index, selected, 
     /** Whether the allocations are followed too (not by fail, pause, resume). */
     follows = true) {
@@ -4875,6 +5270,11 @@ class RolloutView {
         return this.confirmed === this.version;
     }
     setDeployment(d, index) {
+        const before = this.deployment.TaskGroups;
+        for (const name of new Set([...Object.keys(before), ...Object.keys(d.TaskGroups)])) {
+            if (groupKey(before[name]) !== groupKey(d.TaskGroups[name]))
+                this.groups.delete(name);
+        }
         this.deployment = d;
         this.deploymentIndex = Math.max(index, d.ModifyIndex);
         this.lastIndex = Math.max(this.lastIndex, this.deploymentIndex);
@@ -4886,12 +5286,33 @@ class RolloutView {
         this.allocs.clear();
         for (const a of list)
             this.allocs.set(a.ID, a);
+        this.groups.clear();
         this.allocsIndex = Math.max(1, index);
         this.lastIndex = Math.max(this.lastIndex, index);
         this.version++;
     }
+    /** One allocation as an event carries it; the caller bumps the indexes (current). */
+    upsertAlloc(a) {
+        this.allocs.set(a.ID, a);
+        this.groups.delete(a.TaskGroup);
+    }
+    /** The event stream has delivered every change up to `index`: both sides are that recent. */
+    current(index) {
+        this.deploymentIndex = Math.max(this.deploymentIndex, index);
+        this.allocsIndex = Math.max(this.allocsIndex, index);
+        this.lastIndex = Math.max(this.lastIndex, index);
+        this.version++;
+    }
     readiness() {
-        return evaluate(this.deployment, this.allocs, this.selected);
+        const group = (name) => {
+            let g = this.groups.get(name);
+            if (!g) {
+                g = evaluateGroup(name, this.deployment.TaskGroups[name], this.allocs);
+                this.groups.set(name, g);
+            }
+            return g;
+        };
+        return combine(this.deployment, group, this.selected);
     }
     runningCanaries() {
         return runningCanaries(this.deployment, this.allocs, this.selected);
@@ -4905,6 +5326,10 @@ class RolloutView {
         if (groups.length > 0 && groups.every((g) => g.Promoted))
             this.promotedAt = this.deployment.ModifyIndex;
     }
+}
+/** What a group's evaluation reads of the deployment: a change to it changes the group's state. */
+function groupKey(g) {
+    return g ? `${g.DesiredCanaries}:${g.Promoted}:${(g.PlacedCanaries ?? []).join(',')}` : '';
 }
 
 ;// CONCATENATED MODULE: ./src/gate/write.ts
@@ -5161,6 +5586,7 @@ function runGate(settings, deps) {
     return new GateRun(settings, deps).run();
 }
 const PROGRESS_MS = 60_000;
+const FOLLOWING = { events: 'the event stream', blocking: 'with blocking queries' };
 class GateRun {
     settings;
     deps;
@@ -5224,10 +5650,13 @@ class GateRun {
         }
         const view = (this.view = new RolloutView(d, resolved.meta.lastIndex, selected, gating));
         // fail / pause / resume read no allocations: their outputs have no group counts.
-        this.follower = followBlocking(deps.client, view, {
+        this.follower = follow(deps.client, view, {
             deadline: this.deadline,
             signal: this.signal,
             allocs: gating,
+            watch: settings.watch,
+            streamWaitMs: deps.streamWaitMs,
+            note: (line) => this.event(line),
         });
         // Beside the wait, not in front of it: a token that evidently cannot write
         // is said at the start, and always before the first write.
@@ -5256,7 +5685,7 @@ class GateRun {
         if (!gating)
             return actNow(mode, view, writer, this.follower);
         try {
-            this.event(`Gating on ${selected.join(', ')} (${mode}); deadline ${(0,duration/* formatDuration */.a)(settings.timeoutMs)}`);
+            this.event(`Gating on ${selected.join(', ')} (${mode}); deadline ${(0,duration/* formatDuration */.a)(settings.timeoutMs)}; following ${FOLLOWING[this.follower.method]}`);
             const verdict = await this.watch();
             return verdict.write ? await writer.onFailure(verdict.write, verdict) : verdict;
         }
@@ -5411,6 +5840,7 @@ class GateRun {
             timeline: this.timeline.events,
             checks: this.checkRuns,
             uiUrl: this.uiUrl,
+            ...(this.follower ? { followed: this.follower.method } : {}),
         };
     }
 }

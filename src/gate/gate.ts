@@ -23,7 +23,7 @@ import {
   type Step,
 } from './decide.js'
 import { GateError } from './errors.js'
-import { followBlocking, type Follower } from './follow.js'
+import { follow, type Follower } from './follow.js'
 import { healthTargets } from './health.js'
 import {
   DRY_RUN_RESULT,
@@ -51,6 +51,8 @@ export interface GateDeps {
   signal?: AbortSignal
   /** While nothing changes, a waiting line at least this often (default 60 s). */
   progressMs?: number
+  /** The event stream's first heartbeat must come within this (default 1.5 s); tests shorten it. */
+  streamWaitMs?: number
 }
 
 export function runGate(settings: Settings, deps: GateDeps): Promise<Outcome> {
@@ -58,6 +60,8 @@ export function runGate(settings: Settings, deps: GateDeps): Promise<Outcome> {
 }
 
 const PROGRESS_MS = 60_000
+
+const FOLLOWING = { events: 'the event stream', blocking: 'with blocking queries' } as const
 
 class GateRun {
   private readonly timeline: Timeline
@@ -127,10 +131,13 @@ class GateRun {
     }
     const view = (this.view = new RolloutView(d, resolved.meta.lastIndex, selected, gating))
     // fail / pause / resume read no allocations: their outputs have no group counts.
-    this.follower = followBlocking(deps.client, view, {
+    this.follower = follow(deps.client, view, {
       deadline: this.deadline,
       signal: this.signal,
       allocs: gating,
+      watch: settings.watch,
+      streamWaitMs: deps.streamWaitMs,
+      note: (line) => this.event(line),
     })
     // Beside the wait, not in front of it: a token that evidently cannot write
     // is said at the start, and always before the first write.
@@ -159,7 +166,7 @@ class GateRun {
     if (!gating) return actNow(mode, view, writer, this.follower)
     try {
       this.event(
-        `Gating on ${selected.join(', ')} (${mode}); deadline ${formatDuration(settings.timeoutMs)}`,
+        `Gating on ${selected.join(', ')} (${mode}); deadline ${formatDuration(settings.timeoutMs)}; following ${FOLLOWING[this.follower.method]}`,
       )
       const verdict = await this.watch()
       return verdict.write ? await writer.onFailure(verdict.write, verdict) : verdict
@@ -312,6 +319,7 @@ class GateRun {
       timeline: this.timeline.events,
       checks: this.checkRuns,
       uiUrl: this.uiUrl,
+      ...(this.follower ? { followed: this.follower.method } : {}),
     }
   }
 }

@@ -71,6 +71,8 @@ export interface Outcome {
   timeline: TimelineEvent[]
   /** Check runs during the soak. */
   checks: CheckRun[]
+  /** How the deployment was followed in the end: Nomad's event stream, or blocking queries. */
+  followed?: 'events' | 'blocking'
   /** The deployments of the job in Nomad's UI. */
   uiUrl?: string
 }

@@ -17,6 +17,7 @@ import {
   allocIsTerminal,
   type AllocView,
   type Deployment,
+  type DeploymentState,
 } from '../nomad/types.js'
 
 /** One selected group: the `groups` output's fields (interface.md), then what the progress lines add. */
@@ -70,55 +71,88 @@ export function unknownGroups(d: Deployment, groups: readonly string[]): string[
   return groups.filter((g) => !(g in d.TaskGroups))
 }
 
-export function evaluate(d: Deployment, allocs: Allocs, selected: readonly string[]): Readiness {
-  const byId = toMap(allocs)
-  const unhealthyAllocs: string[] = []
-  let behind = false
-  const groups = selected.map((name): GroupReadiness => {
-    const state = d.TaskGroups[name]
-    const placed = state?.PlacedCanaries ?? []
-    const g: GroupReadiness = {
-      name,
-      desiredCanaries: state?.DesiredCanaries ?? 0,
-      placedCanaries: placed.length,
-      healthyCanaries: 0,
-      unhealthyCanaries: 0,
-      promoted: state?.Promoted ?? false,
-      pending: 0,
-      awaitingHealth: 0,
-      stopped: 0,
+/** What one group's canaries say: its row of the outputs, and what the deployment's verdict needs of it. */
+export interface GroupState extends GroupReadiness {
+  /** IDs of its canaries reported unhealthy. */
+  unhealthyAllocs: string[]
+  /** A canary of it shows a promotion (Canary cleared) that the group as read does not. */
+  behind: boolean
+  /** Placed canaries reporting healthy, terminal or not: what autoPromoteDeployment counts. */
+  reportedHealthy: number
+}
+
+/**
+ * One group, from the deployment's state of it and the allocations: the work
+ * per canary. The view keeps these per group and computes again only the
+ * groups a change touches; evaluate() computes them all.
+ */
+export function evaluateGroup(
+  name: string,
+  state: DeploymentState | undefined,
+  allocs: ReadonlyMap<string, AllocView>,
+): GroupState {
+  const placed = state?.PlacedCanaries ?? []
+  const g: GroupState = {
+    name,
+    desiredCanaries: state?.DesiredCanaries ?? 0,
+    placedCanaries: placed.length,
+    healthyCanaries: 0,
+    unhealthyCanaries: 0,
+    promoted: state?.Promoted ?? false,
+    pending: 0,
+    awaitingHealth: 0,
+    stopped: 0,
+    unhealthyAllocs: [],
+    behind: false,
+    reportedHealthy: 0,
+  }
+  for (const id of placed) {
+    const a = allocs.get(id)
+    if (!a) continue
+    const health = a.DeploymentStatus?.Healthy ?? null
+    if (health === true) g.reportedHealthy++
+    // UpdateDeploymentPromotion clears Canary on the canaries it promotes.
+    if (a.DeploymentStatus?.Canary === false && !g.promoted) g.behind = true
+    if (health === false) {
+      g.unhealthyCanaries++
+      g.unhealthyAllocs.push(id)
+    } else if (allocIsTerminal(a)) {
+      g.stopped++
+    } else if (health === true) {
+      g.healthyCanaries++
+    } else if (a.ClientStatus === 'pending') {
+      g.pending++
+    } else {
+      g.awaitingHealth++
     }
-    for (const id of placed) {
-      const a = byId.get(id)
-      if (!a) continue
-      const health = a.DeploymentStatus?.Healthy ?? null
-      // UpdateDeploymentPromotion clears Canary on the canaries it promotes.
-      if (a.DeploymentStatus?.Canary === false && !g.promoted) behind = true
-      if (health === false) {
-        g.unhealthyCanaries++
-        unhealthyAllocs.push(id)
-      } else if (allocIsTerminal(a)) {
-        g.stopped++
-      } else if (health === true) {
-        g.healthyCanaries++
-      } else if (a.ClientStatus === 'pending') {
-        g.pending++
-      } else {
-        g.awaitingHealth++
-      }
-    }
-    return g
-  })
-  const withCanaries = groups.filter((g) => g.desiredCanaries > 0)
+  }
+  return g
+}
+
+/** The deployment's readiness from its groups' states (every group of the deployment). */
+export function combine(
+  d: Deployment,
+  group: (name: string) => GroupState,
+  selected: readonly string[],
+): Readiness {
+  const states = selected.map(group)
+  const withCanaries = states.filter((g) => g.desiredCanaries > 0)
   return {
-    groups,
+    groups: states.map(
+      ({ unhealthyAllocs: _u, behind: _b, reportedHealthy: _r, ...row }): GroupReadiness => row,
+    ),
     terminal: TERMINAL_DEPLOYMENT_STATUSES.includes(d.Status),
     promotable: withCanaries.every((g) => g.healthyCanaries >= g.desiredCanaries),
     promoted: withCanaries.length > 0 && withCanaries.every((g) => g.promoted),
-    unhealthyAllocs,
-    autoPromotes: autoPromotes(d, byId),
-    behind,
+    unhealthyAllocs: states.flatMap((g) => g.unhealthyAllocs),
+    autoPromotes: watcherPromotes(d, group),
+    behind: states.some((g) => g.behind),
   }
+}
+
+export function evaluate(d: Deployment, allocs: Allocs, selected: readonly string[]): Readiness {
+  const byId = toMap(allocs)
+  return combine(d, (name) => evaluateGroup(name, d.TaskGroups[name], byId), selected)
 }
 
 /**
@@ -128,17 +162,20 @@ export function evaluate(d: Deployment, allocs: Allocs, selected: readonly strin
  * of its PlacedCanaries healthy (terminal or not: the watcher does not look).
  */
 export function autoPromotes(d: Deployment, allocs: Allocs): boolean {
-  const groups = Object.values(d.TaskGroups)
-  if (d.Status !== 'running') return false
-  if (!groups.some((g) => (g.PlacedCanaries ?? []).length > 0)) return false
-  if (!groups.some((g) => g.DesiredCanaries > 0 && !g.Promoted)) return false
   const byId = toMap(allocs)
-  return groups.every((g) => {
+  return watcherPromotes(d, (name) => evaluateGroup(name, d.TaskGroups[name], byId))
+}
+
+function watcherPromotes(d: Deployment, group: (name: string) => GroupState): boolean {
+  const groups = Object.entries(d.TaskGroups)
+  if (d.Status !== 'running') return false
+  if (!groups.some(([, g]) => (g.PlacedCanaries ?? []).length > 0)) return false
+  if (!groups.some(([, g]) => g.DesiredCanaries > 0 && !g.Promoted)) return false
+  return groups.every(([name, g]) => {
     if (g.DesiredCanaries < 1) return true
     const placed = g.PlacedCanaries ?? []
     if (!g.AutoPromote || placed.length < g.DesiredCanaries) return false
-    const healthy = placed.filter((id) => byId.get(id)?.DeploymentStatus?.Healthy === true)
-    return healthy.length === g.DesiredCanaries
+    return group(name).reportedHealthy === g.DesiredCanaries
   })
 }
 
@@ -184,6 +221,24 @@ export function describeGroups(groups: readonly GroupReadiness[]): string {
  * `web: 1/2 healthy, 1 running with no health yet; api: waiting for placement`.
  */
 export function describeProgress(groups: readonly GroupReadiness[]): string {
+  // Many groups: the ones still waiting, a few by name, so a line stays a line.
+  if (groups.length > PROGRESS_GROUPS) {
+    const waiting = groups.filter(
+      (g) => g.desiredCanaries > 0 && g.healthyCanaries < g.desiredCanaries,
+    )
+    const shown = describeEach(waiting.slice(0, PROGRESS_GROUPS - 1))
+    const more = waiting.length - (PROGRESS_GROUPS - 1)
+    const passing = `${groups.length - waiting.length}/${groups.length} groups pass`
+    if (waiting.length === 0) return passing
+    return `${passing}; ${shown}${more > 0 ? `; and ${more} more group(s) waiting` : ''}`
+  }
+  return describeEach(groups)
+}
+
+/** Groups named one by one in a progress line, at most. */
+const PROGRESS_GROUPS = 5
+
+function describeEach(groups: readonly GroupReadiness[]): string {
   return groups
     .map((g) => {
       if (g.desiredCanaries === 0) return `${g.name}: no canaries`

@@ -3,8 +3,14 @@
 // or the event stream) write into it; decisions read it. One writer at a time:
 // the watches call in on the event loop, never concurrently.
 
-import type { AllocView, Deployment } from '../nomad/types.js'
-import { evaluate, runningCanaries, type Readiness } from './readiness.js'
+import type { AllocView, Deployment, DeploymentState } from '../nomad/types.js'
+import {
+  combine,
+  evaluateGroup,
+  runningCanaries,
+  type GroupState,
+  type Readiness,
+} from './readiness.js'
 
 export class RolloutView {
   deployment: Deployment
@@ -21,6 +27,12 @@ export class RolloutView {
   version = 0
   /** ModifyIndex of the first answer that showed every selected group with canaries promoted. */
   promotedAt?: number
+  /**
+   * Each group's state as last computed; a change drops the entries of the
+   * groups it touches, and readiness() computes again only those: the cost of
+   * a change does not grow with the deployment's other groups.
+   */
+  private readonly groups = new Map<string, GroupState>()
 
   constructor(
     deployment: Deployment,
@@ -54,6 +66,10 @@ export class RolloutView {
   }
 
   setDeployment(d: Deployment, index: number): void {
+    const before = this.deployment.TaskGroups
+    for (const name of new Set([...Object.keys(before), ...Object.keys(d.TaskGroups)])) {
+      if (groupKey(before[name]) !== groupKey(d.TaskGroups[name])) this.groups.delete(name)
+    }
     this.deployment = d
     this.deploymentIndex = Math.max(index, d.ModifyIndex)
     this.lastIndex = Math.max(this.lastIndex, this.deploymentIndex)
@@ -65,13 +81,36 @@ export class RolloutView {
   setAllocs(list: readonly AllocView[], index: number): void {
     this.allocs.clear()
     for (const a of list) this.allocs.set(a.ID, a)
+    this.groups.clear()
     this.allocsIndex = Math.max(1, index)
     this.lastIndex = Math.max(this.lastIndex, index)
     this.version++
   }
 
+  /** One allocation as an event carries it; the caller bumps the indexes (current). */
+  upsertAlloc(a: AllocView): void {
+    this.allocs.set(a.ID, a)
+    this.groups.delete(a.TaskGroup)
+  }
+
+  /** The event stream has delivered every change up to `index`: both sides are that recent. */
+  current(index: number): void {
+    this.deploymentIndex = Math.max(this.deploymentIndex, index)
+    this.allocsIndex = Math.max(this.allocsIndex, index)
+    this.lastIndex = Math.max(this.lastIndex, index)
+    this.version++
+  }
+
   readiness(): Readiness {
-    return evaluate(this.deployment, this.allocs, this.selected)
+    const group = (name: string): GroupState => {
+      let g = this.groups.get(name)
+      if (!g) {
+        g = evaluateGroup(name, this.deployment.TaskGroups[name], this.allocs)
+        this.groups.set(name, g)
+      }
+      return g
+    }
+    return combine(this.deployment, group, this.selected)
   }
 
   runningCanaries(): AllocView[] | undefined {
@@ -86,4 +125,9 @@ export class RolloutView {
     if (groups.length > 0 && groups.every((g) => g.Promoted))
       this.promotedAt = this.deployment.ModifyIndex
   }
+}
+
+/** What a group's evaluation reads of the deployment: a change to it changes the group's state. */
+function groupKey(g: DeploymentState | undefined): string {
+  return g ? `${g.DesiredCanaries}:${g.Promoted}:${(g.PlacedCanaries ?? []).join(',')}` : ''
 }

@@ -27,6 +27,7 @@ import {
   type WriteRequest,
 } from './deployments.js'
 import { NomadError, neverReached, notReached } from './errors.js'
+import { readEventStream, type StreamHandlers, type Subscription } from './events.js'
 import {
   jobDeploymentsRequest,
   jobEvaluationsRequest,
@@ -77,6 +78,7 @@ export {
 export { backoffMs, sleep, type RetryPolicy } from './retry.js'
 export { WRITE_NEEDS, describeNeed, grantedIn, type Need } from './capabilities.js'
 export type { ExchangeRecord } from './transport.js'
+export type { EventBatch, NomadEvent, StreamHandlers, Subscription } from './events.js'
 
 /**
  * Before Nomad's first answer, a failure to reach it (refused, reset, no name,
@@ -180,6 +182,15 @@ export class NomadClient {
   /** The job's deployments, in the server's order (by ID): sort by CreateIndex for age. */
   jobDeployments(jobId: string, q: QueryOptions = {}) {
     return this.query(jobDeploymentsRequest(jobId), q)
+  }
+
+  /**
+   * One subscription to the event stream (events.ts): resolves when the server
+   * ends it, rejects when it is refused or breaks. Not retried: the caller
+   * reads the state again after every (re)connect.
+   */
+  eventStream(sub: Subscription, on: StreamHandlers): Promise<void> {
+    return readEventStream(this.transport, sub, on)
   }
 
   /** The job's evaluations, newest (highest CreateIndex) first. */

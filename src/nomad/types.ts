@@ -172,12 +172,19 @@ export interface DeploymentAllocHealthRequest {
  */
 export type AllocView = Pick<
   AllocListStub,
-  'ID' | 'Name' | 'TaskGroup' | 'DesiredStatus' | 'ClientStatus' | 'DeploymentStatus'
+  | 'ID'
+  | 'Name'
+  | 'TaskGroup'
+  | 'DesiredStatus'
+  | 'ClientStatus'
+  | 'DeploymentStatus'
+  | 'ModifyIndex'
 >
 
+/** From a list stub, or from the full allocation an event carries (the same field names). */
 export function allocView(a: AllocListStub): AllocView {
-  const { ID, Name, TaskGroup, DesiredStatus, ClientStatus, DeploymentStatus } = a
-  return { ID, Name, TaskGroup, DesiredStatus, ClientStatus, DeploymentStatus }
+  const { ID, Name, TaskGroup, DesiredStatus, ClientStatus, DeploymentStatus, ModifyIndex } = a
+  return { ID, Name, TaskGroup, DesiredStatus, ClientStatus, DeploymentStatus, ModifyIndex }
 }
 
 /** An allocation is terminal once the server wants it stopped or the client reports it ended (structs.Allocation.TerminalStatus). */

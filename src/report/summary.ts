@@ -33,6 +33,10 @@ export function summaryMarkdown(o: Outcome): string {
     `**${o.ok ? 'Passed' : 'Failed'}** in ${formatDuration(o.elapsedMs)}: ${cell(o.message)}`,
     '',
   )
+  if (o.followed) {
+    const how = o.followed === 'events' ? "Nomad's event stream" : 'blocking queries'
+    lines.push(`Followed with ${how}.`, '')
+  }
   if (o.write) lines.push(`Nomad's answer to the write: ${describeAnswer(o.write)}`, '')
   if (o.uiUrl) lines.push(`[The deployment in Nomad's UI](${o.uiUrl})`, '')
   if (o.checks.length > 0) {
