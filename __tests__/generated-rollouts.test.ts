@@ -210,6 +210,54 @@ describe('counterexamples found by the generated rollouts', () => {
         ],
       },
     ],
+    [
+      'fail mode on the event stream took the deployment’s events for a read of the allocations (every canary reported not healthy)',
+      {
+        seed: 1,
+        groups: [
+          {
+            name: 'web',
+            canaries: 2,
+            extra: 0,
+            autoPromote: false,
+            autoRevert: true,
+            progressDeadlineMs: 60000,
+            healthCheck: 'manual',
+            reschedule: 'once',
+            outcome: 'healthy',
+          },
+          {
+            name: 'api',
+            canaries: 2,
+            extra: 2,
+            autoPromote: false,
+            autoRevert: true,
+            progressDeadlineMs: 60000,
+            healthCheck: 'task_states',
+            reschedule: 'none',
+            outcome: 'silent',
+          },
+        ],
+        gate: {
+          mode: 'fail',
+          target: 'job',
+          early: true,
+          groups: [],
+          onFailure: 'none',
+          onUnhealthyCanary: 'fail-fast',
+          waitForCompletion: false,
+          soak: false,
+          dryRun: false,
+          healthAs: 'healthy',
+          timeoutMs: 150,
+        },
+        steps: [
+          { kind: 'fault', on: 'write', fault: '503', count: 1 },
+          { kind: 'advance', ms: 200 },
+          { kind: 'health', group: 0, canary: 0, healthy: true },
+        ],
+      },
+    ],
   ]
   for (const [name, c] of found) {
     it(name, async () => {

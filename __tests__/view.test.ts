@@ -182,4 +182,15 @@ describe('RolloutView: incremental evaluation', () => {
     v.readiness()
     expect(computed()).toEqual(['api'])
   })
+
+  // Generated counterexample (seed 689426): in mode fail the stream follows the
+  // deployment alone; its events made the view say the allocations were read,
+  // and the outputs gave every canary as not healthy.
+  it('an event stream that follows the deployment alone does not make the allocations read', () => {
+    const v = new RolloutView(deployment({ web: state() }, 10), 10, ['web'], false)
+    v.current(14)
+    expect(v.deploymentIndex).toBe(14)
+    expect(v.allocsRead).toBe(false)
+    expect(v.consistent).toBe(true)
+  })
 })

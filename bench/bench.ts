@@ -19,6 +19,8 @@ import { requireCommitted } from '../scripts/provenance.js'
 import { round } from './stats.js'
 import { measureScale } from './scale.js'
 import { measureStartup } from './startup.js'
+import { measureCost } from './cost.js'
+import { measureFleet } from './fleet.js'
 
 const INTERVALS_MS = [1000, 5000]
 
@@ -70,6 +72,8 @@ async function main(): Promise<number> {
     measureLatency(
       sim,
       {
+        actionRollouts: quick ? 20 : 100,
+        blockingRollouts: quick ? 10 : 30,
         rollouts: quick ? 50 : 200,
         warmup: 20,
         cliRollouts: quick ? 10 : 30,
@@ -104,8 +108,29 @@ async function main(): Promise<number> {
     progress,
   )
 
+  const cost = await measureCost(
+    {
+      groups: quick ? [20, 200] : [20, 200, 2000],
+      watches: ['blocking', 'events'],
+      changes: (allocs) => (quick ? 5 : allocs >= 50_000 ? 5 : allocs >= 5_000 ? 20 : 40),
+      warmup: 2,
+    },
+    progress,
+  )
+  const fleet = await measureFleet(
+    {
+      gates: quick ? 200 : 1000,
+      perWorker: 250,
+      watches: ['blocking', 'events'],
+      pollerIntervalMs: 1000,
+      quietMs: quick ? 3000 : 10_000,
+      changes: quick ? 50 : 200,
+    },
+    progress,
+  )
+
   const partial: Omit<Results, 'goals'> = {
-    schema: 1,
+    schema: 2,
     quick,
     generatedAt: new Date().toISOString(),
     runSeconds: Math.round((performance.now() - started) / 100) / 10,
@@ -124,6 +149,8 @@ async function main(): Promise<number> {
     soak,
     startup,
     scale,
+    cost,
+    fleet,
   }
   const results: Results = { ...partial, goals: goals(partial) }
   if (out) {

@@ -68,21 +68,57 @@ export function reportHealthy(sim: Simulator, allocId: string): ChangeRecord {
 }
 
 /**
- * Resolves once the gate holds blocking queries on both the deployment and its
- * allocations with an index of at least `minIndex`: it has taken in every change
- * up to that index and waits for the next one.
+ * Resolves once the gate waits for changes, having taken in every change up to
+ * `minIndex`: with blocking queries, it holds them on both the deployment and
+ * its allocations at that index or later; with the event stream, it holds the
+ * stream, has read the allocations since subscribing, and the stream has
+ * delivered up to `minIndex` (as __tests__/helpers/wait.ts caughtUp).
  */
 export async function holding(
   sim: Simulator,
   deploymentId: string,
   minIndex: number,
+  limitMs = 10_000,
 ): Promise<void> {
-  const blocking = (path: string) => (r: RequestRecord) =>
-    r.method === 'GET' && r.path === path && Number(r.query.index ?? 0) >= minIndex
-  await Promise.all([
-    sim.waitForRequest(blocking(`/v1/deployment/${deploymentId}`), 10_000),
-    sim.waitForRequest(blocking(`/v1/deployment/allocations/${deploymentId}`), 10_000),
-  ])
+  const end = performance.now() + limitMs
+  while (!waits(sim, deploymentId, minIndex)) {
+    if (performance.now() > end) {
+      throw new Error(
+        `the gate on ${deploymentId} was not waiting past index ${minIndex} within ${limitMs} ms`,
+      )
+    }
+    await delay(1)
+  }
+}
+
+const STREAM = '/v1/event/stream'
+
+function waits(sim: Simulator, id: string, index: number): boolean {
+  const allocs = `/v1/deployment/allocations/${id}`
+  const held = sim.heldQueries()
+  const stream = held.find((q) => q.path === STREAM && q.index >= index)
+  if (stream) {
+    const opened = sim.requests.findLast(
+      (r) => r.path === STREAM && r.status === 200 && r.at <= stream.since,
+    )
+    return (
+      !!opened &&
+      sim.requests.some(
+        (r) => r.path === allocs && r.query.index === undefined && r.at >= opened.at,
+      )
+    )
+  }
+  return (
+    held.some((q) => q.path === allocs && q.index >= Math.max(index, 1)) &&
+    held.some((q) => q.path === `/v1/deployment/${id}` && q.index >= index)
+  )
+}
+
+/** How the gates whose requests are logged from `from` on followed: the event stream if one opened it. */
+export function followedBy(sim: Simulator, from = 0): 'events' | 'blocking' {
+  return sim.requests.slice(from).some((r) => r.path === STREAM && r.status === 200)
+    ? 'events'
+    : 'blocking'
 }
 
 export const isPromote = (deploymentId: string) => (r: RequestRecord) =>

@@ -4,6 +4,12 @@
 // The gate runs one rollout at a time; the baseline pollers run their rollouts
 // concurrently (different jobs, same simulator) so the 5 s one takes seconds.
 //
+// The headline is the built action, `node dist/index.js` with INPUT_*, spawned
+// fresh for every rollout as the runner spawns it (scripts/run-dist.ts, on Node
+// 24): its code as cold as in a pipeline. The in-process gate, warmed by
+// `warmup` rollouts first, is the second row: what the code can do once V8 has
+// optimised it. The CLI, also a process per rollout, is the third.
+//
 // The simulator's store is emptied (a restore of its empty snapshot) before each
 // gated rollout, so every rollout is served by the same small store rather than
 // by one that grows with the rollouts before it.
@@ -15,6 +21,7 @@ import {
   GROUPS,
   canaryRollout,
   delay,
+  followedBy,
   holding,
   isPromote,
   prng,
@@ -22,16 +29,21 @@ import {
   startGate,
 } from './gated.js'
 import { pollAndPromote } from './poller.js'
-import { startCli } from '../scripts/run-dist.js'
-import type { LatencyResults, PollerLatency } from './results.js'
+import { startAction, startCli, type Started } from '../scripts/run-dist.js'
+import type { LatencyResults, PollerLatency, ProcessLatency } from './results.js'
 import { median, round, roundSummary, summarize } from './stats.js'
 
 const SCENARIO =
   'groups web (2 canaries) and api (1 canary); the 3 canaries turn healthy one at a time in random order, 2-10 ms after the gate has taken in the previous change'
 
 export interface LatencyOptions {
+  /** Rollouts gated by an action process each (the headline). */
+  actionRollouts: number
+  /** Rollouts gated in-process, after `warmup` unmeasured ones. */
   rollouts: number
   warmup: number
+  /** Rollouts gated by an action process each with `watch: blocking`. */
+  blockingRollouts: number
   /** Rollouts gated by a CLI process each. */
   cliRollouts: number
   pollerRollouts: number
@@ -45,10 +57,16 @@ interface GatedSample {
   parts: [number, number, number]
 }
 
-/** Node's HTTP diagnostics channels: when the simulator finished an answer, when the gate started a request. */
+/**
+ * Node's HTTP diagnostics channels: when the simulator finished an answer, when
+ * the in-process gate started a request, and which requests the simulator
+ * received on a connection that had carried one before (a warm keep-alive socket).
+ */
 class HttpMarks {
   answered: Array<{ url: string; at: number }> = []
   sent: Array<{ method: string; path: string; at: number }> = []
+  received: Array<{ method: string; url: string; reused: boolean }> = []
+  private readonly used = new WeakSet<object>()
   private readonly onAnswered = (m: unknown) => {
     const req = (m as { request: { url?: string } }).request
     this.answered.push({ url: req.url ?? '', at: performance.now() })
@@ -57,17 +75,26 @@ class HttpMarks {
     const req = (m as { request: { method: string; path: string } }).request
     this.sent.push({ method: req.method, path: req.path, at: performance.now() })
   }
+  private readonly onReceived = (m: unknown) => {
+    const { request, socket } = m as { request: { method?: string; url?: string }; socket: object }
+    const reused = this.used.has(socket)
+    this.used.add(socket)
+    this.received.push({ method: request.method ?? '', url: request.url ?? '', reused })
+  }
   start(): void {
     subscribe('http.server.response.finish', this.onAnswered)
     subscribe('http.client.request.start', this.onSent)
+    subscribe('http.server.request.start', this.onReceived)
   }
   stop(): void {
     unsubscribe('http.server.response.finish', this.onAnswered)
     unsubscribe('http.client.request.start', this.onSent)
+    unsubscribe('http.server.request.start', this.onReceived)
   }
   clear(): void {
     this.answered = []
     this.sent = []
+    this.received = []
   }
 }
 
@@ -82,11 +109,15 @@ async function gatedRollout(
   const from = sim.requests.length
   const gate = startGate(sim.address, id)
   await holding(sim, id, 1)
+  const events = followedBy(sim, from) === 'events'
   let last
+  let written = NaN
   for (const [i, alloc] of canaries.entries()) {
     await delay(2 + random() * 8)
     if (i === canaries.length - 1) marks.clear()
     last = reportHealthy(sim, alloc)
+    // The broker writes the event line within the change (sim/events.ts publish).
+    written = performance.now()
     if (i < canaries.length - 1) await holding(sim, id, last.index)
   }
   const outcome = await gate.outcome
@@ -98,7 +129,7 @@ async function gatedRollout(
   if (!promote || !last) throw new Error(`gate on ${jobId}: no promote request logged`)
   const answered = marks.answered.find((m) => m.url.startsWith(`/v1/deployment/allocations/${id}`))
   const sent = marks.sent.find((m) => m.method === 'PUT' && m.path.startsWith(isPromotePath(id)))
-  const t1 = answered?.at ?? NaN
+  const t1 = events ? written : (answered?.at ?? NaN)
   const t2 = sent?.at ?? NaN
   return {
     latencyMs: promote.at - last.at,
@@ -109,35 +140,78 @@ async function gatedRollout(
 
 const isPromotePath = (id: string) => `/v1/deployment/promote/${id}`
 
+interface ProcessSample {
+  latencyMs: number
+  /** Change -> the simulator has written the allocations answer -> the promote request arrives. */
+  parts: [number, number]
+  /** The promote came on a connection that had carried an earlier request. */
+  warm: boolean
+  /** The process followed the event stream. */
+  events: boolean
+}
+
 /**
- * The same rollout gated by the CLI in a process of its own, as a pipeline runs
- * it: one short-lived process per rollout, its code as cold as a user's.
+ * The same rollout gated by a process of its own (the action, or the CLI), as
+ * a pipeline runs it: one short-lived process per rollout, its code as cold as
+ * a user's.
  */
-async function cliRollout(sim: Simulator, jobId: string, random: () => number): Promise<number> {
+async function processRollout(
+  sim: Simulator,
+  jobId: string,
+  random: () => number,
+  marks: HttpMarks,
+  start: (deploymentId: string) => Started,
+): Promise<ProcessSample> {
   const { id, canaries } = canaryRollout(sim, jobId, GROUPS)
   shuffle(canaries, random)
-  const run = startCli(['promote', '--deployment-id', id, '--timeout', '1m'], {
-    env: { NOMAD_ADDR: sim.address },
-    limitMs: 30_000,
-  })
+  const from = sim.requests.length
+  const run = start(id)
   const exited = run.done
   exited.catch(() => undefined)
   try {
-    await holding(sim, id, 1)
+    await holding(sim, id, 1, 60_000)
+    const events = followedBy(sim, from) === 'events'
     let last
+    let written = NaN
     for (const [i, alloc] of canaries.entries()) {
       await delay(2 + random() * 8)
+      if (i === canaries.length - 1) marks.clear()
       last = reportHealthy(sim, alloc)
+      written = performance.now()
       if (i < canaries.length - 1) await holding(sim, id, last.index)
     }
-    const { code, stderr } = await exited
+    const { code, stdout, stderr } = await exited
     const promote = sim.requests.find(isPromote(id))
     if (code !== 0 || !promote || !last) {
-      throw new Error(`CLI on ${jobId} exited ${code}:\n${stderr.slice(-2000)}`)
+      throw new Error(`${jobId}: the gate exited ${code}:\n${(stdout + stderr).slice(-2000)}`)
     }
-    return promote.at - last.at
+    const answered = marks.answered.find((m) =>
+      m.url.startsWith(`/v1/deployment/allocations/${id}`),
+    )
+    const received = marks.received.find(
+      (m) => m.method === 'PUT' && m.url.startsWith(isPromotePath(id)),
+    )
+    const t1 = events ? written : (answered?.at ?? NaN)
+    return {
+      latencyMs: promote.at - last.at,
+      parts: [t1 - last.at, promote.at - t1],
+      warm: received?.reused ?? false,
+      events,
+    }
   } finally {
     run.child.kill()
+  }
+}
+
+function summarizeProcess(samples: ProcessSample[], watch: string): ProcessLatency {
+  const part = (k: number) => round(median(samples.map((p) => p.parts[k]).filter(Number.isFinite)))
+  const events = samples.filter((s) => s.events).length
+  return {
+    watch,
+    followedBy: events === samples.length ? 'events' : events === 0 ? 'blocking' : 'both',
+    latency: roundSummary(summarize(samples.map((s) => s.latencyMs))),
+    breakdown: { simulatorMs: part(0), gateMs: part(1) },
+    warmConnection: round(samples.filter((s) => s.warm).length / samples.length),
   }
 }
 
@@ -228,14 +302,52 @@ export async function measureLatency(
     `latency: gate p50 ${gate.p50.toFixed(2)} ms, p99 ${gate.p99.toFixed(2)} ms over ${gate.n} rollouts`,
   )
 
-  // The CLI, a process per rollout.
-  const cliLatency: number[] = []
-  for (let i = 0; i < options.cliRollouts; i++) {
-    sim.restore(empty)
-    cliLatency.push(await cliRollout(sim, `lat-cli-${i}`, random))
+  // The action (default `watch`, then `watch: blocking`) and the CLI, a process per rollout, taking turns.
+  const actionSamples: ProcessSample[] = []
+  const blockingSamples: ProcessSample[] = []
+  const cliSamples: ProcessSample[] = []
+  const action =
+    (watch?: string) =>
+    (id: string): Started =>
+      startAction(
+        { address: sim.address, 'deployment-id': id, timeout: '1m', ...(watch ? { watch } : {}) },
+        { limitMs: 30_000 },
+      )
+  const cli = (id: string) =>
+    startCli(['promote', '--deployment-id', id, '--timeout', '1m'], {
+      env: { NOMAD_ADDR: sim.address },
+      limitMs: 30_000,
+    })
+  marks.start()
+  try {
+    const n = Math.max(options.actionRollouts, options.blockingRollouts, options.cliRollouts)
+    for (let i = 0; i < n; i++) {
+      if (i < options.actionRollouts) {
+        sim.restore(empty)
+        actionSamples.push(await processRollout(sim, `lat-action-${i}`, random, marks, action()))
+      }
+      if (i < options.blockingRollouts) {
+        sim.restore(empty)
+        blockingSamples.push(
+          await processRollout(sim, `lat-blocking-${i}`, random, marks, action('blocking')),
+        )
+      }
+      if (i < options.cliRollouts) {
+        sim.restore(empty)
+        cliSamples.push(await processRollout(sim, `lat-cli-${i}`, random, marks, cli))
+      }
+    }
+  } finally {
+    marks.stop()
   }
-  const cli = summarize(cliLatency)
-  progress(`latency: CLI process p50 ${cli.p50.toFixed(2)} ms over ${cli.n} rollouts`)
+  const actionRow = summarizeProcess(actionSamples, 'auto')
+  const blockingRow = summarizeProcess(blockingSamples, 'blocking')
+  const cliRow = summarizeProcess(cliSamples, 'auto')
+  const head = actionRow.latency
+  progress(
+    `latency: action process (followed by ${actionRow.followedBy}) p50 ${head.p50.toFixed(2)} ms, p99 ${head.p99.toFixed(2)} ms over ${head.n} rollouts; ` +
+      `watch: blocking p50 ${blockingRow.latency.p50.toFixed(2)} ms; CLI process p50 ${cliRow.latency.p50.toFixed(2)} ms`,
+  )
 
   // The pollers: every interval's rollouts at once.
   sim.restore(empty)
@@ -258,15 +370,17 @@ export async function measureLatency(
       readsPerRollout: roundSummary(summarize(polled[k].map((s) => s.reads))),
       rolloutMs: roundSummary(summarize(polled[k].map((s) => s.rolloutMs))),
       ratio: {
-        p50: round(latency.p50 / gate.p50),
-        p95: round(latency.p95 / gate.p95),
-        p99: round(latency.p99 / gate.p99),
-        max: round(latency.max / gate.max),
+        p50: round(latency.p50 / head.p50),
+        p95: round(latency.p95 / head.p95),
+        p99: round(latency.p99 / head.p99),
+        max: round(latency.max / head.max),
       },
     }
   })
   return {
     scenario: SCENARIO,
+    action: actionRow,
+    actionBlocking: blockingRow,
     gate: {
       latency: roundSummary(gate),
       coldMs: round(coldMs),
@@ -274,7 +388,7 @@ export async function measureLatency(
       readsPerRollout: roundSummary(summarize(gateReads)),
       breakdown: { simulatorMs: part(0), gateMs: part(1), wireMs: part(2) },
     },
-    cli: roundSummary(cli),
+    cli: cliRow,
     pollers,
   }
 }

@@ -21,12 +21,13 @@ export async function pollAndPromote(
   deploymentId: string,
   intervalMs: number,
   maxPolls: number,
+  signal?: AbortSignal,
 ): Promise<PollResult> {
   const startedAt = performance.now()
   let reads = 0
-  for (let polls = 1; polls <= maxPolls; polls++) {
-    const { body: d } = await client.deployment(deploymentId)
-    const { body: allocs } = await client.deploymentAllocations(deploymentId)
+  for (let polls = 1; polls <= maxPolls && !signal?.aborted; polls++) {
+    const { body: d } = await client.deployment(deploymentId, { signal })
+    const { body: allocs } = await client.deploymentAllocations(deploymentId, { signal })
     reads += 2
     const r = evaluate(d, allocs, selectGroups(d, []))
     if (r.terminal) return { verdict: 'terminal', polls, reads, startedAt }
@@ -36,7 +37,7 @@ export async function pollAndPromote(
       return { verdict: 'promoted', polls, reads, startedAt, promoteSentAt }
     }
     if (r.unhealthyAllocs.length > 0) return { verdict: 'unhealthy', polls, reads, startedAt }
-    await sleep(intervalMs)
+    await sleep(intervalMs, signal).catch(() => undefined)
   }
   return { verdict: 'gave-up', polls: maxPolls, reads, startedAt }
 }

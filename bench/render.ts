@@ -10,6 +10,8 @@ import { join } from 'node:path'
 import { goals } from './goals.js'
 import { ROOT } from '../scripts/run-dist.js'
 import type { Results } from './results.js'
+import type { Summary } from './stats.js'
+import { renderCost, renderFleet } from './render-cost.js'
 
 export const RESULTS = join(ROOT, 'bench/results.json')
 export const README = join(ROOT, 'bench/README.md')
@@ -30,18 +32,18 @@ function seconds(s: number): string {
   return s >= 120 ? `${(s / 60).toFixed(s % 60 ? 1 : 0)} min` : `${s} s`
 }
 
-function bytes(n: number | undefined): string {
+export function bytes(n: number | undefined): string {
   if (n === undefined) return '-'
   if (n >= 1e6) return `${(n / 1e6).toFixed(2)} MB`
   if (n >= 1e3) return `${(n / 1e3).toFixed(n >= 1e5 ? 0 : 1)} kB`
   return `${n} B`
 }
 
-function times(x: number): string {
+export function times(x: number): string {
   return x >= 100 ? `${Math.round(x)}x` : `${x.toFixed(1)}x`
 }
 
-function table(head: string[], align: string, rows: string[][]): string {
+export function table(head: string[], align: string, rows: string[][]): string {
   const sep = [...align].map((a) => (a === 'r' ? '--:' : '---'))
   return [head, sep, ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n')
 }
@@ -62,7 +64,9 @@ export function renderMarkdown(r: Results): string {
   out.push(
     `Measured with \`npm run bench\`${r.quick ? ' (`--quick`: fewer samples)' : ''} on ${env.cpu} (${env.cpus} cores), Node ${env.node}${distNode}, ${env.platform}, ${r.generatedAt.slice(0, 10)}${commit}; the run took ${Math.round(r.runSeconds)} s, with a load average of ${env.loadAverage[0].toFixed(2)} at its start and ${env.loadAverage[1].toFixed(2)} at its end. ` +
       'Everything runs on loopback against the built-in Nomad simulator, which the benchmark starts and stops, and every figure is measured in the same run as its baseline. ' +
-      'To reproduce: `npm ci && npm run build && npm run bench` (about a minute; `npm run bench:quick` takes half as long, with fewer samples, and writes nothing). ' +
+      `Noise: this machine's ${env.cpus} cores are shared with other work (the load averages above; ${env.loadAverage[0] > env.cpus ? 'more processes wanted a core than there were cores' : 'below one process per core'}), so absolute times move between runs by tens of percent, and the tails (p99, max) most; ` +
+      'the comparisons are made in the same run, taking turns (start-up ratios pair each run with the bare request of its round), and are steadier than the times. ' +
+      `To reproduce: \`npm ci && npm run node24 && npm run build && npm run bench\` (${Math.round(r.runSeconds / 60)} min here; \`npm run bench:quick\` takes about a third of that, with fewer samples, and writes nothing). ` +
       'It prints these tables and writes `bench/results.json`; `npm run bench:render` turns that file back into this section.',
     '',
   )
@@ -79,48 +83,56 @@ export function renderMarkdown(r: Results): string {
   // Latency
   const L = r.latency
   const g = L.gate.latency
+  const A = L.action
   out.push('### Reaction latency', '')
   out.push(
     'From the simulator applying the change that makes the last canary healthy to the promote request arriving at it ' +
-      '(one clock: both are `performance.now()` in the benchmark process, which runs the simulator and the gate). ' +
+      '(one clock: both are `performance.now()` in the benchmark process, which runs the simulator). ' +
       `Each rollout: ${L.scenario}. ` +
-      `The gate runs in-process through \`runGate\` with a real \`NomadClient\` (what the CLI runs), one rollout at a time, after ${L.gate.warmup} unmeasured warm-up rollouts; the ratios are to these figures. ` +
-      'The second row gates the same rollouts with the built CLI (`node dist/cli/index.js promote`), one process per rollout, its code as cold as in a pipeline. ' +
+      'The headline is the built action as the runner runs it: `node dist/index.js` with `INPUT_*` variables and the default `watch: auto` (it follows the event stream), a fresh process for every rollout (`scripts/run-dist.ts`, on the Node that runs `dist/`), its code as cold as in a pipeline; the ratios are to these figures. ' +
+      'The CLI (`node dist/cli/index.js promote`) is run the same way, the two taking turns. ' +
+      `The last row is the gate in-process through \`runGate\` with a real \`NomadClient\` (what the CLI runs), one rollout at a time, after ${L.gate.warmup} unmeasured warm-up rollouts: what the code does once V8 has optimised it. ` +
       'The baselines are fixed-interval pollers written for the benchmark (`bench/poller.ts`: GET the deployment, GET its allocations, the same `evaluate()`, promote when ready, else sleep), ' +
       'each started at a random point of its interval, their rollouts running concurrently on the same simulator.',
     '',
   )
+  const row = (name: string, s: Summary, extra: string) => [
+    name,
+    String(s.n),
+    ms(s.p50),
+    ms(s.p95),
+    ms(s.p99),
+    ms(s.max),
+    extra,
+  ]
+  const pct = (x: number) => `${Math.round(x * 100)} %`
   out.push(
-    table(['', 'rollouts', 'p50', 'p95', 'p99', 'max', 'reads per rollout'], 'lrrrrrr', [
-      [
-        'gate (blocking queries)',
-        String(g.n),
-        ms(g.p50),
-        ms(g.p95),
-        ms(g.p99),
-        ms(g.max),
-        String(L.gate.readsPerRollout.p50),
-      ],
-      [
-        'gate, one CLI process per rollout',
-        String(L.cli.n),
-        ms(L.cli.p50),
-        ms(L.cli.p95),
-        ms(L.cli.p99),
-        ms(L.cli.max),
-        String(L.gate.readsPerRollout.p50),
-      ],
+    table(['', 'rollouts', 'p50', 'p95', 'p99', 'max', 'promote on a warm connection'], 'lrrrrrr', [
+      row(
+        `action, a fresh process per rollout (followed by ${A.followedBy})`,
+        A.latency,
+        pct(A.warmConnection),
+      ),
+      ...(L.actionBlocking
+        ? [
+            row(
+              'action, `watch: blocking`, a fresh process per rollout',
+              L.actionBlocking.latency,
+              pct(L.actionBlocking.warmConnection),
+            ),
+          ]
+        : []),
+      row('CLI, a fresh process per rollout', L.cli.latency, pct(L.cli.warmConnection)),
+      row(`in-process, after ${L.gate.warmup} rollouts`, g, ''),
+      ...L.pollers.map((p) =>
+        row(
+          `poller, every ${ms(p.intervalMs)}`,
+          p.latency,
+          `${p.readsPerRollout.p50} reads in ${ms(p.rolloutMs.p50)}`,
+        ),
+      ),
       ...L.pollers.map((p) => [
-        `poller, every ${ms(p.intervalMs)}`,
-        String(p.latency.n),
-        ms(p.latency.p50),
-        ms(p.latency.p95),
-        ms(p.latency.p99),
-        ms(p.latency.max),
-        `${p.readsPerRollout.p50} (in ${ms(p.rolloutMs.p50)})`,
-      ]),
-      ...L.pollers.map((p) => [
-        `*${ms(p.intervalMs)} poller / gate*`,
+        `*${ms(p.intervalMs)} poller / action*`,
         '',
         times(p.ratio.p50),
         times(p.ratio.p95),
@@ -133,10 +145,15 @@ export function renderMarkdown(r: Results): string {
   )
   const b = L.gate.breakdown
   out.push(
-    `Where the gate's time goes (medians): ${ms(b.simulatorMs)} in the simulator (the change applied, its held blocking queries woken, answers written), ` +
-      `${ms(b.gateMs)} in the gate (reading both answers, which arrive one after the other, evaluating after each, starting the promote request), ` +
-      `${ms(b.wireMs)} until the request arrives. The reads per rollout are counted from the start: resolve, first reads, one blocking read of each kind per change. ` +
-      `The first gated rollout of the process, with every code path still cold, reacted in ${ms(L.gate.coldMs)}.`,
+    `Where the action's time goes (medians): ${ms(A.breakdown.simulatorMs)} in the simulator (the change applied and its event line written), ` +
+      `then ${ms(A.breakdown.gateMs)} until the promote request has arrived (the gate's process reading the line, deciding, sending the promote, and the wire)` +
+      (L.actionBlocking
+        ? `; with \`watch: blocking\`, ${ms(L.actionBlocking.breakdown.simulatorMs)} in the simulator (its held blocking queries woken, both answers written) and ${ms(L.actionBlocking.breakdown.gateMs)} in the gate's process (reading both answers, which arrive one after the other, deciding, sending). `
+        : '. ') +
+      `A promote on a warm connection is one sent on a keep-alive socket that had carried an earlier request; otherwise it waited for a new connection. ` +
+      `In-process, warm: ${ms(b.simulatorMs)} in the simulator, ${ms(b.gateMs)} in the gate until it starts the promote request, ${ms(b.wireMs)} until the request arrives; ` +
+      `the first rollout of that process, with every code path still cold, reacted in ${ms(L.gate.coldMs)}. ` +
+      `Reads per rollout: ${L.gate.readsPerRollout.p50} (resolve, first reads, one blocking read of each kind per change).`,
     '',
   )
 
@@ -209,9 +226,10 @@ export function renderMarkdown(r: Results): string {
   out.push(
     'Wall time of the built bundles as their users run them (the action with `INPUT_*` variables and `GITHUB_OUTPUT`/`GITHUB_STEP_SUMMARY` files, as the runner does; the CLI with arguments and `NOMAD_ADDR`), ' +
       "from spawn to the first request the simulator receives, and to exit, on a deployment whose canaries are already healthy (the gate resolves the job's deployment, reads it and its allocations, promotes, reads it back). " +
+      'The yardstick is `bench/bare-request.ts`, a Node script that sends one `node:http` request to the same endpoint and nothing else, spawned exactly as the action is; ' +
       `\`node -e 0\` is Node's own floor. ${S.rows[0]?.runs ?? 0} runs each, taking turns, after one unmeasured round. ` +
       (S.strippedVars.length
-        ? `The first three rows run without this machine's ${S.strippedVars.map((v) => `\`${v}\``).join(' and ')}, as a GitHub-hosted runner would; the last two keep ${S.strippedVars.length > 1 ? 'them' : 'it'}, to show what ${S.strippedVars.length > 1 ? 'they cost' : 'it costs'} (every Node process pays it, before running anything).`
+        ? `The first four rows run without this machine's ${S.strippedVars.map((v) => `\`${v}\``).join(' and ')}, as a GitHub-hosted runner would; the last two keep ${S.strippedVars.length > 1 ? 'them' : 'it'}, to show what ${S.strippedVars.length > 1 ? 'they cost' : 'it costs'} (every Node process pays it, before running anything).`
         : 'No Node start-up variables (`NODE_OPTIONS`, `NODE_EXTRA_CA_CERTS`) were set.') +
       (S.bundlesOlderThanSources
         ? ' **`dist/` was older than `src/` in this run: these rows are of an earlier build than the other sections.**'
@@ -232,6 +250,14 @@ export function renderMarkdown(r: Results): string {
         bytes(row.bundleBytes),
       ]),
     ),
+    '',
+  )
+  out.push(
+    `Spawn to first request over the bare request's, run by run (the median of the ratios of runs taken in turn; the ratio of the medians in brackets): ` +
+      S.ratios
+        .map((x) => `${x.name} ${x.pairedMedian.toFixed(2)}x (${x.ofMedians.toFixed(2)}x)`)
+        .join(', ') +
+      '.',
     '',
   )
 
@@ -272,7 +298,9 @@ export function renderMarkdown(r: Results): string {
         `${row.updateUsPerAlloc.toFixed(1)} µs`,
       ]),
     ),
+    '',
   )
+  out.push(...renderCost(r), ...renderFleet(r))
   return out.join('\n') + '\n'
 }
 

@@ -4,7 +4,7 @@
 import type { Summary } from './stats.js'
 
 export interface Results {
-  schema: 1
+  schema: 2
   /** `--quick`: fewer samples; figures for a look, not for the README. */
   quick: boolean
   generatedAt: string
@@ -28,6 +28,8 @@ export interface Results {
   soak: SoakResults
   startup: StartupResults
   scale: ScaleResults
+  cost: CostResults
+  fleet: FleetResults
   /** The verdicts when measured; render.ts recomputes them from the figures (goals.ts). */
   goals: Goal[]
 }
@@ -35,6 +37,11 @@ export interface Results {
 export interface LatencyResults {
   /** What one rollout is. */
   scenario: string
+  /** The headline: `node dist/index.js` with INPUT_*, a fresh process per rollout, as the runner runs it. */
+  action: ProcessLatency
+  /** The same with `watch: blocking`. */
+  actionBlocking: ProcessLatency
+  /** The same in-process, warm (after `warmup` rollouts). */
   gate: {
     latency: Summary
     /** The first rollout of the process (cold code paths), not in `latency`. */
@@ -50,8 +57,26 @@ export interface LatencyResults {
     breakdown: { simulatorMs: number; gateMs: number; wireMs: number }
   }
   /** The same rollouts gated by `node dist/cli/index.js`, one process per rollout. */
-  cli: Summary
+  cli: ProcessLatency
+  /** Ratios to the action's figures (the headline). */
   pollers: PollerLatency[]
+}
+
+/** Reaction latency of a fresh process per rollout. */
+export interface ProcessLatency {
+  /** The `watch` input (`auto`: the default). */
+  watch: string
+  /** What the processes followed: the event stream, blocking queries, or some of each. */
+  followedBy: 'events' | 'blocking' | 'both'
+  latency: Summary
+  /**
+   * Medians: the simulator (change applied -> it has written the event line,
+   * or the allocations answer), then the gate's process (-> its promote request has arrived:
+   * reading, deciding, sending, the wire).
+   */
+  breakdown: { simulatorMs: number; gateMs: number }
+  /** Share of the promote requests that came on a connection that had carried an earlier request (a warm keep-alive socket). */
+  warmConnection: number
 }
 
 export interface PollerLatency {
@@ -60,7 +85,7 @@ export interface PollerLatency {
   readsPerRollout: Summary
   /** Poller start to promote request. */
   rolloutMs: Summary
-  /** p50, p95, p99 and max of the poller divided by the gate's. */
+  /** p50, p95, p99 and max of the poller divided by the action's (a fresh process per rollout). */
   ratio: { p50: number; p95: number; p99: number; max: number }
 }
 
@@ -123,6 +148,12 @@ export interface StartupRow {
 
 export interface StartupResults {
   rows: StartupRow[]
+  /**
+   * Spawn to first request of each bundle over that of `node bare-request.mjs`
+   * (one plain node:http request, spawned the same way): the median of the
+   * ratios of runs taken in turn, and the ratio of the medians.
+   */
+  ratios: Array<{ name: string; pairedMedian: number; ofMedians: number }>
   /** Node start-up variables set on this machine, left out of the main rows (see startup.ts). */
   strippedVars: string[]
   /** dist/ was older than src/: the start-up rows are of an earlier build than the rest. */
@@ -161,4 +192,78 @@ export interface Goal {
   goal: string
   measured: string
   met: boolean
+}
+
+export interface CostRow {
+  /** The `watch` input given. */
+  watch: 'blocking' | 'events'
+  /** How the build followed the deployment: `events` when it opened the event stream. */
+  followedBy: 'blocking' | 'events'
+  groups: number
+  allocs: number
+  /** Measured changes (one canary turning healthy each). */
+  changes: number
+  /** The gate process's CPU time per change, all threads. */
+  cpuMs: Summary
+  /** Bytes the simulator sent the gate per change (median): answers, or event lines. */
+  bytesPerChange: number
+  /** Requests the gate sent per change (median). */
+  requestsPerChange: number
+  /** Until the gate first waited: its CPU (process start included) and the bytes it was sent. */
+  startup: { cpuMs: number; bytes: number }
+  /** VmHWM of the gate process at the end. */
+  peakRssBytes: number
+}
+
+export interface CostResults {
+  perGroup: number
+  rows: CostRow[]
+}
+
+export interface FleetRow {
+  kind: 'gate' | 'poller'
+  /** The gates' `watch` input. */
+  watch?: string
+  /** What the server saw: the event stream, blocking queries, or polls. */
+  followedBy: 'events' | 'blocking' | 'polling'
+  gates: number
+  /** Worker processes the gates shared. */
+  processes: number
+  /** From starting the workers to every gate waiting. */
+  readySeconds: number
+  /** Requests (blocking queries, streams) the server held once every gate waited. */
+  held: number
+  /** While nothing changes, over `seconds`; bytes sent and received by the server. */
+  quiet: {
+    seconds: number
+    requestsPerSecond: number
+    bytesSentPerSecond: number
+    bytesReceivedPerSecond: number
+    /** CPU of the process running the simulator, percent of one core. */
+    serverCpuPercent: number
+    connections: number
+  }
+  /** Per health change (gates only), until every gate waits again. */
+  perChange?: {
+    changes: number
+    requests: number
+    /** Answers the server finished (blocking queries answered, writes). */
+    answers: number
+    bytesSent: number
+    bytesReceived: number
+    serverCpuMs: number
+  }
+  memory: {
+    /** RSS of a worker with the same modules and nothing waiting. */
+    baselineRssBytes: number
+    /** (RSS of the workers - baseline) / gates, once every gate waits. */
+    rssPerGateBytes: number
+    /** The same with the peak (VmHWM). */
+    peakPerGateBytes: number
+  }
+}
+
+export interface FleetResults {
+  quietMs: number
+  rows: FleetRow[]
 }

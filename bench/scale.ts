@@ -214,7 +214,11 @@ async function measureSize(groups: number, options: ScaleOptions): Promise<Scale
       const list = structuredClone(allocs)
       replay.publish(Buffer.from(JSON.stringify(d)), Buffer.from(JSON.stringify(list)), index)
       const stop = new AbortController()
-      const gate = startGate(replay.address, d.ID, { signal: stop.signal })
+      // The replay server serves no event stream: this is the blocking-query path.
+      const gate = startGate(replay.address, d.ID, {
+        signal: stop.signal,
+        inputs: { watch: 'blocking' },
+      })
       await Promise.all([
         replay.nextQuery('deployment', index),
         replay.nextQuery('allocations', index),

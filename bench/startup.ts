@@ -1,7 +1,11 @@
 // Start-up: wall time of the built fronts as their users run them, from spawn to
 // the first request the simulator logs (same clock: the simulator runs in this
 // process) and to exit, on a deployment whose canaries are already healthy (the
-// gate promotes at once). `node -e 0` is the floor: Node's own start and exit.
+// gate promotes at once). The yardstick is `bare-request.ts`: a Node script that
+// sends one plain node:http request and nothing else, spawned the same way as
+// the action (same spawner, Node, environment); each run of a bundle is
+// divided by the bare run of the same round (they take turns), and the goal is
+// on the median of these ratios. `node -e 0` is the floor: Node's own start and exit.
 //
 // The children get this process's environment without NOMAD_*, INPUT_*, GITHUB_*
 // and RUNNER_* (as the tests do) and without the variables that change how Node
@@ -11,11 +15,13 @@
 // as extra rows.
 
 import { statSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Simulator } from '../sim/simulator.js'
 import {
   ACTION,
   CLI,
   NODE_STARTUP_VARS,
+  ROOT,
   startAction,
   startCli,
   startNode,
@@ -23,6 +29,8 @@ import {
 } from '../scripts/run-dist.js'
 import { GROUPS, canaryRollout, reportHealthy } from './gated.js'
 import type { StartupResults, StartupRow } from './results.js'
+
+const BARE = join(ROOT, 'lib/bench/bare-request.js')
 import { median, round } from './stats.js'
 
 export interface StartupOptions {
@@ -60,9 +68,14 @@ function healthyRollout(sim: Simulator, jobId: string): void {
   for (const alloc of canaries) reportHealthy(sim, alloc)
 }
 
-function runAction(sim: Simulator, jobId: string, keepNodeVars = false): Promise<Timed> {
+function runAction(
+  sim: Simulator,
+  jobId: string,
+  keepNodeVars = false,
+  script?: string,
+): Promise<Timed> {
   return timed(
-    () => startAction({ address: sim.address, job: jobId }, { ...LIMIT, keepNodeVars }),
+    () => startAction({ address: sim.address, job: jobId }, { ...LIMIT, keepNodeVars, script }),
     sim,
   )
 }
@@ -99,6 +112,11 @@ export async function measureStartup(
       command: 'node dist/cli/index.js promote --job ...',
       run: (i) => runCli(sim, `start-cli-${i}`),
     },
+    {
+      name: 'bare',
+      command: 'node lib/bench/bare-request.js (one node:http request)',
+      run: (i) => runAction(sim, `start-bare-${i}`, false, BARE),
+    },
     { name: 'node', command: 'node -e 0', run: () => runNode() },
   ]
   if (inherited.length > 0) {
@@ -120,6 +138,7 @@ export async function measureStartup(
   for (let i = -1; i < options.runs; i++) {
     healthyRollout(sim, `start-action-${i}`)
     healthyRollout(sim, `start-cli-${i}`)
+    healthyRollout(sim, `start-bare-${i}`)
     if (inherited.length > 0) healthyRollout(sim, `start-action-inherited-${i}`)
   }
   // Round -1 is not counted: it warms the OS file cache. Then the kinds take turns.
@@ -151,12 +170,33 @@ export async function measureStartup(
     )
     return row
   })
+  // Each bundle's run over the bare request's of the same round.
+  const bare = kinds.findIndex((k) => k.name === 'bare')
+  const ratios = ['action', 'cli'].map((name) => {
+    const k = kinds.findIndex((kind) => kind.name === name)
+    const pairs = samples[k].flatMap((s, i) => {
+      const b = samples[bare][i]?.firstRequestMs
+      return s.firstRequestMs !== undefined && b ? [s.firstRequestMs / b] : []
+    })
+    const ofMedians =
+      median(
+        samples[k].flatMap((s) => (s.firstRequestMs === undefined ? [] : [s.firstRequestMs])),
+      ) /
+      median(
+        samples[bare].flatMap((s) => (s.firstRequestMs === undefined ? [] : [s.firstRequestMs])),
+      )
+    return { name, pairedMedian: round(median(pairs)), ofMedians: round(ofMedians) }
+  })
+  progress(
+    `startup: first request / bare request: ${ratios.map((r) => `${r.name} ${r.pairedMedian.toFixed(2)}x`).join(', ')}`,
+  )
   // The spawner refuses a dist/ built from other sources (scripts/dist-sources.ts).
   const stale = false
   const rebuilt = [ACTION, CLI].some((f, i) => statSync(f).mtimeMs !== built[i])
   if (rebuilt) progress('startup: warning: dist/ was rebuilt while it was being measured')
   return {
     rows,
+    ratios,
     strippedVars: inherited,
     bundlesOlderThanSources: stale,
     bundlesRebuiltDuringRun: rebuilt,

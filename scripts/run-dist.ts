@@ -295,6 +295,8 @@ export interface ActionOptions extends SpawnOptions {
   /** Values for `${{ github.* }}` in action.yml's defaults. */
   github?: Record<string, string>
   metadata?: ActionMetadata
+  /** Run this script instead of dist/index.js, with the same environment (the bench's baseline). */
+  script?: string
 }
 
 const FILE_COMMANDS = [
@@ -316,7 +318,7 @@ export function startAction(inputs: Record<string, string>, options: ActionOptio
   }
   let started: Started
   try {
-    started = startNode([ACTION], {
+    started = startNode([options.script ?? ACTION], {
       ...options,
       env: { GITHUB_ACTIONS: 'true', RUNNER_TEMP: dir, ...options.env, ...vars, ...files },
     })

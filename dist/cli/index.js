@@ -16,7 +16,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _config_settings_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(661);
 /* harmony import */ var _report_outputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(468);
 /* harmony import */ var _report_summary_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(994);
-/* harmony import */ var _step_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(448);
+/* harmony import */ var _step_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(276);
 // The command-line front (GitLab CI, Jenkins, shells): the same settings, the
 // same gate, outputs as key=value lines or one JSON object on stdout, progress
 // on stderr. Exit 0 when the step would pass, 1 when the gate fails, 2 for usage,
@@ -1963,7 +1963,7 @@ function cell(text) {
 
 /***/ }),
 
-/***/ 448:
+/***/ 276:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -4209,16 +4209,196 @@ async function watch(fetch, onChange, options) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/gate/follow-events.ts
+// Following a deployment on Nomad's event stream (the `watch` input's events
+// and auto): subscribe to the deployment's and its allocations' topics, then
+// read both (the stream has no signal for a gap: nomad/stream/event_buffer.go),
+// then apply each event whose object is newer than what the view holds. A
+// change costs one event of its own size, whatever the size of the deployment.
+// Refused, silent or dropped, the stream ends with StreamGone: auto falls back
+// to blocking queries (follow.ts), events fails the step.
+
+
+/** How long auto and events wait for the stream's first heartbeat (Nomad sends it at once). */
+const STREAM_WAIT_MS = 1_500;
+const STREAM_SILENCE_MS = 45_000;
+/** Why the stream could not be followed (auto: fall back; events: fail). */
+class StreamGone extends Error {
+}
+class EventFeed {
+    host;
+    /** The raft index the state was read at after subscribing: events up to it are in the reads. */
+    readAt = 0;
+    constructor(host) {
+        this.host = host;
+    }
+    /**
+     * Subscribes, reads the state, then applies the stream until the deadline or
+     * stop(); throws StreamGone when the stream is refused, stays silent or
+     * drops. `events` reconnects after a drop (and reads the state again);
+     * `auto` lets the caller fall back instead.
+     */
+    async run() {
+        const waitMs = this.host.options.streamWaitMs ?? STREAM_WAIT_MS;
+        const silenceMs = this.host.options.streamSilenceMs ?? STREAM_SILENCE_MS;
+        for (let attempt = 1; !this.host.stopped(); attempt++) {
+            const sub = new AbortController();
+            const signal = AbortSignal.any([sub.signal, this.host.signal()]);
+            let heard = () => { };
+            const first = new Promise((resolve) => (heard = resolve));
+            let lastLine = performance.now();
+            let ready = false;
+            const early = new Early();
+            const topics = [
+                `Deployment:${this.host.id}`,
+                ...(this.host.withAllocs ? [`Allocation:${this.host.id}`] : []),
+            ];
+            const stream = this.host.client.eventStream({ topics, index: this.host.view.lastIndex + 1, signal }, {
+                heartbeat: () => {
+                    lastLine = performance.now();
+                    heard();
+                },
+                batch: (b) => {
+                    lastLine = performance.now();
+                    heard();
+                    if (ready)
+                        this.apply(b);
+                    else
+                        early.add(b, this.host.id);
+                },
+            });
+            const ended = stream.then(() => 'closed', (err) => err);
+            try {
+                const opened = await this.race([first.then(() => 'heard'), ended], waitMs);
+                if (opened !== 'heard') {
+                    if (this.host.stopped() || signal.aborted)
+                        return;
+                    throw new StreamGone(gone(opened, 'no heartbeat within ' + `${waitMs} ms of subscribing`));
+                }
+                // Subscribed: what happened before is read, what happens after comes in order.
+                await this.host.refresh();
+                const readAt = Math.max(this.host.view.deploymentIndex, this.host.view.allocsIndex);
+                ready = true;
+                this.readAt = readAt;
+                if (early.index > 0) {
+                    if (early.deployment)
+                        this.applyDeployment(early.deployment);
+                    for (const a of early.allocs.values())
+                        this.applyAlloc(a);
+                    this.advance(early.index);
+                }
+                for (;;) {
+                    const left = lastLine + silenceMs - performance.now();
+                    const why = await this.race([ended], Math.max(0, left));
+                    if (this.host.stopped() || signal.aborted)
+                        return;
+                    if (why === 'timeout') {
+                        if (performance.now() - lastLine < silenceMs)
+                            continue;
+                        throw new StreamGone(`nothing for ${Math.round(silenceMs / 1000)} s, not even a heartbeat`);
+                    }
+                    throw new StreamGone(gone(why, 'the stream closed'));
+                }
+            }
+            catch (err) {
+                if (!(err instanceof StreamGone) || this.host.options.watch !== 'events' || attempt >= 3)
+                    throw err;
+                this.host.options.note?.(`The event stream dropped (${err.message}); subscribing again`);
+            }
+            finally {
+                sub.abort();
+                await ended;
+            }
+        }
+    }
+    /** One raft index's events: each object newer than the view's copy replaces it. */
+    apply(b) {
+        for (const e of b.Events) {
+            const d = deploymentOf(e, this.host.id);
+            if (d)
+                this.applyDeployment(d);
+            const a = e.Payload.Allocation;
+            if (e.Topic === 'Allocation' && a && this.host.withAllocs)
+                this.applyAlloc(allocView(a));
+        }
+        this.advance(b.Index);
+    }
+    applyDeployment(d) {
+        if (d.ModifyIndex >= this.host.view.deployment.ModifyIndex)
+            this.host.view.setDeployment(d, this.host.view.deploymentIndex);
+    }
+    applyAlloc(a) {
+        const held = this.host.view.allocs.get(a.ID);
+        if (!held || a.ModifyIndex >= held.ModifyIndex)
+            this.host.view.upsertAlloc(a);
+    }
+    /** The events of `index` are in the view: past the reads, it holds every change up to it. */
+    advance(index) {
+        if (index > this.readAt)
+            this.host.view.current(index);
+        else
+            this.host.view.version++;
+        this.host.afterChange();
+    }
+    /** Resolves with 'timeout' after `ms` (or at the deadline, or on a stop), or with the first of `ps` to settle. */
+    async race(ps, ms) {
+        let timer;
+        let end = () => { };
+        const signal = this.host.signal();
+        const stop = new Promise((resolve) => {
+            end = () => resolve('timeout');
+            const left = Math.max(0, this.host.options.deadline - performance.now());
+            timer = setTimeout(end, Math.min(ms, left));
+            signal.addEventListener('abort', end, { once: true });
+        });
+        try {
+            return await Promise.race([...ps, stop]);
+        }
+        finally {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', end);
+        }
+    }
+}
+/**
+ * The events that arrive while the state is read after subscribing: only the
+ * newest of each object is kept (the stream is in raft order), so a busy
+ * deployment cannot pile up a copy of itself per change before the read ends.
+ */
+class Early {
+    index = 0;
+    deployment;
+    allocs = new Map();
+    add(b, id) {
+        for (const e of b.Events) {
+            const d = deploymentOf(e, id);
+            if (d)
+                this.deployment = d;
+            const a = e.Payload.Allocation;
+            if (e.Topic === 'Allocation' && a)
+                this.allocs.set(a.ID, allocView(a));
+        }
+        this.index = Math.max(this.index, b.Index);
+    }
+}
+function deploymentOf(e, id) {
+    const d = e.Payload.Deployment;
+    return e.Topic === 'Deployment' && d?.ID === id ? d : undefined;
+}
+/** A stream's end as a reason: a NomadError's detail, or `otherwise` when it closed or stayed silent. */
+function gone(why, otherwise) {
+    if (why instanceof NomadError)
+        return why.status ? `HTTP ${why.status}: ${why.detail}` : why.detail;
+    if (why instanceof Error)
+        return why.message;
+    return why === 'closed' ? 'it closed at once' : otherwise;
+}
+
 ;// CONCATENATED MODULE: ./src/gate/follow.ts
 // Following a deployment: keep the view current until the step ends, with
-// Nomad's event stream or with blocking queries (the `watch` input).
-//
-// Events: subscribe to the deployment's and its allocations' topics, then read
-// both (the stream has no signal for a gap: nomad/stream/event_buffer.go), then
-// apply each event whose object is newer than what the view holds. A change
-// costs one event of its own size, whatever the size of the deployment.
-// `auto` falls back to blocking queries when the stream is refused, stays
-// silent or drops; `events` fails the step instead.
+// Nomad's event stream (follow-events.ts) or with blocking queries (the `watch`
+// input). `auto` falls back to blocking queries when the stream is refused,
+// stays silent or drops; `events` fails the step instead.
 //
 // Blocking queries: the deployment and its allocations are watched at once:
 // either can change alone (a canary that dies after being healthy leaves the
@@ -4226,14 +4406,9 @@ async function watch(fetch, onChange, options) {
 
 
 
-/** How long `auto` and `events` wait for the stream's first heartbeat (Nomad sends it at once). */
-const STREAM_WAIT_MS = 1_500;
-const STREAM_SILENCE_MS = 45_000;
+
 function follow(client, view, options) {
     return new Following(client, view, options);
-}
-/** Why the stream could not be followed (auto: fall back; events: fail). */
-class StreamGone extends Error {
 }
 class Following {
     client;
@@ -4270,7 +4445,17 @@ class Following {
         try {
             if (this.method === 'events') {
                 try {
-                    await this.followEvents();
+                    await new EventFeed({
+                        client: this.client,
+                        view: this.view,
+                        id: this.id,
+                        withAllocs: this.withAllocs,
+                        options: this.options,
+                        stopped: () => this.stopped,
+                        signal: () => this.signalFor(this.stopDeployment),
+                        refresh: () => this.refresh(),
+                        afterChange: () => this.afterChange(),
+                    }).run();
                 }
                 catch (err) {
                     if (!(err instanceof StreamGone))
@@ -4332,135 +4517,6 @@ class Following {
                 this.afterChange();
             }, { deadline: this.options.deadline, signal: this.signalFor(this.stopAllocs) })),
         ]).then(() => undefined);
-    }
-    /**
-     * Subscribes, reads the state, then applies the stream until the deadline or
-     * stop(); throws StreamGone when the stream is refused, stays silent or
-     * drops. `events` reconnects after a drop (and reads the state again);
-     * `auto` lets the caller fall back instead.
-     */
-    async followEvents() {
-        const waitMs = this.options.streamWaitMs ?? STREAM_WAIT_MS;
-        const silenceMs = this.options.streamSilenceMs ?? STREAM_SILENCE_MS;
-        for (let attempt = 1; !this.stopped; attempt++) {
-            const sub = new AbortController();
-            const signal = AbortSignal.any([sub.signal, this.signalFor(this.stopDeployment)]);
-            let heard = () => { };
-            const first = new Promise((resolve) => (heard = resolve));
-            let lastLine = performance.now();
-            let ready = false;
-            const early = new Early();
-            const topics = [
-                `Deployment:${this.id}`,
-                ...(this.withAllocs ? [`Allocation:${this.id}`] : []),
-            ];
-            const stream = this.client.eventStream({ topics, index: this.view.lastIndex + 1, signal }, {
-                heartbeat: () => {
-                    lastLine = performance.now();
-                    heard();
-                },
-                batch: (b) => {
-                    lastLine = performance.now();
-                    heard();
-                    if (ready)
-                        this.apply(b);
-                    else
-                        early.add(b, this.id);
-                },
-            });
-            const ended = stream.then(() => 'closed', (err) => err);
-            try {
-                const opened = await this.race([first.then(() => 'heard'), ended], waitMs);
-                if (opened !== 'heard') {
-                    if (this.stopped || signal.aborted)
-                        return;
-                    throw new StreamGone(gone(opened, 'no heartbeat within ' + `${waitMs} ms of subscribing`));
-                }
-                // Subscribed: what happened before is read, what happens after comes in order.
-                await this.refresh();
-                const readAt = Math.max(this.view.deploymentIndex, this.view.allocsIndex);
-                ready = true;
-                this.readAt = readAt;
-                if (early.index > 0) {
-                    if (early.deployment)
-                        this.applyDeployment(early.deployment);
-                    for (const a of early.allocs.values())
-                        this.applyAlloc(a);
-                    this.advance(early.index);
-                }
-                for (;;) {
-                    const left = lastLine + silenceMs - performance.now();
-                    const why = await this.race([ended], Math.max(0, left));
-                    if (this.stopped || signal.aborted)
-                        return;
-                    if (why === 'timeout') {
-                        if (performance.now() - lastLine < silenceMs)
-                            continue;
-                        throw new StreamGone(`nothing for ${Math.round(silenceMs / 1000)} s, not even a heartbeat`);
-                    }
-                    throw new StreamGone(gone(why, 'the stream closed'));
-                }
-            }
-            catch (err) {
-                if (!(err instanceof StreamGone) || this.options.watch !== 'events' || attempt >= 3)
-                    throw err;
-                this.options.note?.(`The event stream dropped (${err.message}); subscribing again`);
-            }
-            finally {
-                sub.abort();
-                await ended;
-            }
-        }
-    }
-    /** The raft index the state was read at after subscribing: events up to it are in the reads. */
-    readAt = 0;
-    /** One raft index's events: each object newer than the view's copy replaces it. */
-    apply(b) {
-        for (const e of b.Events) {
-            const d = deploymentOf(e, this.id);
-            if (d)
-                this.applyDeployment(d);
-            const a = e.Payload.Allocation;
-            if (e.Topic === 'Allocation' && a && this.withAllocs)
-                this.applyAlloc(allocView(a));
-        }
-        this.advance(b.Index);
-    }
-    applyDeployment(d) {
-        if (d.ModifyIndex >= this.view.deployment.ModifyIndex)
-            this.view.setDeployment(d, this.view.deploymentIndex);
-    }
-    applyAlloc(a) {
-        const held = this.view.allocs.get(a.ID);
-        if (!held || a.ModifyIndex >= held.ModifyIndex)
-            this.view.upsertAlloc(a);
-    }
-    /** The events of `index` are in the view: past the reads, it holds every change up to it. */
-    advance(index) {
-        if (index > this.readAt)
-            this.view.current(index);
-        else
-            this.view.version++;
-        this.afterChange();
-    }
-    /** Resolves with 'timeout' after `ms` (or at the deadline, or on a stop), or with the first of `ps` to settle. */
-    async race(ps, ms) {
-        let timer;
-        let end = () => { };
-        const signal = this.signalFor(this.stopDeployment);
-        const stop = new Promise((resolve) => {
-            end = () => resolve('timeout');
-            const left = Math.max(0, this.options.deadline - performance.now());
-            timer = setTimeout(end, Math.min(ms, left));
-            signal.addEventListener('abort', end, { once: true });
-        });
-        try {
-            return await Promise.race([...ps, stop]);
-        }
-        finally {
-            clearTimeout(timer);
-            signal.removeEventListener('abort', end);
-        }
     }
     // ---- the view's changes and their waiters ----------------------------------------
     notify() {
@@ -4540,49 +4596,20 @@ class Following {
                 view.setDeployment(d.body, d.meta.lastIndex);
         }
         else {
-            const a = await this.client.deploymentAllocations(this.id, q);
-            if (a.meta.lastIndex >= view.allocsIndex)
-                view.setAllocs(a.body, a.meta.lastIndex);
+            await this.readAllocs();
         }
         view.confirmed = view.version;
         this.notify();
     }
+    async readAllocs() {
+        const q = { deadline: this.options.deadline, signal: this.options.signal };
+        const a = await this.client.deploymentAllocations(this.id, q);
+        if (a.meta.lastIndex >= this.view.allocsIndex)
+            this.view.setAllocs(a.body, a.meta.lastIndex);
+    }
     stop() {
         this.stopAll.abort();
     }
-}
-/**
- * The events that arrive while the state is read after subscribing: only the
- * newest of each object is kept (the stream is in raft order), so a busy
- * deployment cannot pile up a copy of itself per change before the read ends.
- */
-class Early {
-    index = 0;
-    deployment;
-    allocs = new Map();
-    add(b, id) {
-        for (const e of b.Events) {
-            const d = deploymentOf(e, id);
-            if (d)
-                this.deployment = d;
-            const a = e.Payload.Allocation;
-            if (e.Topic === 'Allocation' && a)
-                this.allocs.set(a.ID, allocView(a));
-        }
-        this.index = Math.max(this.index, b.Index);
-    }
-}
-function deploymentOf(e, id) {
-    const d = e.Payload.Deployment;
-    return e.Topic === 'Deployment' && d?.ID === id ? d : undefined;
-}
-/** A stream's end as a reason: a NomadError's detail, or `otherwise` when it closed or stayed silent. */
-function gone(why, otherwise) {
-    if (why instanceof NomadError)
-        return why.status ? `HTTP ${why.status}: ${why.detail}` : why.detail;
-    if (why instanceof Error)
-        return why.message;
-    return why === 'closed' ? 'it closed at once' : otherwise;
 }
 
 ;// CONCATENATED MODULE: ./src/gate/health.ts
@@ -5296,10 +5323,11 @@ class RolloutView {
         this.allocs.set(a.ID, a);
         this.groups.delete(a.TaskGroup);
     }
-    /** The event stream has delivered every change up to `index`: both sides are that recent. */
+    /** The event stream has delivered every change up to `index`: what it follows is that recent. */
     current(index) {
         this.deploymentIndex = Math.max(this.deploymentIndex, index);
-        this.allocsIndex = Math.max(this.allocsIndex, index);
+        if (this.follows)
+            this.allocsIndex = Math.max(this.allocsIndex, index);
         this.lastIndex = Math.max(this.lastIndex, index);
         this.version++;
     }

@@ -1,23 +1,19 @@
 // Following a deployment: keep the view current until the step ends, with
-// Nomad's event stream or with blocking queries (the `watch` input).
-//
-// Events: subscribe to the deployment's and its allocations' topics, then read
-// both (the stream has no signal for a gap: nomad/stream/event_buffer.go), then
-// apply each event whose object is newer than what the view holds. A change
-// costs one event of its own size, whatever the size of the deployment.
-// `auto` falls back to blocking queries when the stream is refused, stays
-// silent or drops; `events` fails the step instead.
+// Nomad's event stream (follow-events.ts) or with blocking queries (the `watch`
+// input). `auto` falls back to blocking queries when the stream is refused,
+// stays silent or drops; `events` fails the step instead.
 //
 // Blocking queries: the deployment and its allocations are watched at once:
 // either can change alone (a canary that dies after being healthy leaves the
 // deployment's ModifyIndex as it was); each change re-reads the whole list.
 
-import type { WatchMethod } from '../config/settings.js'
-import type { EventBatch, NomadClient, NomadEvent } from '../nomad/client.js'
+import type { NomadClient } from '../nomad/client.js'
 import { NomadError } from '../nomad/errors.js'
-import { allocView, type AllocView, type Deployment } from '../nomad/types.js'
 import { watch } from '../nomad/watch.js'
+import { EventFeed, StreamGone, type StreamOptions } from './follow-events.js'
 import type { RolloutView } from './view.js'
+
+export { STREAM_WAIT_MS } from './follow-events.js'
 
 export interface Follower {
   /** How the view is followed now: the event stream, or blocking queries (after a fallback too). */
@@ -57,32 +53,15 @@ export interface Follower {
   stop(): void
 }
 
-export interface FollowOptions {
-  /** performance.now() value at which following stops. */
-  deadline: number
+export interface FollowOptions extends StreamOptions {
   signal: AbortSignal
   /** Follow the allocations too (default true). */
   allocs?: boolean
-  /** The `watch` input (default blocking). */
-  watch?: WatchMethod
-  /** A stream that sends nothing, not even its first heartbeat, this long after subscribing is no stream. */
-  streamWaitMs?: number
-  /** Nomad sends a heartbeat every 30 s: a stream silent this long is gone. */
-  streamSilenceMs?: number
-  /** Told when the event stream cannot be had and `auto` follows with blocking queries instead. */
-  note?: (line: string) => void
 }
-
-/** How long `auto` and `events` wait for the stream's first heartbeat (Nomad sends it at once). */
-export const STREAM_WAIT_MS = 1_500
-const STREAM_SILENCE_MS = 45_000
 
 export function follow(client: NomadClient, view: RolloutView, options: FollowOptions): Follower {
   return new Following(client, view, options)
 }
-
-/** Why the stream could not be followed (auto: fall back; events: fail). */
-class StreamGone extends Error {}
 
 class Following implements Follower {
   method: 'events' | 'blocking'
@@ -119,7 +98,17 @@ class Following implements Follower {
     try {
       if (this.method === 'events') {
         try {
-          await this.followEvents()
+          await new EventFeed({
+            client: this.client,
+            view: this.view,
+            id: this.id,
+            withAllocs: this.withAllocs,
+            options: this.options,
+            stopped: () => this.stopped,
+            signal: () => this.signalFor(this.stopDeployment),
+            refresh: () => this.refresh(),
+            afterChange: () => this.afterChange(),
+          }).run()
         } catch (err) {
           if (!(err instanceof StreamGone)) throw err
           if (this.options.watch === 'events') {
@@ -195,135 +184,6 @@ class Following implements Follower {
         ),
       ),
     ]).then(() => undefined)
-  }
-
-  /**
-   * Subscribes, reads the state, then applies the stream until the deadline or
-   * stop(); throws StreamGone when the stream is refused, stays silent or
-   * drops. `events` reconnects after a drop (and reads the state again);
-   * `auto` lets the caller fall back instead.
-   */
-  private async followEvents(): Promise<void> {
-    const waitMs = this.options.streamWaitMs ?? STREAM_WAIT_MS
-    const silenceMs = this.options.streamSilenceMs ?? STREAM_SILENCE_MS
-    for (let attempt = 1; !this.stopped; attempt++) {
-      const sub = new AbortController()
-      const signal = AbortSignal.any([sub.signal, this.signalFor(this.stopDeployment)])
-      let heard: () => void = () => {}
-      const first = new Promise<void>((resolve) => (heard = resolve))
-      let lastLine = performance.now()
-      let ready = false
-      const early = new Early()
-      const topics = [
-        `Deployment:${this.id}`,
-        ...(this.withAllocs ? [`Allocation:${this.id}`] : []),
-      ]
-      const stream = this.client.eventStream(
-        { topics, index: this.view.lastIndex + 1, signal },
-        {
-          heartbeat: () => {
-            lastLine = performance.now()
-            heard()
-          },
-          batch: (b) => {
-            lastLine = performance.now()
-            heard()
-            if (ready) this.apply(b)
-            else early.add(b, this.id)
-          },
-        },
-      )
-      const ended = stream.then(
-        () => 'closed' as const,
-        (err: unknown) => err,
-      )
-      try {
-        const opened = await this.race([first.then(() => 'heard' as const), ended], waitMs)
-        if (opened !== 'heard') {
-          if (this.stopped || signal.aborted) return
-          throw new StreamGone(gone(opened, 'no heartbeat within ' + `${waitMs} ms of subscribing`))
-        }
-        // Subscribed: what happened before is read, what happens after comes in order.
-        await this.refresh()
-        const readAt = Math.max(this.view.deploymentIndex, this.view.allocsIndex)
-        ready = true
-        this.readAt = readAt
-        if (early.index > 0) {
-          if (early.deployment) this.applyDeployment(early.deployment)
-          for (const a of early.allocs.values()) this.applyAlloc(a)
-          this.advance(early.index)
-        }
-        for (;;) {
-          const left = lastLine + silenceMs - performance.now()
-          const why = await this.race([ended], Math.max(0, left))
-          if (this.stopped || signal.aborted) return
-          if (why === 'timeout') {
-            if (performance.now() - lastLine < silenceMs) continue
-            throw new StreamGone(
-              `nothing for ${Math.round(silenceMs / 1000)} s, not even a heartbeat`,
-            )
-          }
-          throw new StreamGone(gone(why, 'the stream closed'))
-        }
-      } catch (err) {
-        if (!(err instanceof StreamGone) || this.options.watch !== 'events' || attempt >= 3)
-          throw err
-        this.options.note?.(`The event stream dropped (${err.message}); subscribing again`)
-      } finally {
-        sub.abort()
-        await ended
-      }
-    }
-  }
-
-  /** The raft index the state was read at after subscribing: events up to it are in the reads. */
-  private readAt = 0
-
-  /** One raft index's events: each object newer than the view's copy replaces it. */
-  private apply(b: EventBatch): void {
-    for (const e of b.Events) {
-      const d = deploymentOf(e, this.id)
-      if (d) this.applyDeployment(d)
-      const a = e.Payload.Allocation
-      if (e.Topic === 'Allocation' && a && this.withAllocs) this.applyAlloc(allocView(a))
-    }
-    this.advance(b.Index)
-  }
-
-  private applyDeployment(d: Deployment): void {
-    if (d.ModifyIndex >= this.view.deployment.ModifyIndex)
-      this.view.setDeployment(d, this.view.deploymentIndex)
-  }
-
-  private applyAlloc(a: AllocView): void {
-    const held = this.view.allocs.get(a.ID)
-    if (!held || a.ModifyIndex >= held.ModifyIndex) this.view.upsertAlloc(a)
-  }
-
-  /** The events of `index` are in the view: past the reads, it holds every change up to it. */
-  private advance(index: number): void {
-    if (index > this.readAt) this.view.current(index)
-    else this.view.version++
-    this.afterChange()
-  }
-
-  /** Resolves with 'timeout' after `ms` (or at the deadline, or on a stop), or with the first of `ps` to settle. */
-  private async race<T>(ps: Array<Promise<T>>, ms: number): Promise<T | 'timeout'> {
-    let timer: NodeJS.Timeout | undefined
-    let end: () => void = () => {}
-    const signal = this.signalFor(this.stopDeployment)
-    const stop = new Promise<'timeout'>((resolve) => {
-      end = () => resolve('timeout')
-      const left = Math.max(0, this.options.deadline - performance.now())
-      timer = setTimeout(end, Math.min(ms, left))
-      signal.addEventListener('abort', end, { once: true })
-    })
-    try {
-      return await Promise.race([...ps, stop])
-    } finally {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', end)
-    }
   }
 
   // ---- the view's changes and their waiters ----------------------------------------
@@ -410,48 +270,19 @@ class Following implements Follower {
       if (d.body.ModifyIndex >= view.deployment.ModifyIndex)
         view.setDeployment(d.body, d.meta.lastIndex)
     } else {
-      const a = await this.client.deploymentAllocations(this.id, q)
-      if (a.meta.lastIndex >= view.allocsIndex) view.setAllocs(a.body, a.meta.lastIndex)
+      await this.readAllocs()
     }
     view.confirmed = view.version
     this.notify()
   }
 
+  private async readAllocs(): Promise<void> {
+    const q = { deadline: this.options.deadline, signal: this.options.signal }
+    const a = await this.client.deploymentAllocations(this.id, q)
+    if (a.meta.lastIndex >= this.view.allocsIndex) this.view.setAllocs(a.body, a.meta.lastIndex)
+  }
+
   stop(): void {
     this.stopAll.abort()
   }
-}
-
-/**
- * The events that arrive while the state is read after subscribing: only the
- * newest of each object is kept (the stream is in raft order), so a busy
- * deployment cannot pile up a copy of itself per change before the read ends.
- */
-class Early {
-  index = 0
-  deployment?: Deployment
-  readonly allocs = new Map<string, AllocView>()
-
-  add(b: EventBatch, id: string): void {
-    for (const e of b.Events) {
-      const d = deploymentOf(e, id)
-      if (d) this.deployment = d
-      const a = e.Payload.Allocation
-      if (e.Topic === 'Allocation' && a) this.allocs.set(a.ID, allocView(a))
-    }
-    this.index = Math.max(this.index, b.Index)
-  }
-}
-
-function deploymentOf(e: NomadEvent, id: string): Deployment | undefined {
-  const d = e.Payload.Deployment
-  return e.Topic === 'Deployment' && d?.ID === id ? d : undefined
-}
-
-/** A stream's end as a reason: a NomadError's detail, or `otherwise` when it closed or stayed silent. */
-function gone(why: unknown, otherwise: string): string {
-  if (why instanceof NomadError)
-    return why.status ? `HTTP ${why.status}: ${why.detail}` : why.detail
-  if (why instanceof Error) return why.message
-  return why === 'closed' ? 'it closed at once' : otherwise
 }

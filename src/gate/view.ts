@@ -93,10 +93,10 @@ export class RolloutView {
     this.groups.delete(a.TaskGroup)
   }
 
-  /** The event stream has delivered every change up to `index`: both sides are that recent. */
+  /** The event stream has delivered every change up to `index`: what it follows is that recent. */
   current(index: number): void {
     this.deploymentIndex = Math.max(this.deploymentIndex, index)
-    this.allocsIndex = Math.max(this.allocsIndex, index)
+    if (this.follows) this.allocsIndex = Math.max(this.allocsIndex, index)
     this.lastIndex = Math.max(this.lastIndex, index)
     this.version++
   }
