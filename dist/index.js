@@ -2863,7 +2863,9 @@ async function readEventStream(transport, sub, on) {
 /** Calls `each` with every complete line as it arrives; ends with the body. */
 function readLines(message, signal, address, each) {
     return new Promise((resolve, reject) => {
-        let rest = '';
+        // A line (the deployment's event, tens of kB at 200 groups) often spans
+        // chunks: only each new chunk is searched for its end.
+        let partial = [];
         const stop = () => {
             message.destroy();
             resolve();
@@ -2878,11 +2880,12 @@ function readLines(message, signal, address, each) {
         };
         message.setEncoding('utf8');
         message.on('data', (chunk) => {
-            rest += chunk;
-            let nl;
-            while ((nl = rest.indexOf('\n')) >= 0) {
-                const line = rest.slice(0, nl).trim();
-                rest = rest.slice(nl + 1);
+            let start = 0;
+            for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', start)) {
+                const tail = chunk.slice(start, nl);
+                const line = (partial.length > 0 ? partial.join('') + tail : tail).trim();
+                partial = [];
+                start = nl + 1;
                 if (line === '')
                     continue;
                 try {
@@ -2893,6 +2896,8 @@ function readLines(message, signal, address, each) {
                     return done(err);
                 }
             }
+            if (start < chunk.length)
+                partial.push(chunk.slice(start));
         });
         message.on('end', () => done());
         message.on('error', (err) => done(signal.aborted ? undefined : fromNetworkError(err, 'GET', PATH, address)));
@@ -5065,7 +5070,7 @@ class RolloutView {
     setDeployment(d, index) {
         const before = this.deployment.TaskGroups;
         for (const name of new Set([...Object.keys(before), ...Object.keys(d.TaskGroups)])) {
-            if (groupKey(before[name]) !== groupKey(d.TaskGroups[name]))
+            if (!sameForGroup(before[name], d.TaskGroups[name]))
                 this.groups.delete(name);
         }
         this.deployment = d;
@@ -5121,9 +5126,15 @@ class RolloutView {
             this.promotedAt = this.deployment.ModifyIndex;
     }
 }
-/** What a group's evaluation reads of the deployment: a change to it changes the group's state. */
-function groupKey(g) {
-    return g ? `${g.DesiredCanaries}:${g.Promoted}:${(g.PlacedCanaries ?? []).join(',')}` : '';
+/** Equal in what a group's evaluation reads of the deployment (evaluateGroup): its state stands. */
+function sameForGroup(a, b) {
+    if (!a || !b)
+        return a === b;
+    if (a.DesiredCanaries !== b.DesiredCanaries || a.Promoted !== b.Promoted)
+        return false;
+    const pa = a.PlacedCanaries ?? [];
+    const pb = b.PlacedCanaries ?? [];
+    return pa.length === pb.length && pa.every((id, i) => id === pb[i]);
 }
 
 ;// CONCATENATED MODULE: ./src/gate/write.ts

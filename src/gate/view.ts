@@ -68,7 +68,7 @@ export class RolloutView {
   setDeployment(d: Deployment, index: number): void {
     const before = this.deployment.TaskGroups
     for (const name of new Set([...Object.keys(before), ...Object.keys(d.TaskGroups)])) {
-      if (groupKey(before[name]) !== groupKey(d.TaskGroups[name])) this.groups.delete(name)
+      if (!sameForGroup(before[name], d.TaskGroups[name])) this.groups.delete(name)
     }
     this.deployment = d
     this.deploymentIndex = Math.max(index, d.ModifyIndex)
@@ -127,7 +127,11 @@ export class RolloutView {
   }
 }
 
-/** What a group's evaluation reads of the deployment: a change to it changes the group's state. */
-function groupKey(g: DeploymentState | undefined): string {
-  return g ? `${g.DesiredCanaries}:${g.Promoted}:${(g.PlacedCanaries ?? []).join(',')}` : ''
+/** Equal in what a group's evaluation reads of the deployment (evaluateGroup): its state stands. */
+function sameForGroup(a: DeploymentState | undefined, b: DeploymentState | undefined): boolean {
+  if (!a || !b) return a === b
+  if (a.DesiredCanaries !== b.DesiredCanaries || a.Promoted !== b.Promoted) return false
+  const pa = a.PlacedCanaries ?? []
+  const pb = b.PlacedCanaries ?? []
+  return pa.length === pb.length && pa.every((id, i) => id === pb[i])
 }

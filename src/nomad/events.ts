@@ -99,7 +99,9 @@ function readLines(
   each: (line: string) => void,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    let rest = ''
+    // A line (the deployment's event, tens of kB at 200 groups) often spans
+    // chunks: only each new chunk is searched for its end.
+    let partial: string[] = []
     const stop = (): void => {
       message.destroy()
       resolve()
@@ -112,11 +114,12 @@ function readLines(
     }
     message.setEncoding('utf8')
     message.on('data', (chunk: string) => {
-      rest += chunk
-      let nl: number
-      while ((nl = rest.indexOf('\n')) >= 0) {
-        const line = rest.slice(0, nl).trim()
-        rest = rest.slice(nl + 1)
+      let start = 0
+      for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', start)) {
+        const tail = chunk.slice(start, nl)
+        const line = (partial.length > 0 ? partial.join('') + tail : tail).trim()
+        partial = []
+        start = nl + 1
         if (line === '') continue
         try {
           each(line)
@@ -125,6 +128,7 @@ function readLines(
           return done(err)
         }
       }
+      if (start < chunk.length) partial.push(chunk.slice(start))
     })
     message.on('end', () => done())
     message.on('error', (err) =>
