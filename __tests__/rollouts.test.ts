@@ -140,7 +140,7 @@ describe('a promote that Nomad refuses', () => {
     const { outcome } = await gate.done
     expect(outcome.result).toBe('timed-out')
     expect(outcome.message).toBe(
-      'Timed out after 1.5s: api 1/1 healthy, web 1/2 healthy (1 stopped)',
+      `Timed out after 1.5s: api 1/1 healthy, web 1/2 healthy (1 stopped). Paused deployment ${r.id.slice(0, 8)} after the deadline (on-failure: pause)`,
     )
     expect(outcome.deployment?.Status).toBe('paused')
     // One refused promote, never sent again while nothing changed, then on-failure.

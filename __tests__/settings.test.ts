@@ -700,13 +700,13 @@ describe.skipIf(!hasOpenssl)('TLS files and PEM text', () => {
       'client-cert without client-key',
       () => ({ 'client-cert': client.certFile }),
       'client-key',
-      /required when client-cert is set/,
+      /required when input 'client-cert' is set/,
     ],
     [
       'client-key without client-cert',
       () => ({ 'client-key': client.keyFile }),
       'client-cert',
-      /required when client-key is set/,
+      /required when input 'client-key' is set/,
     ],
     [
       'a key that does not match',

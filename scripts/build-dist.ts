@@ -70,8 +70,14 @@ export function licenseEntry(dir: string): LicenseEntry {
   return { name: pkg.name, version: pkg.version, license, text }
 }
 
+/** What licenses.txt says of a bundle that holds no package's code (the CLI's: node: modules only). */
+export const NONE_BUNDLED = 'No third-party package is bundled.'
+
 /** licenses.txt: for each package, `name version`, its license, its license text; blank line between. */
 export function renderLicenses(entries: LicenseEntry[]): string {
+  if (entries.length === 0)
+    return `${NONE_BUNDLED}
+`
   return entries
     .map(
       (e) =>

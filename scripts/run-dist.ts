@@ -94,9 +94,12 @@ function versionOf(node: string): string | undefined {
 /** Variables that change how Node starts, whatever it runs; a hosted runner sets none. */
 export const NODE_STARTUP_VARS = ['NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS']
 
+/** The proxy variables: a test that wants a proxy sets them itself. */
+const PROXY_VARS = /^(https?_proxy|no_proxy|all_proxy)$/i
+
 /**
- * This process's environment without the caller's NOMAD_*, INPUT_*, GitHub and
- * runner variables and (unless kept) Node's start-up variables, plus `extra`.
+ * This process's environment without the caller's NOMAD_*, INPUT_*, GitHub,
+ * runner and proxy variables and (unless kept) Node's start-up variables, plus `extra`.
  */
 export function cleanEnv(
   extra: Record<string, string> = {},
@@ -105,6 +108,7 @@ export function cleanEnv(
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) {
     if (v === undefined || /^(NOMAD_|INPUT_|GITHUB_|RUNNER_|ACTIONS_)/.test(k)) continue
+    if (PROXY_VARS.test(k)) continue
     if (k === 'DIST_NODE') continue
     if (!options.keepNodeVars && NODE_STARTUP_VARS.includes(k)) continue
     env[k] = v

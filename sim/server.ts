@@ -5,7 +5,8 @@
 import { createServer as createHttpServer, STATUS_CODES } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
-import type { AddressInfo, Socket } from 'node:net'
+import { connect as netConnect, createServer as createNetServer } from 'node:net'
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 
 import { Faults, type FaultSpec, type InjectedFault, type RequestRecord } from './faults.js'
@@ -47,6 +48,8 @@ export class SimServer {
   readonly requests: RequestRecord[] = []
 
   private readonly server: Server
+  /** What listens on the port: the server itself, or with TLS the Go-like front (goTlsFront). */
+  private readonly listener: NetServer
   private readonly scheme: 'http' | 'https'
   private readonly sockets = new Set<Socket>()
   private readonly stopping = new AbortController()
@@ -84,21 +87,27 @@ export class SimServer {
           handler,
         )
       : createHttpServer(handler)
-    this.server.on('connection', (socket: Socket) => {
+    const track = (socket: Socket) => {
       this.sockets.add(socket)
       socket.once('close', () => this.sockets.delete(socket))
-    })
+    }
+    this.server.on('connection', track)
+    this.listener = tls ? goTlsFront(this.server, track) : this.server
   }
 
   async listen(options: ServerOptions): Promise<void> {
+    if (this.listener !== this.server) {
+      // The TLS server itself listens only for the front, on a port of its own.
+      await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', () => resolve()))
+    }
     await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject)
-      this.server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-        this.server.off('error', reject)
+      this.listener.once('error', reject)
+      this.listener.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+        this.listener.off('error', reject)
         resolve()
       })
     })
-    const { address, port, family } = this.server.address() as AddressInfo
+    const { address, port, family } = this.listener.address() as AddressInfo
     const host = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address
     this.port = port
     this.address = `${this.scheme}://${family === 'IPv6' && host !== '127.0.0.1' ? `[${host}]` : host}:${port}`
@@ -113,7 +122,11 @@ export class SimServer {
   stop(): Promise<void> {
     this.stopped ??= new Promise<void>((resolve) => {
       this.stopping.abort()
-      this.server.close(() => resolve())
+      const closed = [this.server, this.listener].map(
+        (server) =>
+          new Promise<void>((done) => (server.listening ? server.close(() => done()) : done())),
+      )
+      void Promise.all(closed).then(() => resolve())
       for (const socket of this.sockets) socket.destroy()
     })
     return this.stopped
@@ -445,4 +458,36 @@ function parseLoggedBody(body: Buffer): unknown {
   } catch {
     return text
   }
+}
+
+/**
+ * Nomad's TLS listener is Go's: a plain-HTTP request on it gets
+ * `400 Client sent an HTTP request to an HTTPS server.` and the connection is
+ * closed (net/http/server.go conn.serve, on a tls.RecordHeaderError whose
+ * header looks like HTTP: tlsRecordHeaderLooksLikeHTTP). Node's TLS server
+ * resets instead. So the port is a front that reads the first bytes: HTTP gets
+ * Go's answer, anything else is carried to the TLS server on its own port.
+ */
+function goTlsFront(tlsServer: Server, track: (socket: Socket) => void): NetServer {
+  return createNetServer((client) => {
+    track(client)
+    client.on('error', () => undefined)
+    client.once('data', (first: Buffer) => {
+      if (/^(GET \/|HEAD |POST |PUT \/|OPTIO)/.test(first.subarray(0, 5).toString('latin1'))) {
+        client.end(
+          'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n',
+        )
+        return
+      }
+      const { port } = tlsServer.address() as AddressInfo
+      const inner = netConnect(port, '127.0.0.1')
+      track(inner)
+      inner.on('error', () => client.destroy())
+      inner.write(first)
+      client.pipe(inner)
+      inner.pipe(client)
+      client.on('close', () => inner.destroy())
+      inner.on('close', () => client.destroy())
+    })
+  })
 }

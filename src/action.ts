@@ -24,6 +24,7 @@ let loading: Promise<Core> | undefined
 const core = (): Promise<Core> => (loading ??= import('@actions/core'))
 const info = (line: string): void => void core().then((c) => c.info(line))
 const warning = (line: string): void => void core().then((c) => c.warning(line))
+const debugLine = (line: string): void => void core().then((c) => c.debug(line))
 
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   try {
@@ -43,7 +44,14 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
           return r
         })
       : undefined
-    const outcome = await runStep(settings, { info, warning }, { loginToken, onSecret: mask })
+    // A re-run with debug logging: every request, retry and decision. The
+    // runner sets RUNNER_DEBUG=1 (core.ts isDebug reads the same).
+    const debug = env.RUNNER_DEBUG === '1' ? debugLine : undefined
+    const outcome = await runStep(
+      settings,
+      { info, warning, debug },
+      { loginToken, onSecret: mask },
+    )
     const c = await core()
     for (const [name, value] of Object.entries(outputs(outcome))) c.setOutput(name, value)
     if (reporter) {

@@ -4,9 +4,13 @@
 // whose detail says what, because the gate counts failed runs against
 // failure-limit and prints the details.
 
+import type { IncomingMessage } from 'node:http'
 import { formatDuration } from './duration.js'
+import { Dialer, ProxyError, readText } from './net/http.js'
+import type { ProxyConfig } from './net/proxy.js'
 import { classifyNetworkError } from './network-error.js'
 import { redactUrl } from './redact.js'
+import { libraryText, oneLine } from './text.js'
 
 export interface CheckSettings {
   /** check-url: each passes on HTTP 2xx within timeoutMs. */
@@ -17,6 +21,8 @@ export interface CheckSettings {
   timeoutMs: number
   /** Failed check runs tolerated before the gate fails. */
   failureLimit: number
+  /** HTTPS_PROXY, HTTP_PROXY, NO_PROXY, as for Nomad. */
+  proxy?: ProxyConfig
 }
 
 export interface CheckResult {
@@ -42,10 +48,8 @@ export function hasChecks(s: CheckSettings): boolean {
 export async function runChecks(s: CheckSettings, signal?: AbortSignal): Promise<CheckRun> {
   const atMs = performance.now()
   const results = await Promise.all([
-    ...s.urls.map((url) => timed(redactUrl(url), () => checkUrl(url, s.timeoutMs, signal))),
-    ...(s.prometheus
-      ? [timed('prometheus', () => checkPrometheus(s.prometheus!, s.timeoutMs, signal))]
-      : []),
+    ...s.urls.map((url) => timed(redactUrl(url), () => checkUrl(url, s, signal))),
+    ...(s.prometheus ? [timed('prometheus', () => checkPrometheus(s.prometheus!, s, signal))] : []),
   ])
   return { atMs, ok: results.every((r) => r.ok), results }
 }
@@ -68,24 +72,28 @@ async function timed(name: string, check: () => Promise<Verdict>): Promise<Check
   return { name, ...verdict, ms: Math.round(performance.now() - start) }
 }
 
-async function checkUrl(url: string, timeoutMs: number, signal?: AbortSignal): Promise<Verdict> {
-  return request(url, timeoutMs, signal, '*/*', async (res) => {
-    await res.body?.cancel().catch(() => undefined)
-    if (res.status >= 200 && res.status < 300) return { ok: true, detail: `HTTP ${res.status}` }
+type Connection = Pick<CheckSettings, 'timeoutMs' | 'proxy'>
+
+async function checkUrl(url: string, c: Connection, signal?: AbortSignal): Promise<Verdict> {
+  return request(url, c, signal, '*/*', async (res) => {
+    res.resume()
+    const status = res.statusCode ?? 0
+    if (status >= 200 && status < 300) return { ok: true, detail: `HTTP ${status}` }
     return { ok: false, detail: statusDetail(res, url) }
   })
 }
 
 async function checkPrometheus(
   p: NonNullable<CheckSettings['prometheus']>,
-  timeoutMs: number,
+  c: Connection,
   signal?: AbortSignal,
 ): Promise<Verdict> {
   const u = new URL(p.url)
   u.pathname = `${u.pathname.replace(/\/+$/, '')}/api/v1/query`
   u.searchParams.set('query', p.query)
-  return request(u.href, timeoutMs, signal, 'application/json', async (res) => {
-    const text = await res.text()
+  return request(u.href, c, signal, 'application/json', async (res) => {
+    const status = res.statusCode ?? 0
+    const text = await readText(res)
     let body: PromResponse | undefined
     try {
       body = JSON.parse(text) as PromResponse
@@ -96,34 +104,34 @@ async function checkPrometheus(
     if (body?.status === 'error') {
       return {
         ok: false,
-        detail: `query failed: ${oneLine(`${body.errorType ?? 'error'}: ${body.error ?? ''}`)}`,
+        detail: `query failed: ${oneLine(`${body.errorType ?? 'error'}: ${body.error ?? ''}`, 200)}`,
       }
     }
-    if (res.status < 200 || res.status >= 300)
-      return { ok: false, detail: statusDetail(res, u.href) }
+    if (status < 200 || status >= 300) return { ok: false, detail: statusDetail(res, u.href) }
     if (!body || typeof body !== 'object') {
       return {
         ok: false,
-        detail: `not JSON from Prometheus (HTTP ${res.status}, ${res.headers.get('content-type') ?? 'no content-type'})`,
+        detail: `not JSON from Prometheus (HTTP ${status}, ${res.headers['content-type'] ?? 'no content-type'})`,
       }
     }
     if (body.status !== 'success' || !body.data) {
-      return { ok: false, detail: `unexpected answer from Prometheus: ${oneLine(text)}` }
+      return { ok: false, detail: `unexpected answer from Prometheus: ${oneLine(text, 200)}` }
     }
     return judge(body.data, p.threshold)
   })
 }
 
 /**
- * fetch with the check's timeout (covering the body too) and the caller's
- * signal, not following redirects: a check must judge the host it names.
+ * One GET (net/http.ts: the proxy variables apply, a fresh connection each
+ * time) with the check's timeout, covering the body too, and the caller's
+ * signal; redirects are not followed: a check must judge the host it names.
  */
 async function request(
   url: string,
-  timeoutMs: number,
+  { timeoutMs, proxy }: Connection,
   signal: AbortSignal | undefined,
   accept: string,
-  read: (res: Response) => Promise<Verdict>,
+  read: (res: IncomingMessage) => Promise<Verdict>,
 ): Promise<Verdict> {
   if (signal?.aborted) return { ok: false, detail: 'cancelled' }
   let target: URL
@@ -132,12 +140,12 @@ async function request(
   } catch {
     return { ok: false, detail: 'invalid URL' }
   }
-  const headers: Record<string, string> = { Accept: accept, 'User-Agent': 'nomad-canary-gate' }
-  // fetch refuses URLs with credentials; send them as Basic auth instead.
+  const headers: Record<string, string> = { accept, 'user-agent': 'nomad-canary-gate' }
+  // Credentials in the URL go as Basic auth, never in the request line.
   if (target.username || target.password) {
     const user = decodeURIComponent(target.username)
     const pass = decodeURIComponent(target.password)
-    headers.Authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`
+    headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`
     target.username = ''
     target.password = ''
   }
@@ -151,8 +159,9 @@ async function request(
   // than 10 listeners on one signal make Node warn of a leak in the step's log
   // (AbortSignal.any adds none to its sources).
   const either = signal ? AbortSignal.any([signal, ctl.signal]) : ctl.signal
+  const dialer = new Dialer({ proxy, keepAlive: false, connectTimeoutMs: timeoutMs })
   try {
-    const res = await fetch(target, { headers, redirect: 'manual', signal: either })
+    const res = await dialer.send(target, { method: 'GET', headers, signal: either })
     return await read(res)
   } catch (err) {
     if (timedOut) return { ok: false, detail: `timed out after ${formatDuration(timeoutMs)}` }
@@ -160,29 +169,32 @@ async function request(
     return { ok: false, detail: describeNetworkError(err) }
   } finally {
     clearTimeout(timer)
+    dialer.destroy()
   }
 }
 
 /** A non-2xx answer of a check: its status, and where a redirect (never followed) pointed. */
-function statusDetail(res: Response, url: string): string {
-  if (res.status >= 300 && res.status < 400) {
-    const location = res.headers.get('location')
-    if (!location) return `HTTP ${res.status} (redirect without Location)`
+function statusDetail(res: IncomingMessage, url: string): string {
+  const status = res.statusCode ?? 0
+  if (status >= 300 && status < 400) {
+    const location = res.headers.location
+    if (!location) return `HTTP ${status} (redirect without Location)`
     let to: string
     try {
       to = redactUrl(new URL(location, url).href)
     } catch {
       to = redactUrl(location)
     }
-    return `redirect to ${to} (HTTP ${res.status}); checks do not follow redirects`
+    return `redirect to ${to} (HTTP ${status}); checks do not follow redirects`
   }
-  return `HTTP ${res.status}`
+  return `HTTP ${status}`
 }
 
-/** A failed fetch in a few words (undici throws `TypeError: fetch failed` with the socket error as its cause). */
+/** A failed request in a few words. */
 function describeNetworkError(err: unknown): string {
+  if (err instanceof ProxyError) return oneLine(err.message)
   const { kind, code, source } = classifyNetworkError(err)
-  const message = source instanceof Error ? source.message : String(source)
+  const message = libraryText(source instanceof Error ? source.message : String(source))
   switch (kind) {
     case 'refused':
       return 'connection refused'
@@ -194,6 +206,8 @@ function describeNetworkError(err: unknown): string {
       return `host unreachable (${code})`
     case 'timeout':
       return 'timed out'
+    case 'connect-timeout':
+      return message
     case 'tls':
       return `TLS failed: ${message} (${code})`
   }
@@ -266,10 +280,4 @@ function formatLabels(metric: Record<string, string> | undefined): string {
     .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
     .join(', ')
   return `${name}{${inner}}`
-}
-
-/** Whitespace folded, at most `max` characters and an ellipsis. */
-function oneLine(text: string, max = 200): string {
-  const t = text.trim().replace(/\s+/g, ' ')
-  return t.length > max ? `${t.slice(0, max)}…` : t
 }

@@ -1,14 +1,15 @@
 // The command-line front (GitLab CI, Jenkins, shells): the same settings, the
 // same gate, outputs as key=value lines or one JSON object on stdout, progress
-// on stderr. Exit 0 when the step would pass, 1 when the gate fails, 2 for usage.
+// on stderr. Exit 0 when the step would pass, 1 when the gate fails, 2 for usage,
+// 130 after SIGINT and 143 after SIGTERM.
 
 import { parseArgs } from 'node:util'
 // Only `version` is bundled (ncc keeps the fields used): one version, package.json's.
 import pkg from '../package.json' with { type: 'json' }
-import { PROGRAM, cliHelp, cliOptions } from './config/help.js'
-import { InputError, parseSettings } from './config/parse.js'
+import { PROGRAM, asOptions, cliHelp, cliOptions } from './config/help.js'
+import { InputError, debugFromEnv, parseSettings } from './config/parse.js'
 import { MODES } from './config/settings.js'
-import { outputs } from './report/outputs.js'
+import { outputs, typedOutputs } from './report/outputs.js'
 import { summaryText } from './report/summary.js'
 import { runStep } from './step.js'
 
@@ -48,8 +49,7 @@ export async function main(argv: string[], env = process.env): Promise<number> {
   try {
     settings = parseSettings(input, env)
   } catch (err) {
-    if (err instanceof InputError)
-      return usage(err.message.replace(/^Input '([^']+)'/, "Option '--$1'"))
+    if (err instanceof InputError) return usage(err.message)
     throw err
   }
   // The CLI has no CI to ask for a token: the JWT comes with it.
@@ -59,25 +59,41 @@ export async function main(argv: string[], env = process.env): Promise<number> {
     )
   }
 
+  // The gate's words name inputs; a shell user knows options.
+  const say = (prefix: string) => (line: string) =>
+    process.stderr.write(`${prefix}${asOptions(line)}\n`)
   const log = {
-    info: (line: string) => process.stderr.write(`${line}\n`),
-    warning: (line: string) => process.stderr.write(`warning: ${line}\n`),
+    info: say(''),
+    warning: say('warning: '),
+    debug: values.debug || debugFromEnv(env) ? say('debug: ') : undefined,
   }
-  const outcome = await runStep(settings, log)
-  process.stderr.write(`\n${summaryText(outcome)}\n`)
-  const out = outputs(outcome)
-  process.stdout.write(
-    values.json
-      ? `${JSON.stringify(out)}\n`
-      : Object.entries(out)
-          .map(([k, v]) => `${k}=${v}`)
-          .join('\n') + '\n',
-  )
-  return outcome.ok ? 0 : 1
+  // A shell's convention: 128 + the signal's number when a signal ended the run.
+  let signalled: NodeJS.Signals | undefined
+  const onSignal = (sig: NodeJS.Signals) => (signalled ??= sig)
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  try {
+    const ran = await runStep(settings, log)
+    const outcome = { ...ran, message: asOptions(ran.message) }
+    process.stderr.write(`\n${summaryText(outcome)}\n`)
+    process.stdout.write(
+      values.json
+        ? `${JSON.stringify(typedOutputs(outcome))}\n`
+        : Object.entries(outputs(outcome))
+            .map(([k, v]) => `${k}=${v}`)
+            .join('\n') + '\n',
+    )
+    // A write already in flight is waited for: then its outcome decides, not the signal.
+    if (signalled && outcome.result === 'cancelled') return signalled === 'SIGINT' ? 130 : 143
+    return outcome.ok ? 0 : 1
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
 }
 
 function usage(message: string): number {
-  process.stderr.write(`${PROGRAM}: ${message}\nRun '${PROGRAM} --help' for usage.\n`)
+  process.stderr.write(`${PROGRAM}: ${asOptions(message)}\nRun '${PROGRAM} --help' for usage.\n`)
   return 2
 }
 

@@ -1,5 +1,5 @@
-// What a failed connection was, read off the error that Node's http module or
-// fetch (undici) throws: one classification for the Nomad client and the soak
+// What a failed connection was, read off the error that Node's http module,
+// net/http.ts or fetch (undici) throws: one classification for the Nomad client and the soak
 // checks, each of which words it for its own reader.
 
 export type NetworkErrorKind =
@@ -12,6 +12,8 @@ export type NetworkErrorKind =
   /** The connection broke after it was made. */
   | 'reset'
   | 'unreachable'
+  /** No connection (TCP, proxy tunnel, TLS handshake) within the connect timeout (net/http.ts). */
+  | 'connect-timeout'
   /** undici's own header or body timeout. */
   | 'timeout'
   | 'other'
@@ -56,6 +58,8 @@ function kindOf(code: string): NetworkErrorKind {
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
       return 'unreachable'
+    case 'ERR_CONNECT_TIMEOUT':
+      return 'connect-timeout'
     case 'UND_ERR_HEADERS_TIMEOUT':
     case 'UND_ERR_BODY_TIMEOUT':
       return 'timeout'

@@ -29,11 +29,18 @@ describe('nomad-canary-gate CLI', () => {
       result: 'promoted',
       'deployment-id': run.deploymentId,
       'job-id': 'web',
-      'healthy-canaries': '3',
-      'desired-canaries': '3',
+      // Typed: numbers as numbers, groups and checks as arrays.
+      'job-version': 1,
+      'healthy-canaries': 3,
+      'desired-canaries': 3,
+      checks: [],
+      'reverted-job-version': null,
     })
     expect(out['eval-id']).toMatch(/^[0-9a-f-]{36}$/)
-    expect(JSON.parse(out.groups).every((g: { promoted: boolean }) => g.promoted)).toBe(true)
+    for (const n of ['eval-create-index', 'deployment-modify-index', 'index', 'elapsed-ms'])
+      expect(typeof out[n]).toBe('number')
+    expect(out.groups).toHaveLength(2)
+    expect(out.groups.every((g: { promoted: boolean }) => g.promoted)).toBe(true)
     expect(res.stdout.trim().split('\n')).toHaveLength(1)
     expect(res.stderr).toContain('Sent promote')
     expect(res.stderr).toMatch(/GROUP\s+DESIRED\s+PLACED\s+HEALTHY/)
@@ -79,6 +86,11 @@ describe('nomad-canary-gate CLI', () => {
     [['promote', '--job', 'web', '--deployment-id', 'abcd'], 'exactly one of'],
     [['launch', '--job', 'web'], "Option '--mode'"],
     [['promote', '--job', 'web', '--timeout', '-5s'], "Option '--timeout'"],
+    [
+      ['promote', '--job', 'web', '--client-cert', 'x.pem'],
+      "Option '--client-key' is required when option '--client-cert' is set",
+    ],
+    [['health', '--job', 'web'], "Option '--healthy-allocs' or option '--unhealthy-allocs'"],
     [['promote', '--job', 'web', '--bogus'], "Unknown option '--bogus'"],
     [['promote', 'wait', '--job', 'web'], 'one mode expected'],
     [[], 'a mode is required'],
@@ -122,17 +134,22 @@ describe('nomad-canary-gate CLI', () => {
     expect(s.requests[0].headers['x-nomad-token']).toBe(token)
   })
 
-  it('SIGTERM ends a held query at once', async () => {
-    const s = await sim()
-    runScenario(s, 'manual')
-    const run = startCli(['promote', '--job', 'web'], { NOMAD_ADDR: s.address })
-    await request(s, 'the CLI holding a blocking query', (r) => r.query.index !== undefined)
-    run.child.kill('SIGTERM')
-    const res = await run.done
-    expect(res.code).toBe(1)
-    expect(res.stdout).toContain('result=cancelled')
-    expect(s.writes()).toHaveLength(0)
-  })
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    it(`${signal} ends a held query at once, exit ${code}`, async () => {
+      const s = await sim()
+      runScenario(s, 'manual')
+      const run = startCli(['promote', '--job', 'web'], { NOMAD_ADDR: s.address })
+      await request(s, 'the CLI holding a blocking query', (r) => r.query.index !== undefined)
+      run.child.kill(signal)
+      const res = await run.done
+      expect(res.code).toBe(code)
+      expect(res.stdout).toContain('result=cancelled')
+      expect(s.writes()).toHaveLength(0)
+    })
+  }
 })
 
 describe('npm run demo', () => {

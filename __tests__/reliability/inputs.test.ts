@@ -167,13 +167,13 @@ const CASES: Case[] = [
   {
     name: 'client-cert without client-key',
     inputs: { ...JOB, 'client-cert': '{clientcert}' },
-    says: /Input 'client-key' is required when client-cert is set/,
+    says: /Input 'client-key' is required when input 'client-cert' is set/,
     needsPki: true,
   },
   {
     name: 'client-key without client-cert',
     inputs: { ...JOB, 'client-key': '{clientkey}' },
-    says: /Input 'client-cert' is required when client-key is set/,
+    says: /Input 'client-cert' is required when input 'client-key' is set/,
     needsPki: true,
   },
   {
@@ -277,7 +277,7 @@ const CASES: Case[] = [
   {
     name: 'health without allocs',
     inputs: { ...JOB, mode: 'health' },
-    says: /Input 'healthy-allocs' or 'unhealthy-allocs' is required with mode 'health'/,
+    says: /Input 'healthy-allocs' or input 'unhealthy-allocs' is required with mode 'health'/,
   },
   {
     name: 'healthy-allocs with mode promote',

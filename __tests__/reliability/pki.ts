@@ -18,7 +18,7 @@ export interface Pair {
 export interface Pki {
   dir: string
   ca: Pair
-  /** Signed by the CA for 127.0.0.1 and localhost. */
+  /** Signed by the CA for 127.0.0.1, localhost and nomad.test (a name only a test proxy resolves). */
   server: Pair
   /** Signed by the CA for server.global.nomad only (Nomad's own naming). */
   named: Pair
@@ -64,7 +64,7 @@ export function makePki(): Pki {
   )
   const server = signed('server', '/CN=127.0.0.1', [
     'basicConstraints=CA:FALSE',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:nomad.test',
     'extendedKeyUsage=serverAuth',
   ])
   const named = signed('named', '/CN=server.global.nomad', [

@@ -29,7 +29,7 @@ export function parseAllocs(
   if (!healthy && !unhealthy) {
     throw new InputError(
       'healthy-allocs',
-      "Input 'healthy-allocs' or 'unhealthy-allocs' is required with mode 'health': allocation IDs, or the word 'canaries'",
+      "Input 'healthy-allocs' or input 'unhealthy-allocs' is required with mode 'health': allocation IDs, or the word 'canaries'",
     )
   }
   const out = {

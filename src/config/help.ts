@@ -25,6 +25,10 @@ export const CLI_OPTIONS = [
     name: 'json',
     help: 'print the outputs as one JSON object instead of key=value lines',
   },
+  {
+    name: 'debug',
+    help: 'print every request, retry and decision on stderr (also NOMAD_CANARY_GATE_DEBUG=1)',
+  },
   { name: 'help', short: 'h', help: 'this text' },
   { name: 'version', help: 'the version' },
 ] as const
@@ -43,6 +47,22 @@ export function cliOptions(): Record<string, { type: 'boolean' | 'string'; short
   for (const spec of INPUTS as readonly InputSpec[])
     options[spec.name] = { type: cliOptionType(spec) }
   return options
+}
+
+/**
+ * A message in the CLI's words: `Input 'job'` becomes `Option '--job'`, and
+ * advice such as `set ca-cert` names `--ca-cert`. Only the inputs' own names
+ * are touched, so Nomad's texts stay as they are.
+ */
+export function asOptions(text: string): string {
+  const names = new Set((INPUTS as readonly InputSpec[]).map((i) => i.name))
+  return text
+    .replace(/\b([Ii])nput '([a-z][a-z-]*)'/g, (all, i: string, name: string) =>
+      names.has(name) ? `${i === 'I' ? 'O' : 'o'}ption '--${name}'` : all,
+    )
+    .replace(/\b(set|check|raise) ([a-z][a-z-]*)\b/g, (all, verb: string, name: string) =>
+      names.has(name) ? `${verb} --${name}` : all,
+    )
 }
 
 const WIDTH = 80
@@ -82,7 +102,8 @@ export function cliHelp(): string {
     `  ${PROGRAM} fail --deployment-id 5e7f2a1c`,
     '',
     'Exit status: 0 the step passed, 1 the gate failed (timed out, unhealthy,',
-    'deployment failed, request failed), 2 usage error (nothing was sent).',
+    'deployment failed, request failed), 2 usage error (nothing was sent),',
+    '130 stopped by SIGINT, 143 stopped by SIGTERM.',
     '',
   )
   return out.join('\n')

@@ -8,6 +8,7 @@ import { parseAllocs } from './allocs.js'
 import { parseGithub } from './github.js'
 import { parseLogin } from './login.js'
 import { parseNomadConfig } from './nomad.js'
+import { parseProxies } from './proxy.js'
 import { MODES, ON_FAILURE, ON_UNHEALTHY_CANARY, WATCH_METHODS, type Settings } from './settings.js'
 import { parseSoak } from './soak.js'
 import { parseTarget } from './target.js'
@@ -45,8 +46,12 @@ export function parseSettings(
   const secrets = new SecretList(options.onSecret)
   const inputs = readInputs(input, env)
 
+  // HTTPS_PROXY, HTTP_PROXY, NO_PROXY: for Nomad and the soak's checks (GitHub's
+  // client, @actions/github, reads them itself, by the same rules).
+  const proxy = parseProxies(env, secrets)
   const login = parseLogin(inputs, secrets)
   const nomad = parseNomadConfig(inputs, env, secrets)
+  if (proxy) nomad.proxy = proxy
   const target = parseTarget(inputs)
   const mode = oneOf(inputs.withDefault('mode'), MODES)
   const groupsValue = inputs.get('groups')
@@ -66,6 +71,7 @@ export function parseSettings(
     fail(wait, `only applies to mode 'promote' (mode is '${mode}')`)
   }
   const { soakMs, checks } = parseSoak(inputs, mode, timeoutMs)
+  if (proxy) checks.proxy = proxy
   const github = parseGithub(inputs, env, secrets)
   const dryRun = parseBoolean(inputs.withDefault('dry-run'))
   const requestTimeoutMs = requestTimeoutFromEnv(env)
@@ -105,4 +111,12 @@ function requestTimeoutFromEnv(env: Env): number | undefined {
     throw new Error(`NOMAD_CANARY_GATE_REQUEST_TIMEOUT must be a positive duration (got "${raw}")`)
   }
   return ms
+}
+
+/**
+ * NOMAD_CANARY_GATE_DEBUG=1 (or true): the CLI's --debug, for a pipeline where
+ * adding an option is harder than setting a variable.
+ */
+export function debugFromEnv(env: Env): boolean {
+  return /^(1|true|yes)$/i.test(env.NOMAD_CANARY_GATE_DEBUG?.trim() ?? '')
 }

@@ -25,13 +25,13 @@ export function parseTls(inputs: Inputs, secrets: SecretList): TLSConfig {
   if (certValue && !keyValue) {
     throw new InputError(
       'client-key',
-      "Input 'client-key' is required when client-cert is set (mTLS needs both)",
+      "Input 'client-key' is required when input 'client-cert' is set (mTLS needs both)",
     )
   }
   if (keyValue && !certValue) {
     throw new InputError(
       'client-cert',
-      "Input 'client-cert' is required when client-key is set (mTLS needs both)",
+      "Input 'client-cert' is required when input 'client-key' is set (mTLS needs both)",
     )
   }
   if (certValue && keyValue) {

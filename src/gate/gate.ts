@@ -12,6 +12,7 @@ import type { CheckRun } from '../checks.js'
 import type { NomadClient } from '../nomad/client.js'
 import { NomadError } from '../nomad/errors.js'
 import type { Settings } from '../config/settings.js'
+import { checkWriteAccess } from './access.js'
 import { actNow } from './act.js'
 import {
   decide,
@@ -24,7 +25,15 @@ import {
 import { GateError } from './errors.js'
 import { follow, type Follower } from './follow.js'
 import { healthTargets } from './health.js'
-import { DRY_RUN_RESULT, shortId, type Log, type Outcome, type Verdict } from './outcome.js'
+import {
+  DRY_RUN_RESULT,
+  nomadUiUrl,
+  shortId,
+  type Log,
+  type Outcome,
+  type Verdict,
+  type WriteKind,
+} from './outcome.js'
 import { CanaryLog } from './progress.js'
 import { selectGroups, unknownGroups } from './readiness.js'
 import { resolveDeployment } from './resolve.js'
@@ -63,6 +72,7 @@ class GateRun {
   private view?: RolloutView
   private follower?: Follower
   private writer?: Writer
+  private uiUrl?: string
   /** performance.now() of the last waiting line. */
   private lastProgressAt = performance.now()
 
@@ -98,9 +108,11 @@ class GateRun {
       log: (line) => this.event(line),
     })
     const d = resolved.deployment
+    this.uiUrl = nomadUiUrl(settings.nomad.address, d.JobID, d.Namespace)
     this.event(
       `Deployment ${d.ID} of job "${d.JobID}" version ${d.JobVersion} (namespace ${d.Namespace}): ${d.Status}, "${d.StatusDescription}"`,
     )
+    this.event(`In Nomad's UI: ${this.uiUrl}`)
     const mode = settings.mode
     const gating = mode === 'promote' || mode === 'wait' || mode === 'health'
     if (gating) {
@@ -127,6 +139,18 @@ class GateRun {
       streamWaitMs: deps.streamWaitMs,
       note: (line) => this.event(line),
     })
+    // Beside the wait, not in front of it: a token that evidently cannot write
+    // is said at the start, and always before the first write.
+    const access = gating
+      ? checkWriteAccess({
+          client: deps.client,
+          namespace: d.Namespace,
+          writes: settings.dryRun ? [] : stepWrites(settings),
+          signal: this.signal,
+          warning: (line) => this.timeline.warning(line),
+          debug: (line) => this.timeline.debug(line),
+        })
+      : undefined
     const writer = (this.writer = new Writer({
       client: deps.client,
       view,
@@ -137,13 +161,18 @@ class GateRun {
       waitForCompletion: settings.waitForCompletion,
       deadline: this.deadline,
       signal: this.signal,
+      before: access,
     }))
     if (!gating) return actNow(mode, view, writer, this.follower)
-    this.event(
-      `Gating on ${selected.join(', ')} (${mode}); deadline ${formatDuration(settings.timeoutMs)}; following ${FOLLOWING[this.follower.method]}`,
-    )
-    const verdict = await this.watch()
-    return verdict.write ? writer.onFailure(verdict.write, verdict) : verdict
+    try {
+      this.event(
+        `Gating on ${selected.join(', ')} (${mode}); deadline ${formatDuration(settings.timeoutMs)}; following ${FOLLOWING[this.follower.method]}`,
+      )
+      const verdict = await this.watch()
+      return verdict.write ? await writer.onFailure(verdict.write, verdict) : verdict
+    } finally {
+      await access
+    }
   }
 
   /** promote / wait / health: decide after every change until a verdict. */
@@ -289,12 +318,21 @@ class GateRun {
       elapsedMs: this.timeline.elapsedMs,
       timeline: this.timeline.events,
       checks: this.checkRuns,
+      uiUrl: this.uiUrl,
       ...(this.follower ? { followed: this.follower.method } : {}),
     }
   }
 }
 
 const NEVER = new Promise<never>(() => {})
+
+/** The writes a gating step may send: its mode's, and on-failure's. */
+function stepWrites(settings: Settings): WriteKind[] {
+  const writes: WriteKind[] = []
+  if (settings.mode === 'promote' || settings.mode === 'health') writes.push(settings.mode)
+  if (settings.onFailure !== 'none') writes.push(settings.onFailure)
+  return writes
+}
 
 function cancelled(): Verdict {
   return { result: 'cancelled', ok: false, message: 'Cancelled by a signal; nothing was sent' }

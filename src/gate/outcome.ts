@@ -73,6 +73,23 @@ export interface Outcome {
   checks: CheckRun[]
   /** How the deployment was followed in the end: Nomad's event stream, or blocking queries. */
   followed?: 'events' | 'blocking'
+  /** The deployments of the job in Nomad's UI. */
+  uiUrl?: string
+}
+
+/**
+ * The job's deployments in Nomad's web UI (ui/app/router.js: `jobs/:job_name`
+ * with the id `<job>@<namespace>`, and its `deployments` tab); the address
+ * without credentials or query.
+ */
+export function nomadUiUrl(address: string, jobId: string, namespace: string): string {
+  const u = new URL(address)
+  u.username = ''
+  u.password = ''
+  u.search = ''
+  u.hash = ''
+  const base = u.toString().replace(/\/+$/, '')
+  return `${base}/ui/jobs/${encodeURIComponent(jobId)}@${encodeURIComponent(namespace)}/deployments`
 }
 
 /** What a dry run reports instead of the result of a write it did not send. */
@@ -86,4 +103,14 @@ export const DRY_RUN_RESULT: Partial<Record<Result, Result>> = {
 
 export function shortId(id: string): string {
   return id.slice(0, 8)
+}
+
+/** A write's answer, its empty fields left out: `EvalID 5f1c…, DeploymentModifyIndex 12`. */
+export function describeAnswer(r: DeploymentUpdateResponse): string {
+  const parts: string[] = []
+  if (r.EvalID) parts.push(`EvalID ${r.EvalID}`)
+  if (r.EvalCreateIndex) parts.push(`EvalCreateIndex ${r.EvalCreateIndex}`)
+  if (r.DeploymentModifyIndex) parts.push(`DeploymentModifyIndex ${r.DeploymentModifyIndex}`)
+  if (r.RevertedJobVersion != null) parts.push(`reverted to job version ${r.RevertedJobVersion}`)
+  return parts.join(', ') || 'no fields in the answer'
 }

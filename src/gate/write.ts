@@ -18,7 +18,7 @@ import { NomadError } from '../nomad/errors.js'
 import type { Deployment, DeploymentUpdateResponse } from '../nomad/types.js'
 import { GateError } from './errors.js'
 import type { Follower } from './follow.js'
-import type { Verdict, WriteKind } from './outcome.js'
+import { describeAnswer, shortId, type Verdict, type WriteKind } from './outcome.js'
 import { describeGroups } from './readiness.js'
 import type { Timeline } from './timeline.js'
 import type { RolloutView } from './view.js'
@@ -63,6 +63,8 @@ export interface WriterOptions {
   waitForCompletion: boolean
   deadline: number
   signal: AbortSignal
+  /** Settles before the first write: the access check, so its warning comes first. */
+  before?: Promise<void>
 }
 
 /** The step's writes: sent (or, in a dry run, logged), read back when lost, and settled. */
@@ -82,7 +84,9 @@ export class Writer {
     health = { healthy: [] as string[], unhealthy: [] as string[] },
   ): Promise<'sent' | 'refused'> {
     const { o } = this
-    const ctx: WriteContext = { ...o, ...health, log: (line) => o.timeline.warning(line) }
+    await o.before
+    // Info lines: the step's retries are summed up in one warning (step.ts).
+    const ctx: WriteContext = { ...o, ...health, log: (line) => o.timeline.event(line) }
     if (o.dryRun) {
       this.planned = kind
       o.timeline.event(
@@ -106,17 +110,21 @@ export class Writer {
     const r = out.response
     this.response = r
     this.index = Math.max(out.index, r.DeploymentModifyIndex)
-    o.timeline.event(
-      `Sent ${kind}: EvalID ${r.EvalID || '(none)'}, DeploymentModifyIndex ${r.DeploymentModifyIndex}` +
-        (r.RevertedJobVersion != null ? `, reverted to job version ${r.RevertedJobVersion}` : ''),
-    )
+    o.timeline.event(`Sent ${kind}: ${describeAnswer(r)}`)
     await this.settle(kind)
     return 'sent'
   }
 
   /** on-failure's write after a failed gate; a deployment that ended meanwhile needs none. */
   async onFailure(kind: WriteKind, verdict: Verdict): Promise<Verdict> {
-    if ((await this.send(kind)) === 'sent') return verdict
+    if ((await this.send(kind)) === 'sent') {
+      // What on-failure did, in words: the step's message and the summary say it.
+      const did = this.o.dryRun ? `would ${kind}` : PAST[kind]
+      const id = shortId(this.o.view.deployment.ID)
+      const after = AFTER[verdict.result] ?? `after ${verdict.result}`
+      const sentence = `${did[0].toUpperCase()}${did.slice(1)} deployment ${id} ${after} (on-failure: ${kind})`
+      return { ...verdict, message: `${verdict.message}. ${sentence}` }
+    }
     await this.readAfterWrite()
     const d = this.o.view.deployment
     return {
@@ -189,6 +197,7 @@ export async function applyWrite(kind: WriteKind, ctx: WriteContext): Promise<Wr
       if (!err.retryable && !err.ambiguous) throw err
       const delayMs = backoffMs({ baseMs: 200, maxMs: 2_000 }, attempt)
       if (performance.now() + delayMs >= deadline) throw err
+      ctx.client.reportRetry(err, attempt, delayMs)
       ctx.log(
         `The ${kind} request failed (${err.detail}) and did not take effect; sending it again in ${delayMs} ms`,
       )
@@ -281,4 +290,20 @@ export function deploymentShows(
     case 'resume':
       return d.Status === 'running'
   }
+}
+
+/** on-failure's write, done. */
+const PAST: Record<WriteKind, string> = {
+  fail: 'failed',
+  pause: 'paused',
+  resume: 'resumed',
+  promote: 'promoted',
+  health: 'set health in',
+}
+
+/** Why on-failure acted, by the verdict. */
+const AFTER: Partial<Record<Verdict['result'], string>> = {
+  'timed-out': 'after the deadline',
+  unhealthy: 'after a canary turned unhealthy',
+  'check-failed': 'after the checks failed',
 }

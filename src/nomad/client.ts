@@ -26,7 +26,7 @@ import {
   promoteRequest,
   type WriteRequest,
 } from './deployments.js'
-import { NomadError } from './errors.js'
+import { NomadError, neverReached, notReached } from './errors.js'
 import { readEventStream, type StreamHandlers, type Subscription } from './events.js'
 import {
   jobDeploymentsRequest,
@@ -47,7 +47,7 @@ import {
   type WriteOptions,
 } from './query.js'
 import { DEFAULT_RETRY, retrying, type RetryPolicy } from './retry.js'
-import { Transport } from './transport.js'
+import { Transport, type ExchangeRecord } from './transport.js'
 import type { DeploymentUpdateResponse } from './types.js'
 
 export type { Config, TLSConfig, HttpBasicAuth } from './config.js'
@@ -76,30 +76,55 @@ export {
   type WriteOptions,
 } from './query.js'
 export { backoffMs, sleep, type RetryPolicy } from './retry.js'
+export { WRITE_NEEDS, describeNeed, grantedIn, type Need } from './capabilities.js'
+export type { ExchangeRecord } from './transport.js'
 export type { EventBatch, NomadEvent, StreamHandlers, Subscription } from './events.js'
+
+/**
+ * Before Nomad's first answer, a failure to reach it (refused, reset, no name,
+ * TLS, a proxy that cannot get there) is retried this long, then final: a
+ * mistyped address must not wait out the step's timeout. An agent that is
+ * still starting gets these seconds; after a first answer the same failures are
+ * retried until the deadline.
+ */
+export const FIRST_CONTACT_MS = 8_000
 
 export interface ClientOptions {
   /** Time limit of a request that is not a blocking query (a write's too). Default 30s. */
   requestTimeoutMs?: number
   retry?: RetryPolicy
-  /** Told about every retry, so the user sees why the gate is slower than usual. */
-  onRetry?: (err: NomadError, attempt: number, delayMs: number) => void
+  /**
+   * Told about every retry, so the user sees why the gate is slower than usual;
+   * `told`: the caller has said it in its own words already (reportRetry).
+   */
+  onRetry?: (err: NomadError, attempt: number, delayMs: number, told?: boolean) => void
+  /** Told about every request when it ends (the debug lines). */
+  onExchange?: (r: ExchangeRecord) => void
   userAgent?: string
 }
 
 export class NomadClient {
   readonly address: string
   readonly namespace?: string
+  /** A token is sent (X-Nomad-Token): the given one, or the one a login returned. */
+  readonly hasToken: boolean
   /** Time limit of a request that is not a blocking query (a write's too). */
   readonly requestTimeoutMs: number
   private readonly transport: Transport
   private readonly retry: RetryPolicy
   private readonly onRetry?: ClientOptions['onRetry']
+  /** performance.now() of the first request: where the first-contact budget starts. */
+  private firstSentAt?: number
 
   constructor(config: Config, options: ClientOptions = {}) {
-    this.transport = new Transport(config, options.userAgent ?? 'nomad-canary-gate')
+    this.transport = new Transport(
+      config,
+      options.userAgent ?? 'nomad-canary-gate',
+      options.onExchange,
+    )
     this.address = config.address
     this.namespace = config.namespace
+    this.hasToken = Boolean(config.token)
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000
     this.retry = options.retry ?? DEFAULT_RETRY
     this.onRetry = options.onRetry
@@ -108,6 +133,25 @@ export class NomadClient {
   /** Close idle keep-alive sockets so the process can exit. */
   close(): void {
     this.transport.close()
+  }
+
+  /** How requests to Nomad go: directly, or through which proxy. */
+  get route() {
+    return this.transport.route
+  }
+
+  /** Nomad has answered once: the address is right. */
+  get contacted(): boolean {
+    return this.transport.contacted
+  }
+
+  /**
+   * Tells the client's onRetry of a request that a caller sends again itself
+   * and has logged in its own words (a write: gate/write.ts), so every retry
+   * of a step is counted in one place.
+   */
+  reportRetry(err: NomadError, attempt: number, delayMs: number): void {
+    this.onRetry?.(err, attempt, delayMs, true)
   }
 
   // Reads -------------------------------------------------------------------
@@ -230,6 +274,7 @@ export class NomadClient {
   async query<T>(req: ReadRequest<T>, q: QueryOptions = {}): Promise<Response<T, QueryMeta>> {
     const blocking = blockingParams(q, this.requestTimeoutMs)
     const params = { ...req.params, ...blocking.params }
+    this.firstSentAt ??= performance.now()
     const attempt = async () => {
       const { body, headers } = await this.transport.exchange<T>({
         method: 'GET',
@@ -246,6 +291,15 @@ export class NomadClient {
       deadline: q.deadline,
       signal: q.signal,
       onRetry: this.onRetry,
+      // After a first answer, failing to reach Nomad is an outage to wait out.
+      retryable: (err) => err.retryable || (this.contacted && notReached(err)),
+      giveUp: (err, tries, delayMs, attemptMs) => {
+        if (this.contacted || !notReached(err)) return undefined
+        const spent = performance.now() - this.firstSentAt!
+        // Only a try that can end within the budget (one that took 5 s will again).
+        if (spent + delayMs + attemptMs < FIRST_CONTACT_MS) return undefined
+        return neverReached(err, this.address, tries, spent)
+      },
       method: 'GET',
       path: req.path,
     })

@@ -2,6 +2,8 @@
 // TLSConfig (api/api.go). src/config/ fills it from the inputs and the NOMAD_*
 // environment; the client never learns where a value came from.
 
+import type { ProxyConfig } from '../net/proxy.js'
+
 /** Where the nomad CLI connects when NOMAD_ADDR is unset (api/api.go DefaultConfig). */
 export const DEFAULT_ADDRESS = 'http://127.0.0.1:4646'
 
@@ -40,4 +42,6 @@ export interface Config {
   region?: string
   httpAuth?: HttpBasicAuth
   tls: TLSConfig
+  /** HTTPS_PROXY, HTTP_PROXY, NO_PROXY (Go's http.ProxyFromEnvironment, in api/api.go's transport). */
+  proxy?: ProxyConfig
 }

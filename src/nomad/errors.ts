@@ -2,8 +2,13 @@
 // functions that make one from what went wrong: a status, a broken connection,
 // an answer that is not JSON, an abort, a time limit.
 
+import { STATUS_CODES } from 'node:http'
 import { classifyNetworkError } from '../network-error.js'
+import { ProxyError, type Route } from '../net/http.js'
+import { describeProxy } from '../net/proxy.js'
 import { redactUrl } from '../redact.js'
+import { describeNeed, needFor } from './capabilities.js'
+import { libraryText, oneLine } from '../text.js'
 
 export type NomadErrorKind =
   /** Nomad answered with a non-2xx status. */
@@ -75,7 +80,7 @@ export function cleanNomadText(text: string): string {
       .filter(Boolean)
       .join('; ')
   }
-  return t.length > 500 ? `${t.slice(0, 500)}…` : t
+  return oneLine(t, 500)
 }
 
 /** Server-side texts of a Nomad that is electing a leader or forwarding badly: retry. */
@@ -107,11 +112,19 @@ export function describeStatus(
   status: number,
   text: string,
   namespace: string | undefined,
+  method = 'GET',
+  path = '',
 ): string {
   const cleaned = cleanNomadText(text) || '(empty body)'
+  if (status === 400 && /HTTP request to an HTTPS server/i.test(text)) return cleaned
+  if (status === 407) {
+    return `${cleaned}: a proxy wants credentials: put its user and password in HTTP_PROXY or HTTPS_PROXY (http://user:password@host:port)`
+  }
   if (status === 403) {
     const ns = namespace ?? 'default'
-    return `${cleaned}: the token lacks permission for namespace "${ns}" (it needs read-job, and submit-job for writes), or the token is missing/expired`
+    const need = needFor(method, path)
+    if (!need) return `${cleaned}: the token is missing, expired or unknown to this cluster`
+    return `${cleaned}: to ${need.what}, the token needs ${describeNeed(need)} in namespace "${ns}" (or it is missing or expired)`
   }
   return cleaned
 }
@@ -124,7 +137,19 @@ export function fromStatus(
   text: string,
   location: string | undefined,
   namespace: string | undefined,
+  address?: string,
 ): NomadError {
+  // Go's TLS listener answers a plain-HTTP request so (net/http/server.go conn.serve).
+  if (status === 400 && address && /HTTP request to an HTTPS server/i.test(text)) {
+    return new NomadError({
+      kind: 'protocol',
+      method,
+      path,
+      detail: `Nomad at ${address} answered that it serves HTTPS: use ${address.replace(/^http:/, 'https:')}`,
+      retryable: false,
+      ambiguous: false,
+    })
+  }
   if (status >= 300 && status < 400) {
     const to = !location
       ? '(no Location header)'
@@ -146,23 +171,38 @@ export function fromStatus(
     method,
     path,
     status,
-    detail: describeStatus(status, text, namespace),
+    detail: describeStatus(status, text, namespace, method, path),
     retryable: isTransientStatus(status, text),
     // A gateway error may hide a write the server applied.
     ambiguous: status >= 502 && status <= 504,
   })
 }
 
-/** Turn a Node.js socket/TLS error into a NomadError that says where and what to do. */
+/**
+ * Turn a socket, TLS or proxy error into a NomadError that says where and
+ * what to do, in one line. `route`: how the request went (a proxy's failure
+ * is worded as the proxy's).
+ */
 export function fromNetworkError(
   err: unknown,
   method: string,
   path: string,
   address: string,
+  route: Route = { mode: 'direct' },
 ): NomadError {
-  const { kind, code } = classifyNetworkError(err)
-  const message = (err as Error | undefined)?.message ?? String(err)
   const base = { method, path, cause: err }
+  if (err instanceof ProxyError) {
+    return new NomadError({
+      ...base,
+      kind: 'refused',
+      detail: `${oneLine(libraryText(err.message))}, on the way to Nomad at ${address}: check the proxy, or list the host in NO_PROXY to connect directly`,
+      retryable: true,
+      ambiguous: false,
+    })
+  }
+  const { kind, code, source } = classifyNetworkError(err)
+  const reason = libraryText(source instanceof Error ? source.message : String(source))
+  const tunnel = route.proxy ? ` through the proxy ${describeProxy(route.proxy)}` : ''
   switch (kind) {
     case 'refused':
       return new NomadError({
@@ -172,19 +212,41 @@ export function fromNetworkError(
         retryable: true,
         ambiguous: false,
       })
-    case 'dns':
+    case 'dns': {
+      const host = new URL(address).hostname
+      const variable = address.startsWith('https:') ? 'HTTPS_PROXY' : 'HTTP_PROXY'
       return new NomadError({
         ...base,
         kind: 'network',
-        detail: `cannot resolve the host of ${address} (${code})`,
+        detail:
+          code === 'EAI_AGAIN'
+            ? `cannot resolve ${host}, the host of ${address}, now (EAI_AGAIN: DNS did not answer)`
+            : `cannot resolve ${host}, the host of ${address} (${code}): check the address, or set ${variable} if only a proxy reaches it`,
         retryable: code === 'EAI_AGAIN',
+        ambiguous: false,
+      })
+    }
+    case 'unreachable':
+      return new NomadError({
+        ...base,
+        kind: 'network',
+        detail: `no route to Nomad at ${address} (${code}): check the address, and that the runner's network reaches it (VPN, firewall, proxy variables)`,
+        retryable: true,
+        ambiguous: false,
+      })
+    case 'connect-timeout':
+      return new NomadError({
+        ...base,
+        kind: 'network',
+        detail: `no connection to Nomad at ${address}${tunnel} within ${((source as { ms?: number }).ms ?? 0) / 1000}s: check the address and port; a firewall may drop the packets, or only a proxy reaches it (HTTPS_PROXY, HTTP_PROXY)`,
+        retryable: true,
         ambiguous: false,
       })
     case 'tls':
       return new NomadError({
         ...base,
         kind: 'tls',
-        detail: `TLS with ${address} failed: ${message} (${code}); set ca-cert to the CA that signed Nomad's certificate, tls-server-name to the name in it, or client-cert/client-key if Nomad requires mTLS`,
+        detail: tlsDetail(address, reason, code),
         retryable: false,
         ambiguous: false,
       })
@@ -192,10 +254,100 @@ export function fromNetworkError(
   return new NomadError({
     ...base,
     kind: 'network',
-    detail: `connection to ${address} broke: ${message}${code ? ` (${code})` : ''}`,
+    detail: `connection to ${address}${tunnel} broke: ${reason}${code && !reason.includes(code) ? ` (${code})` : ''}`,
     retryable: true,
     ambiguous: true,
   })
+}
+
+/** What a failed TLS handshake most likely needs, by its code. */
+function tlsDetail(address: string, reason: string, code: string): string {
+  if (/wrong version number|packet length too long|unknown protocol/i.test(reason)) {
+    return `Nomad at ${address} answered in plain HTTP, not TLS: use ${address.replace(/^https:/, 'http:')}`
+  }
+  const what = `TLS with ${address} failed: ${reason}${code && !reason.includes(code) ? ` (${code})` : ''}`
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return `${what}; set tls-server-name to a name in Nomad's certificate (Nomad's own are server.<region>.nomad, e.g. server.global.nomad)`
+  }
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+    return `${what}; Nomad's certificate is outside its validity dates: renew it (or check the runner's clock)`
+  }
+  if (/certificate required|handshake failure|bad certificate/i.test(reason)) {
+    return `${what}; Nomad requires a client certificate (verify_https_client): set client-cert and client-key`
+  }
+  return `${what}; set ca-cert to the CA that signed Nomad's certificate, tls-server-name to the name in it, or client-cert/client-key if Nomad requires mTLS`
+}
+
+/**
+ * Nomad was not reached: no connection, no name, no TLS, the wrong scheme, a
+ * proxy that could not get there. Before Nomad's first answer that is most
+ * likely the address; after it, an agent restarting or a leader changing.
+ */
+export function notReached(err: NomadError): boolean {
+  return err.kind === 'refused' || err.kind === 'tls' || err.kind === 'network'
+}
+
+/**
+ * The final form of a failure to reach Nomad that was retried for `ms`
+ * without Nomad ever answering: what happened, the likely fix, and how long
+ * the gate tried.
+ */
+export function neverReached(
+  err: NomadError,
+  address: string,
+  tries: number,
+  ms: number,
+): NomadError {
+  const reset = err.kind === 'network' && /ECONNRESET|hang up|closed/i.test(err.detail)
+  const hint =
+    reset && address.startsWith('http:')
+      ? `; if Nomad serves TLS, use ${address.replace(/^http:/, 'https:')}`
+      : ''
+  return new NomadError({
+    kind: err.kind,
+    method: err.method,
+    path: err.path,
+    status: err.status,
+    detail: `${err.detail}${hint}; tried ${tries} times in ${Math.round(ms / 100) / 10}s, and Nomad has not answered once`,
+    retryable: false,
+    ambiguous: err.ambiguous,
+    cause: err,
+  })
+}
+
+/**
+ * A failure in a few words, for the tally of a step's retries
+ * (`connection reset (2), No cluster leader (1)`): the same words for the same cause.
+ */
+export function retryCause(err: NomadError): string {
+  switch (err.kind) {
+    case 'http': {
+      const text = err.detail === '(empty body)' ? '' : err.detail
+      const generic = !text || text === STATUS_CODES[err.status ?? 0]
+      return generic ? `HTTP ${err.status}` : oneLine(text, 60)
+    }
+    case 'refused':
+      return err.cause instanceof ProxyError ? 'proxy unreachable' : 'connection refused'
+    case 'timeout':
+      return 'no answer in time'
+    case 'protocol':
+      return 'not a Nomad answer'
+    case 'tls':
+      return 'TLS failed'
+    case 'aborted':
+      return 'aborted'
+  }
+  switch (classifyNetworkError(err.cause).kind) {
+    case 'reset':
+      return 'connection reset'
+    case 'dns':
+      return 'DNS failed'
+    case 'unreachable':
+      return 'no route'
+    case 'connect-timeout':
+      return 'no connection in time'
+  }
+  return 'connection broke'
 }
 
 /** No answer within the request's own time limit. */

@@ -31,6 +31,19 @@ export interface RetryOptions {
   signal?: AbortSignal
   /** Told about every retry, so the user sees why the gate is slower than usual. */
   onRetry?: (err: NomadError, attempt: number, delayMs: number) => void
+  /**
+   * Asked before each retry, with the delay it would wait and how long the
+   * failed attempt took: an error returned is thrown instead (the client's
+   * rule for an address that never answered).
+   */
+  giveUp?: (
+    err: NomadError,
+    attempt: number,
+    delayMs: number,
+    attemptMs: number,
+  ) => NomadError | undefined
+  /** Whether a failure may pass on another try; default: its own `retryable`. */
+  retryable?: (err: NomadError) => boolean
   /** For the error that says a retry was aborted. */
   method: string
   path: string
@@ -43,6 +56,7 @@ export interface RetryOptions {
 export async function retrying<T>(attempt: () => Promise<T>, o: RetryOptions): Promise<T> {
   let failed: NomadError | undefined
   for (let n = 1; ; n++) {
+    const started = performance.now()
     try {
       return await attempt()
     } catch (err) {
@@ -50,13 +64,16 @@ export async function retrying<T>(attempt: () => Promise<T>, o: RetryOptions): P
       if (failed && err instanceof NomadError && err.kind === 'aborted') {
         throw abortedError(o.method, o.path, failed)
       }
-      if (!(err instanceof NomadError) || !err.retryable) throw err
+      if (!(err instanceof NomadError)) throw err
+      if (!(o.retryable ? o.retryable(err) : err.retryable)) throw err
       failed = err
       // Retry until the deadline itself (the last try is at the deadline): the
       // read fails for good only once the deadline has passed.
       const left = o.deadline === undefined ? Infinity : o.deadline - performance.now()
       if (left <= 0) throw err
       const delayMs = Math.min(backoffMs(o.policy, n), Math.ceil(left))
+      const final = o.giveUp?.(err, n, delayMs, performance.now() - started)
+      if (final) throw final
       o.onRetry?.(err, n, delayMs)
       await sleep(delayMs, o.signal).catch(() => {
         throw abortedError(o.method, o.path, err)

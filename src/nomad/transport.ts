@@ -1,12 +1,12 @@
-// One HTTP exchange with Nomad: the keep-alive agent with the TLS settings, the
-// headers, the time limit and the caller's abort, reading the body as it
-// arrives, and every failure as a NomadError. Retries are the client's
-// (retry.ts); paths are the endpoints' (deployments.ts, jobs.ts).
+// One HTTP exchange with Nomad: the connection (net/http.ts: keep-alive, TLS,
+// the proxy variables, the connect timeout), the headers, the time limit and
+// the caller's abort, reading the body as it arrives, and every failure as a
+// NomadError. Retries are the client's (retry.ts); paths are the endpoints'
+// (deployments.ts, jobs.ts). No redirect is followed: X-Nomad-Token would go
+// along to wherever it points.
 
-import * as http from 'node:http'
-import * as https from 'node:https'
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
-import { HttpClient } from '@actions/http-client'
+import { Dialer, readText, type Route } from '../net/http.js'
 import type { Config } from './config.js'
 import {
   NomadError,
@@ -18,11 +18,16 @@ import {
 } from './errors.js'
 import type { BodyReader } from './json-stream.js'
 
+/** A new connection to Nomad (through a proxy's tunnel, TLS included) must be up within this. */
+export const CONNECT_TIMEOUT_MS = 5_000
+
+export type Params = Record<string, string> | URLSearchParams
+
 export interface Exchange<T> {
   method: 'GET' | 'PUT' | 'POST'
   path: string
   /** Query parameters; namespace and region are added to every request. */
-  params?: Record<string, string>
+  params?: Params
   /** The JSON text of a write's body. */
   data?: string
   timeoutMs: number
@@ -31,18 +36,45 @@ export interface Exchange<T> {
   reader?: BodyReader<T>
 }
 
+/** A GET whose 2xx answer is handed over unread (a body that streams: the event stream). */
+export interface Opening {
+  method?: 'GET'
+  path: string
+  params?: Params
+  /** Until the answer's head; the body is the caller's to read and end. */
+  timeoutMs?: number
+  signal?: AbortSignal
+}
+
 export interface Answer<T> {
   body: T
   headers: IncomingHttpHeaders
 }
 
+/** What a request did, for the debug lines (no header is in it: the token is one). */
+export interface ExchangeRecord {
+  method: string
+  /** Path and query. */
+  target: string
+  /** 0 when no answer came. */
+  status: number
+  /** X-Nomad-Index of the answer; 0 when none. */
+  index: number
+  ms: number
+  /** Why no answer came. */
+  error?: NomadError
+}
+
 export class Transport {
   readonly address: string
+  /** A 2xx answer has come from Nomad: the address, the scheme and the way there are right. */
+  contacted = false
   private readonly config: Config
-  private readonly agent: http.Agent
+  private readonly dialer: Dialer
   private readonly userAgent: string
+  private readonly onExchange?: (r: ExchangeRecord) => void
 
-  constructor(config: Config, userAgent: string) {
+  constructor(config: Config, userAgent: string, onExchange?: (r: ExchangeRecord) => void) {
     const url = new URL(config.address)
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new Error(
@@ -52,29 +84,36 @@ export class Transport {
     this.config = config
     this.address = config.address
     this.userAgent = userAgent
+    this.onExchange = onExchange
     const tls = config.tls
     // Keep-alive: the blocking loop sends a request per change; a warm socket
     // saves the TCP (and TLS) handshake on the path that decides the latency.
-    this.agent =
-      url.protocol === 'https:'
-        ? new https.Agent({
-            keepAlive: true,
-            ca: tls.caCert,
-            cert: tls.clientCert,
-            key: tls.clientKey,
-            servername: tls.serverName,
-            rejectUnauthorized: !tls.skipVerify,
-          })
-        : new http.Agent({ keepAlive: true })
+    this.dialer = new Dialer({
+      keepAlive: true,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      proxy: config.proxy,
+      tls: {
+        ca: tls.caCert,
+        cert: tls.clientCert,
+        key: tls.clientKey,
+        servername: tls.serverName,
+        rejectUnauthorized: !tls.skipVerify,
+      },
+    })
   }
 
   /** Close idle keep-alive sockets so the process can exit. */
   close(): void {
-    this.agent.destroy()
+    this.dialer.destroy()
+  }
+
+  /** How requests to Nomad go: directly, or through which proxy. */
+  get route(): Route {
+    return this.dialer.route(new URL(this.address))
   }
 
   /** `params` as a record, or search parameters that may repeat (the event stream's `topic`). */
-  url(path: string, params: Record<string, string> | URLSearchParams = {}): URL {
+  url(path: string, params: Params = {}): URL {
     const url = new URL(path, this.address)
     const entries = params instanceof URLSearchParams ? [...params] : Object.entries(params)
     for (const [k, v] of entries) url.searchParams.append(k, v)
@@ -88,66 +127,96 @@ export class Transport {
     const { method, path, data, signal, reader } = x
     const timeout = AbortSignal.timeout(x.timeoutMs)
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout
-    const headers = this.headers(data !== undefined)
-    const client = this.client(combined, x.timeoutMs + 1_000)
-
-    let message: IncomingMessage
-    let text: string
+    const url = this.url(path, x.params)
+    const started = performance.now()
+    let message: IncomingMessage | undefined
     try {
-      const url = this.url(path, x.params).toString()
-      const res = await client.request(method, url, data ?? null, headers)
-      message = res.message
-      const ok = (message.statusCode ?? 0) >= 200 && (message.statusCode ?? 0) < 300
-      text = await readText(message, reader && ok ? (c) => reader.feed(c, method, path) : undefined)
+      let text: string
+      try {
+        message = await this.dialer.send(url, {
+          method,
+          headers: this.headers(data !== undefined),
+          body: data,
+          signal: combined,
+        })
+        const ok = isOk(message.statusCode)
+        text = await readText(
+          message,
+          reader && ok ? (c) => reader.feed(c, method, path) : undefined,
+        )
+      } catch (err) {
+        if (err instanceof NomadError) throw err
+        if (signal?.aborted) throw abortedError(method, path, err, data !== undefined)
+        if (timeout.aborted) throw timeoutError(method, path, this.address, x.timeoutMs, err)
+        throw fromNetworkError(err, method, path, this.address, this.dialer.route(url))
+      }
+      if (!isOk(message.statusCode)) throw this.statusError(method, path, message, text)
+      const body = reader ? reader.end(method, path) : parseJson<T>(text, method, path)
+      this.contacted = true
+      this.record(method, url, started, message)
+      return { body, headers: message.headers }
     } catch (err) {
-      if (err instanceof NomadError) throw err
-      if (signal?.aborted) throw abortedError(method, path, err, data !== undefined)
-      if (timeout.aborted) throw timeoutError(method, path, this.address, x.timeoutMs, err)
-      throw fromNetworkError(err, method, path, this.address)
+      this.record(method, url, started, message, err)
+      throw err
     }
-    const status = message.statusCode ?? 0
-    if (status < 200 || status >= 300) {
-      throw fromStatus(method, path, status, text, message.headers.location, this.config.namespace)
-    }
-    const body = reader ? reader.end(method, path) : parseJson<T>(text, method, path)
-    return { body, headers: message.headers }
   }
 
   /**
-   * A GET whose 2xx answer is handed over unread, for a body that streams
-   * (the event stream): the caller reads it and ends it with `signal`. A
-   * non-2xx answer is read and thrown as a NomadError, as by exchange().
+   * A GET whose 2xx answer is handed over unread, for a body that streams (the
+   * event stream): the caller reads it and ends it with its signal. A non-2xx
+   * answer is read and thrown as a NomadError, as by exchange().
    */
-  async open(x: {
-    path: string
-    params?: Record<string, string> | URLSearchParams
-    signal: AbortSignal
-  }): Promise<IncomingMessage> {
+  async open(x: Opening): Promise<IncomingMessage> {
     const { path, signal } = x
-    const client = this.client(signal, 0)
+    const method = x.method ?? 'GET'
+    const timeout = x.timeoutMs ? AbortSignal.timeout(x.timeoutMs) : undefined
+    const own = new AbortController()
+    // The time limit covers the head only: the stream lives on after it.
+    const onLimit = () => own.abort(timeout?.reason)
+    timeout?.addEventListener('abort', onLimit, { once: true })
+    const combined = signal ? AbortSignal.any([signal, own.signal]) : own.signal
+    const url = this.url(path, x.params)
+    const started = performance.now()
     let message: IncomingMessage
     try {
-      message = (
-        await client.request('GET', this.url(path, x.params).toString(), null, this.headers(false))
-      ).message
+      message = await this.dialer.send(url, {
+        method,
+        headers: this.headers(false),
+        signal: combined,
+      })
     } catch (err) {
-      if (err instanceof NomadError) throw err
-      if (signal.aborted) throw abortedError('GET', path, err, false)
-      throw fromNetworkError(err, 'GET', path, this.address)
+      const e = signal?.aborted
+        ? abortedError(method, path, err, false)
+        : own.signal.aborted
+          ? timeoutError(method, path, this.address, x.timeoutMs ?? 0, err)
+          : fromNetworkError(err, method, path, this.address, this.dialer.route(url))
+      this.record(method, url, started, undefined, e)
+      throw e
+    } finally {
+      timeout?.removeEventListener('abort', onLimit)
     }
-    const status = message.statusCode ?? 0
-    if (status >= 200 && status < 300) return message
-    let text = ''
-    try {
-      text = await readText(message)
-    } catch {
-      // The status says enough.
+    if (isOk(message.statusCode)) {
+      this.contacted = true
+      this.record(method, url, started, message)
+      return message
     }
-    throw fromStatus('GET', path, status, text, message.headers.location, this.config.namespace)
+    const text = await readText(message).catch(() => '')
+    const e = this.statusError(method, path, message, text)
+    this.record(method, url, started, message, e)
+    throw e
+  }
+
+  private statusError(method: string, path: string, m: IncomingMessage, text: string): NomadError {
+    const status = m.statusCode ?? 0
+    const ns = this.config.namespace
+    return fromStatus(method, path, status, text, m.headers.location, ns, this.address)
   }
 
   private headers(withBody: boolean): Record<string, string> {
-    const headers: Record<string, string> = { accept: 'application/json' }
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': this.userAgent,
+    }
     if (this.config.token) headers['x-nomad-token'] = this.config.token
     if (this.config.httpAuth) {
       const { username, password } = this.config.httpAuth
@@ -157,51 +226,29 @@ export class Transport {
     return headers
   }
 
-  /**
-   * @actions/http-client builds and sends the request; a per-request handler
-   * gives it our keep-alive/TLS agent and the abort signal, which it has no
-   * option for. Redirects stay off: X-Nomad-Token would follow them.
-   * `socketTimeoutMs` (0: none) is only a backstop behind the signal.
-   */
-  private client(signal: AbortSignal, socketTimeoutMs: number): HttpClient {
-    type RequestHandler = HttpClient['handlers'][number]
-    const handler: RequestHandler = {
-      prepareRequest: (options) => Object.assign(options, { agent: this.agent, signal }),
-      canHandleAuthentication: () => false,
-      handleAuthentication: () => Promise.reject(new Error('unreachable')),
-    }
-    return new HttpClient(this.userAgent, [handler], {
-      allowRedirects: false,
-      allowRetries: false,
-      ...(socketTimeoutMs > 0 ? { socketTimeout: socketTimeoutMs } : {}),
+  private record(
+    method: string,
+    url: URL,
+    started: number,
+    message?: IncomingMessage,
+    error?: unknown,
+  ): void {
+    if (!this.onExchange) return
+    const raw = message?.headers['x-nomad-index']
+    const index = Number(Array.isArray(raw) ? raw[0] : raw)
+    this.onExchange({
+      method,
+      target: `${url.pathname}${url.search}`,
+      status: message?.statusCode ?? 0,
+      index: Number.isFinite(index) ? index : 0,
+      ms: performance.now() - started,
+      error: error instanceof NomadError ? error : undefined,
     })
   }
 }
 
-function readText(message: IncomingMessage, sink?: (chunk: string) => void): Promise<string> {
-  // Not HttpClientResponse.readBody(): it never settles when the connection
-  // breaks mid-body, which would hang the gate until its deadline.
-  return new Promise((resolve, reject) => {
-    // Decoded as it arrives; with a sink (see ArrayStream) the text is handed
-    // on instead of kept, so an answer of megabytes is never held whole.
-    let text = ''
-    message.setEncoding('utf8')
-    message.on('data', (c: string) => {
-      if (!sink) return void (text += c)
-      try {
-        sink(c)
-      } catch (err) {
-        message.destroy()
-        reject(err)
-      }
-    })
-    message.on('end', () => resolve(text))
-    message.on('error', reject)
-    message.on('close', () => {
-      if (!message.complete)
-        reject(Object.assign(new Error('connection closed mid-answer'), { code: 'ECONNRESET' }))
-    })
-  })
+function isOk(status: number | undefined): boolean {
+  return (status ?? 0) >= 200 && (status ?? 0) < 300
 }
 
 function parseJson<T>(text: string, method: string, path: string): T {

@@ -38,3 +38,30 @@ export function outputs(o: Outcome): Record<string, string> {
     'elapsed-ms': String(Math.round(o.elapsedMs)),
   }
 }
+
+/** The outputs that are numbers, and those that are JSON (interface.md). */
+const NUMBERS = new Set([
+  'job-version',
+  'eval-create-index',
+  'deployment-modify-index',
+  'index',
+  'reverted-job-version',
+  'healthy-canaries',
+  'desired-canaries',
+  'elapsed-ms',
+])
+const JSON_OUTPUTS = new Set(['groups', 'checks'])
+
+/**
+ * The outputs with their types, for the CLI's --json: numbers as numbers (null
+ * when unknown), `groups` and `checks` as arrays, the rest as strings.
+ */
+export function typedOutputs(o: Outcome): Record<string, unknown> {
+  const typed: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(outputs(o))) {
+    if (NUMBERS.has(name)) typed[name] = value === '' ? null : Number(value)
+    else if (JSON_OUTPUTS.has(name)) typed[name] = JSON.parse(value) as unknown
+    else typed[name] = value
+  }
+  return typed
+}

@@ -1,7 +1,7 @@
 // The job summary (Markdown, for GitHub) and the same facts as plain text (CLI).
 
 import { formatDuration } from '../duration.js'
-import type { Outcome } from '../gate/outcome.js'
+import { describeAnswer, type Outcome } from '../gate/outcome.js'
 
 const MAX_TIMELINE = 200
 
@@ -37,14 +37,8 @@ export function summaryMarkdown(o: Outcome): string {
     const how = o.followed === 'events' ? "Nomad's event stream" : 'blocking queries'
     lines.push(`Followed with ${how}.`, '')
   }
-  if (o.write) {
-    const w = o.write
-    lines.push(
-      `Write answer: EvalID \`${w.EvalID || '(none)'}\`, EvalCreateIndex ${w.EvalCreateIndex}, DeploymentModifyIndex ${w.DeploymentModifyIndex}` +
-        (w.RevertedJobVersion != null ? `, reverted to job version ${w.RevertedJobVersion}` : ''),
-      '',
-    )
-  }
+  if (o.write) lines.push(`Nomad's answer to the write: ${describeAnswer(o.write)}`, '')
+  if (o.uiUrl) lines.push(`[The deployment in Nomad's UI](${o.uiUrl})`, '')
   if (o.checks.length > 0) {
     lines.push('| Check run | At | Result | Details |', '|---:|---:|---|---|')
     o.checks.slice(-MAX_TIMELINE).forEach((run, i) => {
@@ -84,7 +78,8 @@ export function summaryText(o: Outcome): string {
       .join('  ')
       .trimEnd(),
   )
-  return [...(o.groups.length ? table : []), headline(o)].join('\n')
+  const link = o.uiUrl ? [`Nomad UI: ${o.uiUrl}`] : []
+  return [...(o.groups.length ? table : []), headline(o), ...link].join('\n')
 }
 
 /** Table cells: no pipes or line breaks from Nomad's texts. */
