@@ -68,9 +68,9 @@ export const CATALOGUE: Mutant[] = [
     file: 'src/gate/gate.ts',
     edits: [
       {
-        search: 'return verdict.write ? writer.onFailure(verdict.write, verdict) : verdict',
+        search: 'return verdict.write ? await writer.onFailure(verdict.write, verdict) : verdict',
         replace:
-          "return verdict.write && verdict.result !== 'timed-out'\n      ? writer.onFailure(verdict.write, verdict)\n      : verdict",
+          "return verdict.write && verdict.result !== 'timed-out'\n      ? await writer.onFailure(verdict.write, verdict)\n      : verdict",
       },
     ],
     bundles: ['action'],
