@@ -6,6 +6,7 @@
 
 import { expect, type TestContext } from 'vitest'
 import { appendFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import * as net from 'node:net'
 import {
   startSimulator,
@@ -24,8 +25,11 @@ export type { ReportLine }
 /** Appends one JSON line to $RELIABILITY_REPORT when it is set. */
 export function report(line: ReportLine): void {
   const file = process.env.RELIABILITY_REPORT
-  if (file)
-    appendFileSync(file, `${JSON.stringify({ ...line, elapsedMs: Math.round(line.elapsedMs) })}\n`)
+  if (!file) return
+  // The report is committed: no path of this machine in it (a message may quote a temporary file).
+  const note = line.note?.split(tmpdir()).join('$TMPDIR')
+  const out = { ...line, note, elapsedMs: Math.round(line.elapsedMs) }
+  appendFileSync(file, `${JSON.stringify(out)}\n`)
 }
 
 // ---- simulators --------------------------------------------------------------
