@@ -4031,7 +4031,7 @@ class EventFeed {
             const first = new Promise((resolve) => (heard = resolve));
             let lastLine = performance.now();
             let ready = false;
-            const early = new Early();
+            const early = new Newest(this.host.id);
             const topics = [
                 `Deployment:${this.host.id}`,
                 ...(this.host.withAllocs ? [`Allocation:${this.host.id}`] : []),
@@ -4047,7 +4047,7 @@ class EventFeed {
                     if (ready)
                         this.apply(b);
                     else
-                        early.add(b, this.host.id);
+                        early.add(b);
                 },
             });
             const ended = stream.then(() => 'closed', (err) => err);
@@ -4063,13 +4063,8 @@ class EventFeed {
                 const readAt = Math.max(this.host.view.deploymentIndex, this.host.view.allocsIndex);
                 ready = true;
                 this.readAt = readAt;
-                if (early.index > 0) {
-                    if (early.deployment)
-                        this.applyDeployment(early.deployment);
-                    for (const a of early.allocs.values())
-                        this.applyAlloc(a);
-                    this.advance(early.index);
-                }
+                if (early.index > 0)
+                    this.applyNewest(early);
                 for (;;) {
                     const left = lastLine + silenceMs - performance.now();
                     const why = await this.race([ended], Math.max(0, left));
@@ -4094,17 +4089,19 @@ class EventFeed {
             }
         }
     }
-    /** One raft index's events: each object newer than the view's copy replaces it. */
+    /** One raft index's events. */
     apply(b) {
-        for (const e of b.Events) {
-            const d = deploymentOf(e, this.host.id);
-            if (d)
-                this.applyDeployment(d);
-            const a = e.Payload.Allocation;
-            if (e.Topic === 'Allocation' && a && this.host.withAllocs)
-                this.applyAlloc(allocView(a));
-        }
-        this.advance(b.Index);
+        const newest = new Newest(this.host.id);
+        newest.add(b);
+        this.applyNewest(newest);
+    }
+    /** Each object newer than the view's copy replaces it; then the view is as recent as the events. */
+    applyNewest(n) {
+        if (n.deployment)
+            this.applyDeployment(n.deployment);
+        for (const a of n.allocs.values())
+            this.applyAlloc(a);
+        this.advance(n.index);
     }
     applyDeployment(d) {
         if (d.ModifyIndex >= this.host.view.deployment.ModifyIndex)
@@ -4144,18 +4141,24 @@ class EventFeed {
     }
 }
 /**
- * The events that arrive while the state is read after subscribing: only the
- * newest of each object is kept (the stream is in raft order), so a busy
- * deployment cannot pile up a copy of itself per change before the read ends.
+ * The newest of each object in some batches of events (the stream is in raft
+ * order), and their last index: one batch as it comes, or all that arrive while
+ * the state is read after subscribing, so that a busy deployment cannot pile up
+ * a copy of itself per change before the read ends. Allocations come only when
+ * subscribed to (not for fail, pause, resume).
  */
-class Early {
+class Newest {
+    id;
     index = 0;
     deployment;
     allocs = new Map();
-    add(b, id) {
+    constructor(id) {
+        this.id = id;
+    }
+    add(b) {
         for (const e of b.Events) {
-            const d = deploymentOf(e, id);
-            if (d)
+            const d = e.Payload.Deployment;
+            if (e.Topic === 'Deployment' && d?.ID === this.id)
                 this.deployment = d;
             const a = e.Payload.Allocation;
             if (e.Topic === 'Allocation' && a)
@@ -4163,10 +4166,6 @@ class Early {
         }
         this.index = Math.max(this.index, b.Index);
     }
-}
-function deploymentOf(e, id) {
-    const d = e.Payload.Deployment;
-    return e.Topic === 'Deployment' && d?.ID === id ? d : undefined;
 }
 /** A stream's end as a reason: a NomadError's detail, or `otherwise` when it closed or stayed silent. */
 function gone(why, otherwise) {

@@ -7,7 +7,7 @@
 // to blocking queries (follow.ts), events fails the step.
 
 import type { WatchMethod } from '../config/settings.js'
-import type { EventBatch, NomadClient, NomadEvent } from '../nomad/client.js'
+import type { EventBatch, NomadClient } from '../nomad/client.js'
 import { NomadError } from '../nomad/errors.js'
 import { allocView, type AllocView, type Deployment } from '../nomad/types.js'
 import type { RolloutView } from './view.js'
@@ -71,7 +71,7 @@ export class EventFeed {
       const first = new Promise<void>((resolve) => (heard = resolve))
       let lastLine = performance.now()
       let ready = false
-      const early = new Early()
+      const early = new Newest(this.host.id)
       const topics = [
         `Deployment:${this.host.id}`,
         ...(this.host.withAllocs ? [`Allocation:${this.host.id}`] : []),
@@ -87,7 +87,7 @@ export class EventFeed {
             lastLine = performance.now()
             heard()
             if (ready) this.apply(b)
-            else early.add(b, this.host.id)
+            else early.add(b)
           },
         },
       )
@@ -106,11 +106,7 @@ export class EventFeed {
         const readAt = Math.max(this.host.view.deploymentIndex, this.host.view.allocsIndex)
         ready = true
         this.readAt = readAt
-        if (early.index > 0) {
-          if (early.deployment) this.applyDeployment(early.deployment)
-          for (const a of early.allocs.values()) this.applyAlloc(a)
-          this.advance(early.index)
-        }
+        if (early.index > 0) this.applyNewest(early)
         for (;;) {
           const left = lastLine + silenceMs - performance.now()
           const why = await this.race([ended], Math.max(0, left))
@@ -134,15 +130,18 @@ export class EventFeed {
     }
   }
 
-  /** One raft index's events: each object newer than the view's copy replaces it. */
+  /** One raft index's events. */
   private apply(b: EventBatch): void {
-    for (const e of b.Events) {
-      const d = deploymentOf(e, this.host.id)
-      if (d) this.applyDeployment(d)
-      const a = e.Payload.Allocation
-      if (e.Topic === 'Allocation' && a && this.host.withAllocs) this.applyAlloc(allocView(a))
-    }
-    this.advance(b.Index)
+    const newest = new Newest(this.host.id)
+    newest.add(b)
+    this.applyNewest(newest)
+  }
+
+  /** Each object newer than the view's copy replaces it; then the view is as recent as the events. */
+  private applyNewest(n: Newest): void {
+    if (n.deployment) this.applyDeployment(n.deployment)
+    for (const a of n.allocs.values()) this.applyAlloc(a)
+    this.advance(n.index)
   }
 
   private applyDeployment(d: Deployment): void {
@@ -183,29 +182,28 @@ export class EventFeed {
 }
 
 /**
- * The events that arrive while the state is read after subscribing: only the
- * newest of each object is kept (the stream is in raft order), so a busy
- * deployment cannot pile up a copy of itself per change before the read ends.
+ * The newest of each object in some batches of events (the stream is in raft
+ * order), and their last index: one batch as it comes, or all that arrive while
+ * the state is read after subscribing, so that a busy deployment cannot pile up
+ * a copy of itself per change before the read ends. Allocations come only when
+ * subscribed to (not for fail, pause, resume).
  */
-class Early {
+class Newest {
   index = 0
   deployment?: Deployment
   readonly allocs = new Map<string, AllocView>()
 
-  add(b: EventBatch, id: string): void {
+  constructor(private readonly id: string) {}
+
+  add(b: EventBatch): void {
     for (const e of b.Events) {
-      const d = deploymentOf(e, id)
-      if (d) this.deployment = d
+      const d = e.Payload.Deployment
+      if (e.Topic === 'Deployment' && d?.ID === this.id) this.deployment = d
       const a = e.Payload.Allocation
       if (e.Topic === 'Allocation' && a) this.allocs.set(a.ID, allocView(a))
     }
     this.index = Math.max(this.index, b.Index)
   }
-}
-
-function deploymentOf(e: NomadEvent, id: string): Deployment | undefined {
-  const d = e.Payload.Deployment
-  return e.Topic === 'Deployment' && d?.ID === id ? d : undefined
 }
 
 /** A stream's end as a reason: a NomadError's detail, or `otherwise` when it closed or stayed silent. */
