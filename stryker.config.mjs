@@ -48,7 +48,6 @@ export const testFiles = [
   '__tests__/retry.test.ts',
   '__tests__/watch.test.ts',
   '__tests__/view.test.ts',
-  '__tests__/view-incremental.test.ts',
 ]
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */

@@ -140,6 +140,17 @@ describe('consistent: the two answers as one snapshot', () => {
     expect(v.consistent).toBe(true)
   })
 
+  // Generated counterexample (seed 689426): in mode fail the stream follows the
+  // deployment alone; its events made the view say the allocations were read,
+  // and the outputs gave every canary as not healthy.
+  it('current() on a view that does not follow the allocations leaves them unread', () => {
+    const v = new RolloutView(TWO(), 10, ['web'], false)
+    v.current(14)
+    expect(v.deploymentIndex).toBe(14)
+    expect(v.allocsRead).toBe(false)
+    expect(v.consistent).toBe(true)
+  })
+
   it('both sides at the same index are consistent; apart, only once confirmed at this version', () => {
     const v = new RolloutView(TWO(), 10, ['web'])
     expect(v.consistent, 'deployment @10, allocations unread').toBe(false)
