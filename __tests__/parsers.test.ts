@@ -207,6 +207,8 @@ describe('parseAddress and parseHttpAuth', () => {
       ['p@ss', 'p%40ss'],
     ],
     ['https://ci@nomad', 'https://nomad', { username: 'ci', password: '' }, []],
+    // Not valid percent-encoding: kept as written.
+    ['https://ci:p%zz@nomad', 'https://nomad', { username: 'ci', password: 'p%zz' }, ['p%zz']],
   ])('%s', (value, address, httpAuth, secrets) => {
     const found = new SecretList()
     expect(parseAddress({ input: 'address', value }, found)).toEqual({ address, httpAuth })

@@ -132,26 +132,42 @@ describe('address', () => {
     expect(s.nomad.httpAuth).toBeUndefined()
   })
 
+  // The reason exactly, as the message's own wording around it: "query or
+  // fragment" alone would also match the rule the message starts with.
   it.each([
-    ['127.0.0.1:4646', /no scheme/],
-    ['localhost:4646', /no scheme/],
-    ['nomad.example.com', /no scheme/],
-    ['ftp://nomad:4646', /the scheme is ftp/],
-    ['unix:///var/run/nomad.sock', /the scheme is unix/],
-    ['http:nomad', /no scheme/],
-    ['http://nomad:4646/v1', /has a path/],
-    ['http://nomad:4646/ui/', /has a path/],
-    ['http://nomad?region=eu', /query or fragment/],
-    ['http://nomad?', /query or fragment/],
-    ['http://nomad#x', /query or fragment/],
-    ['http://', /not a valid URL/],
-    ['http://nomad:99999', /not a valid URL/],
-    ['http://no mad', /whitespace/],
-  ])('rejects %s', (address, reason) => {
+    ['127.0.0.1:4646', 'it has no scheme'],
+    ['localhost:4646', 'it has no scheme'],
+    ['nomad.example.com', 'it has no scheme'],
+    ['-http://nomad', 'it has no scheme'],
+    ['ftp://nomad:4646', 'the scheme is ftp'],
+    ['unix:///var/run/nomad.sock', 'the scheme is unix'],
+    ['xhttp://nomad', 'the scheme is xhttp'],
+    ['httpx://nomad', 'the scheme is httpx'],
+    ['http:nomad', 'it has no scheme'],
+    ['http://nomad:4646/v1', 'it has a path'],
+    ['http://nomad:4646/ui/', 'it has a path'],
+    ['http://nomad?region=eu', 'it has a query or fragment'],
+    ['http://nomad?', 'it has a query or fragment'],
+    ['http://nomad#x', 'it has a query or fragment'],
+    ['http://nomad#', 'it has a query or fragment'],
+    // Everything before the last @ is shown masked: it could be a password.
+    ['http://nomad:4646?x=a@b', 'it has a query or fragment', 'http://***@b'],
+    ['http://', 'it is not a valid URL'],
+    ['http://:4646', 'it is not a valid URL'],
+    ['http://nomad:99999', 'it is not a valid URL'],
+    ['http://no mad', 'it contains whitespace'],
+    ['http://@nomad', 'its user:password@ part has no user name', 'http://***@nomad'],
+  ])('rejects %s', (address, reason, shown = address) => {
     const e = parseError({ ...JOB, address })
     expect(e.input).toBe('address')
-    expect(e.message).toMatch(reason)
-    expect(e.message).toContain(`(got ${JSON.stringify(address)})`)
+    expect(e.message).toContain(`; ${reason} (got ${JSON.stringify(shown)})`)
+  })
+
+  it('names the missing user name without echoing the password', () => {
+    const e = parseError({ ...JOB, address: 'http://:pw-7@nomad' })
+    expect(e.message).toContain(
+      '; its user:password@ part has no user name (got "http://***@nomad")',
+    )
   })
 
   it('takes user:password@ as basic auth and keeps it out of the address', () => {
@@ -537,6 +553,16 @@ describe('healthy-allocs / unhealthy-allocs', () => {
       { 'healthy-allocs': 'abcd', 'unhealthy-allocs': 'abcd12' },
       'unhealthy-allocs',
       /"abcd12" and "abcd" overlap/,
+    ],
+    [
+      { 'healthy-allocs': 'abcd12', 'unhealthy-allocs': 'abcd' },
+      'unhealthy-allocs',
+      /"abcd" and "abcd12" overlap/,
+    ],
+    [
+      { 'healthy-allocs': 'abcd', 'unhealthy-allocs': 'canaries' },
+      'unhealthy-allocs',
+      /the other list is 'canaries'/,
     ],
   ])('in health mode rejects %j', (inputs, input, reason) => {
     const e = parseError({ ...HEALTH, ...inputs })

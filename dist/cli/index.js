@@ -1014,16 +1014,16 @@ function parseAddress(v, secrets) {
     catch {
         return bad('it is not a valid URL');
     }
-    if (url.hostname === '')
-        bad('it has no host');
+    // An http(s) URL always has a host: WHATWG URL refuses `http://` and `http://:4646`.
     if (url.pathname !== '/')
         bad('it has a path');
-    const afterHost = (0,redact/* redactUserinfo */.PM)(v.value).slice(scheme[0].length);
-    if (url.search !== '' || url.hash !== '' || /[?#]/.test(afterHost)) {
+    // On the text, not url.search / url.hash, which are empty for a bare `?` or `#`.
+    // Neither can be part of a user:password@ (it would end the host there).
+    if (/[?#]/.test(v.value))
         bad('it has a query or fragment');
-    }
     const address = `${url.protocol}//${url.host}`;
-    if (url.username === '' && url.password === '' && !v.value.includes('@'))
+    // With no path, query or fragment, an `@` can only end a user:password@ part.
+    if (!v.value.includes('@'))
         return { address };
     if (url.username === '')
         bad('its user:password@ part has no user name');
