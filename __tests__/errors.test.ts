@@ -14,6 +14,7 @@ import {
   fromStatus,
   invalidJsonError,
   isTransientStatus,
+  neverReached,
   timeoutError,
 } from '../src/nomad/errors.js'
 
@@ -118,6 +119,12 @@ describe('describeStatus', () => {
       'Permission denied: to read, the token needs read-job in namespace "default" (or it is missing or expired)',
     )
     expect(describeStatus(403, 'Permission denied', 'prod')).toContain('namespace "prod"')
+    // A write follows reads the same token passed: it is neither missing nor expired.
+    expect(
+      describeStatus(403, 'Permission denied', 'prod', 'PUT', '/v1/deployment/promote/5e7f2a1c'),
+    ).toBe(
+      'Permission denied: to promote, the token needs submit-job or promote-deployment in namespace "prod"',
+    )
     expect(describeStatus(404, 'deployment not found', 'prod')).toBe('deployment not found')
   })
 })
@@ -207,6 +214,21 @@ describe('fromNetworkError', () => {
     expect(e.detail).toContain('client-cert/client-key')
   })
 
+  it("TLS: without Node 24's advice on its own trust store (ca-cert is the gate's way)", () => {
+    const e = fromNetworkError(
+      sysError(
+        'DEPTH_ZERO_SELF_SIGNED_CERT',
+        'self-signed certificate; if the root CA is installed locally, try running Node.js with --use-system-ca',
+      ),
+      'GET',
+      PATH,
+      'https://127.0.0.1:4646',
+    )
+    expect(e.detail).toMatch(
+      /^TLS with https:\/\/127\.0\.0\.1:4646 failed: self-signed certificate \(DEPTH_ZERO_SELF_SIGNED_CERT\); set ca-cert/,
+    )
+  })
+
   it('a broken connection: retried, and a write may have been applied', () => {
     const e = fromNetworkError(sysError('ECONNRESET', 'socket hang up'), 'PUT', PATH, ADDR)
     expect(e).toMatchObject({ kind: 'network', retryable: true, ambiguous: true })
@@ -219,6 +241,29 @@ describe('fromNetworkError', () => {
     expect(fromNetworkError(undefined, 'PUT', PATH, ADDR).detail).toBe(
       `connection to ${ADDR} broke: undefined`,
     )
+  })
+})
+
+describe('neverReached: the last word when Nomad never answered', () => {
+  it('says how often and how long it tried, in words that agree with the count', () => {
+    const refused = fromNetworkError(sysError('ECONNREFUSED'), 'GET', PATH, ADDR)
+    const once = neverReached(refused, ADDR, 1, 5_049)
+    expect(once).toMatchObject({ kind: 'refused', retryable: false, method: 'GET', path: PATH })
+    expect(once.cause).toBe(refused)
+    expect(once.detail).toBe(
+      `${refused.detail}; tried 1 time in 5s, and Nomad has not answered once`,
+    )
+    expect(neverReached(refused, ADDR, 7, 7_640).detail).toMatch(/; tried 7 times in 7\.6s, and/)
+  })
+
+  it('a reset on http:// suggests https://, which a TLS server resets', () => {
+    const reset = fromNetworkError(sysError('ECONNRESET', 'read ECONNRESET'), 'GET', PATH, ADDR)
+    expect(neverReached(reset, ADDR, 3, 2_000).detail).toContain(
+      '; if Nomad serves TLS, use https://127.0.0.1:4646; tried 3 times',
+    )
+    const tls = 'https://127.0.0.1:4646'
+    const overTls = fromNetworkError(sysError('ECONNRESET', 'read ECONNRESET'), 'GET', PATH, tls)
+    expect(neverReached(overTls, tls, 3, 2_000).detail).not.toContain('if Nomad serves TLS')
   })
 })
 

@@ -124,7 +124,10 @@ export function describeStatus(
     const ns = namespace ?? 'default'
     const need = needFor(method, path)
     if (!need) return `${cleaned}: the token is missing, expired or unknown to this cluster`
-    return `${cleaned}: to ${need.what}, the token needs ${describeNeed(need)} in namespace "${ns}" (or it is missing or expired)`
+    // A write comes after reads that the same token passed: it is there. (An
+    // expired token is refused as "ACL token expired", not "Permission denied".)
+    const orMissing = method === 'GET' ? ' (or it is missing or expired)' : ''
+    return `${cleaned}: to ${need.what}, the token needs ${describeNeed(need)} in namespace "${ns}"${orMissing}`
   }
   return cleaned
 }
@@ -265,7 +268,12 @@ function tlsDetail(address: string, reason: string, code: string): string {
   if (/wrong version number|packet length too long|unknown protocol/i.test(reason)) {
     return `Nomad at ${address} answered in plain HTTP, not TLS: use ${address.replace(/^https:/, 'http:')}`
   }
-  const what = `TLS with ${address} failed: ${reason}${code && !reason.includes(code) ? ` (${code})` : ''}`
+  // Node 24 adds advice on its own trust store, which the gate does not use: ca-cert is the way.
+  const why = reason.replace(
+    /; if the root CA is installed locally, try running Node\.js with --use-system-ca$/,
+    '',
+  )
+  const what = `TLS with ${address} failed: ${why}${code && !why.includes(code) ? ` (${code})` : ''}`
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
     return `${what}; set tls-server-name to a name in Nomad's certificate (Nomad's own are server.<region>.nomad, e.g. server.global.nomad)`
   }
@@ -308,7 +316,7 @@ export function neverReached(
     method: err.method,
     path: err.path,
     status: err.status,
-    detail: `${err.detail}${hint}; tried ${tries} times in ${Math.round(ms / 100) / 10}s, and Nomad has not answered once`,
+    detail: `${err.detail}${hint}; tried ${tries} ${tries === 1 ? 'time' : 'times'} in ${Math.round(ms / 100) / 10}s, and Nomad has not answered once`,
     retryable: false,
     ambiguous: err.ambiguous,
     cause: err,
