@@ -19,12 +19,15 @@ export default defineConfig({
       },
       {
         // After the suite: checks documents against what the suite produced in
-        // this run (__tests__/docs/reliability.test.ts).
+        // this run (__tests__/docs/reliability.test.ts), and against what the
+        // gate prints (troubleshooting.test.ts: four runs of dist/ at a time,
+        // which a 2-core runner takes without a case missing its deadline).
         extends: true,
         test: {
           name: 'docs',
           include: ['__tests__/docs/**/*.test.ts'],
           sequence: { groupOrder: 1 },
+          maxConcurrency: 4,
         },
       },
     ],

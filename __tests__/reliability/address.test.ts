@@ -7,13 +7,13 @@
 // The TLS servers are real (certificates made by openssl during the test).
 
 import * as https from 'node:https'
-import * as net from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { afterAll, describe, it } from 'vitest'
 import { runCli } from '../helpers/run.js'
 import {
   Lab,
   TOKEN,
+  closedPort,
   expectNoLeak,
   healthy,
   holding,
@@ -38,33 +38,6 @@ const errorLine = (run: DistRun) =>
 function expectOneLineEach(ctx: { expect: typeof import('vitest').expect }, run: DistRun): void {
   for (const line of run.stdout.split('\n')) ctx.expect(line).not.toMatch(/%0A|%0D/)
   ctx.expect(run.outputs.message ?? '').not.toMatch(/\n/)
-}
-
-/** A port on 127.0.0.1 where nothing listens. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
-/** A server that takes connections and never says a word (a port that swallows). */
-async function silent(lab: Lab): Promise<number> {
-  const sockets = new Set<net.Socket>()
-  const server = net.createServer((s) => {
-    sockets.add(s)
-    s.on('error', () => undefined)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  lab.finally(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy()
-        server.close(() => resolve())
-      }),
-  )
-  return (server.address() as AddressInfo).port
 }
 
 /** Node's own TLS server, which resets a plain-HTTP request instead of answering it. */
@@ -160,7 +133,7 @@ describe.concurrent('a wrong address fails fast, in one line', () => {
 
   it('a port that takes the connection and never answers TLS: fails within 15 s', async (ctx) => {
     const lab = new Lab(ctx)
-    const address = `https://127.0.0.1:${await silent(lab)}`
+    const address = `https://127.0.0.1:${await lab.silentPort()}`
     const run = await runDist({ address, job: 'web' }, {}, { limitMs: 20_000 })
     ctx.expect(run.outputs.result).toBe('error')
     ctx.expect(run.ms).toBeLessThan(FAST_MS)

@@ -53,6 +53,24 @@ export class Lab {
     return s
   }
 
+  /** A server on 127.0.0.1 that takes connections and never says a word (a port that swallows). */
+  async silentPort(): Promise<number> {
+    const sockets = new Set<net.Socket>()
+    const server = net.createServer((s) => {
+      sockets.add(s)
+      s.on('error', () => undefined)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    this.finally(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const s of sockets) s.destroy()
+          server.close(() => resolve())
+        }),
+    )
+    return (server.address() as net.AddressInfo).port
+  }
+
   async proxy(targetPort: number): Promise<RefusingProxy> {
     const p = new RefusingProxy(targetPort)
     this.finally(() => p.down())
@@ -93,6 +111,15 @@ export class Lab {
         }),
     }
   }
+}
+
+/** A port on 127.0.0.1 where nothing listens. */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as net.AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
 }
 
 export interface AppliedWrites {
