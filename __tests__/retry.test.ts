@@ -101,6 +101,45 @@ describe('retrying', () => {
     const bug = failing(new TypeError('not a network error'))
     await expect(retrying(bug.attempt, { ...where, policy: fast })).rejects.toThrow(TypeError)
     expect(bug.calls).toHaveLength(1)
+    // Even where the caller's rule would retry anything: a bug is not an outage.
+    const anything = failing(new TypeError('not a network error'))
+    await expect(
+      retrying(anything.attempt, { ...where, policy: fast, retryable: () => true }),
+    ).rejects.toThrow(TypeError)
+    expect(anything.calls).toHaveLength(1)
+  })
+
+  it('asks giveUp before each retry, with how long the failed attempt took; its error ends the loop', async () => {
+    const failures = [unavailable(), unavailable(), unavailable()]
+    let calls = 0
+    const attempt = async () => {
+      calls++
+      await sleep(30)
+      throw failures[calls - 1]
+    }
+    const asked: Array<[NomadError, number, number, number]> = []
+    const stop = notFound()
+    const err = await retrying(attempt, {
+      ...where,
+      policy: fast,
+      giveUp: (e, n, delayMs, attemptMs) => {
+        asked.push([e, n, delayMs, attemptMs])
+        return n === 2 ? stop : undefined
+      },
+    }).catch((e: unknown) => e)
+    expect(err).toBe(stop)
+    expect(calls).toBe(2)
+    expect(asked.map(([e, n]) => [e, n])).toEqual([
+      [failures[0], 1],
+      [failures[1], 2],
+    ])
+    for (const [, , delayMs, attemptMs] of asked) {
+      expect(delayMs).toBeGreaterThanOrEqual(2)
+      expect(delayMs).toBeLessThanOrEqual(20)
+      // The attempt's own time (30 ms here), not a clock reading.
+      expect(attemptMs).toBeGreaterThanOrEqual(25)
+      expect(attemptMs).toBeLessThan(5_000)
+    }
   })
 
   it('retries until the deadline, the last back-off cut to the time left, then throws the last failure', async () => {

@@ -279,8 +279,21 @@ describe('namespace and region', () => {
   it.each([
     ['namespace', '*', /not a wildcard/],
     ['namespace', 'prod*', /not a wildcard/],
-    ['namespace', 'my ns', /without whitespace/],
-    ['region', 'eu west', /without whitespace/],
+    [
+      'namespace',
+      'my ns',
+      /^Input 'namespace' must be a namespace name without whitespace \(got "my ns"\)$/,
+    ],
+    [
+      'region',
+      'eu west',
+      /^Input 'region' must be a region name without whitespace \(got "eu west"\)$/,
+    ],
+    [
+      'tls-server-name',
+      'server .nomad',
+      /^Input 'tls-server-name' must be a host name without whitespace/,
+    ],
   ] as const)('rejects %s=%j', (name, value, reason) => {
     const e = parseError({ ...JOB, [name]: value })
     expect(e.input).toBe(name)
@@ -361,7 +374,9 @@ describe('target', () => {
     (id) => {
       const e = parseError({ 'deployment-id': id })
       expect(e.input).toBe('deployment-id')
-      expect(e.message).toMatch(/must be a deployment UUID or a prefix of one/)
+      expect(e.message).toBe(
+        `Input 'deployment-id' must be a deployment UUID or a prefix of one, such as 5e7f2a1c (hex digits, hyphens where a UUID has them, at most 36 characters) (got ${JSON.stringify(id)})`,
+      )
     },
   )
 
@@ -386,7 +401,9 @@ describe('target', () => {
   })
 
   it('rejects a job with whitespace', () => {
-    expect(parseError({ job: 'my job' }).input).toBe('job')
+    const e = parseError({ job: 'my job' })
+    expect(e.input).toBe('job')
+    expect(e.message).toBe(`Input 'job' must be a job ID without whitespace (got "my job")`)
   })
 
   it.each(['-1', '1.5', 'v3', '1e3', '99999999999999999999'])('rejects job-version %s', (v) => {
@@ -398,6 +415,9 @@ describe('target', () => {
   it('rejects job-version with deployment-id', () => {
     const e = parseError({ 'deployment-id': UUID, 'job-version': '3' })
     expect(e.input).toBe('job-version')
+    expect(e.message).toBe(
+      "Input 'job-version' can only be used with 'job', not with 'deployment-id'",
+    )
   })
 })
 

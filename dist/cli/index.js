@@ -1394,7 +1394,6 @@ function parseHttpUrl(v, value) {
 // Which deployment to gate: exactly one of deployment-id (a UUID or a prefix of
 // one) and job (with job-version, optionally).
 
-const UUID_PREFIX_HINT = 'a deployment UUID or a prefix of one, such as 5e7f2a1c';
 function parseTarget(inputs) {
     const idValue = inputs.get('deployment-id');
     const jobValue = inputs.get('job');
@@ -1410,7 +1409,7 @@ function parseTarget(inputs) {
             fail(versionValue, "can only be used with 'job', not with 'deployment-id'");
         const id = idValue.value.toLowerCase();
         if (!isUuidPrefix(id)) {
-            invalid(idValue, `must be ${UUID_PREFIX_HINT} (hex digits, hyphens where a UUID has them, at most 36 characters)`);
+            invalid(idValue, 'must be a deployment UUID or a prefix of one, such as 5e7f2a1c (hex digits, hyphens where a UUID has them, at most 36 characters)');
         }
         return { deploymentId: id };
     }
@@ -3964,7 +3963,8 @@ function describeGroups(groups) {
 function describeProgress(groups) {
     // Many groups: the ones still waiting, a few by name, so a line stays a line.
     if (groups.length > PROGRESS_GROUPS) {
-        const waiting = groups.filter((g) => g.desiredCanaries > 0 && g.healthyCanaries < g.desiredCanaries);
+        // A group with no canaries has none to wait for (0 < 0 is false).
+        const waiting = groups.filter((g) => g.healthyCanaries < g.desiredCanaries);
         const shown = describeEach(waiting.slice(0, PROGRESS_GROUPS - 1));
         const more = waiting.length - (PROGRESS_GROUPS - 1);
         const passing = `${groups.length - waiting.length}/${groups.length} groups pass`;
@@ -4100,14 +4100,13 @@ function timeoutVerdict(s, p, timeout) {
 }
 function decideCompletion(s) {
     const d = s.deployment;
-    const after = s.promotedAs ?? { result: 'promoted', ok: true, message: 'Promoted' };
     if (d.Status === 'successful') {
         return {
             kind: 'end',
             verdict: {
-                result: after.result,
+                result: s.promotedAs?.result ?? 'promoted',
                 ok: true,
-                message: `${after.message}; deployment successful`,
+                message: `${s.promotedAs?.message ?? 'Promoted'}; deployment successful`,
             },
         };
     }

@@ -12,8 +12,6 @@ import {
   type Inputs,
 } from './values.js'
 
-const UUID_PREFIX_HINT = 'a deployment UUID or a prefix of one, such as 5e7f2a1c'
-
 export function parseTarget(inputs: Inputs): Target {
   const idValue = inputs.get('deployment-id')
   const jobValue = inputs.get('job')
@@ -36,7 +34,7 @@ export function parseTarget(inputs: Inputs): Target {
     if (!isUuidPrefix(id)) {
       invalid(
         idValue,
-        `must be ${UUID_PREFIX_HINT} (hex digits, hyphens where a UUID has them, at most 36 characters)`,
+        'must be a deployment UUID or a prefix of one, such as 5e7f2a1c (hex digits, hyphens where a UUID has them, at most 36 characters)',
       )
     }
     return { deploymentId: id }

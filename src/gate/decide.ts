@@ -127,14 +127,13 @@ export function timeoutVerdict(s: Situation, p: Policy, timeout: string): Verdic
 
 function decideCompletion(s: Situation): Step {
   const d = s.deployment
-  const after = s.promotedAs ?? { result: 'promoted', ok: true, message: 'Promoted' }
   if (d.Status === 'successful') {
     return {
       kind: 'end',
       verdict: {
-        result: after.result,
+        result: s.promotedAs?.result ?? 'promoted',
         ok: true,
-        message: `${after.message}; deployment successful`,
+        message: `${s.promotedAs?.message ?? 'Promoted'}; deployment successful`,
       },
     }
   }

@@ -223,9 +223,8 @@ export function describeGroups(groups: readonly GroupReadiness[]): string {
 export function describeProgress(groups: readonly GroupReadiness[]): string {
   // Many groups: the ones still waiting, a few by name, so a line stays a line.
   if (groups.length > PROGRESS_GROUPS) {
-    const waiting = groups.filter(
-      (g) => g.desiredCanaries > 0 && g.healthyCanaries < g.desiredCanaries,
-    )
+    // A group with no canaries has none to wait for (0 < 0 is false).
+    const waiting = groups.filter((g) => g.healthyCanaries < g.desiredCanaries)
     const shown = describeEach(waiting.slice(0, PROGRESS_GROUPS - 1))
     const more = waiting.length - (PROGRESS_GROUPS - 1)
     const passing = `${groups.length - waiting.length}/${groups.length} groups pass`
