@@ -136,6 +136,27 @@ describe('mutation figures', () => {
     ])
   })
 
+  it('counts a static survivor as ignored: no test can reach it with the vitest runner', () => {
+    const { files, survivors } = figures({
+      files: {
+        'src/c.ts': {
+          source: 'const A = 1\n',
+          mutants: [
+            {
+              mutatorName: 'StringLiteral',
+              replacement: '0',
+              status: 'Survived',
+              static: true,
+              location: at(1, 11, 12),
+            },
+          ],
+        },
+      },
+    })
+    expect(files[0]).toMatchObject({ survived: 0, ignored: 1 })
+    expect(survivors).toEqual([])
+  })
+
   it('scores as Stryker does: killed and timed out of all but errors; equivalents apart', () => {
     const equivalent = [
       {

@@ -41,6 +41,8 @@ interface StrykerReport {
         mutatorName: string
         replacement?: string
         status: string
+        /** Run only while its module loads (a module-level constant). */
+        static?: boolean
         location: { start: { line: number; column: number }; end: { line: number; column: number } }
       }>
     }
@@ -95,7 +97,11 @@ export function figures(
       if (m.status === 'Killed') n.killed++
       else if (m.status === 'Timeout') n.timeout++
       else if (m.status === 'CompileError' || m.status === 'RuntimeError') n.errors++
-      else if (m.status === 'Ignored') n.ignored++
+      // A static mutant is never active with the vitest runner (it does not load
+      // the module again for it), so no test can kill it: counted as ignored, as
+      // ignoreStatic makes Stryker count it, even where a result was kept from
+      // an incremental run made without that option.
+      else if (m.status === 'Ignored' || m.static) n.ignored++
       else if (m.status === 'Survived' || m.status === 'NoCoverage') {
         if (m.status === 'Survived') n.survived++
         else n.noCoverage++

@@ -331,4 +331,25 @@ export const EQUIVALENT: Equivalent[] = [
     replacement: 'true',
     why: UNSET_KEY,
   },
+  {
+    file: 'src/config/tls.ts',
+    mutator: 'LogicalOperator',
+    original: 'certValue && keyValue',
+    replacement: 'certValue || keyValue',
+    why: 'The two checks above throw when only one of client-cert and client-key is set: here both are set or neither.',
+  },
+  {
+    file: 'src/config/tls.ts',
+    mutator: 'StringLiteral',
+    original: "'cert'",
+    replacement: '""',
+    why: "pem.ts compares the kind only with 'ca' (a directory allowed) and 'key' (never echoed): any other kind reads as 'cert' does.",
+  },
+  {
+    file: 'src/nomad/retry.ts',
+    mutator: 'EqualityOperator',
+    original: 'left <= 0',
+    replacement: 'left < 0',
+    why: 'Differs only when performance.now() reads the deadline to the fraction of a millisecond; the mutant then makes one more try at once, at the deadline, which the rule allows (the last try is at the deadline).',
+  },
 ]
