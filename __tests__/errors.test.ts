@@ -110,22 +110,26 @@ describe("cleanNomadText: Nomad's message without the RPC noise", () => {
 
 describe('describeStatus', () => {
   it('says "(empty body)" rather than nothing', () => {
-    expect(describeStatus(500, '  \n', undefined)).toBe('(empty body)')
+    expect(describeStatus(500, '  \n', undefined, 'GET', PATH)).toBe('(empty body)')
   })
 
   it('explains a 403: the namespace (default when none), and the permissions needed', () => {
-    const none = describeStatus(403, 'Permission denied', undefined)
+    const none = describeStatus(403, 'Permission denied', undefined, 'GET', PATH)
     expect(none).toBe(
       'Permission denied: to read, the token needs read-job in namespace "default" (or it is missing or expired)',
     )
-    expect(describeStatus(403, 'Permission denied', 'prod')).toContain('namespace "prod"')
+    expect(describeStatus(403, 'Permission denied', 'prod', 'GET', PATH)).toContain(
+      'namespace "prod"',
+    )
     // A write follows reads the same token passed: it is neither missing nor expired.
     expect(
       describeStatus(403, 'Permission denied', 'prod', 'PUT', '/v1/deployment/promote/5e7f2a1c'),
     ).toBe(
       'Permission denied: to promote, the token needs submit-job or promote-deployment in namespace "prod"',
     )
-    expect(describeStatus(404, 'deployment not found', 'prod')).toBe('deployment not found')
+    expect(describeStatus(404, 'deployment not found', 'prod', 'GET', PATH)).toBe(
+      'deployment not found',
+    )
   })
 })
 
