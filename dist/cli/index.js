@@ -2551,10 +2551,8 @@ function isTransientStatus(status, text) {
     return TRANSIENT_TEXT.test(text) || !FINAL_TEXT.test(text);
 }
 /** Explain an HTTP error status the way a user needs to act on it. */
-function describeStatus(status, text, namespace, method = 'GET', path = '') {
+function describeStatus(status, text, namespace, method, path) {
     const cleaned = cleanNomadText(text) || '(empty body)';
-    if (status === 400 && /HTTP request to an HTTPS server/i.test(text))
-        return cleaned;
     if (status === 407) {
         return `${cleaned}: a proxy wants credentials: put its user and password in HTTP_PROXY or HTTPS_PROXY (http://user:password@host:port)`;
     }
@@ -2568,6 +2566,8 @@ function describeStatus(status, text, namespace, method = 'GET', path = '') {
         const orMissing = method === 'GET' ? ' (or it is missing or expired)' : '';
         return `${cleaned}: to ${need.what}, the token needs ${describeNeed(need)} in namespace "${ns}"${orMissing}`;
     }
+    // Any other status is Nomad's text as it is: a 400 too (Go's TLS listener's
+    // `HTTP request to an HTTPS server` has its own error, made by fromStatus).
     return cleaned;
 }
 /** A non-2xx answer: a redirect (never followed) or Nomad's error text. */
@@ -2612,10 +2612,10 @@ function fromStatus(method, path, status, text, location, namespace, address) {
 }
 /**
  * Turn a socket, TLS or proxy error into a NomadError that says where and
- * what to do, in one line. `route`: how the request went (a proxy's failure
- * is worded as the proxy's).
+ * what to do, in one line. `route`: how the request went, read for its proxy
+ * only (none given: direct); a proxy's own failure is worded as the proxy's.
  */
-function fromNetworkError(err, method, path, address, route = { mode: 'direct' }) {
+function fromNetworkError(err, method, path, address, route) {
     const base = { method, path, cause: err };
     if (err instanceof ProxyError) {
         return new NomadError({
@@ -2628,7 +2628,7 @@ function fromNetworkError(err, method, path, address, route = { mode: 'direct' }
     }
     const { kind, code, source } = classifyNetworkError(err);
     const reason = libraryText(source instanceof Error ? source.message : String(source));
-    const tunnel = route.proxy ? ` through the proxy ${describeProxy(route.proxy)}` : '';
+    const tunnel = route?.proxy ? ` through the proxy ${describeProxy(route.proxy)}` : '';
     switch (kind) {
         case 'refused':
             return new NomadError({

@@ -32,6 +32,8 @@ const AT_THE_DEADLINE =
   'Differs only when the clock reads the deadline exactly; the query then sent would be aborted by a 0 ms timer, ending the same way.'
 const UNSET_KEY =
   'Sets the key to undefined where it was left out; every reader tests the value, so the two are the same settings.'
+const SCHEME_ONLY =
+  "The address is scheme://host[:port] (parseAddress, src/config/address.ts): an 'http:' or 'https:' in it can only be its scheme, so the first match is at the start or there is none."
 
 export const EQUIVALENT: Equivalent[] = [
   {
@@ -259,6 +261,29 @@ export const EQUIVALENT: Equivalent[] = [
     original: '/^\\d+ errors? occurred:\\s*/',
     replacement: '/^\\d+ errors? occurred:\\S*/',
     why: 'Only where the list starts: blanks left over are dropped by the trim of each line and the filter of empty ones.',
+  },
+  {
+    file: E,
+    mutator: 'Regex',
+    original: '/^http:/',
+    replacement: '/http:/',
+    why: SCHEME_ONLY,
+  },
+  {
+    file: E,
+    mutator: 'Regex',
+    original: '/^https:/',
+    replacement: '/https:/',
+    why: SCHEME_ONLY,
+  },
+  {
+    file: E,
+    mutator: 'Regex',
+    original:
+      '/; if the root CA is installed locally, try running Node\\.js with --use-system-ca$/',
+    replacement:
+      '/; if the root CA is installed locally, try running Node\\.js with --use-system-ca/',
+    why: 'Node 24 appends this advice to the message of a failed certificate check (lib/_tls_wrap.js onConnectSecure), a short line that libraryText leaves whole: the advice is at its end or nowhere.',
   },
   {
     file: E,

@@ -112,11 +112,10 @@ export function describeStatus(
   status: number,
   text: string,
   namespace: string | undefined,
-  method = 'GET',
-  path = '',
+  method: string,
+  path: string,
 ): string {
   const cleaned = cleanNomadText(text) || '(empty body)'
-  if (status === 400 && /HTTP request to an HTTPS server/i.test(text)) return cleaned
   if (status === 407) {
     return `${cleaned}: a proxy wants credentials: put its user and password in HTTP_PROXY or HTTPS_PROXY (http://user:password@host:port)`
   }
@@ -129,6 +128,8 @@ export function describeStatus(
     const orMissing = method === 'GET' ? ' (or it is missing or expired)' : ''
     return `${cleaned}: to ${need.what}, the token needs ${describeNeed(need)} in namespace "${ns}"${orMissing}`
   }
+  // Any other status is Nomad's text as it is: a 400 too (Go's TLS listener's
+  // `HTTP request to an HTTPS server` has its own error, made by fromStatus).
   return cleaned
 }
 
@@ -183,15 +184,15 @@ export function fromStatus(
 
 /**
  * Turn a socket, TLS or proxy error into a NomadError that says where and
- * what to do, in one line. `route`: how the request went (a proxy's failure
- * is worded as the proxy's).
+ * what to do, in one line. `route`: how the request went, read for its proxy
+ * only (none given: direct); a proxy's own failure is worded as the proxy's.
  */
 export function fromNetworkError(
   err: unknown,
   method: string,
   path: string,
   address: string,
-  route: Route = { mode: 'direct' },
+  route?: Route,
 ): NomadError {
   const base = { method, path, cause: err }
   if (err instanceof ProxyError) {
@@ -205,7 +206,7 @@ export function fromNetworkError(
   }
   const { kind, code, source } = classifyNetworkError(err)
   const reason = libraryText(source instanceof Error ? source.message : String(source))
-  const tunnel = route.proxy ? ` through the proxy ${describeProxy(route.proxy)}` : ''
+  const tunnel = route?.proxy ? ` through the proxy ${describeProxy(route.proxy)}` : ''
   switch (kind) {
     case 'refused':
       return new NomadError({
