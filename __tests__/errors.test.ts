@@ -309,6 +309,16 @@ describe('fromNetworkError', () => {
       'cannot connect to the proxy: connect ECONNREFUSED 10.0.0.3:3128 (proxy http://proxy.example:3128 (HTTPS_PROXY))',
     ],
     [
+      'cannot reach Nomad (502)',
+      new ProxyError(
+        TUNNEL_PROXY,
+        'the proxy refused the tunnel to nomad.example:4646: 502 Bad Gateway',
+        'ERR_PROXY_TUNNEL',
+        502,
+      ),
+      'the proxy refused the tunnel to nomad.example:4646: 502 Bad Gateway (proxy http://proxy.example:3128 (HTTPS_PROXY))',
+    ],
+    [
       'wants credentials for the tunnel',
       new ProxyError(
         TUNNEL_PROXY,
@@ -320,7 +330,8 @@ describe('fromNetworkError', () => {
     ],
   ])('a proxy that %s: worded as the proxy, nothing reached Nomad', (_, err, said) => {
     const e = fromNetworkError(err, 'PUT', PATH, FAR_TLS, { proxy: TUNNEL_PROXY, mode: 'tunnel' })
-    expect(e).toMatchObject({ kind: 'refused', retryable: true, ambiguous: false })
+    // Retried only where another try may pass: not a 407, which wants credentials.
+    expect(e).toMatchObject({ kind: 'refused', retryable: err.status !== 407, ambiguous: false })
     expect(e.cause).toBe(err)
     expect(e.detail).toBe(
       `${said}, on the way to Nomad at https://nomad.example:4646: check the proxy, or list the host in NO_PROXY to connect directly`,
@@ -465,12 +476,19 @@ describe('neverReached: the last word when Nomad never answered', () => {
     expect(neverReached(noRoute, ADDR, 4, 12_340).detail).toBe(
       `${noRoute.detail}; tried 4 times in 12.3s, and Nomad has not answered once`,
     )
-    // A reset is told by its words in the detail, which quotes the address: a
-    // refused connection is no reset, whatever its address says.
+    // A reset is told by the words of its reason, not by the address before
+    // them: neither a refused connection nor a failed lookup of a host named
+    // "closed-…" is a reset.
     const closed = 'http://closed.example:4646'
     const refused = fromNetworkError(sysError('ECONNREFUSED'), 'GET', PATH, closed)
     expect(neverReached(refused, closed, 2, 950).detail).toBe(
       `${refused.detail}; tried 2 times in 1s, and Nomad has not answered once`,
+    )
+    const hangUp = 'http://hang-up.closed.example:4646'
+    const lookup = fromNetworkError(sysError('EAI_AGAIN'), 'GET', PATH, hangUp)
+    expect(lookup.kind).toBe('network')
+    expect(neverReached(lookup, hangUp, 2, 950).detail).toBe(
+      `${lookup.detail}; tried 2 times in 1s, and Nomad has not answered once`,
     )
   })
 })

@@ -2390,7 +2390,9 @@ function fromNetworkError(err, method, path, address, route) {
             ...base,
             kind: 'refused',
             detail: `${oneLine(libraryText(err.message))}, on the way to Nomad at ${address}: check the proxy, or list the host in NO_PROXY to connect directly`,
-            retryable: true,
+            // A proxy that refused the tunnel with a 4xx (407: credentials, 403: not
+            // allowed there) answers the same to another try; a 5xx or no answer may pass.
+            retryable: err.status === undefined || err.status >= 500,
             ambiguous: false,
         });
     }
@@ -2485,7 +2487,8 @@ function notReached(err) {
  * the gate tried.
  */
 function neverReached(err, address, tries, ms) {
-    const reset = err.kind === 'network' && /ECONNRESET|hang up|closed/i.test(err.detail);
+    // In the reason after "broke:", not in the address before it (a host may be named "closed-…").
+    const reset = err.kind === 'network' && / broke: .*(?:ECONNRESET|hang up|closed)/i.test(err.detail);
     const hint = reset && address.startsWith('http:')
         ? `; if Nomad serves TLS, use ${address.replace(/^http:/, 'https:')}`
         : '';
