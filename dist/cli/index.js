@@ -676,12 +676,12 @@ function envValue(env, name) {
 }
 /**
  * Inputs by name from `input` (the action's inputs or the CLI's options; ''
- * when unset) and the environment. The defaults are action.yml's, so the CLI
- * gets what the runner fills in for the action.
+ * when unset, never undefined) and the environment. The defaults are
+ * action.yml's, so the CLI gets what the runner fills in for the action.
  */
 function readInputs(input, env) {
     const get = (name) => {
-        const value = (input(name) ?? '').trim();
+        const value = input(name).trim();
         if (value)
             return { input: name, value };
         const spec = (0,inputs/* inputSpec */.V)(name);
@@ -802,8 +802,7 @@ const MAX_DURATION_MS = 24 * 3_600_000;
 /**
  * Milliseconds of a Go-style duration or bare seconds, above 0 (or at 0 with
  * `allowZero`) and at most 24h. `must` says what is accepted; ", at most 24h"
- * is added when the value is over it, and with `boundAlways` for any value out
- * of range.
+ * is added when the value is over it, and with `boundAlways` to 0 as well.
  */
 function parseDurationValue(v, must, options = {}) {
     let ms = 0;
@@ -813,10 +812,11 @@ function parseDurationValue(v, must, options = {}) {
     catch {
         invalid(v, must);
     }
-    const low = ms < 0 || (!options.allowZero && ms === 0);
-    if (ms > MAX_DURATION_MS || (low && options.boundAlways))
+    // parseDuration refuses a negative value: 0 is the only one too low.
+    const zero = ms === 0 && !options.allowZero;
+    if (ms > MAX_DURATION_MS || (zero && options.boundAlways))
         invalid(v, `${must}, at most 24h`);
-    if (low)
+    if (zero)
         invalid(v, must);
     return ms;
 }

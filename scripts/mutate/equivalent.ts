@@ -304,6 +304,13 @@ export const EQUIVALENT: Equivalent[] = [
     why: UNSET_KEY,
   },
   {
+    file: 'src/config/values.ts',
+    mutator: 'Regex',
+    original: '/\\s+/',
+    replacement: '/\\s/',
+    why: 'Split at each blank rather than at each run of blanks, a piece gets empty words between two blanks, and the filter that follows drops empty words.',
+  },
+  {
     file: 'src/config/nomad.ts',
     mutator: 'ConditionalExpression',
     original: 'httpAuth',
