@@ -868,6 +868,21 @@ describe('soak, checks, GitHub, dry run', () => {
     expect(parse({ ...JOB, 'dry-run': 'true' }).dryRun).toBe(true)
   })
 
+  // A check's interval or timeout of 0 is told the bound as one over 24h is; a
+  // soak of 0 is no soak, and a negative value does not parse.
+  it.each([
+    ['soak', '-1m', 'must be a non-negative duration such as 30s, 5m or 1h30m'],
+    ['soak', '25h', 'must be a non-negative duration such as 30s, 5m or 1h30m, at most 24h'],
+    ['check-interval', '0s', 'must be a positive duration such as 30s, 5m or 1h30m, at most 24h'],
+    ['check-interval', '25h', 'must be a positive duration such as 30s, 5m or 1h30m, at most 24h'],
+    ['check-timeout', 'fast', 'must be a positive duration such as 30s, 5m or 1h30m'],
+    ['check-timeout', '-2s', 'must be a positive duration such as 30s, 5m or 1h30m'],
+    ['check-timeout', '0', 'must be a positive duration such as 30s, 5m or 1h30m, at most 24h'],
+  ] as const)('rejects %s=%s with the whole reason', (name, value, must) => {
+    const e = parseError({ ...JOB, soak: '1m', [name]: value })
+    expect(e.message).toBe(`Input '${name}' ${must} (got "${value}")`)
+  })
+
   it.each<[string, Inputs, string, RegExp]>([
     ['a negative soak', { soak: '-1m' }, 'soak', /non-negative duration/],
     ['a soak as long as the timeout', { soak: '10m' }, 'soak', /shorter than timeout/],
@@ -988,6 +1003,17 @@ describe('edges of the parsers', () => {
     const e = parseError({ ...JOB, soak: '1m', 'check-url': url })
     expect(e.input).toBe('check-url')
     expect(e.message).toMatch(reason)
+  })
+
+  // Both rules: the URL parses, and its text starts with http:// or https://.
+  it.each([
+    ['http://[::1', 'it does not parse'],
+    ['http:/a.example/health?next=http://b.example', 'one slash, an http:// later'],
+    ['\u0001http://a.example/health', 'a control character first, which URL would drop'],
+  ])('check-url %j is refused (%s)', (url) => {
+    expect(parseError({ ...JOB, soak: '1m', 'check-url': url }).message).toBe(
+      `Input 'check-url' must be http:// or https:// URLs (got ${JSON.stringify(url)})`,
+    )
   })
 
   it('a GitHub token that cannot go in a header is refused without being shown', () => {

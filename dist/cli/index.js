@@ -1329,7 +1329,9 @@ var config_settings = __nccwpck_require__(661);
 const CHECK_DURATION = 'must be a positive duration such as 30s, 5m or 1h30m';
 function parseSoak(inputs, mode, timeoutMs) {
     const soak = inputs.withDefault('soak');
-    const soakMs = parseDurationValue(soak, 'must be a non-negative duration such as 30s, 5m or 1h30m', { allowZero: true, boundAlways: true });
+    const soakMs = parseDurationValue(soak, 'must be a non-negative duration such as 30s, 5m or 1h30m', 
+    // No boundAlways: with allowZero no value is too low (a negative one does not parse).
+    { allowZero: true });
     if (soakMs > 0 && mode !== 'promote' && mode !== 'wait') {
         fail(soak, `only applies to modes 'promote' and 'wait' (mode is '${mode}')`);
     }
@@ -1382,9 +1384,9 @@ function parseHttpUrl(v, value) {
     catch {
         // reported below
     }
-    if (!url ||
-        (url.protocol !== 'http:' && url.protocol !== 'https:') ||
-        !/^https?:\/\//i.test(value)) {
+    // A text that starts with http:// or https:// and parses is an http(s) URL:
+    // its protocol needs no check of its own.
+    if (!url || !/^https?:\/\//i.test(value)) {
         fail(v, `must be http:// or https:// URLs (got ${shown((0,redact/* redactUserinfo */.PM)(value))})`);
     }
     return value;
