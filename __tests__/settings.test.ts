@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process'
 import * as crypto from 'node:crypto'
 import * as fs from 'node:fs'
+import * as net from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -805,6 +806,111 @@ describe.skipIf(!hasOpenssl)('TLS files and PEM text', () => {
     fs.chmodSync(file, 0o000)
     expect(parseError({ ...JOB, 'ca-cert': file }).message).toMatch(
       /cannot read .*unreadable\.pem.*EACCES/,
+    )
+  })
+
+  // What Node's X509Certificate says of a block that does not parse.
+  function parserSays(block: string): string {
+    try {
+      new crypto.X509Certificate(block)
+    } catch (e) {
+      return (e as Error).message
+    }
+    throw new Error('expected a certificate that does not parse')
+  }
+
+  it('says which certificate does not parse, where, and what the parser says', () => {
+    const why = parserSays(garbageCert.trim())
+    expect(parseError({ ...JOB, 'ca-cert': garbageCert }).message).toBe(
+      `Input 'ca-cert' has a certificate that does not parse (#1 in the PEM text): ${why}`,
+    )
+    const dir = path.join(tmp, 'capath-garbage')
+    write('capath-garbage/a.pem', ca.cert)
+    const bad = write('capath-garbage/b.pem', `${ca2.cert}${garbageCert}`)
+    expect(parseError(JOB, { NOMAD_CAPATH: dir }).message).toBe(
+      `Input 'ca-cert' (from NOMAD_CAPATH) has a certificate that does not parse (#2 in file ${JSON.stringify(bad)}): ${why}`,
+    )
+  })
+
+  it('takes PEM text on several lines as written, a literal \\n in it included', () => {
+    // As `openssl pkcs12 -nodes` writes a key, here for a Windows account.
+    const key = `Bag Attributes\n    friendlyName: CORP\\nomad-ci\n${client.key}`
+    const s = parse({ ...JOB, 'client-cert': client.cert, 'client-key': key })
+    expect(s.nomad.tls.clientKey).toBe(key)
+    expect(s.secrets).toEqual([key.trim()])
+  })
+
+  it('says a directory holds no certificate, naming it', () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'no-certs-'))
+    write(`${path.basename(dir)}/README`, 'not a certificate')
+    expect(parseError(JOB, { NOMAD_CAPATH: dir }).message).toBe(
+      `Input 'ca-cert' (from NOMAD_CAPATH) must name a directory holding PEM CA certificates; none found in ${JSON.stringify(dir)}`,
+    )
+  })
+
+  it('refuses a CA directory with a dangling link, as Go does (rootcerts.LoadCAPath)', () => {
+    const dir = path.join(tmp, 'capath-dangling')
+    write('capath-dangling/a.pem', ca.cert)
+    const link = path.join(dir, 'b.pem')
+    fs.symlinkSync(path.join(dir, 'gone.pem'), link)
+    expect(parseError(JOB, { NOMAD_CAPATH: dir }).message).toBe(
+      `Input 'ca-cert' (from NOMAD_CAPATH) must be a directory of readable CA PEM files; cannot read ${JSON.stringify(link)}: ENOENT: no such file or directory, stat '${link}'`,
+    )
+  })
+
+  it('says why a path cannot be read when it is not missing', () => {
+    const through = path.join(ca.certFile, 'ca.pem')
+    expect(parseError({ ...JOB, 'ca-cert': through }).message).toBe(
+      `Input 'ca-cert' must be PEM text (-----BEGIN ...) or the path of a readable file; cannot read it (ENOTDIR): ${JSON.stringify(through)}`,
+    )
+  })
+
+  // Opening a Unix socket fails (ENXIO on Linux), though stat finds it: a file
+  // that cannot be read, whoever runs the tests (root reads a chmod 000 file).
+  it.runIf(process.platform === 'linux')('names a file that cannot be read', async () => {
+    const socket = path.join(tmp, 'ca.sock')
+    const server = net.createServer()
+    await new Promise<void>((resolve) => server.listen(socket, resolve))
+    try {
+      expect(parseError({ ...JOB, 'ca-cert': socket }).message).toBe(
+        `Input 'ca-cert' must be a readable file; cannot read ${JSON.stringify(socket)}: ENXIO`,
+      )
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+
+  it.skipIf(process.getuid?.() === 0)('names a CA directory it cannot list', () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'unlisted-'))
+    fs.chmodSync(dir, 0o000)
+    try {
+      expect(parseError(JOB, { NOMAD_CAPATH: dir }).message).toBe(
+        `Input 'ca-cert' (from NOMAD_CAPATH) must be a readable directory of CA PEM files; cannot list ${JSON.stringify(dir)}: EACCES: permission denied, scandir '${dir}'`,
+      )
+    } finally {
+      fs.chmodSync(dir, 0o700)
+    }
+  })
+
+  // A path is shown in the message, cut to 120 characters. A key's value only
+  // while it can be a path (at most 1024 characters, one line): past that it
+  // may be the key itself.
+  const missing = (length: number) => '/nonexistent/'.padEnd(length, 'k/')
+  it.each([
+    ['ca-cert', 1100, true],
+    ['client-key', 1024, true],
+    ['client-key', 1025, false],
+  ] as const)('%s: a missing path of %i characters, shown: %s', (name, length, shown) => {
+    const value = missing(length)
+    const e = parseError({
+      ...JOB,
+      'client-cert': client.cert,
+      'client-key': client.key,
+      [name]: value,
+    })
+    const named = shown ? `"${value.slice(0, 117)}..."` : '(value not shown)'
+    expect(e.message).toBe(
+      `Input '${name}' must be PEM text (-----BEGIN ...) or the path of a readable file; no such file: ${named}`,
     )
   })
 })

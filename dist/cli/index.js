@@ -1094,9 +1094,13 @@ function pemText(v, kind) {
     }
     return readPath(v, kind);
 }
-/** Some CI secret stores keep PEM on one line with literal `\n`s. */
+/**
+ * Some CI secret stores keep PEM on one line with literal `\n`s. A text on
+ * several lines is kept as written. (A one-line text without a `\n` has none
+ * to replace: no need to look for one first.)
+ */
 function unescapeNewlines(text) {
-    return !text.includes('\n') && text.includes('\\n') ? text.replace(/\\n/g, '\n') : text;
+    return text.includes('\n') ? text : text.replace(/\\n/g, '\n');
 }
 /**
  * The certificate blocks of a PEM text, each checked to parse. Only the blocks

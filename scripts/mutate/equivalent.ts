@@ -23,6 +23,7 @@ const V = 'src/gate/view.ts'
 const W = 'src/nomad/watch.ts'
 const E = 'src/nomad/errors.ts'
 const X = 'src/redact.ts'
+const P = 'src/config/pem.ts'
 
 const NEVER_NULL =
   'SEGMENT has no required part, so exec() never returns null and its whole match is always a string: this part of the check never decides.'
@@ -309,6 +310,28 @@ export const EQUIVALENT: Equivalent[] = [
     original: '/\\s+/',
     replacement: '/\\s/',
     why: 'Split at each blank rather than at each run of blanks, a piece gets empty words between two blanks, and the filter that follows drops empty words.',
+  },
+  {
+    file: P,
+    mutator: 'StringLiteral',
+    original: '`directory ${shown(file)}`',
+    replacement: '``',
+    why: "Where certBlocks would say a directory's certificates are; but readCaDir has already refused a directory without one, or with one that does not parse, so certBlocks never fails on the text it returns.",
+  },
+  {
+    file: P,
+    mutator: 'MethodExpression',
+    original: 'fs.readdirSync(dir).sort()',
+    replacement: 'fs.readdirSync(dir)',
+    why: 'Only the order of the CA certificates changes, and a set of CAs trusts the same servers in any order. Node already lists a directory in byte order on Linux and macOS (libuv sorts the names with strcmp): the sort settles it elsewhere (Windows), as the lexical walk of Go does, and for names whose UTF-16 order is not their byte order.',
+  },
+  {
+    file: P,
+    line: 145,
+    mutator: 'StringLiteral',
+    original: "'\\n'",
+    replacement: '""',
+    why: 'loadCertificates finds the blocks of the directory again in this text and joins them itself: each ends with -----END CERTIFICATE----- and the next starts with -----BEGIN CERTIFICATE-----, so they are found alike with nothing between them.',
   },
   {
     file: 'src/config/nomad.ts',
