@@ -6,7 +6,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { InputName } from '../src/config/inputs.js'
-import { InputError, parseSettings } from '../src/config/parse.js'
+import { InputError, debugFromEnv, parseSettings } from '../src/config/parse.js'
 import {
   MODES,
   ON_FAILURE,
@@ -235,6 +235,29 @@ describe('NOMAD_HTTP_AUTH', () => {
     const e = parseError(JOB, { NOMAD_HTTP_AUTH: ':zzsecretzz' })
     expect(e.input).toBe('NOMAD_HTTP_AUTH')
     expect(e.message).not.toContain('zzsecretzz')
+  })
+})
+
+describe('proxy variables and the JWT login', () => {
+  it('a proxy applies to the requests to Nomad and to the soak checks alike', () => {
+    const s = parse(JOB, { HTTPS_PROXY: 'http://proxy.example:3128', NO_PROXY: 'localhost' })
+    expect(s.nomad.proxy?.https?.url.href).toBe('http://proxy.example:3128/')
+    expect(s.nomad.proxy?.noProxy).toBe('localhost')
+    expect(s.checks.proxy).toBe(s.nomad.proxy)
+  })
+
+  it('auth-method logs in, by default for the audience nomad; login-token brings the JWT', () => {
+    expect(parse({ ...JOB, 'auth-method': 'github' }).login).toEqual({
+      authMethod: 'github',
+      audience: 'nomad',
+    })
+    const jwt = 'eyJhbGciOi.eyJzdWIi.c2lnbmF0dXJl'
+    const s = parse(
+      { ...JOB, 'auth-method': 'ci', 'auth-audience': 'nomad.example' },
+      { NOMAD_LOGIN_TOKEN: jwt },
+    )
+    expect(s.login).toEqual({ authMethod: 'ci', audience: 'nomad.example', token: jwt })
+    expect(s.secrets).toEqual([jwt])
   })
 })
 
@@ -486,6 +509,26 @@ describe('NOMAD_CANARY_GATE_REQUEST_TIMEOUT: the limit of a request that is not 
     expect(() => parse(JOB, { NOMAD_CANARY_GATE_REQUEST_TIMEOUT: 'soon' })).toThrow(
       /expected a number in duration "soon"/,
     )
+  })
+})
+
+describe("NOMAD_CANARY_GATE_DEBUG: the CLI's --debug as a variable", () => {
+  it.each([
+    ['1', true],
+    ['true', true],
+    ['TRUE', true],
+    ['Yes', true],
+    [' yes\n', true],
+    [undefined, false],
+    ['', false],
+    ['0', false],
+    ['false', false],
+    ['no', false],
+    ['11', false],
+    ['yes please', false],
+    ['ayes', false],
+  ])('%j -> %s', (value, debug) => {
+    expect(debugFromEnv({ NOMAD_CANARY_GATE_DEBUG: value })).toBe(debug)
   })
 })
 

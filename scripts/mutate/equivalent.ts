@@ -24,6 +24,7 @@ const W = 'src/nomad/watch.ts'
 const E = 'src/nomad/errors.ts'
 const X = 'src/redact.ts'
 const P = 'src/config/pem.ts'
+const C = 'src/config/parse.ts'
 
 const NEVER_NULL =
   'SEGMENT has no required part, so exec() never returns null and its whole match is always a string: this part of the check never decides.'
@@ -298,11 +299,39 @@ export const EQUIVALENT: Equivalent[] = [
     why: "Only SECRET_PARAM's test of a parameter name reads '+' as a space; none of its words holds a space, so '+' kept or read as a space matches the same names.",
   },
   {
-    file: 'src/config/parse.ts',
+    file: C,
     mutator: 'ConditionalExpression',
     original: 'github',
     replacement: 'true',
     why: UNSET_KEY,
+  },
+  {
+    file: C,
+    mutator: 'ConditionalExpression',
+    original: 'proxy',
+    replacement: 'true',
+    why: UNSET_KEY,
+  },
+  {
+    file: C,
+    mutator: 'ConditionalExpression',
+    original: 'login',
+    replacement: 'true',
+    why: UNSET_KEY,
+  },
+  {
+    file: C,
+    mutator: 'ConditionalExpression',
+    original: 'requestTimeoutMs !== undefined',
+    replacement: 'true',
+    why: UNSET_KEY,
+  },
+  {
+    file: C,
+    mutator: 'StringLiteral',
+    original: "''",
+    replacement: '"Stryker was here!"',
+    why: "The text tested when NOMAD_CANARY_GATE_DEBUG is unset: any text but 1, true or yes fails the test, as '' does.",
   },
   {
     file: 'src/config/values.ts',
