@@ -344,9 +344,12 @@ describe('booleans', () => {
   it.each([
     ['1', true],
     ['t', true],
+    ['T', true],
     ['true', true],
     ['0', false],
+    ['f', false],
     ['F', false],
+    ['FALSE', false],
   ])('NOMAD_SKIP_VERIFY=%s -> %s (Go ParseBool)', (value, expected) => {
     expect(parse(JOB, { NOMAD_SKIP_VERIFY: value }).nomad.tls.skipVerify).toBe(expected)
   })
