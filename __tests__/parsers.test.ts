@@ -73,6 +73,25 @@ describe('oneOf', () => {
       `Input 'x' must be one of red, green (got ${JSON.stringify(value)})`,
     )
   })
+
+  // A message quotes at most 120 characters of the value: 117 and '...' past that.
+  const ten = 'abcdefghij'
+  it.each([
+    [ten.repeat(12), ten.repeat(12)],
+    [`${ten.repeat(12)}k`, `${ten.repeat(11)}abcdefg...`],
+  ])('quotes a value of %#: 120 characters whole, a longer one cut', (value, quoted) => {
+    expect(message(() => oneOf(input(value), COLORS))).toBe(
+      `Input 'x' must be one of red, green (got "${quoted}")`,
+    )
+  })
+})
+
+describe('InputError', () => {
+  it('is named so in a stack trace and keeps the input it is about', () => {
+    const e = new InputError('groups', "Input 'groups' must be task group names")
+    expect(String(e)).toBe("InputError: Input 'groups' must be task group names")
+    expect(e.input).toBe('groups')
+  })
 })
 
 describe('splitList', () => {
@@ -90,6 +109,18 @@ describe('splitList', () => {
   it.each(['web,,api', ',web', 'web,,', 'web, ,api'])('rejects %j', (value) => {
     expect(message(() => splitList(input(value), 'names'))).toContain(
       'must be names separated by commas, spaces or newlines, with no empty entry',
+    )
+  })
+
+  // readInputs trims each value and takes a blank one as unset; splitList itself
+  // takes the value as given.
+  it('allows blanks after the one trailing comma', () => {
+    expect(splitList(input('web, \n'), 'names')).toEqual(['web'])
+  })
+
+  it.each(['', ' ', '\n'])('rejects %j, which has no entry at all', (value) => {
+    expect(message(() => splitList(input(value), 'names'))).toBe(
+      `Input 'x' must be names separated by commas, spaces or newlines, with no empty entry (got ${JSON.stringify(value)})`,
     )
   })
 })
@@ -179,6 +210,29 @@ describe('readInputs', () => {
   ])('%s with %j', (name, inputs, expected) => {
     const read = readInputs((n) => inputs[n] ?? '', env)
     expect(read.get(name as 'address')).toEqual(expected)
+  })
+
+  it.each([
+    ['address', ['NOMAD_ADDR']],
+    ['ca-cert', ['NOMAD_CACERT', 'NOMAD_CAPATH']],
+    ['timeout', []],
+    ['auth-method', []],
+  ] as const)('%s reads the variables %j and no other', (name, variables) => {
+    const read: string[] = []
+    const env = new Proxy({} as Record<string, string | undefined>, {
+      get: (_, variable) => {
+        read.push(String(variable))
+        return undefined
+      },
+    })
+    readInputs(() => '', env).get(name)
+    expect(read).toEqual(variables)
+  })
+
+  it('an input without a default has no withDefault: a mistake in the code, said so', () => {
+    expect(() => readInputs(() => '', {}).withDefault('groups')).toThrow(
+      new Error('input groups has no default in src/config/inputs.ts'),
+    )
   })
 
   it('falls back to the default after the variables', () => {

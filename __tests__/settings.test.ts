@@ -1,11 +1,12 @@
 import { execFileSync, spawnSync } from 'node:child_process'
 import * as crypto from 'node:crypto'
 import * as fs from 'node:fs'
+import * as net from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { InputName } from '../src/config/inputs.js'
-import { InputError, parseSettings } from '../src/config/parse.js'
+import { InputError, debugFromEnv, parseSettings } from '../src/config/parse.js'
 import {
   MODES,
   ON_FAILURE,
@@ -237,6 +238,29 @@ describe('NOMAD_HTTP_AUTH', () => {
   })
 })
 
+describe('proxy variables and the JWT login', () => {
+  it('a proxy applies to the requests to Nomad and to the soak checks alike', () => {
+    const s = parse(JOB, { HTTPS_PROXY: 'http://proxy.example:3128', NO_PROXY: 'localhost' })
+    expect(s.nomad.proxy?.https?.url.href).toBe('http://proxy.example:3128/')
+    expect(s.nomad.proxy?.noProxy).toBe('localhost')
+    expect(s.checks.proxy).toBe(s.nomad.proxy)
+  })
+
+  it('auth-method logs in, by default for the audience nomad; login-token brings the JWT', () => {
+    expect(parse({ ...JOB, 'auth-method': 'github' }).login).toEqual({
+      authMethod: 'github',
+      audience: 'nomad',
+    })
+    const jwt = 'eyJhbGciOi.eyJzdWIi.c2lnbmF0dXJl'
+    const s = parse(
+      { ...JOB, 'auth-method': 'ci', 'auth-audience': 'nomad.example' },
+      { NOMAD_LOGIN_TOKEN: jwt },
+    )
+    expect(s.login).toEqual({ authMethod: 'ci', audience: 'nomad.example', token: jwt })
+    expect(s.secrets).toEqual([jwt])
+  })
+})
+
 describe('token', () => {
   it.each(['0b9e1d0c-3d1e-4a5f-9b6c-7d8e9f0a1b2c', 'eyJhbGciOi.eyJzdWIi.c2lnbmF0dXJl'])(
     'accepts %s and marks it secret',
@@ -333,9 +357,12 @@ describe('booleans', () => {
   it.each([
     ['1', true],
     ['t', true],
+    ['T', true],
     ['true', true],
     ['0', false],
+    ['f', false],
     ['F', false],
+    ['FALSE', false],
   ])('NOMAD_SKIP_VERIFY=%s -> %s (Go ParseBool)', (value, expected) => {
     expect(parse(JOB, { NOMAD_SKIP_VERIFY: value }).nomad.tls.skipVerify).toBe(expected)
   })
@@ -505,6 +532,26 @@ describe('NOMAD_CANARY_GATE_REQUEST_TIMEOUT: the limit of a request that is not 
     expect(() => parse(JOB, { NOMAD_CANARY_GATE_REQUEST_TIMEOUT: 'soon' })).toThrow(
       /expected a number in duration "soon"/,
     )
+  })
+})
+
+describe("NOMAD_CANARY_GATE_DEBUG: the CLI's --debug as a variable", () => {
+  it.each([
+    ['1', true],
+    ['true', true],
+    ['TRUE', true],
+    ['Yes', true],
+    [' yes\n', true],
+    [undefined, false],
+    ['', false],
+    ['0', false],
+    ['false', false],
+    ['no', false],
+    ['11', false],
+    ['yes please', false],
+    ['ayes', false],
+  ])('%j -> %s', (value, debug) => {
+    expect(debugFromEnv({ NOMAD_CANARY_GATE_DEBUG: value })).toBe(debug)
   })
 })
 
@@ -827,6 +874,111 @@ describe.skipIf(!hasOpenssl)('TLS files and PEM text', () => {
       /cannot read .*unreadable\.pem.*EACCES/,
     )
   })
+
+  // What Node's X509Certificate says of a block that does not parse.
+  function parserSays(block: string): string {
+    try {
+      new crypto.X509Certificate(block)
+    } catch (e) {
+      return (e as Error).message
+    }
+    throw new Error('expected a certificate that does not parse')
+  }
+
+  it('says which certificate does not parse, where, and what the parser says', () => {
+    const why = parserSays(garbageCert.trim())
+    expect(parseError({ ...JOB, 'ca-cert': garbageCert }).message).toBe(
+      `Input 'ca-cert' has a certificate that does not parse (#1 in the PEM text): ${why}`,
+    )
+    const dir = path.join(tmp, 'capath-garbage')
+    write('capath-garbage/a.pem', ca.cert)
+    const bad = write('capath-garbage/b.pem', `${ca2.cert}${garbageCert}`)
+    expect(parseError(JOB, { NOMAD_CAPATH: dir }).message).toBe(
+      `Input 'ca-cert' (from NOMAD_CAPATH) has a certificate that does not parse (#2 in file ${JSON.stringify(bad)}): ${why}`,
+    )
+  })
+
+  it('takes PEM text on several lines as written, a literal \\n in it included', () => {
+    // As `openssl pkcs12 -nodes` writes a key, here for a Windows account.
+    const key = `Bag Attributes\n    friendlyName: CORP\\nomad-ci\n${client.key}`
+    const s = parse({ ...JOB, 'client-cert': client.cert, 'client-key': key })
+    expect(s.nomad.tls.clientKey).toBe(key)
+    expect(s.secrets).toEqual([key.trim()])
+  })
+
+  it('says a directory holds no certificate, naming it', () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'no-certs-'))
+    write(`${path.basename(dir)}/README`, 'not a certificate')
+    expect(parseError(JOB, { NOMAD_CAPATH: dir }).message).toBe(
+      `Input 'ca-cert' (from NOMAD_CAPATH) must name a directory holding PEM CA certificates; none found in ${JSON.stringify(dir)}`,
+    )
+  })
+
+  it('refuses a CA directory with a dangling link, as Go does (rootcerts.LoadCAPath)', () => {
+    const dir = path.join(tmp, 'capath-dangling')
+    write('capath-dangling/a.pem', ca.cert)
+    const link = path.join(dir, 'b.pem')
+    fs.symlinkSync(path.join(dir, 'gone.pem'), link)
+    expect(parseError(JOB, { NOMAD_CAPATH: dir }).message).toBe(
+      `Input 'ca-cert' (from NOMAD_CAPATH) must be a directory of readable CA PEM files; cannot read ${JSON.stringify(link)}: ENOENT: no such file or directory, stat '${link}'`,
+    )
+  })
+
+  it('says why a path cannot be read when it is not missing', () => {
+    const through = path.join(ca.certFile, 'ca.pem')
+    expect(parseError({ ...JOB, 'ca-cert': through }).message).toBe(
+      `Input 'ca-cert' must be PEM text (-----BEGIN ...) or the path of a readable file; cannot read it (ENOTDIR): ${JSON.stringify(through)}`,
+    )
+  })
+
+  // Opening a Unix socket fails (ENXIO on Linux), though stat finds it: a file
+  // that cannot be read, whoever runs the tests (root reads a chmod 000 file).
+  it.runIf(process.platform === 'linux')('names a file that cannot be read', async () => {
+    const socket = path.join(tmp, 'ca.sock')
+    const server = net.createServer()
+    await new Promise<void>((resolve) => server.listen(socket, resolve))
+    try {
+      expect(parseError({ ...JOB, 'ca-cert': socket }).message).toBe(
+        `Input 'ca-cert' must be a readable file; cannot read ${JSON.stringify(socket)}: ENXIO`,
+      )
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+
+  it.skipIf(process.getuid?.() === 0)('names a CA directory it cannot list', () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'unlisted-'))
+    fs.chmodSync(dir, 0o000)
+    try {
+      expect(parseError(JOB, { NOMAD_CAPATH: dir }).message).toBe(
+        `Input 'ca-cert' (from NOMAD_CAPATH) must be a readable directory of CA PEM files; cannot list ${JSON.stringify(dir)}: EACCES: permission denied, scandir '${dir}'`,
+      )
+    } finally {
+      fs.chmodSync(dir, 0o700)
+    }
+  })
+
+  // A path is shown in the message, cut to 120 characters. A key's value only
+  // while it can be a path (at most 1024 characters, one line): past that it
+  // may be the key itself.
+  const missing = (length: number) => '/nonexistent/'.padEnd(length, 'k/')
+  it.each([
+    ['ca-cert', 1100, true],
+    ['client-key', 1024, true],
+    ['client-key', 1025, false],
+  ] as const)('%s: a missing path of %i characters, shown: %s', (name, length, shown) => {
+    const value = missing(length)
+    const e = parseError({
+      ...JOB,
+      'client-cert': client.cert,
+      'client-key': client.key,
+      [name]: value,
+    })
+    const named = shown ? `"${value.slice(0, 117)}..."` : '(value not shown)'
+    expect(e.message).toBe(
+      `Input '${name}' must be PEM text (-----BEGIN ...) or the path of a readable file; no such file: ${named}`,
+    )
+  })
 })
 
 describe('soak, checks, GitHub, dry run', () => {
@@ -886,6 +1038,21 @@ describe('soak, checks, GitHub, dry run', () => {
 
   it('parses dry-run', () => {
     expect(parse({ ...JOB, 'dry-run': 'true' }).dryRun).toBe(true)
+  })
+
+  // A check's interval or timeout of 0 is told the bound as one over 24h is; a
+  // soak of 0 is no soak, and a negative value does not parse.
+  it.each([
+    ['soak', '-1m', 'must be a non-negative duration such as 30s, 5m or 1h30m'],
+    ['soak', '25h', 'must be a non-negative duration such as 30s, 5m or 1h30m, at most 24h'],
+    ['check-interval', '0s', 'must be a positive duration such as 30s, 5m or 1h30m, at most 24h'],
+    ['check-interval', '25h', 'must be a positive duration such as 30s, 5m or 1h30m, at most 24h'],
+    ['check-timeout', 'fast', 'must be a positive duration such as 30s, 5m or 1h30m'],
+    ['check-timeout', '-2s', 'must be a positive duration such as 30s, 5m or 1h30m'],
+    ['check-timeout', '0', 'must be a positive duration such as 30s, 5m or 1h30m, at most 24h'],
+  ] as const)('rejects %s=%s with the whole reason', (name, value, must) => {
+    const e = parseError({ ...JOB, soak: '1m', [name]: value })
+    expect(e.message).toBe(`Input '${name}' ${must} (got "${value}")`)
   })
 
   it.each<[string, Inputs, string, RegExp]>([
@@ -1008,6 +1175,17 @@ describe('edges of the parsers', () => {
     const e = parseError({ ...JOB, soak: '1m', 'check-url': url })
     expect(e.input).toBe('check-url')
     expect(e.message).toMatch(reason)
+  })
+
+  // Both rules: the URL parses, and its text starts with http:// or https://.
+  it.each([
+    ['http://[::1', 'it does not parse'],
+    ['http:/a.example/health?next=http://b.example', 'one slash, an http:// later'],
+    ['\u0001http://a.example/health', 'a control character first, which URL would drop'],
+  ])('check-url %j is refused (%s)', (url) => {
+    expect(parseError({ ...JOB, soak: '1m', 'check-url': url }).message).toBe(
+      `Input 'check-url' must be http:// or https:// URLs (got ${JSON.stringify(url)})`,
+    )
   })
 
   it('a GitHub token that cannot go in a header is refused without being shown', () => {

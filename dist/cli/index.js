@@ -676,12 +676,12 @@ function envValue(env, name) {
 }
 /**
  * Inputs by name from `input` (the action's inputs or the CLI's options; ''
- * when unset) and the environment. The defaults are action.yml's, so the CLI
- * gets what the runner fills in for the action.
+ * when unset, never undefined) and the environment. The defaults are
+ * action.yml's, so the CLI gets what the runner fills in for the action.
  */
 function readInputs(input, env) {
     const get = (name) => {
-        const value = (input(name) ?? '').trim();
+        const value = input(name).trim();
         if (value)
             return { input: name, value };
         const spec = (0,inputs/* inputSpec */.V)(name);
@@ -802,8 +802,7 @@ const MAX_DURATION_MS = 24 * 3_600_000;
 /**
  * Milliseconds of a Go-style duration or bare seconds, above 0 (or at 0 with
  * `allowZero`) and at most 24h. `must` says what is accepted; ", at most 24h"
- * is added when the value is over it, and with `boundAlways` for any value out
- * of range.
+ * is added when the value is over it, and with `boundAlways` to 0 as well.
  */
 function parseDurationValue(v, must, options = {}) {
     let ms = 0;
@@ -813,10 +812,11 @@ function parseDurationValue(v, must, options = {}) {
     catch {
         invalid(v, must);
     }
-    const low = ms < 0 || (!options.allowZero && ms === 0);
-    if (ms > MAX_DURATION_MS || (low && options.boundAlways))
+    // parseDuration refuses a negative value: 0 is the only one too low.
+    const zero = ms === 0 && !options.allowZero;
+    if (ms > MAX_DURATION_MS || (zero && options.boundAlways))
         invalid(v, `${must}, at most 24h`);
-    if (low)
+    if (zero)
         invalid(v, must);
     return ms;
 }
@@ -1094,9 +1094,13 @@ function pemText(v, kind) {
     }
     return readPath(v, kind);
 }
-/** Some CI secret stores keep PEM on one line with literal `\n`s. */
+/**
+ * Some CI secret stores keep PEM on one line with literal `\n`s. A text on
+ * several lines is kept as written. (A one-line text without a `\n` has none
+ * to replace: no need to look for one first.)
+ */
 function unescapeNewlines(text) {
-    return !text.includes('\n') && text.includes('\\n') ? text.replace(/\\n/g, '\n') : text;
+    return text.includes('\n') ? text : text.replace(/\\n/g, '\n');
 }
 /**
  * The certificate blocks of a PEM text, each checked to parse. Only the blocks
@@ -1329,7 +1333,9 @@ var config_settings = __nccwpck_require__(661);
 const CHECK_DURATION = 'must be a positive duration such as 30s, 5m or 1h30m';
 function parseSoak(inputs, mode, timeoutMs) {
     const soak = inputs.withDefault('soak');
-    const soakMs = parseDurationValue(soak, 'must be a non-negative duration such as 30s, 5m or 1h30m', { allowZero: true, boundAlways: true });
+    const soakMs = parseDurationValue(soak, 'must be a non-negative duration such as 30s, 5m or 1h30m', 
+    // No boundAlways: with allowZero no value is too low (a negative one does not parse).
+    { allowZero: true });
     if (soakMs > 0 && mode !== 'promote' && mode !== 'wait') {
         fail(soak, `only applies to modes 'promote' and 'wait' (mode is '${mode}')`);
     }
@@ -1382,9 +1388,9 @@ function parseHttpUrl(v, value) {
     catch {
         // reported below
     }
-    if (!url ||
-        (url.protocol !== 'http:' && url.protocol !== 'https:') ||
-        !/^https?:\/\//i.test(value)) {
+    // A text that starts with http:// or https:// and parses is an http(s) URL:
+    // its protocol needs no check of its own.
+    if (!url || !/^https?:\/\//i.test(value)) {
         fail(v, `must be http:// or https:// URLs (got ${shown((0,redact/* redactUserinfo */.PM)(value))})`);
     }
     return value;

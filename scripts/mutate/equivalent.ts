@@ -23,6 +23,8 @@ const V = 'src/gate/view.ts'
 const W = 'src/nomad/watch.ts'
 const E = 'src/nomad/errors.ts'
 const X = 'src/redact.ts'
+const P = 'src/config/pem.ts'
+const C = 'src/config/parse.ts'
 
 const NEVER_NULL =
   'SEGMENT has no required part, so exec() never returns null and its whole match is always a string: this part of the check never decides.'
@@ -322,11 +324,68 @@ export const EQUIVALENT: Equivalent[] = [
     why: "Only SECRET_PARAM's test of a parameter name reads '+' as a space; none of its words holds a space, so '+' kept or read as a space matches the same names.",
   },
   {
-    file: 'src/config/parse.ts',
+    file: C,
     mutator: 'ConditionalExpression',
     original: 'github',
     replacement: 'true',
     why: UNSET_KEY,
+  },
+  {
+    file: C,
+    mutator: 'ConditionalExpression',
+    original: 'proxy',
+    replacement: 'true',
+    why: UNSET_KEY,
+  },
+  {
+    file: C,
+    mutator: 'ConditionalExpression',
+    original: 'login',
+    replacement: 'true',
+    why: UNSET_KEY,
+  },
+  {
+    file: C,
+    mutator: 'ConditionalExpression',
+    original: 'requestTimeoutMs !== undefined',
+    replacement: 'true',
+    why: UNSET_KEY,
+  },
+  {
+    file: C,
+    mutator: 'StringLiteral',
+    original: "''",
+    replacement: '"Stryker was here!"',
+    why: "The text tested when NOMAD_CANARY_GATE_DEBUG is unset: any text but 1, true or yes fails the test, as '' does.",
+  },
+  {
+    file: 'src/config/values.ts',
+    mutator: 'Regex',
+    original: '/\\s+/',
+    replacement: '/\\s/',
+    why: 'Split at each blank rather than at each run of blanks, a piece gets empty words between two blanks, and the filter that follows drops empty words.',
+  },
+  {
+    file: P,
+    mutator: 'StringLiteral',
+    original: '`directory ${shown(file)}`',
+    replacement: '``',
+    why: "Where certBlocks would say a directory's certificates are; but readCaDir has already refused a directory without one, or with one that does not parse, so certBlocks never fails on the text it returns.",
+  },
+  {
+    file: P,
+    mutator: 'MethodExpression',
+    original: 'fs.readdirSync(dir).sort()',
+    replacement: 'fs.readdirSync(dir)',
+    why: 'Only the order of the CA certificates changes, and a set of CAs trusts the same servers in any order. Node already lists a directory in byte order on Linux and macOS (libuv sorts the names with strcmp): the sort settles it elsewhere (Windows), as the lexical walk of Go does, and for names whose UTF-16 order is not their byte order.',
+  },
+  {
+    file: P,
+    line: 145,
+    mutator: 'StringLiteral',
+    original: "'\\n'",
+    replacement: '""',
+    why: 'loadCertificates finds the blocks of the directory again in this text and joins them itself: each ends with -----END CERTIFICATE----- and the next starts with -----BEGIN CERTIFICATE-----, so they are found alike with nothing between them.',
   },
   {
     file: 'src/config/nomad.ts',

@@ -43,9 +43,13 @@ function pemText(v: InputValue, kind: PemKind): { text: string; where: string } 
   return readPath(v, kind)
 }
 
-/** Some CI secret stores keep PEM on one line with literal `\n`s. */
+/**
+ * Some CI secret stores keep PEM on one line with literal `\n`s. A text on
+ * several lines is kept as written. (A one-line text without a `\n` has none
+ * to replace: no need to look for one first.)
+ */
 function unescapeNewlines(text: string): string {
-  return !text.includes('\n') && text.includes('\\n') ? text.replace(/\\n/g, '\n') : text
+  return text.includes('\n') ? text : text.replace(/\\n/g, '\n')
 }
 
 /**

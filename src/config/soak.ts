@@ -26,7 +26,8 @@ export function parseSoak(
   const soakMs = parseDurationValue(
     soak,
     'must be a non-negative duration such as 30s, 5m or 1h30m',
-    { allowZero: true, boundAlways: true },
+    // No boundAlways: with allowZero no value is too low (a negative one does not parse).
+    { allowZero: true },
   )
   if (soakMs > 0 && mode !== 'promote' && mode !== 'wait') {
     fail(soak, `only applies to modes 'promote' and 'wait' (mode is '${mode}')`)
@@ -84,11 +85,9 @@ function parseHttpUrl(v: InputValue, value: string): string {
   } catch {
     // reported below
   }
-  if (
-    !url ||
-    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
-    !/^https?:\/\//i.test(value)
-  ) {
+  // A text that starts with http:// or https:// and parses is an http(s) URL:
+  // its protocol needs no check of its own.
+  if (!url || !/^https?:\/\//i.test(value)) {
     fail(v, `must be http:// or https:// URLs (got ${shown(redactUserinfo(value))})`)
   }
   return value

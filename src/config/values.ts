@@ -41,12 +41,12 @@ export interface Inputs {
 
 /**
  * Inputs by name from `input` (the action's inputs or the CLI's options; ''
- * when unset) and the environment. The defaults are action.yml's, so the CLI
- * gets what the runner fills in for the action.
+ * when unset, never undefined) and the environment. The defaults are
+ * action.yml's, so the CLI gets what the runner fills in for the action.
  */
 export function readInputs(input: (name: string) => string, env: Env): Inputs {
   const get = (name: InputName): InputValue | undefined => {
-    const value = (input(name) ?? '').trim()
+    const value = input(name).trim()
     if (value) return { input: name, value }
     const spec = inputSpec(name)
     for (const variable of spec.env ?? []) {
@@ -170,8 +170,7 @@ export const MAX_DURATION_MS = 24 * 3_600_000
 /**
  * Milliseconds of a Go-style duration or bare seconds, above 0 (or at 0 with
  * `allowZero`) and at most 24h. `must` says what is accepted; ", at most 24h"
- * is added when the value is over it, and with `boundAlways` for any value out
- * of range.
+ * is added when the value is over it, and with `boundAlways` to 0 as well.
  */
 export function parseDurationValue(
   v: InputValue,
@@ -184,9 +183,10 @@ export function parseDurationValue(
   } catch {
     invalid(v, must)
   }
-  const low = ms < 0 || (!options.allowZero && ms === 0)
-  if (ms > MAX_DURATION_MS || (low && options.boundAlways)) invalid(v, `${must}, at most 24h`)
-  if (low) invalid(v, must)
+  // parseDuration refuses a negative value: 0 is the only one too low.
+  const zero = ms === 0 && !options.allowZero
+  if (ms > MAX_DURATION_MS || (zero && options.boundAlways)) invalid(v, `${must}, at most 24h`)
+  if (zero) invalid(v, must)
   return ms
 }
 
