@@ -9,7 +9,7 @@ import { InputError, parseSettings } from '../src/config/parse.js'
 import { signIn, LoginError } from '../src/login.js'
 import { NomadClient, loginRefusal, type LoginRefusal } from '../src/nomad/client.js'
 import { NomadError } from '../src/nomad/errors.js'
-import { newKeyPair, OidcIssuer } from '../sim/oidc.js'
+import { githubAuthMethod, newKeyPair, OidcIssuer } from '../sim/oidc.js'
 import {
   startSimulator,
   type AclOptions,
@@ -105,19 +105,10 @@ async function cluster(
     acl: {
       policies: { deploy: 'namespace "default" { policy = "write" }' },
       authMethods: [
-        {
-          Name: 'github',
-          Type: 'JWT',
-          TokenLocality: 'local',
+        githubAuthMethod(i, {
           MaxTokenTTL: '5m',
-          Config: {
-            JWKSURL: i.jwksUrl,
-            BoundIssuer: ['https://token.actions.githubusercontent.com'],
-            BoundAudiences: ['nomad'],
-            ClaimMappings: { environment: 'environment' },
-            ...config,
-          },
-        },
+          Config: { ClaimMappings: { environment: 'environment' }, ...config },
+        }),
       ],
       bindingRules: [
         {

@@ -8,6 +8,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
+import type { AuthMethodSpec } from './acl.js'
 import {
   generateKeyPairSync,
   randomBytes,
@@ -80,6 +81,29 @@ export function githubClaims(): Record<string, unknown> {
 }
 
 const ID_TOKEN_PATH = '/_apis/distributedtask/hubs/Actions/idtoken'
+
+/**
+ * Auth method `github` as the README sets it up: a JWT method for GitHub's
+ * issuer, checked against the keys `issuer` serves, audience `nomad`; a test
+ * changes what it is about (`MaxTokenTTL`, `Config` fields).
+ */
+export function githubAuthMethod(
+  issuer: OidcIssuer,
+  o: { MaxTokenTTL?: string; Config?: Partial<AuthMethodSpec['Config']> } = {},
+): AuthMethodSpec {
+  return {
+    Name: 'github',
+    Type: 'JWT',
+    TokenLocality: 'local',
+    MaxTokenTTL: o.MaxTokenTTL ?? '10m',
+    Config: {
+      JWKSURL: issuer.jwksUrl,
+      BoundIssuer: [GITHUB_ISSUER],
+      BoundAudiences: ['nomad'],
+      ...o.Config,
+    },
+  }
+}
 
 export class OidcIssuer {
   readonly alg: SigningAlg

@@ -5,7 +5,7 @@
 // renders the table (scripts/troubleshooting-render.ts); a row's order here is
 // its order in the README.
 
-import { OidcIssuer } from '../../sim/oidc.js'
+import { OidcIssuer, githubAuthMethod } from '../../sim/oidc.js'
 import { runScenario } from '../../sim/scenarios.js'
 import type { AclOptions, Simulator, SimulatorOptions } from '../../sim/simulator.js'
 import {
@@ -89,18 +89,7 @@ function jwtAcl(i: OidcIssuer, audiences: string[]): AclOptions {
   return {
     policies: { deploy: 'namespace "default" { capabilities = ["read-job", "submit-job"] }' },
     authMethods: [
-      {
-        Name: 'github',
-        Type: 'JWT',
-        TokenLocality: 'local',
-        MaxTokenTTL: '10m',
-        Config: {
-          JWKSURL: i.jwksUrl,
-          BoundIssuer: ['https://token.actions.githubusercontent.com'],
-          BoundAudiences: audiences,
-          SigningAlgs: ['RS256'],
-        },
-      },
+      githubAuthMethod(i, { Config: { BoundAudiences: audiences, SigningAlgs: ['RS256'] } }),
     ],
     bindingRules: [{ AuthMethod: 'github', BindType: 'policy', BindName: 'deploy' }],
   }

@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 
 import { runScenario } from '../../sim/scenarios.js'
-import { OidcIssuer, type IssuerOptions } from '../../sim/oidc.js'
+import { githubAuthMethod, OidcIssuer, type IssuerOptions } from '../../sim/oidc.js'
 import {
   startSimulator,
   type AclOptions,
@@ -29,19 +29,14 @@ function acl(i: OidcIssuer, ttl = '10m', audiences = ['nomad']): AclOptions {
   return {
     policies: { 'deploy-web': 'namespace "default" { capabilities = ["read-job", "submit-job"] }' },
     authMethods: [
-      {
-        Name: 'github',
-        Type: 'JWT',
-        TokenLocality: 'local',
+      githubAuthMethod(i, {
         MaxTokenTTL: ttl,
         Config: {
-          JWKSURL: i.jwksUrl,
-          BoundIssuer: ['https://token.actions.githubusercontent.com'],
           BoundAudiences: audiences,
           SigningAlgs: ['RS256', 'ES256'],
           ClaimMappings: { repository: 'repository', environment: 'environment' },
         },
-      },
+      }),
     ],
     bindingRules: [
       {

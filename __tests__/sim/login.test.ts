@@ -7,7 +7,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest'
 
-import { newKeyPair, OidcIssuer, type IssuerOptions } from '../../sim/oidc.js'
+import { githubAuthMethod, newKeyPair, OidcIssuer, type IssuerOptions } from '../../sim/oidc.js'
 import type {
   AclOptions,
   AuthMethodSpec,
@@ -37,19 +37,12 @@ function githubAcl(i: OidcIssuer, config: Partial<AuthMethodSpec['Config']> = {}
       'read-web': 'namespace "default" { policy = "read" }',
     },
     authMethods: [
-      {
-        Name: 'github',
-        Type: 'JWT',
-        TokenLocality: 'local',
-        MaxTokenTTL: '10m',
+      githubAuthMethod(i, {
         Config: {
-          JWKSURL: i.jwksUrl,
-          BoundIssuer: ['https://token.actions.githubusercontent.com'],
-          BoundAudiences: ['nomad'],
           ClaimMappings: { repository: 'repository', environment: 'environment', ref: 'ref' },
           ...config,
         },
-      },
+      }),
     ],
     bindingRules: [
       {
