@@ -309,6 +309,16 @@ describe('fromNetworkError', () => {
       'cannot connect to the proxy: connect ECONNREFUSED 10.0.0.3:3128 (proxy http://proxy.example:3128 (HTTPS_PROXY))',
     ],
     [
+      'fails on its side (500)',
+      new ProxyError(
+        TUNNEL_PROXY,
+        'the proxy refused the tunnel to nomad.example:4646: 500 Internal Server Error',
+        'ERR_PROXY_TUNNEL',
+        500,
+      ),
+      'the proxy refused the tunnel to nomad.example:4646: 500 Internal Server Error (proxy http://proxy.example:3128 (HTTPS_PROXY))',
+    ],
+    [
       'cannot reach Nomad (502)',
       new ProxyError(
         TUNNEL_PROXY,

@@ -3767,11 +3767,11 @@ function describeEach(groups) {
             parts.push(`${g.pending} placed, not started yet`);
         if (g.stopped)
             parts.push(`${g.stopped} stopped`);
+        // Healthy canaries are live, so a group with all its healthy ones misses none.
         const live = g.placedCanaries - g.unhealthyCanaries - g.stopped;
         const missing = g.desiredCanaries - live;
-        if (missing > 0 && g.healthyCanaries < g.desiredCanaries) {
+        if (missing > 0)
             parts.push(`${missing} to be placed`);
-        }
         if (g.promoted)
             parts.push('promoted');
         return `${g.name}: ${parts.join(', ')}`;
@@ -5153,8 +5153,9 @@ class RolloutView {
 }
 /** Equal in what a group's evaluation reads of the deployment (evaluateGroup): its state stands. */
 function sameForGroup(a, b) {
+    // The name is the deployment's before or after: a group in only one of them changed.
     if (!a || !b)
-        return a === b;
+        return false;
     if (a.DesiredCanaries !== b.DesiredCanaries || a.Promoted !== b.Promoted)
         return false;
     const pa = a.PlacedCanaries ?? [];

@@ -247,11 +247,10 @@ function describeEach(groups: readonly GroupReadiness[]): string {
       if (g.awaitingHealth) parts.push(`${g.awaitingHealth} running with no health yet`)
       if (g.pending) parts.push(`${g.pending} placed, not started yet`)
       if (g.stopped) parts.push(`${g.stopped} stopped`)
+      // Healthy canaries are live, so a group with all its healthy ones misses none.
       const live = g.placedCanaries - g.unhealthyCanaries - g.stopped
       const missing = g.desiredCanaries - live
-      if (missing > 0 && g.healthyCanaries < g.desiredCanaries) {
-        parts.push(`${missing} to be placed`)
-      }
+      if (missing > 0) parts.push(`${missing} to be placed`)
       if (g.promoted) parts.push('promoted')
       return `${g.name}: ${parts.join(', ')}`
     })

@@ -129,7 +129,8 @@ export class RolloutView {
 
 /** Equal in what a group's evaluation reads of the deployment (evaluateGroup): its state stands. */
 function sameForGroup(a: DeploymentState | undefined, b: DeploymentState | undefined): boolean {
-  if (!a || !b) return a === b
+  // The name is the deployment's before or after: a group in only one of them changed.
+  if (!a || !b) return false
   if (a.DesiredCanaries !== b.DesiredCanaries || a.Promoted !== b.Promoted) return false
   const pa = a.PlacedCanaries ?? []
   const pb = b.PlacedCanaries ?? []
