@@ -1806,6 +1806,34 @@ const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(imp
 var external_node_net_ = __nccwpck_require__(7030);
 // EXTERNAL MODULE: external "node:tls"
 var external_node_tls_ = __nccwpck_require__(1692);
+;// CONCATENATED MODULE: ./src/text.ts
+// Text for a person: every message, annotation and log line is one line. A
+// library's text (OpenSSL's, a server's error page) is cleaned before it is
+// shown, and a long one is cut at a word, never inside one.
+/** Whitespace, line breaks included, folded to one space; cut at a word before `max` with `…`. */
+function oneLine(text, max = 300) {
+    const t = text.replace(/\s+/g, ' ').trim();
+    if (t.length <= max)
+        return t;
+    const cut = t.slice(0, max - 1);
+    const space = cut.lastIndexOf(' ');
+    // A single word longer than a third of the room is cut where it must be.
+    return `${space > max / 3 ? cut.slice(0, space).replace(/[\s,;:.]+$/, '') : cut}…`;
+}
+/**
+ * OpenSSL's errors as Node puts them in a message
+ * (`write EPROTO 80A0...:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/...c:350:`,
+ * one per line) become their reasons (`wrong version number`); any other text is only made one line.
+ */
+function libraryText(message) {
+    const reasons = [
+        ...message.matchAll(/[0-9A-F]+:error:[0-9A-F]+:[^:\n]*:[^:\n]*:([^:\n]+):[^\n]*?:\d+:/g),
+    ].map((m) => m[1].trim());
+    if (reasons.length === 0)
+        return oneLine(message);
+    return [...new Set(reasons)].join('; ');
+}
+
 ;// CONCATENATED MODULE: ./src/net/proxy.ts
 // Which proxy a request goes through, by the rules of @actions/http-client
 // (lib/proxy.ts getProxyUrl, checkBypass), which the runner's own tools and
@@ -1857,6 +1885,8 @@ function isLoopback(hostname) {
 // connection must be up (TCP, the proxy's tunnel, TLS) within the connect
 // timeout, so that an address that swallows packets fails in seconds, not in
 // the kernel's two minutes.
+
+
 
 
 
@@ -2018,9 +2048,13 @@ const NOT_CONNECTED = new Set([
 ]);
 function viaProxy(err, route) {
     const code = err.code;
-    if (typeof code !== 'string' || !NOT_CONNECTED.has(code))
+    if (typeof code !== 'string')
         return err;
-    return new ProxyError(route.proxy, `cannot connect to the proxy: ${err.message}`, code, undefined, err);
+    // Forwarded, Nomad's address is http://: the only TLS is with an https:// proxy.
+    const proxyTls = route.proxy.url.protocol === 'https:' && classifyNetworkError(err).kind === 'tls';
+    if (!NOT_CONNECTED.has(code) && !proxyTls)
+        return err;
+    return new ProxyError(route.proxy, `cannot connect to the proxy: ${libraryText(err.message)}`, code, undefined, err);
 }
 /** Destroys `socket` unless it is up (`ready` emitted) within `ms`. */
 function guard(socket, ready, ms) {
@@ -2093,7 +2127,7 @@ class TunnelAgent extends external_node_https_namespaceObject.Agent {
         socket = toProxy;
         toProxy.once('error', (err) => done(settled
             ? err
-            : new ProxyError(proxy, `cannot connect to the proxy: ${err.message}`, String(err.code ?? ''), undefined, err)));
+            : new ProxyError(proxy, `cannot connect to the proxy: ${libraryText(err.message)}`, String(err.code ?? ''), undefined, err)));
         toProxy.once(secureProxy ? 'secureConnect' : 'connect', () => {
             const auth = proxy.authorization ? `Proxy-Authorization: ${proxy.authorization}\r\n` : '';
             toProxy.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${auth}\r\n`);
@@ -2220,34 +2254,6 @@ function grantedIn(namespace, rules) {
 function globMatch(pattern, subject) {
     const re = pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
     return new RegExp(`^${re.join('.*')}$`, 's').test(subject);
-}
-
-;// CONCATENATED MODULE: ./src/text.ts
-// Text for a person: every message, annotation and log line is one line. A
-// library's text (OpenSSL's, a server's error page) is cleaned before it is
-// shown, and a long one is cut at a word, never inside one.
-/** Whitespace, line breaks included, folded to one space; cut at a word before `max` with `…`. */
-function oneLine(text, max = 300) {
-    const t = text.replace(/\s+/g, ' ').trim();
-    if (t.length <= max)
-        return t;
-    const cut = t.slice(0, max - 1);
-    const space = cut.lastIndexOf(' ');
-    // A single word longer than a third of the room is cut where it must be.
-    return `${space > max / 3 ? cut.slice(0, space).replace(/[\s,;:.]+$/, '') : cut}…`;
-}
-/**
- * OpenSSL's errors as Node puts them in a message
- * (`write EPROTO 80A0...:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/...c:350:`,
- * one per line) become their reasons (`wrong version number`); any other text is only made one line.
- */
-function libraryText(message) {
-    const reasons = [
-        ...message.matchAll(/[0-9A-F]+:error:[0-9A-F]+:[^:\n]*:[^:\n]*:([^:\n]+):[^\n]*?:\d+:/g),
-    ].map((m) => m[1].trim());
-    if (reasons.length === 0)
-        return oneLine(message);
-    return [...new Set(reasons)].join('; ');
 }
 
 ;// CONCATENATED MODULE: ./src/nomad/errors.ts

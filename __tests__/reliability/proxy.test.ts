@@ -232,6 +232,30 @@ describe.concurrent('proxies', () => {
     ctx.expect(p.requests.some((r) => r.target.includes('github.test'))).toBe(true)
   })
 
+  // A plain-HTTP proxy given as https:// (the TLS to it fails): the line blames
+  // the proxy, not Nomad, forwarded (http:// Nomad) and tunnelled (https://) alike.
+  it.for([
+    ['HTTP_PROXY', 'http'],
+    ['HTTPS_PROXY', 'https'],
+  ])(
+    '%s=https:// to a plain proxy: worded as the proxy TLS failing',
+    async ([variable, scheme], ctx) => {
+      const lab = new Lab(ctx)
+      const p = await proxy(lab, { hosts: {} })
+      const address = `${scheme}://nomad.test:4646`
+      const via = p.url.replace(/^http:/, 'https:')
+      const run = await runDist({ address, token: TOKEN, job: 'web' }, { [variable]: via })
+      ctx.expect(run.outputs.result).toBe('error')
+      ctx
+        .expect(errorLine(run))
+        .toContain(
+          `cannot connect to the proxy: wrong version number (proxy ${via} (${variable})), on the way to Nomad at ${address}: check the proxy`,
+        )
+      ctx.expect(errorLine(run)).not.toMatch(/answered in plain HTTP|ca-cert|deps\//)
+      ctx.expect(p.requests).toEqual([])
+    },
+  )
+
   it('the CLI honours the same variables', async (ctx) => {
     const lab = new Lab(ctx)
     const s = await lab.sim()

@@ -14,6 +14,8 @@ import * as net from 'node:net'
 import * as tls from 'node:tls'
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
+import { classifyNetworkError } from '../network-error.js'
+import { libraryText } from '../text.js'
 import { describeProxy, proxyFor, type ProxyConfig, type ProxySetting } from './proxy.js'
 
 export interface TlsOptions {
@@ -225,10 +227,14 @@ const NOT_CONNECTED = new Set([
 
 function viaProxy(err: Error, route: Route): Error {
   const code = (err as { code?: unknown }).code
-  if (typeof code !== 'string' || !NOT_CONNECTED.has(code)) return err
+  if (typeof code !== 'string') return err
+  // Forwarded, Nomad's address is http://: the only TLS is with an https:// proxy.
+  const proxyTls =
+    route.proxy!.url.protocol === 'https:' && classifyNetworkError(err).kind === 'tls'
+  if (!NOT_CONNECTED.has(code) && !proxyTls) return err
   return new ProxyError(
     route.proxy!,
-    `cannot connect to the proxy: ${err.message}`,
+    `cannot connect to the proxy: ${libraryText(err.message)}`,
     code,
     undefined,
     err,
@@ -325,7 +331,7 @@ class TunnelAgent extends https.Agent {
           ? err
           : new ProxyError(
               proxy,
-              `cannot connect to the proxy: ${err.message}`,
+              `cannot connect to the proxy: ${libraryText(err.message)}`,
               String((err as { code?: unknown }).code ?? ''),
               undefined,
               err,
