@@ -298,7 +298,7 @@ describe('fromNetworkError', () => {
     expect(
       fromNetworkError(new ConnectTimeoutError(2_500), 'GET', PATH, FAR_TLS, tunnel).detail,
     ).toBe(
-      'no connection to Nomad at https://nomad.example:4646 through the proxy http://proxy.example:3128 (HTTPS_PROXY) within 2.5s: check the address and port; a firewall may drop the packets, or only a proxy reaches it (HTTPS_PROXY, HTTP_PROXY)',
+      'no connection to Nomad at https://nomad.example:4646 through the proxy http://proxy.example:3128 (HTTPS_PROXY) within 2.5s: check the proxy, and that it reaches the address and port',
     )
   })
 

@@ -2673,14 +2673,19 @@ function fromNetworkError(err, method, path, address, route) {
                 retryable: true,
                 ambiguous: false,
             });
-        case 'connect-timeout':
+        case 'connect-timeout': {
+            // Through a proxy, the silent one may be the proxy, or Nomad behind it.
+            const fix = tunnel
+                ? 'check the proxy, and that it reaches the address and port'
+                : 'check the address and port; a firewall may drop the packets, or only a proxy reaches it (HTTPS_PROXY, HTTP_PROXY)';
             return new NomadError({
                 ...base,
                 kind: 'network',
-                detail: `no connection to Nomad at ${address}${tunnel} within ${(source.ms ?? 0) / 1000}s: check the address and port; a firewall may drop the packets, or only a proxy reaches it (HTTPS_PROXY, HTTP_PROXY)`,
+                detail: `no connection to Nomad at ${address}${tunnel} within ${(source.ms ?? 0) / 1000}s: ${fix}`,
                 retryable: true,
                 ambiguous: false,
             });
+        }
         case 'tls':
             return new NomadError({
                 ...base,
