@@ -3282,9 +3282,10 @@ async function retrying(attempt, o) {
                 throw err;
             failed = err;
             // Retry until the deadline itself (the last try is at the deadline): the
-            // read fails for good only once the deadline has passed.
+            // read fails for good only once the deadline has passed. Timers count
+            // whole milliseconds and may fire up to one early: under 1 ms left is none.
             const left = o.deadline === undefined ? Infinity : o.deadline - performance.now();
-            if (left <= 0)
+            if (left < 1)
                 throw err;
             const delayMs = Math.min(backoffMs(o.policy, n), Math.ceil(left));
             const final = o.giveUp?.(err, n, delayMs, performance.now() - started);

@@ -419,9 +419,9 @@ export const EQUIVALENT: Equivalent[] = [
   {
     file: 'src/nomad/retry.ts',
     mutator: 'EqualityOperator',
-    original: 'left <= 0',
-    replacement: 'left < 0',
-    why: 'Differs only when performance.now() reads the deadline to the fraction of a millisecond; the mutant then makes one more try at once, at the deadline, which the rule allows (the last try is at the deadline).',
+    original: 'left < 1',
+    replacement: 'left <= 1',
+    why: 'Differs only when performance.now() reads exactly 1 ms before the deadline, to the fraction of a millisecond; the original then makes one more try, 1 ms later, at the deadline, which the rule allows (the last try is at the deadline).',
   },
   // Not equivalent: killed where the tests do not run as root. chmod 000 does
   // not stop root from listing a directory, so the test that makes one
