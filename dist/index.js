@@ -857,7 +857,8 @@ function redactUrl(url, how = 'mask') {
     }
     const userinfo = u.username || u.password ? '***@' : '';
     // Edit the raw query rather than through searchParams, which would re-encode all of it.
-    const search = u.search.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep, key) => SECRET_PARAM.test(safeDecode(key)) ? `${sep}${key}=***` : whole);
+    // A key percent-decoded (a `+` for a space may stay: SECRET_PARAM's words are letters only).
+    const search = u.search.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep, key) => SECRET_PARAM.test(percentDecoded(key)) ? `${sep}${key}=***` : whole);
     return `${u.protocol}//${userinfo}${u.host}${u.pathname}${search}${u.hash}`;
 }
 /**
@@ -883,7 +884,7 @@ function userinfoPasswords(text) {
     if (colon < 0 || colon === info.length - 1)
         return [];
     const written = info.slice(colon + 1);
-    const decoded = safeDecode(written, false);
+    const decoded = percentDecoded(written);
     return decoded === written ? [written] : [decoded, written];
 }
 function userinfoSpan(text) {
@@ -893,9 +894,10 @@ function userinfoSpan(text) {
     const scheme = text.indexOf('://');
     return { start: scheme >= 0 && scheme < at ? scheme + 3 : 0, end: at };
 }
-function safeDecode(text, plusIsSpace = true) {
+/** A URL part (user, password) percent-decoded; as written where that is not valid percent-encoding. */
+function percentDecoded(text) {
     try {
-        return decodeURIComponent(plusIsSpace ? text.replace(/\+/g, ' ') : text);
+        return decodeURIComponent(text);
     }
     catch {
         return text;
@@ -951,11 +953,11 @@ function parseAddress(v, secrets) {
         return { address };
     if (url.username === '')
         bad('its user:password@ part has no user name');
-    const password = decode(url.password);
+    const password = percentDecoded(url.password);
     secrets.add(password);
     // The form as the URL keeps it too, where percent-encoding makes the two differ.
     secrets.add(url.password);
-    return { address, httpAuth: { username: decode(url.username), password } };
+    return { address, httpAuth: { username: percentDecoded(url.username), password } };
 }
 /** NOMAD_HTTP_AUTH as the Nomad API reads it: `user:password`, or `user` alone. */
 function parseHttpAuth(value, secrets) {
@@ -967,14 +969,6 @@ function parseHttpAuth(value, secrets) {
         throw new InputError('NOMAD_HTTP_AUTH', 'Environment variable NOMAD_HTTP_AUTH must be user:password or user, with a non-empty user and no control characters (value not shown)');
     }
     return { username, password };
-}
-function decode(s) {
-    try {
-        return decodeURIComponent(s);
-    }
-    catch {
-        return s;
-    }
 }
 
 // EXTERNAL MODULE: external "node:crypto"
@@ -1228,8 +1222,8 @@ function proxyVariable(env, [lower, upper], secrets) {
     }
     if (!url.hostname)
         bad('it has no host');
-    const user = proxy_decode(url.username);
-    const password = proxy_decode(url.password);
+    const user = percentDecoded(url.username);
+    const password = percentDecoded(url.password);
     secrets.add(password);
     secrets.add(url.password);
     const setting = { url: new URL(`${url.protocol}//${url.host}`), source };
@@ -1237,14 +1231,6 @@ function proxyVariable(env, [lower, upper], secrets) {
         setting.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
     }
     return setting;
-}
-function proxy_decode(s) {
-    try {
-        return decodeURIComponent(s);
-    }
-    catch {
-        return s;
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/config/soak.ts
@@ -1895,7 +1881,8 @@ function isLoopback(hostname) {
 /**
  * The proxy could not be reached, or refused the tunnel: nothing reached the
  * server. `code` is the socket's (ECONNREFUSED...) or ERR_PROXY_TUNNEL with
- * the proxy's `status`.
+ * the proxy's `status`. Its message is one line, shown as it is: a socket's or
+ * OpenSSL's text is cleaned (libraryText) where the error is made.
  */
 class ProxyError extends Error {
     name = 'ProxyError';
@@ -2401,7 +2388,7 @@ function fromNetworkError(err, method, path, address, route) {
         return new NomadError({
             ...base,
             kind: 'refused',
-            detail: `${oneLine(libraryText(err.message))}, on the way to Nomad at ${address}: check the proxy, or list the host in NO_PROXY to connect directly`,
+            detail: `${err.message}, on the way to Nomad at ${address}: check the proxy, or list the host in NO_PROXY to connect directly`,
             // A proxy that refused the tunnel with a 4xx (407: credentials, 403: not
             // allowed there) answers the same to another try; a 5xx or no answer may pass.
             retryable: err.status === undefined || err.status >= 500,

@@ -26,8 +26,9 @@ export function redactUrl(url: string, how: 'mask' | 'strip' = 'mask'): string {
   }
   const userinfo = u.username || u.password ? '***@' : ''
   // Edit the raw query rather than through searchParams, which would re-encode all of it.
+  // A key percent-decoded (a `+` for a space may stay: SECRET_PARAM's words are letters only).
   const search = u.search.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep: string, key: string) =>
-    SECRET_PARAM.test(safeDecode(key)) ? `${sep}${key}=***` : whole,
+    SECRET_PARAM.test(percentDecoded(key)) ? `${sep}${key}=***` : whole,
   )
   return `${u.protocol}//${userinfo}${u.host}${u.pathname}${search}${u.hash}`
 }
@@ -54,7 +55,7 @@ export function userinfoPasswords(text: string): string[] {
   const colon = info.indexOf(':')
   if (colon < 0 || colon === info.length - 1) return []
   const written = info.slice(colon + 1)
-  const decoded = safeDecode(written, false)
+  const decoded = percentDecoded(written)
   return decoded === written ? [written] : [decoded, written]
 }
 
@@ -65,9 +66,10 @@ function userinfoSpan(text: string): { start: number; end: number } | undefined 
   return { start: scheme >= 0 && scheme < at ? scheme + 3 : 0, end: at }
 }
 
-function safeDecode(text: string, plusIsSpace = true): string {
+/** A URL part (user, password) percent-decoded; as written where that is not valid percent-encoding. */
+export function percentDecoded(text: string): string {
   try {
-    return decodeURIComponent(plusIsSpace ? text.replace(/\+/g, ' ') : text)
+    return decodeURIComponent(text)
   } catch {
     return text
   }

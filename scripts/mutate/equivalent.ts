@@ -303,14 +303,6 @@ export const EQUIVALENT: Equivalent[] = [
     why: "'://' and '@' cannot start at the same index.",
   },
   {
-    file: X,
-    line: 68,
-    mutator: 'BooleanLiteral',
-    original: 'true',
-    replacement: 'false',
-    why: "Only SECRET_PARAM's test of a parameter name reads '+' as a space; none of its words holds a space, so '+' kept or read as a space matches the same names.",
-  },
-  {
     file: C,
     mutator: 'ConditionalExpression',
     original: 'github',

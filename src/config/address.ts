@@ -3,7 +3,7 @@
 // Config, with every password found added to the secrets.
 
 import type { HttpBasicAuth } from '../nomad/config.js'
-import { redactUserinfo, userinfoPasswords } from '../redact.js'
+import { percentDecoded, redactUserinfo, userinfoPasswords } from '../redact.js'
 import {
   InputError,
   envValue,
@@ -61,11 +61,11 @@ export function parseAddress(v: InputValue, secrets: SecretList): NomadAddress {
   // With no path, query or fragment, an `@` can only end a user:password@ part.
   if (!v.value.includes('@')) return { address }
   if (url.username === '') bad('its user:password@ part has no user name')
-  const password = decode(url.password)
+  const password = percentDecoded(url.password)
   secrets.add(password)
   // The form as the URL keeps it too, where percent-encoding makes the two differ.
   secrets.add(url.password)
-  return { address, httpAuth: { username: decode(url.username), password } }
+  return { address, httpAuth: { username: percentDecoded(url.username), password } }
 }
 
 /** NOMAD_HTTP_AUTH as the Nomad API reads it: `user:password`, or `user` alone. */
@@ -81,12 +81,4 @@ export function parseHttpAuth(value: string, secrets: SecretList): HttpBasicAuth
     )
   }
   return { username, password }
-}
-
-function decode(s: string): string {
-  try {
-    return decodeURIComponent(s)
-  } catch {
-    return s
-  }
 }

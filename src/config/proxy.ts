@@ -5,7 +5,7 @@
 // Which requests they apply to: src/net/proxy.ts.
 
 import type { ProxyConfig, ProxySetting } from '../net/proxy.js'
-import { redactUserinfo, userinfoPasswords } from '../redact.js'
+import { percentDecoded, redactUserinfo, userinfoPasswords } from '../redact.js'
 import { InputError, envValue, type Env, type SecretList } from './values.js'
 
 export function parseProxies(env: Env, secrets: SecretList): ProxyConfig | undefined {
@@ -46,8 +46,8 @@ function proxyVariable(
     )
   }
   if (!url.hostname) bad('it has no host')
-  const user = decode(url.username)
-  const password = decode(url.password)
+  const user = percentDecoded(url.username)
+  const password = percentDecoded(url.password)
   secrets.add(password)
   secrets.add(url.password)
   const setting: ProxySetting = { url: new URL(`${url.protocol}//${url.host}`), source }
@@ -55,12 +55,4 @@ function proxyVariable(
     setting.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
   }
   return setting
-}
-
-function decode(s: string): string {
-  try {
-    return decodeURIComponent(s)
-  } catch {
-    return s
-  }
 }

@@ -56,7 +56,8 @@ export interface Route {
 /**
  * The proxy could not be reached, or refused the tunnel: nothing reached the
  * server. `code` is the socket's (ECONNREFUSED...) or ERR_PROXY_TUNNEL with
- * the proxy's `status`.
+ * the proxy's `status`. Its message is one line, shown as it is: a socket's or
+ * OpenSSL's text is cleaned (libraryText) where the error is made.
  */
 export class ProxyError extends Error {
   override name = 'ProxyError'

@@ -199,7 +199,7 @@ export function fromNetworkError(
     return new NomadError({
       ...base,
       kind: 'refused',
-      detail: `${oneLine(libraryText(err.message))}, on the way to Nomad at ${address}: check the proxy, or list the host in NO_PROXY to connect directly`,
+      detail: `${err.message}, on the way to Nomad at ${address}: check the proxy, or list the host in NO_PROXY to connect directly`,
       // A proxy that refused the tunnel with a 4xx (407: credentials, 403: not
       // allowed there) answers the same to another try; a 5xx or no answer may pass.
       retryable: err.status === undefined || err.status >= 500,
