@@ -190,6 +190,13 @@ describe('check-url', () => {
     expect(JSON.stringify(run)).not.toMatch(/s3cr|ci%40corp|XYZ/)
   })
 
+  it('sends a password that is not valid percent-encoding as written, as the address and the proxy do', async () => {
+    const t = await target()
+    const run = await runChecks(settings({ urls: [t.url.replace('http://', 'http://ci:p%zz@')] }))
+    expect(run.results[0].ok).toBe(true)
+    expect(t.lastAuthorization).toBe(`Basic ${Buffer.from('ci:p%zz').toString('base64')}`)
+  })
+
   it('stops at once when the caller aborts', async () => {
     const t = await target()
     t.setDelay(5000)

@@ -4823,8 +4823,8 @@ async function request(url, { timeoutMs, proxy }, signal, accept, read) {
     const headers = { accept, 'user-agent': 'nomad-canary-gate' };
     // Credentials in the URL go as Basic auth, never in the request line.
     if (target.username || target.password) {
-        const user = decodeURIComponent(target.username);
-        const pass = decodeURIComponent(target.password);
+        const user = percentDecoded(target.username);
+        const pass = percentDecoded(target.password);
         headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
         target.username = '';
         target.password = '';

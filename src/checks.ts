@@ -9,7 +9,7 @@ import { formatDuration } from './duration.js'
 import { Dialer, ProxyError, readText } from './net/http.js'
 import type { ProxyConfig } from './net/proxy.js'
 import { classifyNetworkError } from './network-error.js'
-import { redactUrl } from './redact.js'
+import { percentDecoded, redactUrl } from './redact.js'
 import { libraryText, oneLine } from './text.js'
 
 export interface CheckSettings {
@@ -143,8 +143,8 @@ async function request(
   const headers: Record<string, string> = { accept, 'user-agent': 'nomad-canary-gate' }
   // Credentials in the URL go as Basic auth, never in the request line.
   if (target.username || target.password) {
-    const user = decodeURIComponent(target.username)
-    const pass = decodeURIComponent(target.password)
+    const user = percentDecoded(target.username)
+    const pass = percentDecoded(target.password)
     headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`
     target.username = ''
     target.password = ''
